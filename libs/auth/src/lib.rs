@@ -1,0 +1,13 @@
+//! Access tokens. The user service signs short-lived JWTs with an Ed25519 key and publishes the
+//! public keys as a JWKS; every service verifies tokens locally against that JWKS, so no service
+//! holds a secret that could mint tokens.
+
+mod claims;
+mod principal;
+mod signing;
+mod verify;
+
+pub use claims::{Claims, PrincipalKind, Role, AUDIENCE, ISSUER};
+pub use principal::Principal;
+pub use signing::{Jwk, Jwks, SigningKey};
+pub use verify::JwtVerifier;

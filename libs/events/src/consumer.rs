@@ -1,0 +1,279 @@
+//! The consuming side. Each message is applied in one database transaction together with an
+//! inbox row for its event id, so a redelivered event finds its row and does nothing; the offset
+//! is stored only after that transaction commits. A message that can never be processed goes to
+//! `<topic>.dlq.<consumer>` with the reason, and the partition moves on.
+
+use crate::kafka::KafkaSettings;
+use crate::proto::Envelope;
+use crate::topics;
+use anyhow::Context;
+use prost::Message as _;
+use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
+use rdkafka::message::{BorrowedMessage, Header, Headers, Message, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use sqlx::{PgConnection, PgPool};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+use uuid::Uuid;
+
+pub const DDL: &str = r#"
+CREATE TABLE IF NOT EXISTS inbox (
+    consumer     text        NOT NULL,
+    event_id     uuid        NOT NULL,
+    topic        text        NOT NULL,
+    partition    integer     NOT NULL,
+    kafka_offset bigint      NOT NULL,
+    processed_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (consumer, event_id)
+);
+"#;
+
+/// An event as a handler sees it.
+#[derive(Debug, Clone)]
+pub struct ReceivedEvent {
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub subject_id: String,
+    pub producer: String,
+    pub occurred_at: chrono::DateTime<chrono::Utc>,
+    pub payload: Vec<u8>,
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+impl ReceivedEvent {
+    /// Decodes the payload; a payload that does not decode is poison.
+    pub fn decode<T: prost::Message + Default>(&self) -> Result<T, HandlerError> {
+        T::decode(self.payload.as_slice())
+            .map_err(|e| HandlerError::Permanent(anyhow::anyhow!("undecodable {} payload: {e}", self.event_type)))
+    }
+
+    fn from_message(message: &BorrowedMessage<'_>) -> anyhow::Result<Self> {
+        let bytes = message.payload().context("the message has no value")?;
+        let envelope = Envelope::decode(bytes).context("the value is not an event envelope")?;
+        let event_id = Uuid::parse_str(&envelope.event_id).context("the envelope's event_id is not a UUID")?;
+        let occurred_at = envelope
+            .occurred_at
+            .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
+            .context("the envelope has no valid occurred_at")?;
+        Ok(Self {
+            event_id,
+            event_type: envelope.event_type,
+            subject_id: envelope.subject_id,
+            producer: envelope.producer,
+            occurred_at,
+            payload: envelope.payload,
+            topic: message.topic().to_owned(),
+            partition: message.partition(),
+            offset: message.offset(),
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// The event can never be applied (bad payload, a rule it breaks): dead-letter it.
+    #[error("permanent: {0:#}")]
+    Permanent(anyhow::Error),
+    /// Something outside the event failed (database unreachable): try again.
+    #[error("transient: {0:#}")]
+    Transient(anyhow::Error),
+}
+
+impl From<sqlx::Error> for HandlerError {
+    fn from(e: sqlx::Error) -> Self {
+        HandlerError::Transient(e.into())
+    }
+}
+
+/// What a service does with the events it consumes. `conn` is inside the transaction that also
+/// records the event in the inbox: do every write through it.
+#[async_trait::async_trait]
+pub trait EventHandler: Send + Sync + 'static {
+    async fn handle(&self, conn: &mut PgConnection, event: &ReceivedEvent) -> Result<(), HandlerError>;
+}
+
+pub struct Consumer {
+    name: String,
+    topics: Vec<String>,
+    kafka: KafkaSettings,
+    pool: PgPool,
+    handler: Arc<dyn EventHandler>,
+}
+
+enum Processed {
+    Done,
+    Interrupted,
+}
+
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+impl Consumer {
+    /// `name` is the consumer group and the inbox's consumer column (the service name, usually).
+    pub fn new(name: impl Into<String>, topics: &[&str], kafka: KafkaSettings, pool: PgPool, handler: Arc<dyn EventHandler>) -> Self {
+        Self {
+            name: name.into(),
+            topics: topics.iter().map(|t| t.to_string()).collect(),
+            kafka,
+            pool,
+            handler,
+        }
+    }
+
+    /// Creates the consumed topics and their dead-letter topics.
+    pub async fn ensure_topics(&self) -> anyhow::Result<()> {
+        let mut all: Vec<String> = self.topics.clone();
+        all.extend(self.topics.iter().map(|t| topics::dead_letter(t, &self.name)));
+        let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+        self.kafka.ensure_topics(&refs).await
+    }
+
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let consumer: StreamConsumer = self
+            .kafka
+            .client_config(&self.name)
+            .set("group.id", &self.name)
+            .set("enable.auto.commit", "true")
+            .set("auto.commit.interval.ms", "1000")
+            // Offsets are stored by hand, after the effect commits.
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("session.timeout.ms", "10000")
+            .set("heartbeat.interval.ms", "1000")
+            .set("enable.partition.eof", "false")
+            .create()
+            .context("creating the Kafka consumer")?;
+        let topic_refs: Vec<&str> = self.topics.iter().map(String::as_str).collect();
+        consumer.subscribe(&topic_refs).context("subscribing")?;
+        let dead_letters = self.kafka.producer(&format!("{}-dlq", self.name))?;
+        tracing::info!(consumer = %self.name, topics = ?self.topics, "consuming");
+
+        loop {
+            let message = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break,
+                message = consumer.recv() => message,
+            };
+            let message = match message {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::warn!(consumer = %self.name, error = %e, "Kafka consumer error");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
+            };
+            match self.process(&message, &dead_letters, &shutdown).await? {
+                Processed::Done => consumer.store_offset_from_message(&message).context("storing the offset")?,
+                Processed::Interrupted => break,
+            }
+        }
+        match consumer.commit_consumer_state(CommitMode::Sync) {
+            Ok(()) => {}
+            Err(rdkafka::error::KafkaError::ConsumerCommit(rdkafka::types::RDKafkaErrorCode::NoOffset)) => {}
+            Err(e) => tracing::warn!(consumer = %self.name, error = %e, "final offset commit failed"),
+        }
+        Ok(())
+    }
+
+    async fn process(&self, message: &BorrowedMessage<'_>, dead_letters: &FutureProducer, shutdown: &CancellationToken) -> anyhow::Result<Processed> {
+        let event = match ReceivedEvent::from_message(message) {
+            Ok(event) => event,
+            Err(e) => {
+                self.dead_letter(message, dead_letters, &format!("{e:#}")).await?;
+                return Ok(Processed::Done);
+            }
+        };
+        let span = tracing::info_span!("consume", consumer = %self.name, event_type = %event.event_type, event_id = %event.event_id);
+        self.process_event(&event, message, dead_letters, shutdown).instrument(span).await
+    }
+
+    async fn process_event(
+        &self,
+        event: &ReceivedEvent,
+        message: &BorrowedMessage<'_>,
+        dead_letters: &FutureProducer,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<Processed> {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match self.apply(event).await {
+                Ok(()) => return Ok(Processed::Done),
+                Err(HandlerError::Permanent(e)) => {
+                    tracing::warn!(error = %format!("{e:#}"), "dead-lettering an event that cannot be processed");
+                    self.dead_letter(message, dead_letters, &format!("{e:#}")).await?;
+                    return Ok(Processed::Done);
+                }
+                Err(HandlerError::Transient(e)) => {
+                    // Holding the partition is right here: the next events would fail the same way.
+                    tracing::warn!(error = %format!("{e:#}"), retry_in_ms = backoff.as_millis() as u64, "event processing failed; retrying");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return Ok(Processed::Interrupted),
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    /// One transaction: the inbox row and the handler's effect commit together or not at all.
+    async fn apply(&self, event: &ReceivedEvent) -> Result<(), HandlerError> {
+        let mut tx = self.pool.begin().await?;
+        let first_time = sqlx::query(
+            "INSERT INTO inbox (consumer, event_id, topic, partition, kafka_offset)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        )
+        .bind(&self.name)
+        .bind(event.event_id)
+        .bind(&event.topic)
+        .bind(event.partition)
+        .bind(event.offset)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !first_time {
+            tracing::debug!("duplicate delivery ignored");
+            return Ok(());
+        }
+        self.handler.handle(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn dead_letter(&self, message: &BorrowedMessage<'_>, producer: &FutureProducer, error: &str) -> anyhow::Result<()> {
+        let topic = topics::dead_letter(message.topic(), &self.name);
+        let partition = message.partition().to_string();
+        let offset = message.offset().to_string();
+        let mut headers = OwnedHeaders::new();
+        if let Some(original) = message.headers() {
+            for h in original.iter() {
+                headers = headers.insert(Header { key: h.key, value: h.value });
+            }
+        }
+        let headers = headers
+            .insert(Header { key: "dlq.error", value: Some(error) })
+            .insert(Header { key: "dlq.topic", value: Some(message.topic()) })
+            .insert(Header { key: "dlq.partition", value: Some(&partition) })
+            .insert(Header { key: "dlq.offset", value: Some(&offset) })
+            .insert(Header { key: "dlq.consumer", value: Some(&self.name) });
+        let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&topic).headers(headers);
+        if let Some(key) = message.key() {
+            record = record.key(key);
+        }
+        if let Some(payload) = message.payload() {
+            record = record.payload(payload);
+        }
+        // The offset moves on only once the dead letter is safely stored.
+        producer
+            .send(record, Duration::from_secs(30))
+            .await
+            .map_err(|(e, _)| anyhow::anyhow!(e))
+            .with_context(|| format!("writing to dead-letter topic {topic}"))?;
+        tracing::warn!(dead_letter_topic = %topic, "event dead-lettered");
+        Ok(())
+    }
+}

@@ -1,0 +1,159 @@
+//! The transactional outbox. A service writes its events in the same transaction as the state
+//! change they describe; the relay publishes them afterwards. A crash between the commit and the
+//! publish loses nothing: the rows are still unpublished and the relay sends them when it runs.
+
+use crate::envelope::OutgoingEvent;
+use anyhow::Context;
+use prost::Message;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use sqlx::{PgConnection, PgPool};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+pub const DDL: &str = r#"
+CREATE TABLE IF NOT EXISTS outbox (
+    id           bigserial   PRIMARY KEY,
+    event_id     uuid        NOT NULL UNIQUE,
+    topic        text        NOT NULL,
+    event_key    text        NOT NULL,
+    event_type   text        NOT NULL,
+    envelope     bytea       NOT NULL,
+    traceparent  text,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    published_at timestamptz
+);
+CREATE INDEX IF NOT EXISTS outbox_unpublished ON outbox (id) WHERE published_at IS NULL;
+"#;
+
+/// Writes `event` to the outbox inside the caller's transaction.
+pub async fn enqueue(conn: &mut PgConnection, event: &OutgoingEvent) -> Result<(), sqlx::Error> {
+    let traceparent = (!event.envelope.traceparent.is_empty()).then_some(&event.envelope.traceparent);
+    sqlx::query(
+        "INSERT INTO outbox (event_id, topic, event_key, event_type, envelope, traceparent)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(event.event_id)
+    .bind(event.event_type)
+    .bind(&event.subject_id)
+    .bind(event.event_type)
+    .bind(event.envelope.encode_to_vec())
+    .bind(traceparent)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Publishes outbox rows in order, one relay at a time per schema.
+pub struct Relay {
+    pool: PgPool,
+    producer: FutureProducer,
+    batch_size: i64,
+    idle_wait: Duration,
+}
+
+/// Key of the advisory lock that makes one relay instance the publisher for a schema, so that
+/// two replicas of a service never publish a member's events out of order.
+const RELAY_LOCK: i64 = 0x7465_7373_6572_61; // "tessera"
+
+impl Relay {
+    pub fn new(pool: PgPool, producer: FutureProducer) -> Self {
+        Self { pool, producer, batch_size: 200, idle_wait: Duration::from_millis(25) }
+    }
+
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let mut failures = 0u32;
+        let mut rounds = 0u64;
+        while !shutdown.is_cancelled() {
+            let wait = match self.publish_batch().await {
+                Ok(0) => {
+                    failures = 0;
+                    self.idle_wait
+                }
+                Ok(_) => {
+                    failures = 0;
+                    continue;
+                }
+                Err(e) => {
+                    failures += 1;
+                    tracing::warn!(error = ?e, failures, "outbox relay could not publish; will retry");
+                    Duration::from_millis(100 * 2u64.pow(failures.min(6)))
+                }
+            };
+            rounds += 1;
+            if rounds % 10_000 == 0 {
+                self.purge_published().await;
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Publishes up to one batch; returns how many events went out.
+    pub async fn publish_batch(&self) -> anyhow::Result<usize> {
+        let mut tx = self.pool.begin().await?;
+        let (locked,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_xact_lock($1)")
+            .bind(RELAY_LOCK)
+            .fetch_one(&mut *tx)
+            .await?;
+        if !locked {
+            return Ok(0);
+        }
+        let rows: Vec<(i64, uuid::Uuid, String, String, String, Vec<u8>, Option<String>)> = sqlx::query_as(
+            "SELECT id, event_id, topic, event_key, event_type, envelope, traceparent
+               FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1",
+        )
+        .bind(self.batch_size)
+        .fetch_all(&mut *tx)
+        .await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        // Queue the whole batch, then wait for every acknowledgement: the idempotent producer
+        // keeps them in order per partition.
+        let mut deliveries = Vec::with_capacity(rows.len());
+        for (_, event_id, topic, key, event_type, envelope, traceparent) in &rows {
+            let event_id = event_id.to_string();
+            let mut headers = OwnedHeaders::new()
+                .insert(Header { key: "event_id", value: Some(&event_id) })
+                .insert(Header { key: "event_type", value: Some(event_type) });
+            if let Some(tp) = traceparent {
+                headers = headers.insert(Header { key: "traceparent", value: Some(tp) });
+            }
+            let record = FutureRecord::to(topic).key(key).payload(envelope).headers(headers);
+            let delivery = self
+                .producer
+                .send_result(record)
+                .map_err(|(e, _)| anyhow::anyhow!(e))
+                .context("queueing an event for Kafka")?;
+            deliveries.push(delivery);
+        }
+        for delivery in deliveries {
+            match delivery.await {
+                Ok(Ok(_)) => {}
+                Ok(Err((e, _))) => return Err(anyhow::anyhow!(e).context("Kafka refused an event")),
+                Err(_) => anyhow::bail!("the Kafka producer was dropped"),
+            }
+        }
+        let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+        sqlx::query("UPDATE outbox SET published_at = now() WHERE id = ANY($1)")
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await?;
+        // If this commit fails after the sends, the events go out again: consumers deduplicate.
+        tx.commit().await?;
+        Ok(rows.len())
+    }
+
+    async fn purge_published(&self) {
+        let result = sqlx::query("DELETE FROM outbox WHERE published_at < now() - interval '7 days'")
+            .execute(&self.pool)
+            .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "could not purge published outbox rows");
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! Topic names. Each event type has its own topic, named as the event type.
+
+pub const USER_REGISTERED: &str = "user.registered";
+pub const USER_ERASED: &str = "user.erased";
+
+pub const CHARGE_SUCCEEDED: &str = "charge.succeeded";
+pub const CHARGE_FAILED: &str = "charge.failed";
+pub const CHARGE_REFUNDED: &str = "charge.refunded";
+pub const WITHDRAWAL_RECORDED: &str = "withdrawal.recorded";
+pub const ORDER_COMPLETED: &str = "order.completed";
+
+pub const POINTS_EARNED: &str = "points.earned";
+pub const POINTS_REDEEMED: &str = "points.redeemed";
+pub const POINTS_REVERSED: &str = "points.reversed";
+pub const POINTS_EXPIRED: &str = "points.expired";
+pub const POINTS_ADJUSTED: &str = "points.adjusted";
+pub const TIER_UPGRADED: &str = "tier.upgraded";
+pub const TIER_DOWNGRADED: &str = "tier.downgraded";
+
+pub const REWARD_REDEEMED: &str = "reward.redeemed";
+pub const CAMPAIGN_GOAL_ACHIEVED: &str = "campaign.goal_achieved";
+pub const CAMPAIGN_REWARD_DUE: &str = "campaign.reward_due";
+pub const CAMPAIGN_DISQUALIFIED: &str = "campaign.disqualified";
+
+/// Every topic of the platform, for creating them up front.
+pub const ALL: &[&str] = &[
+    USER_REGISTERED, USER_ERASED,
+    CHARGE_SUCCEEDED, CHARGE_FAILED, CHARGE_REFUNDED, WITHDRAWAL_RECORDED, ORDER_COMPLETED,
+    POINTS_EARNED, POINTS_REDEEMED, POINTS_REVERSED, POINTS_EXPIRED, POINTS_ADJUSTED,
+    TIER_UPGRADED, TIER_DOWNGRADED,
+    REWARD_REDEEMED, CAMPAIGN_GOAL_ACHIEVED, CAMPAIGN_REWARD_DUE, CAMPAIGN_DISQUALIFIED,
+];
+
+/// Where `consumer` parks the messages of `topic` it cannot process.
+pub fn dead_letter(topic: &str, consumer: &str) -> String {
+    format!("{topic}.dlq.{consumer}")
+}

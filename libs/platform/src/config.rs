@@ -1,0 +1,86 @@
+//! Configuration shared by every service, read from the environment.
+//!
+//! Layering, lowest first: defaults in code, the fleet-wide variables every service honours
+//! (`DATABASE_URL`, `REDIS_URL`, `KAFKA_BROKERS`, `JWKS_URL`), then `<SERVICE>__<KEY>` variables
+//! for one service (e.g. `POINT__PORT=4002`, `PAYMENT__STRIPE__SECRET_KEY=...`).
+
+use secrecy::SecretString;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServiceSettings {
+    #[serde(default = "default_host")]
+    pub host: String,
+    pub port: u16,
+    /// Connection string of the Postgres database; the service keeps its tables in `database_schema`.
+    #[serde(default = "default_database_url")]
+    pub database_url: SecretString,
+    pub database_schema: String,
+    #[serde(default = "default_max_connections")]
+    pub database_max_connections: u32,
+    #[serde(default = "default_redis_url")]
+    pub redis_url: SecretString,
+    /// Bootstrap servers of the Kafka-protocol cluster.
+    #[serde(default = "default_kafka_brokers")]
+    pub kafka_brokers: String,
+    /// Create missing topics at start (off where topics are managed outside the services, and
+    /// for librdkafka's mock cluster, which has no CreateTopics API).
+    #[serde(default = "default_true")]
+    pub kafka_create_topics: bool,
+    /// Where the user service publishes its token signing keys.
+    #[serde(default = "default_jwks_url")]
+    pub jwks_url: String,
+    /// HTTP worker threads; 0 means one per core.
+    #[serde(default)]
+    pub http_workers: usize,
+}
+
+fn default_host() -> String {
+    "127.0.0.1".into()
+}
+fn default_database_url() -> SecretString {
+    "postgres://postgres@127.0.0.1:5432/postgres".into()
+}
+fn default_max_connections() -> u32 {
+    10
+}
+fn default_redis_url() -> SecretString {
+    "redis://127.0.0.1:6379".into()
+}
+fn default_kafka_brokers() -> String {
+    "127.0.0.1:9092".into()
+}
+fn default_true() -> bool {
+    true
+}
+fn default_jwks_url() -> String {
+    "http://127.0.0.1:3001/api/v1/auth/jwks.json".into()
+}
+
+/// Loads a service's settings. `prefix` is the service's variable prefix (`POINT`), `defaults`
+/// are `(key, value)` pairs such as `("port", "3002")` that the service supplies.
+pub fn load<T: DeserializeOwned>(prefix: &str, defaults: &[(&str, &str)]) -> anyhow::Result<T> {
+    let mut builder = config::Config::builder();
+    for (key, value) in defaults {
+        builder = builder.set_default(*key, *value)?;
+    }
+    for (variable, key) in [
+        ("DATABASE_URL", "database_url"),
+        ("REDIS_URL", "redis_url"),
+        ("KAFKA_BROKERS", "kafka_brokers"),
+        ("KAFKA_CREATE_TOPICS", "kafka_create_topics"),
+        ("JWKS_URL", "jwks_url"),
+    ] {
+        builder = builder.set_override_option(key, std::env::var(variable).ok())?;
+    }
+    let settings = builder
+        .add_source(
+            config::Environment::with_prefix(prefix)
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true),
+        )
+        .build()?;
+    Ok(settings.try_deserialize()?)
+}

@@ -1,0 +1,208 @@
+//! The HTTP server every service runs: common middleware, health, metrics, OpenAPI docs, the
+//! JSON extractor that turns bad bodies into problem+json, and the not-found fallback.
+
+use crate::health::{self, HealthChecks};
+use crate::metrics::{self, Metrics};
+use crate::problem::ApiError;
+use actix_web::dev::{Payload, Server};
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, FromRequest, HttpRequest, HttpServer};
+use futures::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+use std::net::TcpListener;
+use tracing_actix_web::TracingLogger;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::OpenApi;
+use utoipa_scalar::{Scalar, Servable};
+
+/// Largest request body any endpoint accepts.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+#[derive(Clone)]
+pub struct HttpSetup {
+    pub health: HealthChecks,
+    pub metrics: Metrics,
+    pub openapi: OpenApi,
+    pub workers: usize,
+}
+
+/// Starts serving on `listener`. `routes` adds the service's own endpoints.
+pub fn serve<F>(listener: TcpListener, setup: HttpSetup, routes: F) -> std::io::Result<Server>
+where
+    F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
+{
+    let workers = if setup.workers == 0 { num_workers() } else { setup.workers };
+    let openapi = with_bearer_auth(setup.openapi.clone());
+    let server = HttpServer::new(move || {
+        let setup = setup.clone();
+        let openapi = openapi.clone();
+        App::new()
+            .wrap(from_fn(metrics::track))
+            .wrap(TracingLogger::default())
+            .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+            .app_data(web::PathConfig::default().error_handler(|err, _| {
+                ApiError::NotFound(format!("no such resource: {err}")).into()
+            }))
+            .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                ApiError::MalformedRequest(format!("invalid query string: {err}")).into()
+            }))
+            .configure(|c| health::configure(c, setup.health.clone()))
+            .configure(|c| metrics::configure(c, setup.metrics.clone()))
+            .route("/openapi.json", web::get().to(move || {
+                let openapi = openapi.clone();
+                async move { web::Json(openapi) }
+            }))
+            .service(Scalar::with_url("/docs", setup.openapi.clone()))
+            .configure(routes.clone())
+            .default_service(web::to(|| async {
+                Err::<actix_web::HttpResponse, _>(ApiError::NotFound("no such endpoint".into()))
+            }))
+    })
+    .workers(workers)
+    // Shutdown is driven by the service runtime, not by actix's own signal handling.
+    .disable_signals()
+    .shutdown_timeout(10)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+fn num_workers() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+}
+
+/// Declares the bearer scheme in every service's OpenAPI document.
+fn with_bearer_auth(mut openapi: OpenApi) -> OpenApi {
+    let components = openapi.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(Http::builder().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+    );
+    openapi
+}
+
+/// A JSON body. Unlike `web::Json`, a body that is not JSON is a 400 and a field of the wrong
+/// type or value is a 422 naming that field (`amount`, `items[2].sku`).
+pub struct Json<T>(pub T);
+
+impl<T> std::ops::Deref for Json<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let content_type_ok = is_json_content_type(req);
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !content_type_ok {
+                return Err(ApiError::MalformedRequest("Content-Type must be application/json".into()).into());
+            }
+            let bytes = body.await.map_err(|e| ApiError::MalformedRequest(format!("cannot read body: {e}")))?;
+            parse_json(&bytes).map(Json).map_err(Into::into)
+        })
+    }
+}
+
+fn is_json_content_type(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            let essence = v.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            essence == "application/json" || essence.ends_with("+json")
+        })
+        .unwrap_or(false)
+}
+
+/// For handlers that need the raw body too (to fingerprint it for idempotency): checks the
+/// content type and parses like the `Json` extractor.
+pub fn parse_json_body<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Result<T, ApiError> {
+    if !is_json_content_type(req) {
+        return Err(ApiError::MalformedRequest("Content-Type must be application/json".into()));
+    }
+    parse_json(body)
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let field = if path == "." { missing_field(&inner).unwrap_or_else(|| "body".into()) } else { path };
+                ApiError::validation(field, strip_position(&inner.to_string()))
+            }
+            _ => ApiError::MalformedRequest(format!("body is not valid JSON: {inner}")),
+        }
+    })?;
+    deserializer
+        .end()
+        .map_err(|e| ApiError::MalformedRequest(format!("body is not valid JSON: {e}")))?;
+    Ok(value)
+}
+
+/// serde reports a missing field at the parent path; pull the field name out of its message.
+fn missing_field(error: &serde_json::Error) -> Option<String> {
+    let message = error.to_string();
+    let rest = message.strip_prefix("missing field `")?;
+    Some(rest.split('`').next()?.to_owned())
+}
+
+fn strip_position(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Charge {
+        amount: i64,
+        currency: String,
+    }
+
+    fn field_of(result: Result<Charge, ApiError>) -> String {
+        match result {
+            Err(ApiError::Validation(errors)) => errors[0].field.clone(),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn wrong_type_names_the_field() {
+        assert_eq!(field_of(parse_json(br#"{"amount":"ten","currency":"AUD"}"#)), "amount");
+    }
+
+    #[test]
+    fn missing_field_names_the_field() {
+        assert_eq!(field_of(parse_json(br#"{"amount":10}"#)), "currency");
+    }
+
+    #[test]
+    fn unknown_field_is_refused() {
+        assert!(matches!(
+            parse_json::<Charge>(br#"{"amount":1,"currency":"AUD","x":1}"#),
+            Err(ApiError::Validation(_))
+        ));
+    }
+
+    #[test]
+    fn broken_json_is_malformed() {
+        assert!(matches!(parse_json::<Charge>(b"{\"amount\":"), Err(ApiError::MalformedRequest(_))));
+        assert!(matches!(parse_json::<Charge>(b"{} trailing"), Err(ApiError::MalformedRequest(_))));
+    }
+}

@@ -1,0 +1,157 @@
+//! Idempotency keys for retryable writes, in the service's own schema.
+//!
+//! A client sends `Idempotency-Key` with a write. The first request with a key claims it; the
+//! response is stored when the work is done, and a retry with the same key and body gets that
+//! response back. The same key with a different body is refused (422), and a retry while the first
+//! request is still running is refused (409) rather than doing the work twice. Keys live 24 hours.
+
+use crate::problem::ApiError;
+use actix_web::HttpRequest;
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+
+pub const HEADER: &str = "Idempotency-Key";
+
+pub const DDL: &str = r#"
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    scope           text        NOT NULL,
+    key             text        NOT NULL,
+    request_hash    text        NOT NULL,
+    response_status smallint,
+    response_body   jsonb,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (scope, key)
+);
+CREATE INDEX IF NOT EXISTS idempotency_keys_created_at ON idempotency_keys (created_at);
+"#;
+
+/// A validated key from the request header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub fn parse(value: &str) -> Result<Self, ApiError> {
+        let ok = !value.is_empty() && value.len() <= 255 && value.bytes().all(|b| b.is_ascii_graphic());
+        if ok {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(ApiError::validation(HEADER, "must be 1 to 255 printable ASCII characters"))
+        }
+    }
+
+    /// The header is required on this request.
+    pub fn from_request(req: &HttpRequest) -> Result<Self, ApiError> {
+        let value = req
+            .headers()
+            .get(HEADER)
+            .ok_or_else(|| ApiError::validation(HEADER, "this request requires an Idempotency-Key header"))?;
+        Self::parse(value.to_str().map_err(|_| ApiError::validation(HEADER, "must be ASCII"))?)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A digest of what makes two requests "the same": method, path and body.
+pub fn fingerprint(req: &HttpRequest, body: &[u8]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(req.method().as_str());
+    hasher.update([0]);
+    hasher.update(req.path());
+    hasher.update([0]);
+    hasher.update(body);
+    hex::encode(hasher.finalize())
+}
+
+pub enum Outcome {
+    /// This request owns the key: do the work, then `complete` (or `release` on failure).
+    Claimed,
+    /// A previous request with this key finished: send its response again.
+    Replay { status: u16, body: serde_json::Value },
+}
+
+/// Claims `key` for `scope` (the caller: a member, a partner client). Runs in its own statement,
+/// not in the caller's transaction, so a concurrent duplicate sees the claim at once.
+pub async fn claim(pool: &PgPool, scope: &str, key: &IdempotencyKey, request_hash: &str) -> Result<Outcome, ApiError> {
+    // An expired key (over 24 hours old) is taken over as if it were new.
+    let claimed: Option<(i32,)> = sqlx::query_as(
+        "INSERT INTO idempotency_keys (scope, key, request_hash) VALUES ($1, $2, $3)
+         ON CONFLICT (scope, key) DO UPDATE
+            SET request_hash = EXCLUDED.request_hash, response_status = NULL,
+                response_body = NULL, created_at = now()
+          WHERE idempotency_keys.created_at < now() - interval '24 hours'
+         RETURNING 1",
+    )
+    .bind(scope)
+    .bind(key.as_str())
+    .bind(request_hash)
+    .fetch_optional(pool)
+    .await?;
+    if claimed.is_some() {
+        return Ok(Outcome::Claimed);
+    }
+    let existing: Option<(String, Option<i16>, Option<serde_json::Value>)> = sqlx::query_as(
+        "SELECT request_hash, response_status, response_body FROM idempotency_keys WHERE scope = $1 AND key = $2",
+    )
+    .bind(scope)
+    .bind(key.as_str())
+    .fetch_optional(pool)
+    .await?;
+    match existing {
+        // Released between our two statements: the client may simply retry.
+        None => Err(in_flight()),
+        Some((hash, _, _)) if hash != request_hash => Err(ApiError::Unprocessable {
+            slug: "idempotency-key-reused",
+            detail: "this Idempotency-Key was already used with a different request".into(),
+        }),
+        Some((_, Some(status), Some(body))) => Ok(Outcome::Replay { status: status as u16, body }),
+        Some(_) => Err(in_flight()),
+    }
+}
+
+fn in_flight() -> ApiError {
+    ApiError::Conflict {
+        slug: "idempotency-key-in-use",
+        detail: "a request with this Idempotency-Key is still being processed; retry later".into(),
+    }
+}
+
+/// Stores the response for replays. Call it inside the transaction that commits the work, so the
+/// work and its recorded response commit together.
+pub async fn complete(
+    conn: &mut sqlx::PgConnection,
+    scope: &str,
+    key: &IdempotencyKey,
+    status: u16,
+    body: &serde_json::Value,
+) -> Result<(), ApiError> {
+    sqlx::query("UPDATE idempotency_keys SET response_status = $3, response_body = $4 WHERE scope = $1 AND key = $2")
+        .bind(scope)
+        .bind(key.as_str())
+        .bind(status as i16)
+        .bind(body)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Frees a claimed key after a failure that did no work, so the client can retry it.
+pub async fn release(pool: &PgPool, scope: &str, key: &IdempotencyKey) {
+    let result = sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND response_status IS NULL")
+        .bind(scope)
+        .bind(key.as_str())
+        .execute(pool)
+        .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "could not release an idempotency key; it expires in 24 hours");
+    }
+}
+
+/// Deletes keys past their 24 hours; run periodically.
+pub async fn purge_expired(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'")
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected())
+}

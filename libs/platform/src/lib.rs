@@ -1,0 +1,17 @@
+//! Plumbing every service shares. A service crate wires these together in its `startup.rs`;
+//! nothing here knows about points, charges or members.
+
+pub mod config;
+pub mod db;
+pub mod health;
+pub mod http;
+pub mod idempotency;
+pub mod metrics;
+pub mod money;
+pub mod problem;
+pub mod redis;
+pub mod service;
+pub mod telemetry;
+
+pub use problem::{ApiError, FieldError};
+pub use tokio_util::sync::CancellationToken;

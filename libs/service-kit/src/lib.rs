@@ -1,0 +1,111 @@
+//! The start-up every service shares, so that each service's `startup.rs` only says what is its
+//! own: its migrations, the topics it publishes and consumes, its routes.
+
+use actix_web::web;
+use anyhow::Context;
+use auth::JwtVerifier;
+use events::kafka::KafkaReadiness;
+use events::{Consumer, EventHandler, KafkaSettings, Relay};
+use futures::FutureExt;
+use platform::config::ServiceSettings;
+use platform::health::{self, HealthChecks};
+use platform::http::HttpSetup;
+use platform::metrics::Metrics;
+use platform::redis::RedisPool;
+use platform::service::Service;
+use platform::CancellationToken;
+use events::kafka::Producer as FutureProducer;
+use sqlx::migrate::Migrator;
+use sqlx::PgPool;
+use std::net::TcpListener;
+use std::sync::Arc;
+
+/// The connections a service holds, made and checked at start.
+pub struct Foundation {
+    pub name: &'static str,
+    pub settings: ServiceSettings,
+    pub pool: PgPool,
+    pub redis: RedisPool,
+    pub kafka: KafkaSettings,
+    pub producer: FutureProducer,
+    pub verifier: web::Data<JwtVerifier>,
+    consumers: Vec<Consumer>,
+}
+
+/// Creates the service's schema and tables: the outbox, inbox and idempotency tables shared by
+/// every service, then the service's own migrations.
+pub async fn migrate(pool: &PgPool, migrator: &Migrator) -> anyhow::Result<()> {
+    events::install_schema(pool).await?;
+    sqlx::raw_sql(platform::idempotency::DDL)
+        .execute(pool)
+        .await
+        .context("creating the idempotency table")?;
+    migrator.run(pool).await.context("running migrations")?;
+    Ok(())
+}
+
+impl Foundation {
+    /// Connects everything, migrates the schema and creates the topics the service publishes.
+    pub async fn connect(name: &'static str, settings: ServiceSettings, migrator: &Migrator, publishes: &[&str]) -> anyhow::Result<Self> {
+        let pool = platform::db::connect(&settings.database_url, &settings.database_schema, settings.database_max_connections).await?;
+        migrate(&pool, migrator).await?;
+        let redis = platform::redis::connect(&settings.redis_url)?;
+        let kafka = KafkaSettings { create_topics: settings.kafka_create_topics, ..KafkaSettings::new(settings.kafka_brokers.clone()) };
+        if !publishes.is_empty() {
+            kafka.ensure_topics(publishes).await.context("creating the topics this service publishes")?;
+        }
+        let producer = kafka.producer(name)?;
+        let verifier = web::Data::new(JwtVerifier::from_url(settings.jwks_url.clone()));
+        Ok(Self { name, settings, pool, redis, kafka, producer, verifier, consumers: Vec::new() })
+    }
+
+    /// Consumes `topics` with `handler`, as the consumer group named after the service.
+    pub async fn consume(&mut self, topics: &[&str], handler: Arc<dyn EventHandler>) -> anyhow::Result<()> {
+        let consumer = Consumer::new(self.name, topics, self.kafka.clone(), self.pool.clone(), handler);
+        consumer.ensure_topics().await.context("creating consumed and dead-letter topics")?;
+        self.consumers.push(consumer);
+        Ok(())
+    }
+
+    pub fn health_checks(&self) -> HealthChecks {
+        HealthChecks::default()
+            .with(health::Postgres(self.pool.clone()))
+            .with(health::Redis(self.redis.clone()))
+            .with(KafkaReadiness(self.producer.clone()))
+    }
+
+    /// Serves HTTP on the configured address and runs the outbox relay and the consumers beside it.
+    pub fn serve<F>(self, openapi: utoipa::openapi::OpenApi, shutdown: CancellationToken, routes: F) -> anyhow::Result<Service>
+    where
+        F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
+    {
+        let listener = TcpListener::bind((self.settings.host.as_str(), self.settings.port))
+            .with_context(|| format!("binding {}:{}", self.settings.host, self.settings.port))?;
+        let port = listener.local_addr()?.port();
+        let setup = HttpSetup {
+            health: self.health_checks(),
+            metrics: Metrics::new(self.name)?,
+            openapi,
+            workers: self.settings.http_workers,
+        };
+        let verifier = self.verifier.clone();
+        let server = platform::http::serve(listener, setup, move |cfg| {
+            cfg.app_data(verifier.clone());
+            routes(cfg);
+        })?;
+        let relay = Relay::new(self.pool.clone(), self.producer.clone());
+        let mut service = Service::new(self.name, port, server, shutdown.clone())
+            .with_worker("outbox-relay", relay.run(shutdown.clone()).boxed());
+        for consumer in self.consumers {
+            service = service.with_worker("event-consumer", consumer.run(shutdown.clone()).boxed());
+        }
+        tracing::info!(service = self.name, port, "listening");
+        Ok(service)
+    }
+}
+
+/// The `migrate` subcommand: apply the schema's migrations and return.
+pub async fn migrate_only(settings: &ServiceSettings, migrator: &Migrator) -> anyhow::Result<()> {
+    let pool = platform::db::connect(&settings.database_url, &settings.database_schema, 2).await?;
+    migrate(&pool, migrator).await
+}

@@ -1,0 +1,203 @@
+//! Test infrastructure, real all the way down: each test gets a fresh Postgres database, the
+//! shared Redis, and its own librdkafka mock cluster (a Kafka-protocol broker in process).
+//!
+//! Postgres and Redis come from `DATABASE_URL` / `REDIS_URL`, else the standard local ports,
+//! else a private server started from the installed binaries under `target/`.
+
+use anyhow::Context;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::DefaultProducerContext;
+use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use secrecy::SecretString;
+use sqlx::{Connection, PgConnection};
+use std::time::{Duration, Instant};
+
+pub struct TestInfra {
+    /// A database created for this test alone.
+    pub database_url: SecretString,
+    pub database_name: String,
+    pub redis_url: SecretString,
+    pub kafka: MockCluster<'static, DefaultProducerContext>,
+}
+
+impl TestInfra {
+    pub async fn start() -> anyhow::Result<Self> {
+        init_logging();
+        let server_url = postgres_server().await?;
+        let database_name = format!("test_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = PgConnection::connect(&server_url).await.context("connecting to the test Postgres")?;
+        sqlx::query(&format!("CREATE DATABASE {database_name}")).execute(&mut conn).await?;
+        conn.close().await.ok();
+        let database_url = replace_database(&server_url, &database_name);
+        let redis_url = redis_server().await?;
+        let kafka = events::kafka::mock_cluster()?;
+        Ok(Self {
+            database_url: database_url.into(),
+            database_name,
+            redis_url: redis_url.into(),
+            kafka,
+        })
+    }
+
+    pub fn brokers(&self) -> String {
+        self.kafka.bootstrap_servers()
+    }
+
+    /// Kafka settings for this test's broker; topics already exist (see `events::kafka::mock_cluster`).
+    pub fn kafka_settings(&self) -> events::KafkaSettings {
+        events::KafkaSettings { create_topics: false, ..events::KafkaSettings::new(self.brokers()) }
+    }
+
+    /// Settings for a service under test: port 0, this test's database and broker.
+    pub fn service_settings(&self, schema: &str, jwks_url: &str) -> platform::config::ServiceSettings {
+        platform::config::ServiceSettings {
+            host: "127.0.0.1".into(),
+            port: 0,
+            database_url: self.database_url.clone(),
+            database_schema: schema.into(),
+            database_max_connections: 10,
+            redis_url: self.redis_url.clone(),
+            kafka_brokers: self.brokers(),
+            kafka_create_topics: false,
+            jwks_url: jwks_url.into(),
+            http_workers: 1,
+        }
+    }
+
+    /// A pool on this test's database with `search_path` set to `schema`.
+    pub async fn pool(&self, schema: &str) -> anyhow::Result<sqlx::PgPool> {
+        platform::db::connect(&self.database_url, schema, 5).await
+    }
+}
+
+fn replace_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    // postgres://user@host:port/dbname -> swap the last path segment.
+    let prefix_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match base[prefix_end..].find('/') {
+        Some(slash) => &base[..prefix_end + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{database}?{q}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
+async fn postgres_server() -> anyhow::Result<String> {
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        return Ok(url);
+    }
+    if localinfra::answers("127.0.0.1:5432").await {
+        return Ok("postgres://postgres@127.0.0.1:5432/postgres".into());
+    }
+    let handle = localinfra::PrivatePostgres::for_tests().ensure_running().await?;
+    Ok(handle.url.clone())
+}
+
+async fn redis_server() -> anyhow::Result<String> {
+    if let Ok(url) = std::env::var("REDIS_URL") {
+        return Ok(url);
+    }
+    if localinfra::answers("127.0.0.1:6379").await {
+        return Ok("redis://127.0.0.1:6379".into());
+    }
+    let handle = localinfra::PrivateRedis::for_tests().ensure_running().await?;
+    Ok(handle.url.clone())
+}
+
+fn init_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
+/// A message read back from a topic.
+#[derive(Debug, Clone)]
+pub struct RawMessage {
+    pub key: Option<Vec<u8>>,
+    pub payload: Option<Vec<u8>>,
+    pub headers: Vec<(String, Vec<u8>)>,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+impl RawMessage {
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+    }
+}
+
+/// Reads every message of `topic` from the start, until `expected` have arrived or `timeout`
+/// passes, then keeps reading briefly to catch extra (duplicate) messages. No consumer group:
+/// the test sees the topic as it is.
+pub fn read_topic(brokers: &str, topic: &str, expected: usize, timeout: Duration) -> anyhow::Result<Vec<RawMessage>> {
+    use rdkafka::message::Headers;
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", format!("test-reader-{}", uuid::Uuid::new_v4()))
+        .set("enable.auto.commit", "false")
+        .create()?;
+    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(5))?;
+    let partitions = metadata.topics().first().map(|t| t.partitions().len()).unwrap_or(0);
+    let mut assignment = TopicPartitionList::new();
+    for p in 0..partitions as i32 {
+        assignment.add_partition_offset(topic, p, Offset::Beginning)?;
+    }
+    consumer.assign(&assignment)?;
+    let mut messages = Vec::new();
+    let deadline = Instant::now() + timeout;
+    let mut settle_until: Option<Instant> = None;
+    loop {
+        let now = Instant::now();
+        if now > deadline || settle_until.is_some_and(|t| now > t) {
+            break;
+        }
+        if let Some(result) = consumer.poll(Duration::from_millis(100)) {
+            let m = result?;
+            messages.push(RawMessage {
+                key: m.key().map(<[u8]>::to_vec),
+                payload: m.payload().map(<[u8]>::to_vec),
+                headers: m
+                    .headers()
+                    .map(|h| h.iter().map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec())).collect())
+                    .unwrap_or_default(),
+                partition: m.partition(),
+                offset: m.offset(),
+            });
+        }
+        if messages.len() >= expected && settle_until.is_none() {
+            settle_until = Some(Instant::now() + Duration::from_millis(500));
+        }
+    }
+    Ok(messages)
+}
+
+/// Polls `check` until it returns `Some`, or fails after `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, mut check: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Option<T>>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await? {
+            return Ok(value);
+        }
+        if Instant::now() > deadline {
+            anyhow::bail!("condition not met within {timeout:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -1,0 +1,371 @@
+# shellcheck shell=bash
+# Shared helpers for scripts/run and scripts/test. Source it, don't run it.
+#
+# - tessera_prereqs: checks (and, as root on Debian, installs) what building and running
+#   the fleet needs: Rust, a C/C++ toolchain for librdkafka, zlib headers, pkg-config,
+#   the PostgreSQL server binaries and redis-server; optionally cargo-nextest.
+# - pg_private_start / redis_private_start: start a private Postgres cluster or Redis
+#   server like the Rust crate libs/localinfra does (same directories, same lock
+#   protocol: mkdir <dir>.lock, owner pid in <dir>.lock/pid), so both can share them.
+
+TESSERA_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+PG_MISSING_MSG='PostgreSQL server binaries (initdb, pg_ctl) not found: install them with `apt-get install postgresql`'
+REDIS_MISSING_MSG='redis-server not found: install it with `apt-get install redis-server`'
+
+say() { printf '==> %s\n' "$*" >&2; }
+warn() { printf 'warning: %s\n' "$*" >&2; }
+die() {
+    printf 'error: %s\n' "$*" >&2
+    exit 1
+}
+have() { command -v "$1" >/dev/null 2>&1; }
+is_root() { [ "$(id -u)" = 0 ]; }
+
+# Quotes $1 for /bin/sh.
+sh_quote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+
+# True if a TCP connection to $1:$2 succeeds within a second.
+tcp_answers() { timeout 1 bash -c ': <"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null; }
+
+# Waits up to $3 seconds for $1:$2 to answer.
+wait_tcp() {
+    local i
+    for ((i = 0; i < $3 * 10; i++)); do
+        tcp_answers "$1" "$2" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# ---------------------------------------------------------------------------------------
+# Prerequisites
+
+# Directory holding both initdb and pg_ctl: $PATH first (a symlinked initdb is followed to
+# its real directory), then /usr/lib/postgresql/<version>/bin, highest version first.
+pg_bin_dir() {
+    local d real c
+    local -a dirs
+    IFS=: read -ra dirs <<<"${PATH:-}"
+    for d in "${dirs[@]}"; do
+        [ -n "$d" ] && [ -x "$d/initdb" ] || continue
+        real="$(dirname "$(readlink -f "$d/initdb")")"
+        for c in "$real" "$d"; do
+            if [ -x "$c/initdb" ] && [ -x "$c/pg_ctl" ]; then
+                echo "$c"
+                return 0
+            fi
+        done
+    done
+    while read -r d; do
+        if [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ]; then
+            echo "$d"
+            return 0
+        fi
+    done < <(printf '%s\n' /usr/lib/postgresql/*/bin | sort -rV)
+    return 1
+}
+
+redis_server_bin() {
+    local d
+    for d in $(command -v redis-server 2>/dev/null) /usr/bin/redis-server /usr/sbin/redis-server /usr/local/bin/redis-server; do
+        if [ -x "$d" ]; then
+            echo "$d"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# Preprocesses `#include <$1>` with the C compiler.
+have_header() { have cc && printf '#include <%s>\n' "$1" | cc -E -x c - >/dev/null 2>&1; }
+
+# Debian packages missing for building (librdkafka is built from source by rdkafka-sys:
+# bash, make, a C and a C++ compiler; libz-sys wants pkg-config and the zlib headers)
+# and for running (PostgreSQL server binaries, redis-server).
+missing_packages() {
+    local -a pkgs=()
+    if ! have cc || ! have c++ || ! have make || ! have_header stdio.h; then
+        pkgs+=(build-essential)
+    fi
+    have pkg-config || pkgs+=(pkg-config)
+    have_header zlib.h || pkgs+=(zlib1g-dev)
+    pg_bin_dir >/dev/null || pkgs+=(postgresql)
+    redis_server_bin >/dev/null || pkgs+=(redis-server)
+    echo "${pkgs[*]}"
+}
+
+TESSERA_APT_UPDATED=""
+apt_install() {
+    if [ -z "$TESSERA_APT_UPDATED" ]; then
+        say "apt-get update"
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+        TESSERA_APT_UPDATED=1
+    fi
+    say "apt-get install $*"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# Minimum Rust version: the workspace's rust-version.
+rust_min_version() {
+    sed -n 's/^rust-version *= *"\([0-9.]*\)".*/\1/p' "$TESSERA_ROOT/Cargo.toml" | head -n1
+}
+
+# A fresh shell right after rustup may not have ~/.cargo/bin on PATH yet.
+rust_path_fix() {
+    if ! have cargo && [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/cargo" ]; then
+        export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+    fi
+}
+
+# Prints a problem with the Rust toolchain, or nothing when it is fine.
+rust_problem() {
+    if ! have cargo || ! have rustc; then
+        echo 'cargo not found: install Rust with rustup: https://rustup.rs'
+        return
+    fi
+    local min have_v
+    min="$(rust_min_version)"
+    have_v="$(rustc --version | awk '{print $2}')"
+    if [ -n "$min" ] && [ "$(printf '%s\n%s\n' "$min" "${have_v%%-*}" | sort -V | head -n1)" != "$min" ]; then
+        if have rustup; then
+            echo "Rust $have_v is older than the workspace's $min: run \`rustup update stable\`"
+        else
+            echo "Rust $have_v is older than the workspace's $min: install a current Rust with rustup: https://rustup.rs"
+        fi
+    fi
+}
+
+# tessera_prereqs [--nextest]: checks everything, installs missing Debian packages when
+# running as root with apt-get, otherwise says what to install and exits 1.
+tessera_prereqs() {
+    local want_nextest="" problems=() rust pkgs
+    [ "${1:-}" = --nextest ] && want_nextest=1
+
+    rust_path_fix
+    rust="$(rust_problem)"
+    pkgs="$(missing_packages)"
+    if [ -n "$pkgs" ]; then
+        if is_root && have apt-get; then
+            # shellcheck disable=SC2086 # word splitting of the package list is wanted
+            apt_install $pkgs
+            pkgs="$(missing_packages)"
+            [ -z "$pkgs" ] || problems+=("still missing after apt-get install: $pkgs")
+        elif have apt-get; then
+            problems+=("missing packages: install them with \`sudo apt-get install -y $pkgs\`")
+        else
+            problems+=("missing (Debian package names): $pkgs: install the equivalents with your package manager")
+        fi
+    fi
+    [ -z "$rust" ] || problems+=("$rust")
+    if [ ${#problems[@]} -gt 0 ]; then
+        printf 'error: %s\n' "${problems[@]}" >&2
+        exit 1
+    fi
+    pg_bin_dir >/dev/null || die "$PG_MISSING_MSG"
+    redis_server_bin >/dev/null || die "$REDIS_MISSING_MSG"
+
+    if [ -n "$want_nextest" ] && ! cargo nextest --version >/dev/null 2>&1; then
+        say "installing cargo-nextest (cargo install cargo-nextest --locked)"
+        cargo install cargo-nextest --locked --quiet
+        cargo nextest --version >/dev/null 2>&1 || die "cargo-nextest is still not usable; is ${CARGO_HOME:-$HOME/.cargo}/bin on PATH?"
+    fi
+    return 0
+}
+
+# Prints what the build will use (for --check).
+tessera_describe_tools() {
+    printf '  %-13s %s\n' \
+        rust "$(rustc --version)" \
+        cc "$(command -v cc) ($(cc -dumpfullversion -dumpversion 2>/dev/null | head -n1))" \
+        c++ "$(command -v c++)" \
+        make "$(command -v make)" \
+        pkg-config "$(command -v pkg-config)" \
+        zlib "headers found" \
+        postgres "$(pg_bin_dir) ($("$(pg_bin_dir)/pg_ctl" --version))" \
+        redis-server "$(redis_server_bin) ($("$(redis_server_bin)" --version | awk '{print $3}'))" \
+        target-dir "${CARGO_TARGET_DIR:-$TESSERA_ROOT/target}"
+}
+
+# ---------------------------------------------------------------------------------------
+# Directory locks (same protocol as libs/localinfra)
+
+lock_is_stale() {
+    local lock=$1 pid age now mtime
+    now="$(date +%s)"
+    mtime="$(stat -c %Y "$lock" 2>/dev/null || echo "$now")"
+    age=$((now - mtime))
+    [ "$age" -gt 600 ] && return 0
+    pid="$(cat "$lock/pid" 2>/dev/null || true)"
+    if [ -z "$pid" ]; then
+        [ "$age" -gt 30 ]
+        return
+    fi
+    [ -d /proc/self ] && [ ! -d "/proc/$pid" ]
+}
+
+lock_acquire() {
+    local lock=$1 tries=0 aside
+    mkdir -p "$(dirname "$lock")"
+    until mkdir "$lock" 2>/dev/null; do
+        if lock_is_stale "$lock"; then
+            aside="$lock.stale.$$.$RANDOM"
+            mv -T "$lock" "$aside" 2>/dev/null && rm -rf "$aside"
+            continue
+        fi
+        tries=$((tries + 1))
+        [ "$tries" -eq 10 ] && say "waiting for another process to finish starting a server ($lock)"
+        [ "$tries" -gt 1500 ] && die "timed out waiting for $lock; remove it if no other process is starting servers"
+        sleep 0.2
+    done
+    echo "$$" >"$lock/pid"
+}
+
+lock_release() {
+    if [ "$(cat "$1/pid" 2>/dev/null || true)" = "$$" ]; then
+        rm -rf "$1"
+    fi
+}
+
+# ---------------------------------------------------------------------------------------
+# Private servers
+
+# pg_login_ok URL: true if psql can log in with URL (true when psql is unavailable).
+pg_login_ok() {
+    local psql
+    psql="$(pg_bin_dir 2>/dev/null)/psql"
+    [ -x "$psql" ] || psql="$(command -v psql 2>/dev/null || true)"
+    [ -n "$psql" ] || return 0
+    PGCONNECT_TIMEOUT=5 "$psql" "$1" -tAc 'select 1' >/dev/null 2>&1
+}
+
+# redis_ping_ok PORT: true if redis-cli gets PONG (true when redis-cli is unavailable).
+redis_ping_ok() {
+    have redis-cli || return 0
+    [ "$(timeout 5 redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" = PONG ]
+}
+
+# Set by pg_private_start when it started a cluster: the command that stops it.
+PG_STOP_CMD=()
+
+# pg_private_start DATA_DIR PORT: reuses whatever answers on 127.0.0.1:PORT, otherwise
+# creates the cluster (initdb: trust auth, superuser postgres, UTF8) if needed and starts
+# it with pg_ctl. As root, initdb and pg_ctl run as the postgres OS user; if that user
+# cannot reach DATA_DIR (say a checkout under /root) the cluster lives in its home.
+pg_private_start() {
+    local dir=$1 port=$2 bin lock parent staging locale socket out log
+    local -a as_pg=()
+    tcp_answers 127.0.0.1 "$port" && return 0
+    bin="$(pg_bin_dir)" || die "$PG_MISSING_MSG"
+    if is_root; then
+        id -u postgres >/dev/null 2>&1 || die "running as root, initdb must run as the postgres OS user, which does not exist: apt-get install postgresql"
+        as_pg=(runuser -u postgres --)
+    fi
+    lock="$dir.lock"
+    lock_acquire "$lock"
+    if tcp_answers 127.0.0.1 "$port"; then
+        lock_release "$lock"
+        return 0
+    fi
+    if is_root; then
+        parent="$(dirname "$dir")"
+        mkdir -p "$parent"
+        if ! (cd / && runuser -u postgres -- test -x "$parent"); then
+            dir="$(getent passwd postgres | cut -d: -f6)/tessera-$port"
+            say "the postgres user cannot reach $parent; the cluster lives in $dir"
+        fi
+    fi
+    out="$(mktemp)"
+    if [ ! -f "$dir/PG_VERSION" ]; then
+        if [ -d "$dir" ] && [ -n "$(ls -A "$dir")" ]; then
+            lock_release "$lock"
+            die "$dir is neither empty nor a Postgres data directory; remove it and try again"
+        fi
+        rmdir "$dir" 2>/dev/null || true
+        staging="$dir.initdb"
+        rm -rf "$staging"
+        mkdir -p "$staging"
+        if is_root; then chown postgres: "$staging"; fi
+        locale=C
+        if locale -a 2>/dev/null | grep -qiE '^c\.utf-?8$'; then locale=C.UTF-8; fi
+        say "initdb $dir"
+        if ! (cd / && "${as_pg[@]}" "$bin/initdb" --auth=trust --username=postgres --encoding=UTF8 \
+            "--locale=$locale" -D "$staging") >"$out" 2>&1; then
+            cat "$out" >&2
+            rm -rf "$staging" "$out"
+            lock_release "$lock"
+            die "initdb failed"
+        fi
+        mv -T "$staging" "$dir"
+    fi
+    if (cd / && "${as_pg[@]}" "$bin/pg_ctl" status -D "$dir") >/dev/null 2>&1; then
+        # Already running from this directory (still starting up, or on another port).
+        rm -f "$out"
+        lock_release "$lock"
+        wait_tcp 127.0.0.1 "$port" 15 && return 0
+        die "a Postgres server is running from $dir but 127.0.0.1:$port does not answer; stop it with \`pg_ctl stop -D $dir\`"
+    fi
+    log="$dir/postgres.log"
+    socket="$dir"
+    [ "${#dir}" -le 90 ] || socket="" # too long for a Unix socket path: TCP only
+    say "starting Postgres from $dir on 127.0.0.1:$port"
+    if ! (cd / && "${as_pg[@]}" "$bin/pg_ctl" start -w -t 120 -D "$dir" -l "$log" \
+        -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$(sh_quote "$socket")") >"$out" 2>&1; then
+        cat "$out" >&2
+        tail -n 20 "$log" >&2 2>/dev/null || true
+        rm -f "$out"
+        lock_release "$lock"
+        die "pg_ctl start failed"
+    fi
+    rm -f "$out"
+    if ! wait_tcp 127.0.0.1 "$port" 15; then
+        lock_release "$lock"
+        die "Postgres started from $dir but 127.0.0.1:$port does not answer"
+    fi
+    PG_STOP_CMD=("${as_pg[@]}" "$bin/pg_ctl" stop -D "$dir" -m fast -w -t 120)
+    lock_release "$lock"
+}
+
+pg_private_stop() {
+    [ ${#PG_STOP_CMD[@]} -gt 0 ] || return 0
+    (cd / && "${PG_STOP_CMD[@]}") >/dev/null 2>&1 || warn "could not stop the private Postgres: ${PG_STOP_CMD[*]}"
+    PG_STOP_CMD=()
+}
+
+# Set by redis_private_start when it started a server.
+REDIS_STARTED_PORT=""
+REDIS_STARTED_PIDFILE=""
+
+# redis_private_start DIR PORT: reuses whatever answers on 127.0.0.1:PORT, otherwise
+# starts a redis-server without persistence, daemonized, with pid file and log in DIR.
+redis_private_start() {
+    local dir=$1 port=$2 server lock
+    tcp_answers 127.0.0.1 "$port" && return 0
+    server="$(redis_server_bin)" || die "$REDIS_MISSING_MSG"
+    lock="$dir.lock"
+    lock_acquire "$lock"
+    if tcp_answers 127.0.0.1 "$port"; then
+        lock_release "$lock"
+        return 0
+    fi
+    mkdir -p "$dir"
+    say "starting Redis in $dir on 127.0.0.1:$port"
+    if ! "$server" --port "$port" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
+        --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --dir "$dir" >/dev/null ||
+        ! wait_tcp 127.0.0.1 "$port" 15; then
+        tail -n 20 "$dir/redis.log" >&2 2>/dev/null || true
+        lock_release "$lock"
+        die "redis-server did not start on 127.0.0.1:$port"
+    fi
+    REDIS_STARTED_PORT=$port
+    REDIS_STARTED_PIDFILE="$dir/redis.pid"
+    lock_release "$lock"
+}
+
+redis_private_stop() {
+    [ -n "$REDIS_STARTED_PORT" ] || return 0
+    if ! { have redis-cli && redis-cli -h 127.0.0.1 -p "$REDIS_STARTED_PORT" shutdown nosave >/dev/null 2>&1; }; then
+        kill "$(cat "$REDIS_STARTED_PIDFILE")" 2>/dev/null || warn "could not stop the private Redis on port $REDIS_STARTED_PORT"
+    fi
+    REDIS_STARTED_PORT=""
+}

@@ -1,0 +1,53 @@
+//! Events in and out of the admin service. It projects other services' events into its read
+//! model and publishes nothing yet.
+
+use crate::domain;
+use crate::storage::activity;
+use events::proto::{ChargeSucceeded, PointsEarned, UserRegistered};
+use events::{topics, EventHandler, HandlerError, ReceivedEvent};
+use sqlx::PgConnection;
+
+pub const PUBLISHES: &[&str] = &[];
+
+pub const CONSUMES: &[&str] = &[topics::USER_REGISTERED, topics::CHARGE_SUCCEEDED, topics::POINTS_EARNED];
+
+/// Keeps `member_activity` up to date. A payload that cannot be applied (a member id that is not
+/// a UUID, an unknown role or currency) is dead-lettered; database errors are retried.
+pub struct AdminEvents;
+
+#[async_trait::async_trait]
+impl EventHandler for AdminEvents {
+    async fn handle(&self, conn: &mut PgConnection, event: &ReceivedEvent) -> Result<(), HandlerError> {
+        match event.event_type.as_str() {
+            topics::USER_REGISTERED => {
+                let registered: UserRegistered = event.decode()?;
+                let registration = domain::Registration::parse(
+                    &registered.user_id,
+                    &registered.role,
+                    registered.registered_at.map(|t| (t.seconds, t.nanos)),
+                    event.occurred_at,
+                )
+                .map_err(permanent)?;
+                activity::record_registration(conn, &registration, event.occurred_at).await?;
+                Ok(())
+            }
+            topics::POINTS_EARNED => {
+                let earned: PointsEarned = event.decode()?;
+                let earned = domain::PointsEarned::parse(&earned.member_id, earned.points).map_err(permanent)?;
+                activity::record_points(conn, &earned, event.occurred_at).await?;
+                Ok(())
+            }
+            topics::CHARGE_SUCCEEDED => {
+                let charge: ChargeSucceeded = event.decode()?;
+                let charge = domain::ChargeSucceeded::parse(&charge.member_id, charge.amount, &charge.currency).map_err(permanent)?;
+                activity::record_charge(conn, &charge, event.occurred_at).await?;
+                Ok(())
+            }
+            other => Err(permanent(format!("the admin service does not handle {other}"))),
+        }
+    }
+}
+
+fn permanent(message: String) -> HandlerError {
+    HandlerError::Permanent(anyhow::anyhow!(message))
+}

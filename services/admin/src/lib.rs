@@ -1,0 +1,12 @@
+//! The admin service: the back office. For now it keeps a read model of each member's activity,
+//! projected from the events other services publish, and serves it to staff.
+
+pub mod configuration;
+pub mod domain;
+pub mod events;
+pub mod routes;
+pub mod startup;
+pub mod storage;
+
+pub use configuration::Settings;
+pub use startup::Application;

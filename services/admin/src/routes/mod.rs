@@ -1,0 +1,58 @@
+//! HTTP endpoints of the admin service. Every one is for staff only.
+
+mod members;
+mod stats;
+
+use actix_web::web;
+use auth::Role;
+
+pub use members::{ChargeVolumeView, MemberActivityView};
+pub use stats::ProgramStatsView;
+
+pub struct AppState {
+    pub pool: sqlx::PgPool,
+}
+
+/// Roles that may use the back office; customers and partners get 403.
+pub const STAFF: &[Role] = &[Role::Support, Role::Admin, Role::SuperAdmin];
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "Tessera admin service", description = "The back office: members' activity and program totals, for staff."),
+    paths(members::get_member, stats::get_stats),
+    components(schemas(
+        MemberActivityView, ChargeVolumeView, ProgramStatsView, auth::Role,
+        platform::problem::ProblemDetails, platform::FieldError
+    ))
+)]
+pub struct ApiDoc;
+
+pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
+    cfg.app_data(state).service(
+        web::scope("/api/v1/admin")
+            .route("/members/{member_id}", web::get().to(members::get_member))
+            .route("/stats", web::get().to(stats::get_stats)),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::STAFF;
+    use auth::{Principal, PrincipalKind, Role};
+    use uuid::Uuid;
+
+    fn principal(kind: PrincipalKind, role: Option<Role>, scopes: &[&str]) -> Principal {
+        Principal { subject: Uuid::now_v7(), kind, role, scopes: scopes.iter().map(|s| s.to_string()).collect() }
+    }
+
+    #[test]
+    fn only_staff_may_use_the_back_office() {
+        for role in [Role::Support, Role::Admin, Role::SuperAdmin] {
+            assert!(principal(PrincipalKind::User, Some(role), &[]).require_role(STAFF).is_ok(), "{role:?}");
+        }
+        assert!(principal(PrincipalKind::User, Some(Role::Customer), &[]).require_role(STAFF).is_err());
+        assert!(principal(PrincipalKind::User, None, &[]).require_role(STAFF).is_err());
+        // A partner is never staff, whatever it claims.
+        assert!(principal(PrincipalKind::Partner, Some(Role::Admin), &["admin:read"]).require_role(STAFF).is_err());
+    }
+}

@@ -1,0 +1,158 @@
+//! `member_activity` and `member_charge_volume`. Every write is an upsert that commutes with the
+//! others, so events applied in any order leave the same rows; the consumer's inbox guarantees
+//! each event is applied once, so the increments are plain.
+
+use crate::domain::{ChargeSucceeded, PointsEarned, Registration};
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// Sets the role and registration time; the counters are left as they are.
+pub async fn record_registration(conn: &mut PgConnection, registration: &Registration, occurred_at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO member_activity (member_id, role, registered_at, last_event_at)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (member_id) DO UPDATE SET
+             role = EXCLUDED.role,
+             registered_at = LEAST(member_activity.registered_at, EXCLUDED.registered_at),
+             last_event_at = GREATEST(member_activity.last_event_at, EXCLUDED.last_event_at),
+             updated_at = now()",
+    )
+    .bind(registration.member_id)
+    .bind(registration.role.as_str())
+    .bind(registration.registered_at)
+    .bind(occurred_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn record_points(conn: &mut PgConnection, earned: &PointsEarned, occurred_at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO member_activity (member_id, points_earned_total, points_events, last_event_at)
+         VALUES ($1, $2, 1, $3)
+         ON CONFLICT (member_id) DO UPDATE SET
+             points_earned_total = member_activity.points_earned_total + EXCLUDED.points_earned_total,
+             points_events = member_activity.points_events + 1,
+             last_event_at = GREATEST(member_activity.last_event_at, EXCLUDED.last_event_at),
+             updated_at = now()",
+    )
+    .bind(earned.member_id)
+    .bind(earned.points)
+    .bind(occurred_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Counts the charge and adds its amount to the member's volume in its currency.
+pub async fn record_charge(conn: &mut PgConnection, charge: &ChargeSucceeded, occurred_at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO member_activity (member_id, charges_succeeded, last_event_at)
+         VALUES ($1, 1, $2)
+         ON CONFLICT (member_id) DO UPDATE SET
+             charges_succeeded = member_activity.charges_succeeded + 1,
+             last_event_at = GREATEST(member_activity.last_event_at, EXCLUDED.last_event_at),
+             updated_at = now()",
+    )
+    .bind(charge.member_id)
+    .bind(occurred_at)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO member_charge_volume (member_id, currency, amount_total)
+         VALUES ($1, $2, $3)
+         ON CONFLICT (member_id, currency) DO UPDATE SET
+             amount_total = member_charge_volume.amount_total + EXCLUDED.amount_total",
+    )
+    .bind(charge.member_id)
+    .bind(charge.amount.currency.code())
+    .bind(charge.amount.amount_minor)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrencyVolume {
+    pub currency: String,
+    /// Minor units of `currency`.
+    pub amount: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct MemberActivity {
+    pub member_id: Uuid,
+    pub role: Option<String>,
+    pub registered_at: Option<DateTime<Utc>>,
+    pub points_earned_total: i64,
+    pub points_events: i32,
+    pub charges_succeeded: i32,
+    /// Ordered by currency code.
+    pub charge_volume: Vec<CurrencyVolume>,
+    pub last_event_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct MemberActivityRow {
+    member_id: Uuid,
+    role: Option<String>,
+    registered_at: Option<DateTime<Utc>>,
+    points_earned_total: i64,
+    points_events: i32,
+    charges_succeeded: i32,
+    last_event_at: DateTime<Utc>,
+    volume_currencies: Vec<String>,
+    volume_amounts: Vec<i64>,
+}
+
+/// The member's row and charge volumes, read in one statement so they come from one snapshot.
+pub async fn find(conn: &mut PgConnection, member_id: Uuid) -> Result<Option<MemberActivity>, sqlx::Error> {
+    let row: Option<MemberActivityRow> = sqlx::query_as(
+        "SELECT a.member_id, a.role, a.registered_at, a.points_earned_total, a.points_events,
+                a.charges_succeeded, a.last_event_at,
+                ARRAY(SELECT v.currency FROM member_charge_volume v
+                       WHERE v.member_id = a.member_id ORDER BY v.currency) AS volume_currencies,
+                ARRAY(SELECT v.amount_total FROM member_charge_volume v
+                       WHERE v.member_id = a.member_id ORDER BY v.currency) AS volume_amounts
+           FROM member_activity a WHERE a.member_id = $1",
+    )
+    .bind(member_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| MemberActivity {
+        member_id: r.member_id,
+        role: r.role,
+        registered_at: r.registered_at,
+        points_earned_total: r.points_earned_total,
+        points_events: r.points_events,
+        charges_succeeded: r.charges_succeeded,
+        charge_volume: r
+            .volume_currencies
+            .into_iter()
+            .zip(r.volume_amounts)
+            .map(|(currency, amount)| CurrencyVolume { currency, amount })
+            .collect(),
+        last_event_at: r.last_event_at,
+    }))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct ProgramTotals {
+    /// Customers, and accounts whose registration has not been seen yet (only members earn
+    /// points and pay); staff accounts are not members.
+    pub members: i64,
+    pub points_earned_total: i64,
+    pub charges_succeeded: i64,
+}
+
+pub async fn program_totals(conn: &mut PgConnection) -> Result<ProgramTotals, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT COUNT(*) FILTER (WHERE role IS NULL OR role = 'customer') AS members,
+                COALESCE(SUM(points_earned_total), 0)::bigint AS points_earned_total,
+                COALESCE(SUM(charges_succeeded), 0)::bigint AS charges_succeeded
+           FROM member_activity",
+    )
+    .fetch_one(conn)
+    .await
+}

@@ -1,0 +1,3 @@
+//! The admin service's tables: a read model projected from events.
+
+pub mod activity;

@@ -1,0 +1,206 @@
+//! The whole fleet in one process, for local development and end-to-end tests: every service
+//! as its own `Application` on its own port (as in production, one per process), the PSP
+//! sandbox, and a development edge that routes like Kong.
+
+pub mod edge;
+
+use anyhow::Context;
+use platform::config::ServiceSettings;
+use platform::service::Service;
+use platform::CancellationToken;
+use secrecy::SecretString;
+use std::collections::HashMap;
+use std::net::TcpListener;
+use tokio::task::JoinSet;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Ports {
+    pub edge: u16,
+    pub user: u16,
+    pub point: u16,
+    pub rewards: u16,
+    pub admin: u16,
+    pub payment: u16,
+    pub psp_sandbox: u16,
+}
+
+impl Ports {
+    /// The documented ports: edge 3000, services 3001-3005, PSP sandbox 3010.
+    pub fn standard() -> Self {
+        Self { edge: 3000, user: 3001, point: 3002, rewards: 3003, admin: 3004, payment: 3005, psp_sandbox: 3010 }
+    }
+
+    /// Any free ports, for tests.
+    pub fn any() -> Self {
+        Self { edge: 0, user: 0, point: 0, rewards: 0, admin: 0, payment: 0, psp_sandbox: 0 }
+    }
+}
+
+#[derive(Clone)]
+pub struct FleetConfig {
+    pub host: String,
+    pub ports: Ports,
+    pub database_url: SecretString,
+    pub redis_url: SecretString,
+    pub kafka_brokers: String,
+    pub kafka_create_topics: bool,
+    pub http_workers: usize,
+}
+
+/// Where each part of a running fleet listens.
+#[derive(Debug, Clone)]
+pub struct Urls {
+    pub edge: String,
+    pub user: String,
+    pub point: String,
+    pub rewards: String,
+    pub admin: String,
+    pub payment: String,
+    pub psp_sandbox: String,
+}
+
+pub struct Fleet {
+    pub urls: Urls,
+    shutdown: CancellationToken,
+    tasks: JoinSet<(&'static str, anyhow::Result<()>)>,
+    sandbox: actix_web::dev::ServerHandle,
+    edge: actix_web::dev::ServerHandle,
+}
+
+impl FleetConfig {
+    fn service(&self, schema: &str, port: u16, jwks_url: &str) -> ServiceSettings {
+        ServiceSettings {
+            host: self.host.clone(),
+            port,
+            database_url: self.database_url.clone(),
+            database_schema: schema.into(),
+            database_max_connections: 10,
+            redis_url: self.redis_url.clone(),
+            kafka_brokers: self.kafka_brokers.clone(),
+            kafka_create_topics: self.kafka_create_topics,
+            jwks_url: jwks_url.into(),
+            http_workers: self.http_workers,
+        }
+    }
+
+    fn url(&self, port: u16) -> String {
+        format!("http://{}:{port}", self.host)
+    }
+}
+
+impl Fleet {
+    /// Starts the sandbox, the five services (migrating their schemas) and the edge.
+    pub async fn start(config: FleetConfig) -> anyhow::Result<Fleet> {
+        let shutdown = CancellationToken::new();
+        let bind = |port: u16| {
+            TcpListener::bind((config.host.as_str(), port)).with_context(|| format!("binding {}:{port}", config.host))
+        };
+
+        let sandbox = psp_sandbox::Sandbox::build(bind(config.ports.psp_sandbox)?, psp_sandbox::SandboxConfig::default())?;
+        let sandbox_url = config.url(sandbox.port());
+        let sandbox_handle = sandbox.handle();
+        let mut tasks = JoinSet::new();
+        tasks.spawn(async move { ("psp-sandbox", sandbox.run_until_stopped().await.map_err(Into::into)) });
+
+        // The user service goes first: the others verify tokens against its JWKS.
+        let user = user_service::Application::build(
+            user_service::Settings {
+                service: config.service("users", config.ports.user, ""),
+                access_token_ttl_secs: 900,
+                refresh_token_ttl_secs: 7 * 24 * 3600,
+            },
+            shutdown.clone(),
+        )
+        .await
+        .context("starting the user service")?;
+        let user_url = config.url(user.port);
+        let jwks_url = format!("{user_url}/api/v1/auth/jwks.json");
+
+        let point = point_service::Application::build(
+            point_service::Settings { service: config.service("points", config.ports.point, &jwks_url) },
+            shutdown.clone(),
+        )
+        .await
+        .context("starting the point service")?;
+        let rewards = rewards_service::Application::build(
+            rewards_service::Settings { service: config.service("rewards", config.ports.rewards, &jwks_url) },
+            shutdown.clone(),
+        )
+        .await
+        .context("starting the rewards service")?;
+        let admin = admin_service::Application::build(
+            admin_service::Settings { service: config.service("admin", config.ports.admin, &jwks_url) },
+            shutdown.clone(),
+        )
+        .await
+        .context("starting the admin service")?;
+        let payment = payment_service::Application::build(
+            payment_service::Settings {
+                service: config.service("payments", config.ports.payment, &jwks_url),
+                stripe: payment_service::configuration::StripeSettings {
+                    base_url: sandbox_url.clone(),
+                    secret_key: psp_sandbox::SandboxConfig::default().stripe_secret_key.into(),
+                    timeout_ms: 10_000,
+                },
+            },
+            shutdown.clone(),
+        )
+        .await
+        .context("starting the payment service")?;
+
+        let urls = Urls {
+            edge: String::new(),
+            user: user_url,
+            point: config.url(point.port),
+            rewards: config.url(rewards.port),
+            admin: config.url(admin.port),
+            payment: config.url(payment.port),
+            psp_sandbox: sandbox_url,
+        };
+        let upstreams: HashMap<String, String> = [
+            ("user-service", &urls.user),
+            ("point-service", &urls.point),
+            ("rewards-service", &urls.rewards),
+            ("admin-service", &urls.admin),
+            ("payment-service", &urls.payment),
+        ]
+        .into_iter()
+        .map(|(name, url)| (name.to_owned(), url.clone()))
+        .collect();
+        let edge_listener = bind(config.ports.edge)?;
+        let edge_url = config.url(edge_listener.local_addr()?.port());
+        let edge = edge::serve(edge_listener, upstreams)?;
+        let edge_handle = edge.handle();
+        tasks.spawn(async move { ("edge", edge.await.map_err(Into::into)) });
+
+        for service in [user, point, rewards, admin, payment] {
+            tasks.spawn(run(service));
+        }
+        Ok(Fleet { urls: Urls { edge: edge_url, ..urls }, shutdown, tasks, sandbox: sandbox_handle, edge: edge_handle })
+    }
+
+    /// Resolves when any part of the fleet stops by itself (a failure).
+    pub async fn any_stopped(&mut self) -> Option<(&'static str, anyhow::Result<()>)> {
+        self.tasks.join_next().await.map(|r| r.unwrap_or(("fleet task", Err(anyhow::anyhow!("panicked")))))
+    }
+
+    /// Stops everything gracefully: services finish in-flight requests and their current events.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.edge.stop(true).await;
+        self.sandbox.stop(true).await;
+        let mut first_error = None;
+        while let Some(joined) = self.tasks.join_next().await {
+            if let Ok((name, Err(e))) = joined {
+                tracing::error!(part = name, error = ?e, "stopped with an error");
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+async fn run(service: Service) -> (&'static str, anyhow::Result<()>) {
+    let name = service.name;
+    (name, service.run_until_stopped().await)
+}

@@ -1,0 +1,107 @@
+//! `scripts/run`: the whole fleet on one machine. With no settings it starts a private Postgres
+//! under `target/fleet/`, uses the local Redis (or starts a private one) and runs Kafka as
+//! librdkafka's in-process mock cluster; `DATABASE_URL`, `REDIS_URL` and `KAFKA_BROKERS` point
+//! it at real ones instead.
+
+use anyhow::Context;
+use fleet::{Fleet, FleetConfig, Ports};
+use localinfra::{PrivatePostgres, PrivateRedis};
+use secrecy::SecretString;
+
+const FLEET_POSTGRES_PORT: u16 = 55433;
+const FLEET_REDIS_PORT: u16 = 56380;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _telemetry = platform::telemetry::init("fleet")?;
+    let data_dir = localinfra::workspace_target_dir().join("fleet");
+
+    let (database_url, postgres) = match std::env::var("DATABASE_URL") {
+        Ok(url) => (url, None),
+        Err(_) => {
+            println!("Starting a private Postgres in {} ...", data_dir.join("postgres").display());
+            let handle = PrivatePostgres::new(data_dir.join("postgres"), FLEET_POSTGRES_PORT).ensure_running().await?;
+            (handle.url.clone(), Some(handle))
+        }
+    };
+    let (redis_url, redis) = match std::env::var("REDIS_URL") {
+        Ok(url) => (url, None),
+        Err(_) if localinfra::answers("127.0.0.1:6379").await => ("redis://127.0.0.1:6379".to_owned(), None),
+        Err(_) => {
+            println!("Starting a private Redis in {} ...", data_dir.join("redis").display());
+            let handle = PrivateRedis::new(data_dir.join("redis"), FLEET_REDIS_PORT).ensure_running().await?;
+            (handle.url.clone(), Some(handle))
+        }
+    };
+    // The mock cluster must outlive the fleet: it is the broker.
+    let (kafka_brokers, _mock_cluster, kafka_note) = match std::env::var("KAFKA_BROKERS") {
+        Ok(brokers) => (brokers.clone(), None, format!("Kafka at {brokers}")),
+        Err(_) => {
+            let cluster = events::kafka::mock_cluster()?;
+            let brokers = cluster.bootstrap_servers();
+            (brokers, Some(cluster), "librdkafka's in-process mock cluster: events live in memory and vanish on exit; set KAFKA_BROKERS for a durable broker".to_owned())
+        }
+    };
+
+    let config = FleetConfig {
+        host: std::env::var("FLEET_HOST").unwrap_or_else(|_| "127.0.0.1".into()),
+        ports: Ports::standard(),
+        database_url: SecretString::from(database_url.clone()),
+        redis_url: SecretString::from(redis_url),
+        kafka_brokers,
+        kafka_create_topics: _mock_cluster.is_none(),
+        http_workers: 2,
+    };
+    let mut fleet = Fleet::start(config.clone()).await.context("starting the fleet")?;
+    let users = platform::db::connect(&config.database_url, "users", 2).await?;
+    user_service::seed::demo_accounts(&users).await.context("seeding the demo accounts")?;
+    users.close().await;
+    print_banner(&fleet, &kafka_note);
+
+    let shutdown = platform::CancellationToken::new();
+    platform::service::cancel_on_signal(shutdown.clone());
+    tokio::select! {
+        _ = shutdown.cancelled() => println!("\nStopping the fleet ..."),
+        stopped = fleet.any_stopped() => {
+            if let Some((part, result)) = stopped {
+                eprintln!("{part} stopped unexpectedly: {result:?}; stopping the fleet");
+            }
+        }
+    }
+    let result = fleet.stop().await;
+    if let Some(handle) = redis {
+        handle.stop().await?;
+    }
+    if let Some(handle) = postgres {
+        handle.stop().await?;
+    }
+    println!("Stopped.");
+    result
+}
+
+fn print_banner(fleet: &Fleet, kafka_note: &str) {
+    let u = &fleet.urls;
+    println!(
+        r#"
+Tessera is running.
+
+  Edge (routes like gateway/kong.yaml)  {edge}
+  user service                          {user}      docs: {user}/docs
+  point service                         {point}      docs: {point}/docs
+  rewards service                       {rewards}      docs: {rewards}/docs
+  admin service                         {admin}      docs: {admin}/docs
+  payment service                       {payment}      docs: {payment}/docs
+  PSP sandbox (Stripe-shaped)           {psp}
+
+  Kafka: {kafka_note}
+
+Demo logins (local runs only):
+"#,
+        edge = u.edge, user = u.user, point = u.point, rewards = u.rewards, admin = u.admin,
+        payment = u.payment, psp = u.psp_sandbox,
+    );
+    for account in user_service::seed::DEMO_ACCOUNTS {
+        println!("  {:<12} {:<26} {}", account.role.as_str(), account.email, account.password);
+    }
+    println!("\nPress Ctrl-C to stop.");
+}

@@ -1,0 +1,143 @@
+use fleet::{Fleet, FleetConfig, Ports};
+use reqwest::{Response, StatusCode};
+use serde_json::{json, Value};
+use std::time::Duration;
+use testkit::TestInfra;
+use uuid::Uuid;
+
+pub struct TestFleet {
+    pub infra: TestInfra,
+    pub fleet: Option<Fleet>,
+    pub http: reqwest::Client,
+    pub edge: String,
+}
+
+pub struct Member {
+    pub id: Uuid,
+    pub token: String,
+}
+
+impl TestFleet {
+    pub async fn start() -> TestFleet {
+        let infra = TestInfra::start().await.expect("test infrastructure");
+        let config = FleetConfig {
+            host: "127.0.0.1".into(),
+            ports: Ports::any(),
+            database_url: infra.database_url.clone(),
+            redis_url: infra.redis_url.clone(),
+            kafka_brokers: infra.brokers(),
+            kafka_create_topics: false,
+            http_workers: 1,
+        };
+        let fleet = Fleet::start(config).await.expect("the fleet starts");
+        let edge = fleet.urls.edge.clone();
+        TestFleet { infra, fleet: Some(fleet), http: reqwest::Client::new(), edge }
+    }
+
+    pub fn fleet(&self) -> &Fleet {
+        self.fleet.as_ref().expect("running")
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(fleet) = self.fleet.take() {
+            fleet.stop().await.expect("the fleet stops cleanly");
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.edge)
+    }
+
+    pub async fn register(&self, email: &str, password: &str) -> Response {
+        self.http
+            .post(self.url("/api/v1/auth/register"))
+            .json(&json!({ "email": email, "password": password, "first_name": "Ada", "last_name": "Lovelace" }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.http
+            .post(self.url("/api/v1/auth/login"))
+            .json(&json!({ "email": email, "password": password }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A newly registered and logged-in member.
+    pub async fn member(&self) -> Member {
+        let email = format!("member-{}@example.com", Uuid::new_v4().simple());
+        let password = "a long enough password";
+        let registered = self.register(&email, password).await;
+        assert_eq!(registered.status(), StatusCode::CREATED);
+        let body: Value = registered.json().await.unwrap();
+        let login: Value = self.login(&email, password).await.json().await.unwrap();
+        Member {
+            id: body["user_id"].as_str().unwrap().parse().unwrap(),
+            token: login["access_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// A logged-in staff user (the demo admin) after seeding the demo accounts.
+    pub async fn admin_token(&self) -> String {
+        let pool = self.infra.pool("users").await.unwrap();
+        user_service::seed::demo_accounts(&pool).await.unwrap();
+        let login: Value = self.login("admin@example.com", "demo-admin-password").await.json().await.unwrap();
+        login["access_token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn charge(&self, token: &str, key: Option<&str>, body: &Value) -> Response {
+        let mut request = self.http.post(self.url("/api/v1/payments/charges")).bearer_auth(token).json(body);
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn get(&self, token: Option<&str>, path: &str) -> Response {
+        let mut request = self.http.get(self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn balance(&self, token: &str, member: Uuid) -> Response {
+        self.get(Some(token), &format!("/api/v1/points/{member}/balance")).await
+    }
+
+    /// Waits until the member's balance shows `points`.
+    pub async fn wait_for_points(&self, member: &Member, points: i64) -> Value {
+        testkit::eventually(Duration::from_secs(10), || async {
+            let response = self.balance(&member.token, member.id).await;
+            if response.status() != StatusCode::OK {
+                return Ok(None);
+            }
+            let body: Value = response.json().await?;
+            Ok((body["total_points"] == points).then_some(body))
+        })
+        .await
+        .unwrap_or_else(|_| panic!("the balance never reached {points}"))
+    }
+}
+
+/// Asserts an RFC 9457 problem with `status` and `type`, and returns it.
+pub async fn assert_problem(response: Response, status: u16, problem_type: &str) -> Value {
+    assert_eq!(response.status().as_u16(), status, "status");
+    let content_type = response.headers().get("content-type").unwrap().to_str().unwrap().to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["type"], format!("urn:tessera:problem:{problem_type}"), "{body}");
+    assert_eq!(body["status"], status);
+    body
+}
+
+pub fn field_errors(problem: &Value) -> Vec<String> {
+    problem["errors"].as_array().map(|a| a.iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect()).unwrap_or_default()
+}
+
+pub fn visa(amount: i64) -> Value {
+    json!({ "amount": amount, "currency": "AUD", "payment_method": "pm_card_visa" })
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests: the whole fleet on real Postgres, Redis and a Kafka-protocol broker,
+//! driven over HTTP through the development edge the way a client would.
+
+mod helpers;
+
+mod charges;
+mod flow;
+mod gateway;

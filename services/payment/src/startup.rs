@@ -1,0 +1,28 @@
+use crate::routes::{self, AppState};
+use crate::connectors::StripeConnector;
+use crate::Settings;
+use actix_web::web;
+use platform::service::Service;
+use platform::CancellationToken;
+use service_kit::Foundation;
+use std::sync::Arc;
+use utoipa::OpenApi;
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Builds the service: `build(..).await?.run_until_stopped()` runs it.
+pub struct Application;
+
+impl Application {
+    pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Service> {
+        let foundation = Foundation::connect("payment", settings.service.clone(), &MIGRATOR, crate::events::PUBLISHES).await?;
+        let connector = Arc::new(StripeConnector::new(&settings.stripe)?);
+        let state = web::Data::new(AppState { pool: foundation.pool.clone(), connector });
+        foundation.serve(routes::ApiDoc::openapi(), shutdown, move |cfg| routes::configure(cfg, state.clone()))
+    }
+
+    /// Applies the schema's migrations and exits (the `migrate` subcommand).
+    pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+        service_kit::migrate_only(&settings.service, &MIGRATOR).await
+    }
+}

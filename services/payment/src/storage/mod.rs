@@ -1,0 +1,3 @@
+//! The payment service's tables.
+
+pub mod charges;

@@ -1,0 +1,4 @@
+//! The point service's tables.
+
+pub mod accounts;
+pub mod entries;

@@ -1,0 +1,84 @@
+//! A Stripe stand-in speaking API v1's wire format: form-encoded requests, JSON answers,
+//! `Authorization: Bearer <secret key>`, `Idempotency-Key`, and signed webhook events.
+//!
+//! Endpoints:
+//! - `POST /v1/payment_intents`, `GET /v1/payment_intents/{id}`,
+//!   `GET /v1/payment_intents/search?query=metadata['k']:'v'`,
+//!   `POST /v1/payment_intents/{id}/confirm`, `.../capture`, `.../cancel`
+//! - `POST /v1/refunds`, `GET /v1/refunds/{id}`
+//! - `GET /v1/three_ds/{id}` and `POST /v1/three_ds/{id}/complete` (`result=approve|decline`):
+//!   the 3-D Secure challenge a `requires_action` intent redirects to.
+//!
+//! The test payment methods are listed in [`cards::TEST_PAYMENT_METHODS`].
+
+pub mod cards;
+pub mod signature;
+pub mod types;
+
+mod auth;
+mod error;
+mod idempotency;
+mod ids;
+mod params;
+mod payments;
+mod routes;
+mod search;
+mod webhooks;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+pub use signature::sign;
+
+use crate::SandboxConfig;
+use idempotency::IdempotencyStore;
+use payments::Ledger;
+use webhooks::{Notification, WebhookSender};
+
+pub(crate) use error::StripeError;
+pub(crate) use routes::configure;
+
+/// Everything the Stripe handlers share.
+pub(crate) struct StripeState {
+    secret_key: String,
+    /// `http://127.0.0.1:{port}`, for links back to the sandbox (the 3-D Secure page).
+    base_url: String,
+    ledger: Mutex<Ledger>,
+    idempotency: Arc<Mutex<IdempotencyStore>>,
+    webhooks: Option<WebhookSender>,
+}
+
+impl StripeState {
+    pub(crate) fn new(config: &SandboxConfig, base_url: String) -> anyhow::Result<Self> {
+        let webhooks = match &config.webhook_url {
+            Some(url) => Some(WebhookSender::new(
+                url.clone(),
+                config.stripe_webhook_secret.clone(),
+            )?),
+            None => None,
+        };
+        Ok(Self {
+            secret_key: config.stripe_secret_key.clone(),
+            base_url,
+            ledger: Mutex::new(Ledger::default()),
+            idempotency: Arc::new(Mutex::new(IdempotencyStore::default())),
+            webhooks,
+        })
+    }
+
+    fn ledger(&self) -> MutexGuard<'_, Ledger> {
+        // A panic mid-operation may leave one object half-updated; for a test double, serving on
+        // beats refusing every later request.
+        self.ledger
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn notify(&self, notifications: Vec<Notification>) {
+        let Some(webhooks) = &self.webhooks else {
+            return;
+        };
+        for notification in notifications {
+            webhooks.dispatch(notification);
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! What the user service publishes. It consumes nothing.
+
+use events::proto::UserRegistered;
+use events::{topics, OutgoingEvent};
+use uuid::Uuid;
+
+pub const PUBLISHES: &[&str] = &[topics::USER_REGISTERED, topics::USER_ERASED];
+
+pub fn user_registered(user_id: Uuid, role: auth::Role, marketing_consent: bool) -> OutgoingEvent {
+    let now = chrono::Utc::now();
+    OutgoingEvent::new(
+        "user",
+        topics::USER_REGISTERED,
+        user_id,
+        &UserRegistered {
+            user_id: user_id.to_string(),
+            role: role.as_str().to_owned(),
+            registered_at: Some(events::proto_timestamp(now)),
+            marketing_consent,
+        },
+    )
+}
