@@ -10,7 +10,9 @@
 
 TESSERA_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
+# shellcheck disable=SC2016 # the backquotes are part of the message
 PG_MISSING_MSG='PostgreSQL server binaries (initdb, pg_ctl) not found: install them with `apt-get install postgresql`'
+# shellcheck disable=SC2016
 REDIS_MISSING_MSG='redis-server not found: install it with `apt-get install redis-server`'
 
 say() { printf '==> %s\n' "$*" >&2; }
@@ -26,6 +28,7 @@ is_root() { [ "$(id -u)" = 0 ]; }
 sh_quote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 
 # True if a TCP connection to $1:$2 succeeds within a second.
+# shellcheck disable=SC2016 # expanded by the inner bash
 tcp_answers() { timeout 1 bash -c ': <"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null; }
 
 # Waits up to $3 seconds for $1:$2 to answer.
@@ -48,7 +51,7 @@ pg_bin_dir() {
     local -a dirs
     IFS=: read -ra dirs <<<"${PATH:-}"
     for d in "${dirs[@]}"; do
-        [ -n "$d" ] && [ -x "$d/initdb" ] || continue
+        if [ -z "$d" ] || [ ! -x "$d/initdb" ]; then continue; fi
         real="$(dirname "$(readlink -f "$d/initdb")")"
         for c in "$real" "$d"; do
             if [ -x "$c/initdb" ] && [ -x "$c/pg_ctl" ]; then

@@ -31,7 +31,9 @@ impl Principal {
 
     /// A member acting on their own account.
     pub fn is_member(&self, member_id: Uuid) -> bool {
-        self.kind == PrincipalKind::User && self.role == Some(Role::Customer) && self.subject == member_id
+        self.kind == PrincipalKind::User
+            && self.role == Some(Role::Customer)
+            && self.subject == member_id
     }
 
     /// The key under which this caller's idempotency keys and created objects are recorded.
@@ -44,14 +46,21 @@ impl Principal {
 
     /// Members may read their own resources; staff with one of `staff_roles` any member's;
     /// partners with `partner_scope` any member's. Everyone else gets 403.
-    pub fn authorize_member_access(&self, member_id: Uuid, staff_roles: &[Role], partner_scope: Option<&str>) -> Result<(), ApiError> {
+    pub fn authorize_member_access(
+        &self,
+        member_id: Uuid,
+        staff_roles: &[Role],
+        partner_scope: Option<&str>,
+    ) -> Result<(), ApiError> {
         let allowed = self.is_member(member_id)
             || self.has_role(staff_roles)
             || partner_scope.is_some_and(|scope| self.has_scope(scope));
         if allowed {
             Ok(())
         } else {
-            Err(ApiError::Forbidden("you may not access this member's data".into()))
+            Err(ApiError::Forbidden(
+                "you may not access this member's data".into(),
+            ))
         }
     }
 
@@ -76,12 +85,18 @@ impl FromRequest for Principal {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         Box::pin(async move {
-            let verifier = verifier.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no JwtVerifier registered")))?;
-            let header = header.ok_or_else(|| ApiError::Unauthorized("a bearer token is required".into()))?;
+            let verifier = verifier
+                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no JwtVerifier registered")))?;
+            let header = header
+                .ok_or_else(|| ApiError::Unauthorized("a bearer token is required".into()))?;
             let token = header
                 .strip_prefix("Bearer ")
                 .or_else(|| header.strip_prefix("bearer "))
-                .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))?;
+                .ok_or_else(|| {
+                    ApiError::Unauthorized(
+                        "the Authorization header must be `Bearer <token>`".into(),
+                    )
+                })?;
             Ok(verifier.verify(token.trim()).await?)
         })
     }

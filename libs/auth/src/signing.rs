@@ -16,19 +16,23 @@ pub struct SigningKey {
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKey").field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 
 impl SigningKey {
     pub fn generate() -> anyhow::Result<Self> {
         let rng = ring::rand::SystemRandom::new();
-        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| anyhow::anyhow!("generating an Ed25519 key failed"))?;
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng)
+            .map_err(|_| anyhow::anyhow!("generating an Ed25519 key failed"))?;
         Self::from_pkcs8(&Uuid::now_v7().simple().to_string(), pkcs8.as_ref())
     }
 
     pub fn from_pkcs8(kid: &str, pkcs8: &[u8]) -> anyhow::Result<Self> {
-        let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8).map_err(|e| anyhow::anyhow!("invalid Ed25519 key: {e}"))?;
+        let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8)
+            .map_err(|e| anyhow::anyhow!("invalid Ed25519 key: {e}"))?;
         Ok(Self {
             kid: kid.to_owned(),
             pkcs8: pkcs8.to_vec(),
@@ -54,7 +58,14 @@ impl SigningKey {
     }
 
     /// Signs an access token for a user (member or staff) or a partner client.
-    pub fn issue(&self, subject: Uuid, kind: PrincipalKind, role: Option<Role>, scopes: Vec<String>, ttl_secs: i64) -> anyhow::Result<String> {
+    pub fn issue(
+        &self,
+        subject: Uuid,
+        kind: PrincipalKind,
+        role: Option<Role>,
+        scopes: Vec<String>,
+        ttl_secs: i64,
+    ) -> anyhow::Result<String> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: subject,

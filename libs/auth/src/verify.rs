@@ -32,7 +32,10 @@ impl JwtVerifier {
             .timeout(Duration::from_secs(5))
             .build()
             .expect("a reqwest client with a timeout always builds");
-        Self::new(KeySource::Url { url: jwks_url.into(), http })
+        Self::new(KeySource::Url {
+            url: jwks_url.into(),
+            http,
+        })
     }
 
     /// For the user service itself, which holds its keys already.
@@ -49,7 +52,12 @@ impl JwtVerifier {
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 30;
-        Self { source, keys: RwLock::new(HashMap::new()), last_fetch: Mutex::new(None), validation }
+        Self {
+            source,
+            keys: RwLock::new(HashMap::new()),
+            last_fetch: Mutex::new(None),
+            validation,
+        }
     }
 
     pub fn install(&self, jwks: &Jwks) {
@@ -61,7 +69,9 @@ impl JwtVerifier {
                     Ok(key) => {
                         keys.insert(jwk.kid.clone(), key);
                     }
-                    Err(e) => tracing::warn!(kid = %jwk.kid, error = %e, "ignoring an unusable JWK"),
+                    Err(e) => {
+                        tracing::warn!(kid = %jwk.kid, error = %e, "ignoring an unusable JWK")
+                    }
                 }
             }
         }
@@ -78,7 +88,9 @@ impl JwtVerifier {
             self.refresh().await;
         }
         let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
-        let key = keys.get(&kid).ok_or_else(|| invalid("unknown signing key"))?;
+        let key = keys
+            .get(&kid)
+            .ok_or_else(|| invalid("unknown signing key"))?;
         let data = jsonwebtoken::decode::<Claims>(token, key, &self.validation).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind;
             match e.kind() {
@@ -87,15 +99,25 @@ impl JwtVerifier {
             }
         })?;
         let claims = data.claims;
-        Ok(Principal { subject: claims.sub, kind: claims.kind, role: claims.role, scopes: claims.scopes })
+        Ok(Principal {
+            subject: claims.sub,
+            kind: claims.kind,
+            role: claims.role,
+            scopes: claims.scopes,
+        })
     }
 
     fn has_key(&self, kid: &str) -> bool {
-        self.keys.read().unwrap_or_else(|p| p.into_inner()).contains_key(kid)
+        self.keys
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(kid)
     }
 
     async fn refresh(&self) {
-        let KeySource::Url { url, http } = &self.source else { return };
+        let KeySource::Url { url, http } = &self.source else {
+            return;
+        };
         let mut last = self.last_fetch.lock().await;
         if last.is_some_and(|t| t.elapsed() < REFETCH_INTERVAL) {
             return;
@@ -124,7 +146,9 @@ mod tests {
 
     fn setup() -> (SigningKey, JwtVerifier) {
         let key = SigningKey::generate().unwrap();
-        let verifier = JwtVerifier::from_jwks(&Jwks { keys: vec![key.jwk()] });
+        let verifier = JwtVerifier::from_jwks(&Jwks {
+            keys: vec![key.jwk()],
+        });
         (key, verifier)
     }
 
@@ -132,7 +156,15 @@ mod tests {
     async fn a_token_signed_by_a_published_key_verifies() {
         let (key, verifier) = setup();
         let member = Uuid::new_v4();
-        let token = key.issue(member, PrincipalKind::User, Some(Role::Customer), vec![], 900).unwrap();
+        let token = key
+            .issue(
+                member,
+                PrincipalKind::User,
+                Some(Role::Customer),
+                vec![],
+                900,
+            )
+            .unwrap();
         let principal = verifier.verify(&token).await.unwrap();
         assert!(principal.is_member(member));
         assert!(!principal.is_staff());
@@ -142,24 +174,51 @@ mod tests {
     async fn expired_tampered_and_foreign_tokens_are_refused() {
         let (key, verifier) = setup();
         let member = Uuid::new_v4();
-        let expired = key.issue(member, PrincipalKind::User, Some(Role::Customer), vec![], -120).unwrap();
+        let expired = key
+            .issue(
+                member,
+                PrincipalKind::User,
+                Some(Role::Customer),
+                vec![],
+                -120,
+            )
+            .unwrap();
         assert!(verifier.verify(&expired).await.is_err());
 
         // Change the payload to claim the admin role: the signature no longer matches.
-        let token = key.issue(member, PrincipalKind::User, Some(Role::Customer), vec![], 900).unwrap();
+        let token = key
+            .issue(
+                member,
+                PrincipalKind::User,
+                Some(Role::Customer),
+                vec![],
+                900,
+            )
+            .unwrap();
         let parts: Vec<&str> = token.split('.').collect();
-        let mut claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        let mut claims: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
         claims["role"] = "admin".into();
-        let forged = format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(claims.to_string()), parts[2]);
+        let forged = format!(
+            "{}.{}.{}",
+            parts[0],
+            URL_SAFE_NO_PAD.encode(claims.to_string()),
+            parts[2]
+        );
         assert!(verifier.verify(&forged).await.is_err());
 
         // `alg: none` with no signature.
         let none_header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
-        assert!(verifier.verify(&format!("{none_header}.{}.", parts[1])).await.is_err());
+        assert!(verifier
+            .verify(&format!("{none_header}.{}.", parts[1]))
+            .await
+            .is_err());
 
         // Signed by a key the user service never published.
         let stranger = SigningKey::generate().unwrap();
-        let foreign = stranger.issue(member, PrincipalKind::User, Some(Role::Admin), vec![], 900).unwrap();
+        let foreign = stranger
+            .issue(member, PrincipalKind::User, Some(Role::Admin), vec![], 900)
+            .unwrap();
         assert!(verifier.verify(&foreign).await.is_err());
     }
 
@@ -171,10 +230,22 @@ mod tests {
         header.kid = Some(key.kid.clone());
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
-            sub: Uuid::new_v4(), iss: ISSUER.into(), aud: AUDIENCE.into(), iat: now, exp: now + 900,
-            jti: Uuid::new_v4(), kind: PrincipalKind::User, role: Some(Role::SuperAdmin), scopes: vec![],
+            sub: Uuid::new_v4(),
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            iat: now,
+            exp: now + 900,
+            jti: Uuid::new_v4(),
+            kind: PrincipalKind::User,
+            role: Some(Role::SuperAdmin),
+            scopes: vec![],
         };
-        let token = jsonwebtoken::encode(&header, &claims, &jsonwebtoken::EncodingKey::from_secret(&public)).unwrap();
+        let token = jsonwebtoken::encode(
+            &header,
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(&public),
+        )
+        .unwrap();
         assert!(verifier.verify(&token).await.is_err());
     }
 }

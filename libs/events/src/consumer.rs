@@ -47,14 +47,19 @@ pub struct ReceivedEvent {
 impl ReceivedEvent {
     /// Decodes the payload; a payload that does not decode is poison.
     pub fn decode<T: prost::Message + Default>(&self) -> Result<T, HandlerError> {
-        T::decode(self.payload.as_slice())
-            .map_err(|e| HandlerError::Permanent(anyhow::anyhow!("undecodable {} payload: {e}", self.event_type)))
+        T::decode(self.payload.as_slice()).map_err(|e| {
+            HandlerError::Permanent(anyhow::anyhow!(
+                "undecodable {} payload: {e}",
+                self.event_type
+            ))
+        })
     }
 
     fn from_message(message: &BorrowedMessage<'_>) -> anyhow::Result<Self> {
         let bytes = message.payload().context("the message has no value")?;
         let envelope = Envelope::decode(bytes).context("the value is not an event envelope")?;
-        let event_id = Uuid::parse_str(&envelope.event_id).context("the envelope's event_id is not a UUID")?;
+        let event_id =
+            Uuid::parse_str(&envelope.event_id).context("the envelope's event_id is not a UUID")?;
         let occurred_at = envelope
             .occurred_at
             .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
@@ -93,7 +98,11 @@ impl From<sqlx::Error> for HandlerError {
 /// records the event in the inbox: do every write through it.
 #[async_trait::async_trait]
 pub trait EventHandler: Send + Sync + 'static {
-    async fn handle(&self, conn: &mut PgConnection, event: &ReceivedEvent) -> Result<(), HandlerError>;
+    async fn handle(
+        &self,
+        conn: &mut PgConnection,
+        event: &ReceivedEvent,
+    ) -> Result<(), HandlerError>;
 }
 
 pub struct Consumer {
@@ -113,7 +122,13 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 impl Consumer {
     /// `name` is the consumer group and the inbox's consumer column (the service name, usually).
-    pub fn new(name: impl Into<String>, topics: &[&str], kafka: KafkaSettings, pool: PgPool, handler: Arc<dyn EventHandler>) -> Self {
+    pub fn new(
+        name: impl Into<String>,
+        topics: &[&str],
+        kafka: KafkaSettings,
+        pool: PgPool,
+        handler: Arc<dyn EventHandler>,
+    ) -> Self {
         Self {
             name: name.into(),
             topics: topics.iter().map(|t| t.to_string()).collect(),
@@ -126,7 +141,11 @@ impl Consumer {
     /// Creates the consumed topics and their dead-letter topics.
     pub async fn ensure_topics(&self) -> anyhow::Result<()> {
         let mut all: Vec<String> = self.topics.clone();
-        all.extend(self.topics.iter().map(|t| topics::dead_letter(t, &self.name)));
+        all.extend(
+            self.topics
+                .iter()
+                .map(|t| topics::dead_letter(t, &self.name)),
+        );
         let refs: Vec<&str> = all.iter().map(String::as_str).collect();
         self.kafka.ensure_topics(&refs).await
     }
@@ -166,28 +185,42 @@ impl Consumer {
                 }
             };
             match self.process(&message, &dead_letters, &shutdown).await? {
-                Processed::Done => consumer.store_offset_from_message(&message).context("storing the offset")?,
+                Processed::Done => consumer
+                    .store_offset_from_message(&message)
+                    .context("storing the offset")?,
                 Processed::Interrupted => break,
             }
         }
         match consumer.commit_consumer_state(CommitMode::Sync) {
             Ok(()) => {}
-            Err(rdkafka::error::KafkaError::ConsumerCommit(rdkafka::types::RDKafkaErrorCode::NoOffset)) => {}
-            Err(e) => tracing::warn!(consumer = %self.name, error = %e, "final offset commit failed"),
+            Err(rdkafka::error::KafkaError::ConsumerCommit(
+                rdkafka::types::RDKafkaErrorCode::NoOffset,
+            )) => {}
+            Err(e) => {
+                tracing::warn!(consumer = %self.name, error = %e, "final offset commit failed")
+            }
         }
         Ok(())
     }
 
-    async fn process(&self, message: &BorrowedMessage<'_>, dead_letters: &FutureProducer, shutdown: &CancellationToken) -> anyhow::Result<Processed> {
+    async fn process(
+        &self,
+        message: &BorrowedMessage<'_>,
+        dead_letters: &FutureProducer,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<Processed> {
         let event = match ReceivedEvent::from_message(message) {
             Ok(event) => event,
             Err(e) => {
-                self.dead_letter(message, dead_letters, &format!("{e:#}")).await?;
+                self.dead_letter(message, dead_letters, &format!("{e:#}"))
+                    .await?;
                 return Ok(Processed::Done);
             }
         };
         let span = tracing::info_span!("consume", consumer = %self.name, event_type = %event.event_type, event_id = %event.event_id);
-        self.process_event(&event, message, dead_letters, shutdown).instrument(span).await
+        self.process_event(&event, message, dead_letters, shutdown)
+            .instrument(span)
+            .await
     }
 
     async fn process_event(
@@ -203,7 +236,8 @@ impl Consumer {
                 Ok(()) => return Ok(Processed::Done),
                 Err(HandlerError::Permanent(e)) => {
                     tracing::warn!(error = %format!("{e:#}"), "dead-lettering an event that cannot be processed");
-                    self.dead_letter(message, dead_letters, &format!("{e:#}")).await?;
+                    self.dead_letter(message, dead_letters, &format!("{e:#}"))
+                        .await?;
                     return Ok(Processed::Done);
                 }
                 Err(HandlerError::Transient(e)) => {
@@ -244,22 +278,45 @@ impl Consumer {
         Ok(())
     }
 
-    async fn dead_letter(&self, message: &BorrowedMessage<'_>, producer: &FutureProducer, error: &str) -> anyhow::Result<()> {
+    async fn dead_letter(
+        &self,
+        message: &BorrowedMessage<'_>,
+        producer: &FutureProducer,
+        error: &str,
+    ) -> anyhow::Result<()> {
         let topic = topics::dead_letter(message.topic(), &self.name);
         let partition = message.partition().to_string();
         let offset = message.offset().to_string();
         let mut headers = OwnedHeaders::new();
         if let Some(original) = message.headers() {
             for h in original.iter() {
-                headers = headers.insert(Header { key: h.key, value: h.value });
+                headers = headers.insert(Header {
+                    key: h.key,
+                    value: h.value,
+                });
             }
         }
         let headers = headers
-            .insert(Header { key: "dlq.error", value: Some(error) })
-            .insert(Header { key: "dlq.topic", value: Some(message.topic()) })
-            .insert(Header { key: "dlq.partition", value: Some(&partition) })
-            .insert(Header { key: "dlq.offset", value: Some(&offset) })
-            .insert(Header { key: "dlq.consumer", value: Some(&self.name) });
+            .insert(Header {
+                key: "dlq.error",
+                value: Some(error),
+            })
+            .insert(Header {
+                key: "dlq.topic",
+                value: Some(message.topic()),
+            })
+            .insert(Header {
+                key: "dlq.partition",
+                value: Some(&partition),
+            })
+            .insert(Header {
+                key: "dlq.offset",
+                value: Some(&offset),
+            })
+            .insert(Header {
+                key: "dlq.consumer",
+                value: Some(&self.name),
+            });
         let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&topic).headers(headers);
         if let Some(key) = message.key() {
             record = record.key(key);

@@ -17,7 +17,12 @@ pub struct OutgoingEvent {
 
 impl OutgoingEvent {
     /// `event_type` is also the topic; `subject_id` (the member) is the partition key.
-    pub fn new(producer: &str, event_type: &'static str, subject_id: impl ToString, payload: &impl Message) -> Self {
+    pub fn new(
+        producer: &str,
+        event_type: &'static str,
+        subject_id: impl ToString,
+        payload: &impl Message,
+    ) -> Self {
         let event_id = Uuid::now_v7();
         let subject_id = subject_id.to_string();
         let now = chrono::Utc::now();
@@ -31,7 +36,12 @@ impl OutgoingEvent {
             payload: payload.encode_to_vec(),
             traceparent: current_traceparent().unwrap_or_default(),
         };
-        Self { event_id, event_type, subject_id, envelope }
+        Self {
+            event_id,
+            event_type,
+            subject_id,
+            envelope,
+        }
     }
 }
 
@@ -41,6 +51,11 @@ fn current_traceparent() -> Option<String> {
     let span = context.span();
     let sc = span.span_context();
     sc.is_valid().then(|| {
-        format!("00-{}-{}-{:02x}", sc.trace_id(), sc.span_id(), sc.trace_flags().to_u8())
+        format!(
+            "00-{}-{}-{:02x}",
+            sc.trace_id(),
+            sc.span_id(),
+            sc.trace_flags().to_u8()
+        )
     })
 }

@@ -6,9 +6,9 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::RDKafkaErrorCode;
-use rdkafka::producer::Producer as _;
 pub use rdkafka::producer::FutureProducer as Producer;
 use rdkafka::producer::FutureProducer;
+use rdkafka::producer::Producer as _;
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
@@ -24,7 +24,12 @@ pub struct KafkaSettings {
 
 impl KafkaSettings {
     pub fn new(brokers: impl Into<String>) -> Self {
-        Self { brokers: brokers.into(), partitions: 3, replication_factor: 1, create_topics: true }
+        Self {
+            brokers: brokers.into(),
+            partitions: 3,
+            replication_factor: 1,
+            create_topics: true,
+        }
     }
 
     pub fn client_config(&self, client_id: &str) -> ClientConfig {
@@ -54,13 +59,24 @@ impl KafkaSettings {
             return Ok(());
         }
         let admin: AdminClient<DefaultClientContext> =
-            self.client_config("topic-admin").create().context("creating the Kafka admin client")?;
+            self.client_config("topic-admin")
+                .create()
+                .context("creating the Kafka admin client")?;
         let new_topics: Vec<NewTopic> = topics
             .iter()
-            .map(|t| NewTopic::new(t, self.partitions, TopicReplication::Fixed(self.replication_factor)))
+            .map(|t| {
+                NewTopic::new(
+                    t,
+                    self.partitions,
+                    TopicReplication::Fixed(self.replication_factor),
+                )
+            })
             .collect();
         let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
-        let results = admin.create_topics(&new_topics, &options).await.context("creating topics")?;
+        let results = admin
+            .create_topics(&new_topics, &options)
+            .await
+            .context("creating topics")?;
         for result in results {
             match result {
                 Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
@@ -82,7 +98,10 @@ impl platform::health::ReadinessCheck for KafkaReadiness {
         let producer = self.0.clone();
         Box::pin(async move {
             tokio::task::spawn_blocking(move || {
-                producer.client().fetch_metadata(None, Duration::from_secs(2)).map(|_| ())
+                producer
+                    .client()
+                    .fetch_metadata(None, Duration::from_secs(2))
+                    .map(|_| ())
             })
             .await??;
             Ok(())
@@ -93,10 +112,15 @@ impl platform::health::ReadinessCheck for KafkaReadiness {
 /// librdkafka's in-process mock cluster: a Kafka-protocol broker living in this process, for
 /// local runs and tests. Events live in memory only. It has no CreateTopics API, so every
 /// platform topic is created here; dead-letter topics are created on their first message.
-pub fn mock_cluster() -> anyhow::Result<rdkafka::mocking::MockCluster<'static, rdkafka::producer::DefaultProducerContext>> {
-    let cluster = rdkafka::mocking::MockCluster::new(1).context("starting the Kafka mock cluster")?;
+pub fn mock_cluster(
+) -> anyhow::Result<rdkafka::mocking::MockCluster<'static, rdkafka::producer::DefaultProducerContext>>
+{
+    let cluster =
+        rdkafka::mocking::MockCluster::new(1).context("starting the Kafka mock cluster")?;
     for topic in crate::topics::ALL {
-        cluster.create_topic(topic, 3, 1).with_context(|| format!("creating topic {topic}"))?;
+        cluster
+            .create_topic(topic, 3, 1)
+            .with_context(|| format!("creating topic {topic}"))?;
     }
     Ok(cluster)
 }

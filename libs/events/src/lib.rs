@@ -21,12 +21,21 @@ pub use outbox::Relay;
 /// Creates the outbox and inbox tables in the service's schema (idempotent).
 pub async fn install_schema(pool: &sqlx::PgPool) -> anyhow::Result<()> {
     use anyhow::Context;
-    sqlx::raw_sql(outbox::DDL).execute(pool).await.context("creating the outbox")?;
-    sqlx::raw_sql(consumer::DDL).execute(pool).await.context("creating the inbox")?;
+    sqlx::raw_sql(outbox::DDL)
+        .execute(pool)
+        .await
+        .context("creating the outbox")?;
+    sqlx::raw_sql(consumer::DDL)
+        .execute(pool)
+        .await
+        .context("creating the inbox")?;
     Ok(())
 }
 
 /// A protobuf timestamp for `at`.
 pub fn proto_timestamp(at: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: at.timestamp(), nanos: at.timestamp_subsec_nanos() as i32 }
+    prost_types::Timestamp {
+        seconds: at.timestamp(),
+        nanos: at.timestamp_subsec_nanos() as i32,
+    }
 }

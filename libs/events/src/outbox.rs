@@ -28,7 +28,8 @@ CREATE INDEX IF NOT EXISTS outbox_unpublished ON outbox (id) WHERE published_at 
 
 /// Writes `event` to the outbox inside the caller's transaction.
 pub async fn enqueue(conn: &mut PgConnection, event: &OutgoingEvent) -> Result<(), sqlx::Error> {
-    let traceparent = (!event.envelope.traceparent.is_empty()).then_some(&event.envelope.traceparent);
+    let traceparent =
+        (!event.envelope.traceparent.is_empty()).then_some(&event.envelope.traceparent);
     sqlx::query(
         "INSERT INTO outbox (event_id, topic, event_key, event_type, envelope, traceparent)
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -44,6 +45,17 @@ pub async fn enqueue(conn: &mut PgConnection, event: &OutgoingEvent) -> Result<(
     Ok(())
 }
 
+#[derive(sqlx::FromRow)]
+struct OutboxRow {
+    id: i64,
+    event_id: uuid::Uuid,
+    topic: String,
+    event_key: String,
+    event_type: String,
+    envelope: Vec<u8>,
+    traceparent: Option<String>,
+}
+
 /// Publishes outbox rows in order, one relay at a time per schema.
 pub struct Relay {
     pool: PgPool,
@@ -54,11 +66,16 @@ pub struct Relay {
 
 /// Key of the advisory lock that makes one relay instance the publisher for a schema, so that
 /// two replicas of a service never publish a member's events out of order.
-const RELAY_LOCK: i64 = 0x7465_7373_6572_61; // "tessera"
+const RELAY_LOCK: i64 = 0x0074_6573_7365_7261; // "tessera"
 
 impl Relay {
     pub fn new(pool: PgPool, producer: FutureProducer) -> Self {
-        Self { pool, producer, batch_size: 200, idle_wait: Duration::from_millis(25) }
+        Self {
+            pool,
+            producer,
+            batch_size: 200,
+            idle_wait: Duration::from_millis(25),
+        }
     }
 
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
@@ -81,7 +98,7 @@ impl Relay {
                 }
             };
             rounds += 1;
-            if rounds % 10_000 == 0 {
+            if rounds.is_multiple_of(10_000) {
                 self.purge_published().await;
             }
             tokio::select! {
@@ -102,7 +119,7 @@ impl Relay {
         if !locked {
             return Ok(0);
         }
-        let rows: Vec<(i64, uuid::Uuid, String, String, String, Vec<u8>, Option<String>)> = sqlx::query_as(
+        let rows: Vec<OutboxRow> = sqlx::query_as(
             "SELECT id, event_id, topic, event_key, event_type, envelope, traceparent
                FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1",
         )
@@ -115,15 +132,36 @@ impl Relay {
         // Queue the whole batch, then wait for every acknowledgement: the idempotent producer
         // keeps them in order per partition.
         let mut deliveries = Vec::with_capacity(rows.len());
-        for (_, event_id, topic, key, event_type, envelope, traceparent) in &rows {
+        for OutboxRow {
+            event_id,
+            topic,
+            event_key: key,
+            event_type,
+            envelope,
+            traceparent,
+            ..
+        } in &rows
+        {
             let event_id = event_id.to_string();
             let mut headers = OwnedHeaders::new()
-                .insert(Header { key: "event_id", value: Some(&event_id) })
-                .insert(Header { key: "event_type", value: Some(event_type) });
+                .insert(Header {
+                    key: "event_id",
+                    value: Some(&event_id),
+                })
+                .insert(Header {
+                    key: "event_type",
+                    value: Some(event_type),
+                });
             if let Some(tp) = traceparent {
-                headers = headers.insert(Header { key: "traceparent", value: Some(tp) });
+                headers = headers.insert(Header {
+                    key: "traceparent",
+                    value: Some(tp),
+                });
             }
-            let record = FutureRecord::to(topic).key(key).payload(envelope).headers(headers);
+            let record = FutureRecord::to(topic)
+                .key(key)
+                .payload(envelope)
+                .headers(headers);
             let delivery = self
                 .producer
                 .send_result(record)
@@ -138,7 +176,7 @@ impl Relay {
                 Err(_) => anyhow::bail!("the Kafka producer was dropped"),
             }
         }
-        let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         sqlx::query("UPDATE outbox SET published_at = now() WHERE id = ANY($1)")
             .bind(&ids)
             .execute(&mut *tx)
@@ -149,9 +187,10 @@ impl Relay {
     }
 
     async fn purge_published(&self) {
-        let result = sqlx::query("DELETE FROM outbox WHERE published_at < now() - interval '7 days'")
-            .execute(&self.pool)
-            .await;
+        let result =
+            sqlx::query("DELETE FROM outbox WHERE published_at < now() - interval '7 days'")
+                .execute(&self.pool)
+                .await;
         if let Err(e) = result {
             tracing::warn!(error = %e, "could not purge published outbox rows");
         }

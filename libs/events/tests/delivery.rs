@@ -2,7 +2,9 @@
 //! real Postgres: nothing lost between commit and publish, nothing applied twice, poison parked.
 
 use events::proto::ChargeSucceeded;
-use events::{Consumer, EventHandler, HandlerError, KafkaSettings, OutgoingEvent, ReceivedEvent, Relay};
+use events::{
+    Consumer, EventHandler, HandlerError, KafkaSettings, OutgoingEvent, ReceivedEvent, Relay,
+};
 use prost::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use sqlx::{PgConnection, PgPool};
@@ -32,7 +34,13 @@ fn charge_event(amount: i64) -> OutgoingEvent {
         "payment",
         TOPIC,
         member,
-        &ChargeSucceeded { charge_id: Uuid::new_v4().to_string(), member_id: member.to_string(), amount, currency: "AUD".into(), ..Default::default() },
+        &ChargeSucceeded {
+            charge_id: Uuid::new_v4().to_string(),
+            member_id: member.to_string(),
+            amount,
+            currency: "AUD".into(),
+            ..Default::default()
+        },
     )
 }
 
@@ -53,7 +61,10 @@ fn event_ids(brokers: &str, expected: usize) -> Vec<String> {
 }
 
 async fn unpublished(pool: &PgPool) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL").fetch_one(pool).await.unwrap()
+    sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+        .fetch_one(pool)
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -63,8 +74,14 @@ async fn a_stopped_relay_resumes_with_exactly_the_missing_events() {
     commit_events(&pool, &first).await;
 
     let shutdown = CancellationToken::new();
-    let relay = tokio::spawn(Relay::new(pool.clone(), kafka.producer("relay").unwrap()).run(shutdown.clone()));
-    eventually(Duration::from_secs(10), || async { Ok((unpublished(&pool).await == 0).then_some(())) }).await.unwrap();
+    let relay = tokio::spawn(
+        Relay::new(pool.clone(), kafka.producer("relay").unwrap()).run(shutdown.clone()),
+    );
+    eventually(Duration::from_secs(10), || async {
+        Ok((unpublished(&pool).await == 0).then_some(()))
+    })
+    .await
+    .unwrap();
     shutdown.cancel();
     relay.await.unwrap().unwrap();
 
@@ -72,17 +89,31 @@ async fn a_stopped_relay_resumes_with_exactly_the_missing_events() {
     let second: Vec<_> = (4..=5).map(charge_event).collect();
     commit_events(&pool, &second).await;
     assert_eq!(unpublished(&pool).await, 2);
-    assert_eq!(event_ids(&infra.brokers(), 3).len(), 3, "nothing was published while the relay was down");
+    assert_eq!(
+        event_ids(&infra.brokers(), 3).len(),
+        3,
+        "nothing was published while the relay was down"
+    );
 
     let shutdown = CancellationToken::new();
-    let relay = tokio::spawn(Relay::new(pool.clone(), kafka.producer("relay").unwrap()).run(shutdown.clone()));
-    eventually(Duration::from_secs(10), || async { Ok((unpublished(&pool).await == 0).then_some(())) }).await.unwrap();
+    let relay = tokio::spawn(
+        Relay::new(pool.clone(), kafka.producer("relay").unwrap()).run(shutdown.clone()),
+    );
+    eventually(Duration::from_secs(10), || async {
+        Ok((unpublished(&pool).await == 0).then_some(()))
+    })
+    .await
+    .unwrap();
     shutdown.cancel();
     relay.await.unwrap().unwrap();
 
     let mut published = event_ids(&infra.brokers(), 5);
     published.sort();
-    let mut expected: Vec<String> = first.iter().chain(&second).map(|e| e.event_id.to_string()).collect();
+    let mut expected: Vec<String> = first
+        .iter()
+        .chain(&second)
+        .map(|e| e.event_id.to_string())
+        .collect();
     expected.sort();
     assert_eq!(published, expected, "every event exactly once");
 }
@@ -92,7 +123,11 @@ struct RecordAmounts;
 
 #[async_trait::async_trait]
 impl EventHandler for RecordAmounts {
-    async fn handle(&self, conn: &mut PgConnection, event: &ReceivedEvent) -> Result<(), HandlerError> {
+    async fn handle(
+        &self,
+        conn: &mut PgConnection,
+        event: &ReceivedEvent,
+    ) -> Result<(), HandlerError> {
         let charge: ChargeSucceeded = event.decode()?;
         if charge.amount < 0 {
             return Err(HandlerError::Permanent(anyhow::anyhow!("negative amount")));
@@ -108,20 +143,32 @@ impl EventHandler for RecordAmounts {
 
 async fn send_raw(producer: &FutureProducer, key: &str, payload: &[u8]) {
     producer
-        .send(FutureRecord::to(TOPIC).key(key).payload(payload), Duration::from_secs(5))
+        .send(
+            FutureRecord::to(TOPIC).key(key).payload(payload),
+            Duration::from_secs(5),
+        )
         .await
         .map_err(|(e, _)| e)
         .unwrap();
 }
 
 async fn applied(pool: &PgPool) -> Vec<i64> {
-    sqlx::query_scalar("SELECT amount FROM applied ORDER BY amount").fetch_all(pool).await.unwrap()
+    sqlx::query_scalar("SELECT amount FROM applied ORDER BY amount")
+        .fetch_all(pool)
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redelivered_event_is_applied_once_and_poison_goes_to_the_dead_letter_topic() {
     let (infra, pool, kafka) = setup().await;
-    let consumer = Consumer::new("ledger", &[TOPIC], kafka.clone(), pool.clone(), Arc::new(RecordAmounts));
+    let consumer = Consumer::new(
+        "ledger",
+        &[TOPIC],
+        kafka.clone(),
+        pool.clone(),
+        Arc::new(RecordAmounts),
+    );
     consumer.ensure_topics().await.unwrap();
     let shutdown = CancellationToken::new();
     let running = tokio::spawn(consumer.run(shutdown.clone()));
@@ -143,13 +190,32 @@ async fn a_redelivered_event_is_applied_once_and_poison_goes_to_the_dead_letter_
     })
     .await
     .unwrap();
-    assert_eq!(amounts, [100, 300], "the duplicate was applied once and the partition kept flowing past the poison");
+    assert_eq!(
+        amounts,
+        [100, 300],
+        "the duplicate was applied once and the partition kept flowing past the poison"
+    );
 
-    let dead = read_topic(&infra.brokers(), "charge.succeeded.dlq.ledger", 2, Duration::from_secs(10)).unwrap();
+    let dead = read_topic(
+        &infra.brokers(),
+        "charge.succeeded.dlq.ledger",
+        2,
+        Duration::from_secs(10),
+    )
+    .unwrap();
     assert_eq!(dead.len(), 2);
-    assert!(dead[0].header("dlq.error").unwrap().contains("not an event envelope"));
-    assert_eq!(dead[0].payload.as_deref(), Some(&b"\xff\x00 not an envelope"[..]));
-    assert!(dead[1].header("dlq.error").unwrap().contains("negative amount"));
+    assert!(dead[0]
+        .header("dlq.error")
+        .unwrap()
+        .contains("not an event envelope"));
+    assert_eq!(
+        dead[0].payload.as_deref(),
+        Some(&b"\xff\x00 not an envelope"[..])
+    );
+    assert!(dead[1]
+        .header("dlq.error")
+        .unwrap()
+        .contains("negative amount"));
     assert_eq!(dead[1].header("dlq.topic").as_deref(), Some(TOPIC));
 
     shutdown.cancel();

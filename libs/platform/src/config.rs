@@ -58,12 +58,25 @@ fn default_jwks_url() -> String {
     "http://127.0.0.1:3001/api/v1/auth/jwks.json".into()
 }
 
+/// Settings flattened into a service's own struct are deserialized without conversions, so a
+/// number or boolean given as text must become a typed value first (as environment variables
+/// with `try_parsing` do).
+fn typed(value: &str) -> config::Value {
+    if let Ok(number) = value.parse::<i64>() {
+        number.into()
+    } else if let Ok(flag) = value.parse::<bool>() {
+        flag.into()
+    } else {
+        value.into()
+    }
+}
+
 /// Loads a service's settings. `prefix` is the service's variable prefix (`POINT`), `defaults`
 /// are `(key, value)` pairs such as `("port", "3002")` that the service supplies.
 pub fn load<T: DeserializeOwned>(prefix: &str, defaults: &[(&str, &str)]) -> anyhow::Result<T> {
     let mut builder = config::Config::builder();
     for (key, value) in defaults {
-        builder = builder.set_default(*key, *value)?;
+        builder = builder.set_default(*key, typed(value))?;
     }
     for (variable, key) in [
         ("DATABASE_URL", "database_url"),
@@ -72,7 +85,8 @@ pub fn load<T: DeserializeOwned>(prefix: &str, defaults: &[(&str, &str)]) -> any
         ("KAFKA_CREATE_TOPICS", "kafka_create_topics"),
         ("JWKS_URL", "jwks_url"),
     ] {
-        builder = builder.set_override_option(key, std::env::var(variable).ok())?;
+        builder =
+            builder.set_override_option(key, std::env::var(variable).ok().map(|v| typed(&v)))?;
     }
     let settings = builder
         .add_source(
@@ -83,4 +97,35 @@ pub fn load<T: DeserializeOwned>(prefix: &str, defaults: &[(&str, &str)]) -> any
         )
         .build()?;
     Ok(settings.try_deserialize()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    struct Settings {
+        #[serde(flatten)]
+        service: ServiceSettings,
+        timeout_ms: u64,
+    }
+
+    #[test]
+    fn defaults_and_overrides_load_into_a_flattened_struct() {
+        std::env::set_var("CFGTEST__TIMEOUT_MS", "2500");
+        std::env::set_var("CFGTEST__KAFKA_CREATE_TOPICS", "false");
+        let settings: Settings = load(
+            "CFGTEST",
+            &[
+                ("port", "3004"),
+                ("database_schema", "admin"),
+                ("timeout_ms", "10"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(settings.service.port, 3004);
+        assert_eq!(settings.service.database_schema, "admin");
+        assert!(!settings.service.kafka_create_topics);
+        assert_eq!(settings.timeout_ms, 2500);
+    }
 }

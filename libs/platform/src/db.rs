@@ -8,7 +8,11 @@ use sqlx::{ConnectOptions, Connection, PgPool};
 use std::str::FromStr;
 use std::time::Duration;
 
-pub async fn connect(url: &SecretString, schema: &str, max_connections: u32) -> anyhow::Result<PgPool> {
+pub async fn connect(
+    url: &SecretString,
+    schema: &str,
+    max_connections: u32,
+) -> anyhow::Result<PgPool> {
     anyhow::ensure!(
         !schema.is_empty() && schema.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
         "schema name must be lowercase letters and underscores, got {schema:?}"
@@ -36,7 +40,9 @@ async fn ensure_schema(options: &PgConnectOptions, schema: &str) -> anyhow::Resu
         .await
         .or_else(|e| match &e {
             // Two services racing to create the same schema: the loser sees a unique violation.
-            sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => Ok(Default::default()),
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => {
+                Ok(Default::default())
+            }
             _ => Err(e),
         })
         .with_context(|| format!("creating schema {schema}"))?;

@@ -31,7 +31,11 @@ pub fn serve<F>(listener: TcpListener, setup: HttpSetup, routes: F) -> std::io::
 where
     F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
 {
-    let workers = if setup.workers == 0 { num_workers() } else { setup.workers };
+    let workers = if setup.workers == 0 {
+        num_workers()
+    } else {
+        setup.workers
+    };
     let openapi = with_bearer_auth(setup.openapi.clone());
     let server = HttpServer::new(move || {
         let setup = setup.clone();
@@ -48,10 +52,13 @@ where
             }))
             .configure(|c| health::configure(c, setup.health.clone()))
             .configure(|c| metrics::configure(c, setup.metrics.clone()))
-            .route("/openapi.json", web::get().to(move || {
-                let openapi = openapi.clone();
-                async move { web::Json(openapi) }
-            }))
+            .route(
+                "/openapi.json",
+                web::get().to(move || {
+                    let openapi = openapi.clone();
+                    async move { web::Json(openapi) }
+                }),
+            )
             .service(Scalar::with_url("/docs", setup.openapi.clone()))
             .configure(routes.clone())
             .default_service(web::to(|| async {
@@ -68,7 +75,9 @@ where
 }
 
 fn num_workers() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
 }
 
 /// Declares the bearer scheme in every service's OpenAPI document.
@@ -76,7 +85,12 @@ fn with_bearer_auth(mut openapi: OpenApi) -> OpenApi {
     let components = openapi.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearer",
-        SecurityScheme::Http(Http::builder().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        SecurityScheme::Http(
+            Http::builder()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .build(),
+        ),
     );
     openapi
 }
@@ -101,9 +115,14 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
         let body = web::Bytes::from_request(req, payload);
         Box::pin(async move {
             if !content_type_ok {
-                return Err(ApiError::MalformedRequest("Content-Type must be application/json".into()).into());
+                return Err(ApiError::MalformedRequest(
+                    "Content-Type must be application/json".into(),
+                )
+                .into());
             }
-            let bytes = body.await.map_err(|e| ApiError::MalformedRequest(format!("cannot read body: {e}")))?;
+            let bytes = body
+                .await
+                .map_err(|e| ApiError::MalformedRequest(format!("cannot read body: {e}")))?;
             parse_json(&bytes).map(Json).map_err(Into::into)
         })
     }
@@ -114,7 +133,12 @@ fn is_json_content_type(req: &HttpRequest) -> bool {
         .get(actix_web::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(|v| {
-            let essence = v.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            let essence = v
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
             essence == "application/json" || essence.ends_with("+json")
         })
         .unwrap_or(false)
@@ -124,7 +148,9 @@ fn is_json_content_type(req: &HttpRequest) -> bool {
 /// content type and parses like the `Json` extractor.
 pub fn parse_json_body<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Result<T, ApiError> {
     if !is_json_content_type(req) {
-        return Err(ApiError::MalformedRequest("Content-Type must be application/json".into()));
+        return Err(ApiError::MalformedRequest(
+            "Content-Type must be application/json".into(),
+        ));
     }
     parse_json(body)
 }
@@ -136,7 +162,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let inner = e.into_inner();
         match inner.classify() {
             serde_json::error::Category::Data => {
-                let field = if path == "." { missing_field(&inner).unwrap_or_else(|| "body".into()) } else { path };
+                let field = if path == "." {
+                    missing_field(&inner).unwrap_or_else(|| "body".into())
+                } else {
+                    path
+                };
                 ApiError::validation(field, strip_position(&inner.to_string()))
             }
             _ => ApiError::MalformedRequest(format!("body is not valid JSON: {inner}")),
@@ -184,7 +214,10 @@ mod tests {
 
     #[test]
     fn wrong_type_names_the_field() {
-        assert_eq!(field_of(parse_json(br#"{"amount":"ten","currency":"AUD"}"#)), "amount");
+        assert_eq!(
+            field_of(parse_json(br#"{"amount":"ten","currency":"AUD"}"#)),
+            "amount"
+        );
     }
 
     #[test]
@@ -202,7 +235,13 @@ mod tests {
 
     #[test]
     fn broken_json_is_malformed() {
-        assert!(matches!(parse_json::<Charge>(b"{\"amount\":"), Err(ApiError::MalformedRequest(_))));
-        assert!(matches!(parse_json::<Charge>(b"{} trailing"), Err(ApiError::MalformedRequest(_))));
+        assert!(matches!(
+            parse_json::<Charge>(b"{\"amount\":"),
+            Err(ApiError::MalformedRequest(_))
+        ));
+        assert!(matches!(
+            parse_json::<Charge>(br#"{"amount":1,"currency":"AUD"} trailing"#),
+            Err(ApiError::MalformedRequest(_))
+        ));
     }
 }

@@ -31,21 +31,28 @@ pub struct IdempotencyKey(String);
 
 impl IdempotencyKey {
     pub fn parse(value: &str) -> Result<Self, ApiError> {
-        let ok = !value.is_empty() && value.len() <= 255 && value.bytes().all(|b| b.is_ascii_graphic());
+        let ok =
+            !value.is_empty() && value.len() <= 255 && value.bytes().all(|b| b.is_ascii_graphic());
         if ok {
             Ok(Self(value.to_owned()))
         } else {
-            Err(ApiError::validation(HEADER, "must be 1 to 255 printable ASCII characters"))
+            Err(ApiError::validation(
+                HEADER,
+                "must be 1 to 255 printable ASCII characters",
+            ))
         }
     }
 
     /// The header is required on this request.
     pub fn from_request(req: &HttpRequest) -> Result<Self, ApiError> {
-        let value = req
-            .headers()
-            .get(HEADER)
-            .ok_or_else(|| ApiError::validation(HEADER, "this request requires an Idempotency-Key header"))?;
-        Self::parse(value.to_str().map_err(|_| ApiError::validation(HEADER, "must be ASCII"))?)
+        let value = req.headers().get(HEADER).ok_or_else(|| {
+            ApiError::validation(HEADER, "this request requires an Idempotency-Key header")
+        })?;
+        Self::parse(
+            value
+                .to_str()
+                .map_err(|_| ApiError::validation(HEADER, "must be ASCII"))?,
+        )
     }
 
     pub fn as_str(&self) -> &str {
@@ -68,12 +75,20 @@ pub enum Outcome {
     /// This request owns the key: do the work, then `complete` (or `release` on failure).
     Claimed,
     /// A previous request with this key finished: send its response again.
-    Replay { status: u16, body: serde_json::Value },
+    Replay {
+        status: u16,
+        body: serde_json::Value,
+    },
 }
 
 /// Claims `key` for `scope` (the caller: a member, a partner client). Runs in its own statement,
 /// not in the caller's transaction, so a concurrent duplicate sees the claim at once.
-pub async fn claim(pool: &PgPool, scope: &str, key: &IdempotencyKey, request_hash: &str) -> Result<Outcome, ApiError> {
+pub async fn claim(
+    pool: &PgPool,
+    scope: &str,
+    key: &IdempotencyKey,
+    request_hash: &str,
+) -> Result<Outcome, ApiError> {
     // An expired key (over 24 hours old) is taken over as if it were new.
     let claimed: Option<(i32,)> = sqlx::query_as(
         "INSERT INTO idempotency_keys (scope, key, request_hash) VALUES ($1, $2, $3)
@@ -105,7 +120,10 @@ pub async fn claim(pool: &PgPool, scope: &str, key: &IdempotencyKey, request_has
             slug: "idempotency-key-reused",
             detail: "this Idempotency-Key was already used with a different request".into(),
         }),
-        Some((_, Some(status), Some(body))) => Ok(Outcome::Replay { status: status as u16, body }),
+        Some((_, Some(status), Some(body))) => Ok(Outcome::Replay {
+            status: status as u16,
+            body,
+        }),
         Some(_) => Err(in_flight()),
     }
 }
@@ -138,11 +156,13 @@ pub async fn complete(
 
 /// Frees a claimed key after a failure that did no work, so the client can retry it.
 pub async fn release(pool: &PgPool, scope: &str, key: &IdempotencyKey) {
-    let result = sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND response_status IS NULL")
-        .bind(scope)
-        .bind(key.as_str())
-        .execute(pool)
-        .await;
+    let result = sqlx::query(
+        "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND response_status IS NULL",
+    )
+    .bind(scope)
+    .bind(key.as_str())
+    .execute(pool)
+    .await;
     if let Err(e) = result {
         tracing::warn!(error = %e, "could not release an idempotency key; it expires in 24 hours");
     }
@@ -150,8 +170,9 @@ pub async fn release(pool: &PgPool, scope: &str, key: &IdempotencyKey) {
 
 /// Deletes keys past their 24 hours; run periodically.
 pub async fn purge_expired(pool: &PgPool) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'")
-        .execute(pool)
-        .await?;
+    let done =
+        sqlx::query("DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'")
+            .execute(pool)
+            .await?;
     Ok(done.rows_affected())
 }

@@ -5,7 +5,9 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
 use std::time::Instant;
 
 #[derive(Clone)]
@@ -19,20 +21,36 @@ impl Metrics {
     pub fn new(service: &str) -> anyhow::Result<Self> {
         let registry = Registry::new_custom(
             None,
-            Some([("service".to_owned(), service.to_owned())].into_iter().collect()),
+            Some(
+                [("service".to_owned(), service.to_owned())]
+                    .into_iter()
+                    .collect(),
+            ),
         )?;
         let requests = IntCounterVec::new(
-            Opts::new("http_requests_total", "HTTP requests by route, method and status"),
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests by route, method and status",
+            ),
             &["route", "method", "status"],
         )?;
         let latency = HistogramVec::new(
-            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by route")
-                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]),
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "HTTP request latency by route",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ]),
             &["route", "method"],
         )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
-        Ok(Self { registry, requests, latency })
+        Ok(Self {
+            registry,
+            requests,
+            latency,
+        })
     }
 
     /// For services' own series (events published, consumer lag, ...).
@@ -41,8 +59,12 @@ impl Metrics {
     }
 
     fn observe(&self, route: &str, method: &str, status: u16, seconds: f64) {
-        self.requests.with_label_values(&[route, method, &status.to_string()]).inc();
-        self.latency.with_label_values(&[route, method]).observe(seconds);
+        self.requests
+            .with_label_values(&[route, method, &status.to_string()])
+            .inc();
+        self.latency
+            .with_label_values(&[route, method])
+            .observe(seconds);
     }
 
     fn render(&self) -> String {
@@ -64,14 +86,23 @@ pub async fn track(
     let method = req.method().to_string();
     let response = next.call(req).await?;
     if let Some(metrics) = metrics {
-        let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".into());
-        metrics.observe(&route, &method, response.status().as_u16(), started.elapsed().as_secs_f64());
+        let route = response
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".into());
+        metrics.observe(
+            &route,
+            &method,
+            response.status().as_u16(),
+            started.elapsed().as_secs_f64(),
+        );
     }
     Ok(response)
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig, metrics: Metrics) {
-    cfg.app_data(web::Data::new(metrics)).route("/metrics", web::get().to(render));
+    cfg.app_data(web::Data::new(metrics))
+        .route("/metrics", web::get().to(render));
 }
 
 async fn render(metrics: web::Data<Metrics>) -> HttpResponse {

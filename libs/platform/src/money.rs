@@ -5,12 +5,45 @@ use std::fmt;
 
 /// ISO 4217 currencies we accept, with their minor-unit exponent.
 const CURRENCIES: &[(&str, u32)] = &[
-    ("AED", 2), ("AUD", 2), ("BHD", 3), ("BRL", 2), ("CAD", 2), ("CHF", 2), ("CLP", 0),
-    ("CNY", 2), ("CZK", 2), ("DKK", 2), ("EUR", 2), ("GBP", 2), ("HKD", 2), ("HUF", 2),
-    ("IDR", 2), ("ILS", 2), ("INR", 2), ("ISK", 0), ("JOD", 3), ("JPY", 0), ("KRW", 0),
-    ("KWD", 3), ("MXN", 2), ("MYR", 2), ("NOK", 2), ("NZD", 2), ("OMR", 3), ("PHP", 2),
-    ("PLN", 2), ("RON", 2), ("SAR", 2), ("SEK", 2), ("SGD", 2), ("THB", 2), ("TRY", 2),
-    ("TWD", 2), ("USD", 2), ("VND", 0), ("ZAR", 2),
+    ("AED", 2),
+    ("AUD", 2),
+    ("BHD", 3),
+    ("BRL", 2),
+    ("CAD", 2),
+    ("CHF", 2),
+    ("CLP", 0),
+    ("CNY", 2),
+    ("CZK", 2),
+    ("DKK", 2),
+    ("EUR", 2),
+    ("GBP", 2),
+    ("HKD", 2),
+    ("HUF", 2),
+    ("IDR", 2),
+    ("ILS", 2),
+    ("INR", 2),
+    ("ISK", 0),
+    ("JOD", 3),
+    ("JPY", 0),
+    ("KRW", 0),
+    ("KWD", 3),
+    ("MXN", 2),
+    ("MYR", 2),
+    ("NOK", 2),
+    ("NZD", 2),
+    ("OMR", 3),
+    ("PHP", 2),
+    ("PLN", 2),
+    ("RON", 2),
+    ("SAR", 2),
+    ("SEK", 2),
+    ("SGD", 2),
+    ("THB", 2),
+    ("TRY", 2),
+    ("TWD", 2),
+    ("USD", 2),
+    ("VND", 0),
+    ("ZAR", 2),
 ];
 
 /// A currency we know the minor units of. Parse, don't validate: holding one means it is valid.
@@ -78,7 +111,10 @@ impl Money {
         if amount_minor > MAX_AMOUNT_MINOR {
             return Err(format!("must not exceed {MAX_AMOUNT_MINOR} minor units"));
         }
-        Ok(Money { amount_minor, currency })
+        Ok(Money {
+            amount_minor,
+            currency,
+        })
     }
 }
 

@@ -17,7 +17,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -99,7 +102,9 @@ impl ApiError {
             | ApiError::Forbidden(d)
             | ApiError::NotFound(d)
             | ApiError::Unavailable(d) => d.clone(),
-            ApiError::Conflict { detail, .. } | ApiError::Unprocessable { detail, .. } => detail.clone(),
+            ApiError::Conflict { detail, .. } | ApiError::Unprocessable { detail, .. } => {
+                detail.clone()
+            }
         }
     }
 }
@@ -133,7 +138,9 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::MalformedRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Validation(_) | ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Validation(_) | ApiError::Unprocessable { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,

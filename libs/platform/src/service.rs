@@ -16,11 +16,21 @@ pub struct Service {
 
 impl Service {
     pub fn new(name: &'static str, port: u16, server: Server, shutdown: CancellationToken) -> Self {
-        Self { name, port, server, workers: Vec::new(), shutdown }
+        Self {
+            name,
+            port,
+            server,
+            workers: Vec::new(),
+            shutdown,
+        }
     }
 
     /// A background worker; it must return once `shutdown` is cancelled.
-    pub fn with_worker(mut self, name: &'static str, worker: BoxFuture<'static, anyhow::Result<()>>) -> Self {
+    pub fn with_worker(
+        mut self,
+        name: &'static str,
+        worker: BoxFuture<'static, anyhow::Result<()>>,
+    ) -> Self {
         self.workers.push((name, worker));
         self
     }
@@ -30,7 +40,13 @@ impl Service {
     }
 
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let Service { name, server, workers, shutdown, .. } = self;
+        let Service {
+            name,
+            server,
+            workers,
+            shutdown,
+            ..
+        } = self;
         let handle = server.handle();
         let server_task = tokio::spawn(server);
         let worker_tasks: Vec<_> = workers
@@ -75,14 +91,15 @@ pub fn cancel_on_signal(token: CancellationToken) {
     tokio::spawn(async move {
         #[cfg(unix)]
         {
-            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    token.cancel();
-                    return;
-                }
-            };
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(s) => s,
+                    Err(_) => {
+                        let _ = tokio::signal::ctrl_c().await;
+                        token.cancel();
+                        return;
+                    }
+                };
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {},
                 _ = term.recv() => {},

@@ -22,19 +22,30 @@ impl Drop for TelemetryGuard {
 
 pub fn init(service_name: &str) -> anyhow::Result<TelemetryGuard> {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,rdkafka=warn,actix_server=warn,librdkafka=warn"));
-    let json = std::env::var("LOG_FORMAT").map(|v| v == "json").unwrap_or(false);
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new("info,sqlx=warn,rdkafka=warn,actix_server=warn,librdkafka=warn")
+    });
+    let json = std::env::var("LOG_FORMAT")
+        .map(|v| v == "json")
+        .unwrap_or(false);
     let fmt_layer = if json {
-        tracing_subscriber::fmt::layer().json().flatten_event(true).with_current_span(true).boxed()
+        tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .boxed()
     } else {
         tracing_subscriber::fmt::layer().compact().boxed()
     };
 
     let provider = match std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT") {
         Ok(_) => {
-            let exporter = opentelemetry_otlp::SpanExporter::builder().with_http().build()?;
-            let resource = opentelemetry_sdk::Resource::builder().with_service_name(service_name.to_owned()).build();
+            let exporter = opentelemetry_otlp::SpanExporter::builder()
+                .with_http()
+                .build()?;
+            let resource = opentelemetry_sdk::Resource::builder()
+                .with_service_name(service_name.to_owned())
+                .build();
             Some(
                 SdkTracerProvider::builder()
                     .with_batch_exporter(exporter)

@@ -5,6 +5,7 @@ use actix_web::web;
 use anyhow::Context;
 use auth::JwtVerifier;
 use events::kafka::KafkaReadiness;
+use events::kafka::Producer as FutureProducer;
 use events::{Consumer, EventHandler, KafkaSettings, Relay};
 use futures::FutureExt;
 use platform::config::ServiceSettings;
@@ -14,7 +15,6 @@ use platform::metrics::Metrics;
 use platform::redis::RedisPool;
 use platform::service::Service;
 use platform::CancellationToken;
-use events::kafka::Producer as FutureProducer;
 use sqlx::migrate::Migrator;
 use sqlx::PgPool;
 use std::net::TcpListener;
@@ -46,23 +46,61 @@ pub async fn migrate(pool: &PgPool, migrator: &Migrator) -> anyhow::Result<()> {
 
 impl Foundation {
     /// Connects everything, migrates the schema and creates the topics the service publishes.
-    pub async fn connect(name: &'static str, settings: ServiceSettings, migrator: &Migrator, publishes: &[&str]) -> anyhow::Result<Self> {
-        let pool = platform::db::connect(&settings.database_url, &settings.database_schema, settings.database_max_connections).await?;
+    pub async fn connect(
+        name: &'static str,
+        settings: ServiceSettings,
+        migrator: &Migrator,
+        publishes: &[&str],
+    ) -> anyhow::Result<Self> {
+        let pool = platform::db::connect(
+            &settings.database_url,
+            &settings.database_schema,
+            settings.database_max_connections,
+        )
+        .await?;
         migrate(&pool, migrator).await?;
         let redis = platform::redis::connect(&settings.redis_url)?;
-        let kafka = KafkaSettings { create_topics: settings.kafka_create_topics, ..KafkaSettings::new(settings.kafka_brokers.clone()) };
+        let kafka = KafkaSettings {
+            create_topics: settings.kafka_create_topics,
+            ..KafkaSettings::new(settings.kafka_brokers.clone())
+        };
         if !publishes.is_empty() {
-            kafka.ensure_topics(publishes).await.context("creating the topics this service publishes")?;
+            kafka
+                .ensure_topics(publishes)
+                .await
+                .context("creating the topics this service publishes")?;
         }
         let producer = kafka.producer(name)?;
         let verifier = web::Data::new(JwtVerifier::from_url(settings.jwks_url.clone()));
-        Ok(Self { name, settings, pool, redis, kafka, producer, verifier, consumers: Vec::new() })
+        Ok(Self {
+            name,
+            settings,
+            pool,
+            redis,
+            kafka,
+            producer,
+            verifier,
+            consumers: Vec::new(),
+        })
     }
 
     /// Consumes `topics` with `handler`, as the consumer group named after the service.
-    pub async fn consume(&mut self, topics: &[&str], handler: Arc<dyn EventHandler>) -> anyhow::Result<()> {
-        let consumer = Consumer::new(self.name, topics, self.kafka.clone(), self.pool.clone(), handler);
-        consumer.ensure_topics().await.context("creating consumed and dead-letter topics")?;
+    pub async fn consume(
+        &mut self,
+        topics: &[&str],
+        handler: Arc<dyn EventHandler>,
+    ) -> anyhow::Result<()> {
+        let consumer = Consumer::new(
+            self.name,
+            topics,
+            self.kafka.clone(),
+            self.pool.clone(),
+            handler,
+        );
+        consumer
+            .ensure_topics()
+            .await
+            .context("creating consumed and dead-letter topics")?;
         self.consumers.push(consumer);
         Ok(())
     }
@@ -75,7 +113,12 @@ impl Foundation {
     }
 
     /// Serves HTTP on the configured address and runs the outbox relay and the consumers beside it.
-    pub fn serve<F>(self, openapi: utoipa::openapi::OpenApi, shutdown: CancellationToken, routes: F) -> anyhow::Result<Service>
+    pub fn serve<F>(
+        self,
+        openapi: utoipa::openapi::OpenApi,
+        shutdown: CancellationToken,
+        routes: F,
+    ) -> anyhow::Result<Service>
     where
         F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
     {

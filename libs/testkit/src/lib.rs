@@ -26,8 +26,12 @@ impl TestInfra {
         init_logging();
         let server_url = postgres_server().await?;
         let database_name = format!("test_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = PgConnection::connect(&server_url).await.context("connecting to the test Postgres")?;
-        sqlx::query(&format!("CREATE DATABASE {database_name}")).execute(&mut conn).await?;
+        let mut conn = PgConnection::connect(&server_url)
+            .await
+            .context("connecting to the test Postgres")?;
+        sqlx::query(&format!("CREATE DATABASE {database_name}"))
+            .execute(&mut conn)
+            .await?;
         conn.close().await.ok();
         let database_url = replace_database(&server_url, &database_name);
         let redis_url = redis_server().await?;
@@ -46,11 +50,18 @@ impl TestInfra {
 
     /// Kafka settings for this test's broker; topics already exist (see `events::kafka::mock_cluster`).
     pub fn kafka_settings(&self) -> events::KafkaSettings {
-        events::KafkaSettings { create_topics: false, ..events::KafkaSettings::new(self.brokers()) }
+        events::KafkaSettings {
+            create_topics: false,
+            ..events::KafkaSettings::new(self.brokers())
+        }
     }
 
     /// Settings for a service under test: port 0, this test's database and broker.
-    pub fn service_settings(&self, schema: &str, jwks_url: &str) -> platform::config::ServiceSettings {
+    pub fn service_settings(
+        &self,
+        schema: &str,
+        jwks_url: &str,
+    ) -> platform::config::ServiceSettings {
         platform::config::ServiceSettings {
             host: "127.0.0.1".into(),
             port: 0,
@@ -95,7 +106,9 @@ async fn postgres_server() -> anyhow::Result<String> {
     if localinfra::answers("127.0.0.1:5432").await {
         return Ok("postgres://postgres@127.0.0.1:5432/postgres".into());
     }
-    let handle = localinfra::PrivatePostgres::for_tests().ensure_running().await?;
+    let handle = localinfra::PrivatePostgres::for_tests()
+        .ensure_running()
+        .await?;
     Ok(handle.url.clone())
 }
 
@@ -106,7 +119,9 @@ async fn redis_server() -> anyhow::Result<String> {
     if localinfra::answers("127.0.0.1:6379").await {
         return Ok("redis://127.0.0.1:6379".into());
     }
-    let handle = localinfra::PrivateRedis::for_tests().ensure_running().await?;
+    let handle = localinfra::PrivateRedis::for_tests()
+        .ensure_running()
+        .await?;
     Ok(handle.url.clone())
 }
 
@@ -142,7 +157,12 @@ impl RawMessage {
 /// Reads every message of `topic` from the start, until `expected` have arrived or `timeout`
 /// passes, then keeps reading briefly to catch extra (duplicate) messages. No consumer group:
 /// the test sees the topic as it is.
-pub fn read_topic(brokers: &str, topic: &str, expected: usize, timeout: Duration) -> anyhow::Result<Vec<RawMessage>> {
+pub fn read_topic(
+    brokers: &str,
+    topic: &str,
+    expected: usize,
+    timeout: Duration,
+) -> anyhow::Result<Vec<RawMessage>> {
     use rdkafka::message::Headers;
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
@@ -150,7 +170,11 @@ pub fn read_topic(brokers: &str, topic: &str, expected: usize, timeout: Duration
         .set("enable.auto.commit", "false")
         .create()?;
     let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(5))?;
-    let partitions = metadata.topics().first().map(|t| t.partitions().len()).unwrap_or(0);
+    let partitions = metadata
+        .topics()
+        .first()
+        .map(|t| t.partitions().len())
+        .unwrap_or(0);
     let mut assignment = TopicPartitionList::new();
     for p in 0..partitions as i32 {
         assignment.add_partition_offset(topic, p, Offset::Beginning)?;
@@ -171,7 +195,11 @@ pub fn read_topic(brokers: &str, topic: &str, expected: usize, timeout: Duration
                 payload: m.payload().map(<[u8]>::to_vec),
                 headers: m
                     .headers()
-                    .map(|h| h.iter().map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec())).collect())
+                    .map(|h| {
+                        h.iter()
+                            .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
+                            .collect()
+                    })
                     .unwrap_or_default(),
                 partition: m.partition(),
                 offset: m.offset(),

@@ -39,7 +39,8 @@ pub struct Route {
 
 /// Every path prefix in kong.yaml with its Kong service name (`point-service`).
 pub fn kong_routes() -> anyhow::Result<Vec<Route>> {
-    let config: KongConfig = serde_yaml::from_str(KONG_YAML).context("gateway/kong.yaml is not valid")?;
+    let config: KongConfig =
+        serde_yaml::from_str(KONG_YAML).context("gateway/kong.yaml is not valid")?;
     let mut routes: Vec<Route> = config
         .services
         .into_iter()
@@ -47,12 +48,15 @@ pub fn kong_routes() -> anyhow::Result<Vec<Route>> {
             let service = s.name;
             s.routes.into_iter().flat_map(move |r| {
                 let service = service.clone();
-                r.paths.into_iter().map(move |prefix| Route { prefix, service: service.clone() })
+                r.paths.into_iter().map(move |prefix| Route {
+                    prefix,
+                    service: service.clone(),
+                })
             })
         })
         .collect();
     // Longest prefix first, as Kong matches.
-    routes.sort_by(|a, b| b.prefix.len().cmp(&a.prefix.len()));
+    routes.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
     Ok(routes)
 }
 
@@ -72,15 +76,25 @@ struct EdgeState {
 }
 
 const HOP_BY_HOP: &[&str] = &[
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-    "transfer-encoding", "upgrade", "host", "content-length",
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
 ];
 
 pub fn serve(listener: TcpListener, upstreams: HashMap<String, String>) -> anyhow::Result<Server> {
     let state = web::Data::new(EdgeState {
         routes: kong_routes()?,
         upstreams,
-        http: reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?,
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()?,
     });
     let server = HttpServer::new(move || {
         App::new()
@@ -109,7 +123,11 @@ async fn forward(req: HttpRequest, body: web::Bytes, state: web::Data<EdgeState>
         return problem(404, "Not found", "no service serves this path".into());
     };
     let Some(base) = state.upstreams.get(&route.service) else {
-        return problem(502, "Bad gateway", format!("{} is not running", route.service));
+        return problem(
+            502,
+            "Bad gateway",
+            format!("{} is not running", route.service),
+        );
     };
     let url = match req.uri().query() {
         Some(q) => format!("{base}{}?{q}", req.path()),
@@ -129,7 +147,11 @@ async fn forward(req: HttpRequest, body: web::Bytes, state: web::Data<EdgeState>
         has_request_id |= name.eq_ignore_ascii_case("x-request-id");
         upstream = upstream.header(name, value.as_bytes());
     }
-    let request_id = if has_request_id { None } else { Some(uuid::Uuid::new_v4().to_string()) };
+    let request_id = if has_request_id {
+        None
+    } else {
+        Some(uuid::Uuid::new_v4().to_string())
+    };
     if let Some(id) = &request_id {
         upstream = upstream.header("x-request-id", id.as_str());
     }
@@ -138,7 +160,13 @@ async fn forward(req: HttpRequest, body: web::Bytes, state: web::Data<EdgeState>
     }
     let response = match upstream.body(body.to_vec()).send().await {
         Ok(r) => r,
-        Err(e) => return problem(502, "Bad gateway", format!("{} did not answer: {e}", route.service)),
+        Err(e) => {
+            return problem(
+                502,
+                "Bad gateway",
+                format!("{} did not answer: {e}", route.service),
+            )
+        }
     };
     let mut reply = HttpResponse::build(
         actix_web::http::StatusCode::from_u16(response.status().as_u16()).unwrap_or_default(),
@@ -153,7 +181,11 @@ async fn forward(req: HttpRequest, body: web::Bytes, state: web::Data<EdgeState>
     }
     match response.bytes().await {
         Ok(bytes) => reply.body(bytes),
-        Err(e) => problem(502, "Bad gateway", format!("{} broke off its answer: {e}", route.service)),
+        Err(e) => problem(
+            502,
+            "Bad gateway",
+            format!("{} broke off its answer: {e}", route.service),
+        ),
     }
 }
 
@@ -164,9 +196,22 @@ mod tests {
     #[test]
     fn routes_match_whole_segments() {
         let routes = kong_routes().unwrap();
-        assert_eq!(route_for(&routes, "/api/v1/points/abc/balance").unwrap().service, "point-service");
-        assert_eq!(route_for(&routes, "/api/v1/auth").unwrap().service, "user-service");
-        assert_eq!(route_for(&routes, "/api/v1/pos/transaction").unwrap().service, "point-service");
+        assert_eq!(
+            route_for(&routes, "/api/v1/points/abc/balance")
+                .unwrap()
+                .service,
+            "point-service"
+        );
+        assert_eq!(
+            route_for(&routes, "/api/v1/auth").unwrap().service,
+            "user-service"
+        );
+        assert_eq!(
+            route_for(&routes, "/api/v1/pos/transaction")
+                .unwrap()
+                .service,
+            "point-service"
+        );
         assert!(route_for(&routes, "/api/v1/pointsx").is_none());
         assert!(route_for(&routes, "/health/live").is_none());
     }

@@ -27,12 +27,28 @@ pub struct Ports {
 impl Ports {
     /// The documented ports: edge 3000, services 3001-3005, PSP sandbox 3010.
     pub fn standard() -> Self {
-        Self { edge: 3000, user: 3001, point: 3002, rewards: 3003, admin: 3004, payment: 3005, psp_sandbox: 3010 }
+        Self {
+            edge: 3000,
+            user: 3001,
+            point: 3002,
+            rewards: 3003,
+            admin: 3004,
+            payment: 3005,
+            psp_sandbox: 3010,
+        }
     }
 
     /// Any free ports, for tests.
     pub fn any() -> Self {
-        Self { edge: 0, user: 0, point: 0, rewards: 0, admin: 0, payment: 0, psp_sandbox: 0 }
+        Self {
+            edge: 0,
+            user: 0,
+            point: 0,
+            rewards: 0,
+            admin: 0,
+            payment: 0,
+            psp_sandbox: 0,
+        }
     }
 }
 
@@ -93,14 +109,23 @@ impl Fleet {
     pub async fn start(config: FleetConfig) -> anyhow::Result<Fleet> {
         let shutdown = CancellationToken::new();
         let bind = |port: u16| {
-            TcpListener::bind((config.host.as_str(), port)).with_context(|| format!("binding {}:{port}", config.host))
+            TcpListener::bind((config.host.as_str(), port))
+                .with_context(|| format!("binding {}:{port}", config.host))
         };
 
-        let sandbox = psp_sandbox::Sandbox::build(bind(config.ports.psp_sandbox)?, psp_sandbox::SandboxConfig::default())?;
+        let sandbox = psp_sandbox::Sandbox::build(
+            bind(config.ports.psp_sandbox)?,
+            psp_sandbox::SandboxConfig::default(),
+        )?;
         let sandbox_url = config.url(sandbox.port());
         let sandbox_handle = sandbox.handle();
         let mut tasks = JoinSet::new();
-        tasks.spawn(async move { ("psp-sandbox", sandbox.run_until_stopped().await.map_err(Into::into)) });
+        tasks.spawn(async move {
+            (
+                "psp-sandbox",
+                sandbox.run_until_stopped().await.map_err(Into::into),
+            )
+        });
 
         // The user service goes first: the others verify tokens against its JWKS.
         let user = user_service::Application::build(
@@ -117,19 +142,25 @@ impl Fleet {
         let jwks_url = format!("{user_url}/api/v1/auth/jwks.json");
 
         let point = point_service::Application::build(
-            point_service::Settings { service: config.service("points", config.ports.point, &jwks_url) },
+            point_service::Settings {
+                service: config.service("points", config.ports.point, &jwks_url),
+            },
             shutdown.clone(),
         )
         .await
         .context("starting the point service")?;
         let rewards = rewards_service::Application::build(
-            rewards_service::Settings { service: config.service("rewards", config.ports.rewards, &jwks_url) },
+            rewards_service::Settings {
+                service: config.service("rewards", config.ports.rewards, &jwks_url),
+            },
             shutdown.clone(),
         )
         .await
         .context("starting the rewards service")?;
         let admin = admin_service::Application::build(
-            admin_service::Settings { service: config.service("admin", config.ports.admin, &jwks_url) },
+            admin_service::Settings {
+                service: config.service("admin", config.ports.admin, &jwks_url),
+            },
             shutdown.clone(),
         )
         .await
@@ -139,7 +170,9 @@ impl Fleet {
                 service: config.service("payments", config.ports.payment, &jwks_url),
                 stripe: payment_service::configuration::StripeSettings {
                     base_url: sandbox_url.clone(),
-                    secret_key: psp_sandbox::SandboxConfig::default().stripe_secret_key.into(),
+                    secret_key: psp_sandbox::SandboxConfig::default()
+                        .stripe_secret_key
+                        .into(),
                     timeout_ms: 10_000,
                 },
             },
@@ -176,12 +209,24 @@ impl Fleet {
         for service in [user, point, rewards, admin, payment] {
             tasks.spawn(run(service));
         }
-        Ok(Fleet { urls: Urls { edge: edge_url, ..urls }, shutdown, tasks, sandbox: sandbox_handle, edge: edge_handle })
+        Ok(Fleet {
+            urls: Urls {
+                edge: edge_url,
+                ..urls
+            },
+            shutdown,
+            tasks,
+            sandbox: sandbox_handle,
+            edge: edge_handle,
+        })
     }
 
     /// Resolves when any part of the fleet stops by itself (a failure).
     pub async fn any_stopped(&mut self) -> Option<(&'static str, anyhow::Result<()>)> {
-        self.tasks.join_next().await.map(|r| r.unwrap_or(("fleet task", Err(anyhow::anyhow!("panicked")))))
+        self.tasks
+            .join_next()
+            .await
+            .map(|r| r.unwrap_or(("fleet task", Err(anyhow::anyhow!("panicked")))))
     }
 
     /// Stops everything gracefully: services finish in-flight requests and their current events.

@@ -19,17 +19,29 @@ async fn main() -> anyhow::Result<()> {
     let (database_url, postgres) = match std::env::var("DATABASE_URL") {
         Ok(url) => (url, None),
         Err(_) => {
-            println!("Starting a private Postgres in {} ...", data_dir.join("postgres").display());
-            let handle = PrivatePostgres::new(data_dir.join("postgres"), FLEET_POSTGRES_PORT).ensure_running().await?;
+            println!(
+                "Starting a private Postgres in {} ...",
+                data_dir.join("postgres").display()
+            );
+            let handle = PrivatePostgres::new(data_dir.join("postgres"), FLEET_POSTGRES_PORT)
+                .ensure_running()
+                .await?;
             (handle.url.clone(), Some(handle))
         }
     };
     let (redis_url, redis) = match std::env::var("REDIS_URL") {
         Ok(url) => (url, None),
-        Err(_) if localinfra::answers("127.0.0.1:6379").await => ("redis://127.0.0.1:6379".to_owned(), None),
+        Err(_) if localinfra::answers("127.0.0.1:6379").await => {
+            ("redis://127.0.0.1:6379".to_owned(), None)
+        }
         Err(_) => {
-            println!("Starting a private Redis in {} ...", data_dir.join("redis").display());
-            let handle = PrivateRedis::new(data_dir.join("redis"), FLEET_REDIS_PORT).ensure_running().await?;
+            println!(
+                "Starting a private Redis in {} ...",
+                data_dir.join("redis").display()
+            );
+            let handle = PrivateRedis::new(data_dir.join("redis"), FLEET_REDIS_PORT)
+                .ensure_running()
+                .await?;
             (handle.url.clone(), Some(handle))
         }
     };
@@ -52,9 +64,13 @@ async fn main() -> anyhow::Result<()> {
         kafka_create_topics: _mock_cluster.is_none(),
         http_workers: 2,
     };
-    let mut fleet = Fleet::start(config.clone()).await.context("starting the fleet")?;
+    let mut fleet = Fleet::start(config.clone())
+        .await
+        .context("starting the fleet")?;
     let users = platform::db::connect(&config.database_url, "users", 2).await?;
-    user_service::seed::demo_accounts(&users).await.context("seeding the demo accounts")?;
+    user_service::seed::demo_accounts(&users)
+        .await
+        .context("seeding the demo accounts")?;
     users.close().await;
     print_banner(&fleet, &kafka_note);
 
@@ -97,11 +113,21 @@ Tessera is running.
 
 Demo logins (local runs only):
 "#,
-        edge = u.edge, user = u.user, point = u.point, rewards = u.rewards, admin = u.admin,
-        payment = u.payment, psp = u.psp_sandbox,
+        edge = u.edge,
+        user = u.user,
+        point = u.point,
+        rewards = u.rewards,
+        admin = u.admin,
+        payment = u.payment,
+        psp = u.psp_sandbox,
     );
     for account in user_service::seed::DEMO_ACCOUNTS {
-        println!("  {:<12} {:<26} {}", account.role.as_str(), account.email, account.password);
+        println!(
+            "  {:<12} {:<26} {}",
+            account.role.as_str(),
+            account.email,
+            account.password
+        );
     }
     println!("\nPress Ctrl-C to stop.");
 }

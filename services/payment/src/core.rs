@@ -53,7 +53,11 @@ pub async fn create_charge(
             failure_code: None,
             failure_message: None,
         }),
-        Ok(AuthorizeOutcome::Declined { psp_reference, code, message }) => Some(Transition {
+        Ok(AuthorizeOutcome::Declined {
+            psp_reference,
+            code,
+            message,
+        }) => Some(Transition {
             to: ChargeStatus::Failed,
             cause: "PSP declined",
             psp_reference: psp_reference.as_deref(),

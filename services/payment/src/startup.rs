@@ -1,5 +1,5 @@
-use crate::routes::{self, AppState};
 use crate::connectors::StripeConnector;
+use crate::routes::{self, AppState};
 use crate::Settings;
 use actix_web::web;
 use platform::service::Service;
@@ -15,10 +15,21 @@ pub struct Application;
 
 impl Application {
     pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Service> {
-        let foundation = Foundation::connect("payment", settings.service.clone(), &MIGRATOR, crate::events::PUBLISHES).await?;
+        let foundation = Foundation::connect(
+            "payment",
+            settings.service.clone(),
+            &MIGRATOR,
+            crate::events::PUBLISHES,
+        )
+        .await?;
         let connector = Arc::new(StripeConnector::new(&settings.stripe)?);
-        let state = web::Data::new(AppState { pool: foundation.pool.clone(), connector });
-        foundation.serve(routes::ApiDoc::openapi(), shutdown, move |cfg| routes::configure(cfg, state.clone()))
+        let state = web::Data::new(AppState {
+            pool: foundation.pool.clone(),
+            connector,
+        });
+        foundation.serve(routes::ApiDoc::openapi(), shutdown, move |cfg| {
+            routes::configure(cfg, state.clone())
+        })
     }
 
     /// Applies the schema's migrations and exits (the `migrate` subcommand).

@@ -28,7 +28,9 @@ pub async fn earn_for_purchase(
 ) -> Result<Option<Earned>, sqlx::Error> {
     // The member may pay before their registration event arrives here: open the account now.
     accounts::open(conn, member_id).await?;
-    let account = accounts::lock(conn, member_id).await?.ok_or(sqlx::Error::RowNotFound)?;
+    let account = accounts::lock(conn, member_id)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
     let rate = accounts::program_rate(conn).await?;
     let multiplier = Multiplier::from_basis_points(account.multiplier_bp);
     let points = domain::points_for_purchase(amount, rate, multiplier);
@@ -54,7 +56,12 @@ pub async fn earn_for_purchase(
         return Ok(None);
     };
     let balance_after = accounts::apply_delta(conn, member_id, points).await?;
-    let earned = Earned { transaction_id, points, balance_after, tier: account.tier };
+    let earned = Earned {
+        transaction_id,
+        points,
+        balance_after,
+        tier: account.tier,
+    };
     let event = crate::events::points_earned(member_id, &earned, source, reference_id);
     events::outbox::enqueue(conn, &event).await?;
     Ok(Some(earned))

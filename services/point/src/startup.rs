@@ -14,10 +14,25 @@ pub struct Application;
 
 impl Application {
     pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Service> {
-        let mut foundation = Foundation::connect("point", settings.service, &MIGRATOR, crate::events::PUBLISHES).await?;
-        foundation.consume(crate::events::CONSUMES, Arc::new(crate::events::PointEvents)).await?;
-        let state = web::Data::new(AppState { pool: foundation.pool.clone() });
-        foundation.serve(routes::ApiDoc::openapi(), shutdown, move |cfg| routes::configure(cfg, state.clone()))
+        let mut foundation = Foundation::connect(
+            "point",
+            settings.service,
+            &MIGRATOR,
+            crate::events::PUBLISHES,
+        )
+        .await?;
+        foundation
+            .consume(
+                crate::events::CONSUMES,
+                Arc::new(crate::events::PointEvents),
+            )
+            .await?;
+        let state = web::Data::new(AppState {
+            pool: foundation.pool.clone(),
+        });
+        foundation.serve(routes::ApiDoc::openapi(), shutdown, move |cfg| {
+            routes::configure(cfg, state.clone())
+        })
     }
 
     /// Applies the schema's migrations and exits (the `migrate` subcommand).

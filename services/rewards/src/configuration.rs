@@ -10,6 +10,9 @@ pub struct Settings {
 impl Settings {
     /// `REWARDS__PORT`, `REWARDS__DATABASE_SCHEMA`, ... override the defaults.
     pub fn load() -> anyhow::Result<Self> {
-        platform::config::load("REWARDS", &[("port", "3003"), ("database_schema", "rewards")])
+        platform::config::load(
+            "REWARDS",
+            &[("port", "3003"), ("database_schema", "rewards")],
+        )
     }
 }

@@ -9,5 +9,8 @@ async fn main() -> anyhow::Result<()> {
     }
     let shutdown = platform::CancellationToken::new();
     platform::service::cancel_on_signal(shutdown.clone());
-    Application::build(settings, shutdown).await?.run_until_stopped().await
+    Application::build(settings, shutdown)
+        .await?
+        .run_until_stopped()
+        .await
 }

@@ -15,10 +15,30 @@ pub struct DemoAccount {
 }
 
 pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
-    DemoAccount { email: "admin@example.com", password: "demo-admin-password", role: Role::Admin, first_name: "Ada" },
-    DemoAccount { email: "support@example.com", password: "demo-support-password", role: Role::Support, first_name: "Sam" },
-    DemoAccount { email: "superadmin@example.com", password: "demo-superadmin-password", role: Role::SuperAdmin, first_name: "Sol" },
-    DemoAccount { email: "member@example.com", password: "demo-member-password", role: Role::Customer, first_name: "Mia" },
+    DemoAccount {
+        email: "admin@example.com",
+        password: "demo-admin-password",
+        role: Role::Admin,
+        first_name: "Ada",
+    },
+    DemoAccount {
+        email: "support@example.com",
+        password: "demo-support-password",
+        role: Role::Support,
+        first_name: "Sam",
+    },
+    DemoAccount {
+        email: "superadmin@example.com",
+        password: "demo-superadmin-password",
+        role: Role::SuperAdmin,
+        first_name: "Sol",
+    },
+    DemoAccount {
+        email: "member@example.com",
+        password: "demo-member-password",
+        role: Role::Customer,
+        first_name: "Mia",
+    },
 ];
 
 /// Creates the demo accounts that do not exist yet (safe to run at every start).
@@ -32,13 +52,19 @@ pub async fn demo_accounts(pool: &PgPool) -> anyhow::Result<()> {
             phone_number: None,
             marketing_consent: false,
         })
-        .map_err(|errors| anyhow::anyhow!("demo account {} is invalid: {errors:?}", account.email))?;
+        .map_err(|errors| {
+            anyhow::anyhow!("demo account {} is invalid: {errors:?}", account.email)
+        })?;
         let hash = domain::hash_password(SecretString::from(account.password.to_owned())).await?;
         let id = Uuid::now_v7();
         let mut tx = pool.begin().await?;
         match users::insert(&mut tx, id, &user, &hash, account.role).await {
             Ok(()) => {
-                events::outbox::enqueue(&mut tx, &crate::events::user_registered(id, account.role, false)).await?;
+                events::outbox::enqueue(
+                    &mut tx,
+                    &crate::events::user_registered(id, account.role, false),
+                )
+                .await?;
                 tx.commit().await?;
             }
             Err(InsertUserError::DuplicateEmail) => {}

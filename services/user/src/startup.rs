@@ -1,7 +1,7 @@
 use crate::routes::{self, AppState};
 use crate::Settings;
 use actix_web::web;
-use auth::{JwtVerifier, Jwks, SigningKey};
+use auth::{Jwks, JwtVerifier, SigningKey};
 use platform::service::Service;
 use platform::CancellationToken;
 use service_kit::Foundation;
@@ -26,7 +26,9 @@ impl KeyRing {
     }
 
     pub fn jwks(&self) -> Jwks {
-        Jwks { keys: self.keys.iter().map(SigningKey::jwk).collect() }
+        Jwks {
+            keys: self.keys.iter().map(SigningKey::jwk).collect(),
+        }
     }
 }
 
@@ -35,12 +37,26 @@ pub struct Application;
 
 impl Application {
     pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Service> {
-        let mut foundation = Foundation::connect("user", settings.service.clone(), &MIGRATOR, crate::events::PUBLISHES).await?;
-        let keys = Arc::new(KeyRing::new(crate::storage::keys::load_or_create(&foundation.pool).await?)?);
+        let mut foundation = Foundation::connect(
+            "user",
+            settings.service.clone(),
+            &MIGRATOR,
+            crate::events::PUBLISHES,
+        )
+        .await?;
+        let keys = Arc::new(KeyRing::new(
+            crate::storage::keys::load_or_create(&foundation.pool).await?,
+        )?);
         // The user service verifies its own tokens with the keys it holds, not over HTTP.
         foundation.verifier = web::Data::new(JwtVerifier::from_jwks(&keys.jwks()));
-        let state = web::Data::new(AppState { pool: foundation.pool.clone(), keys, settings });
-        foundation.serve(routes::ApiDoc::openapi(), shutdown, move |cfg| routes::configure(cfg, state.clone()))
+        let state = web::Data::new(AppState {
+            pool: foundation.pool.clone(),
+            keys,
+            settings,
+        });
+        foundation.serve(routes::ApiDoc::openapi(), shutdown, move |cfg| {
+            routes::configure(cfg, state.clone())
+        })
     }
 
     /// Applies the schema's migrations and exits (the `migrate` subcommand).

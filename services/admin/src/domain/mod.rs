@@ -17,14 +17,25 @@ pub struct Registration {
 impl Registration {
     /// `registered_at` is the payload's `(seconds, nanos)`; when the payload has none, the
     /// envelope's `occurred_at` stands in for it.
-    pub fn parse(user_id: &str, role: &str, registered_at: Option<(i64, i32)>, occurred_at: DateTime<Utc>) -> Result<Self, String> {
+    pub fn parse(
+        user_id: &str,
+        role: &str,
+        registered_at: Option<(i64, i32)>,
+        occurred_at: DateTime<Utc>,
+    ) -> Result<Self, String> {
         let member_id = parse_member_id(user_id)?;
         let role = Role::parse(role).ok_or_else(|| format!("role {role:?} is not a known role"))?;
         let registered_at = match registered_at {
-            Some((seconds, nanos)) => timestamp(seconds, nanos).map_err(|e| format!("registered_at: {e}"))?,
+            Some((seconds, nanos)) => {
+                timestamp(seconds, nanos).map_err(|e| format!("registered_at: {e}"))?
+            }
             None => occurred_at,
         };
-        Ok(Self { member_id, role, registered_at })
+        Ok(Self {
+            member_id,
+            role,
+            registered_at,
+        })
     }
 }
 
@@ -73,7 +84,8 @@ pub fn timestamp(seconds: i64, nanos: i32) -> Result<DateTime<Utc>, String> {
         .ok()
         .filter(|n| *n < 1_000_000_000)
         .ok_or_else(|| format!("nanos {nanos} out of range"))?;
-    DateTime::from_timestamp(seconds, nanos).ok_or_else(|| format!("{seconds} seconds is out of range"))
+    DateTime::from_timestamp(seconds, nanos)
+        .ok_or_else(|| format!("{seconds} seconds is out of range"))
 }
 
 #[cfg(test)]
@@ -88,10 +100,14 @@ mod tests {
 
     #[test]
     fn registrations_take_the_payload_time_or_else_the_envelope_time() {
-        let registered = Registration::parse(MEMBER, "customer", Some((1_800_000_000, 5)), at(1)).unwrap();
+        let registered =
+            Registration::parse(MEMBER, "customer", Some((1_800_000_000, 5)), at(1)).unwrap();
         assert_eq!(registered.member_id, Uuid::parse_str(MEMBER).unwrap());
         assert_eq!(registered.role, Role::Customer);
-        assert_eq!(registered.registered_at, DateTime::from_timestamp(1_800_000_000, 5).unwrap());
+        assert_eq!(
+            registered.registered_at,
+            DateTime::from_timestamp(1_800_000_000, 5).unwrap()
+        );
 
         let without_time = Registration::parse(MEMBER, "super_admin", None, at(42)).unwrap();
         assert_eq!(without_time.role, Role::SuperAdmin);
@@ -120,10 +136,16 @@ mod tests {
     fn charges_need_a_known_currency_and_a_positive_amount() {
         let charge = ChargeSucceeded::parse(MEMBER, 12_345, "aud").unwrap();
         assert_eq!(charge.amount.amount_minor, 12_345);
-        assert_eq!(charge.amount.currency.code(), "AUD", "currencies are stored in upper case");
+        assert_eq!(
+            charge.amount.currency.code(),
+            "AUD",
+            "currencies are stored in upper case"
+        );
         assert!(ChargeSucceeded::parse(MEMBER, 0, "AUD").is_err());
         assert!(ChargeSucceeded::parse(MEMBER, -1, "AUD").is_err());
-        assert!(ChargeSucceeded::parse(MEMBER, platform::money::MAX_AMOUNT_MINOR + 1, "AUD").is_err());
+        assert!(
+            ChargeSucceeded::parse(MEMBER, platform::money::MAX_AMOUNT_MINOR + 1, "AUD").is_err()
+        );
         assert!(ChargeSucceeded::parse(MEMBER, 100, "XXX").is_err());
         assert!(ChargeSucceeded::parse("42", 100, "AUD").is_err());
     }

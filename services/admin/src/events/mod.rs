@@ -9,7 +9,11 @@ use sqlx::PgConnection;
 
 pub const PUBLISHES: &[&str] = &[];
 
-pub const CONSUMES: &[&str] = &[topics::USER_REGISTERED, topics::CHARGE_SUCCEEDED, topics::POINTS_EARNED];
+pub const CONSUMES: &[&str] = &[
+    topics::USER_REGISTERED,
+    topics::CHARGE_SUCCEEDED,
+    topics::POINTS_EARNED,
+];
 
 /// Keeps `member_activity` up to date. A payload that cannot be applied (a member id that is not
 /// a UUID, an unknown role or currency) is dead-lettered; database errors are retried.
@@ -17,7 +21,11 @@ pub struct AdminEvents;
 
 #[async_trait::async_trait]
 impl EventHandler for AdminEvents {
-    async fn handle(&self, conn: &mut PgConnection, event: &ReceivedEvent) -> Result<(), HandlerError> {
+    async fn handle(
+        &self,
+        conn: &mut PgConnection,
+        event: &ReceivedEvent,
+    ) -> Result<(), HandlerError> {
         match event.event_type.as_str() {
             topics::USER_REGISTERED => {
                 let registered: UserRegistered = event.decode()?;
@@ -33,17 +41,25 @@ impl EventHandler for AdminEvents {
             }
             topics::POINTS_EARNED => {
                 let earned: PointsEarned = event.decode()?;
-                let earned = domain::PointsEarned::parse(&earned.member_id, earned.points).map_err(permanent)?;
+                let earned = domain::PointsEarned::parse(&earned.member_id, earned.points)
+                    .map_err(permanent)?;
                 activity::record_points(conn, &earned, event.occurred_at).await?;
                 Ok(())
             }
             topics::CHARGE_SUCCEEDED => {
                 let charge: ChargeSucceeded = event.decode()?;
-                let charge = domain::ChargeSucceeded::parse(&charge.member_id, charge.amount, &charge.currency).map_err(permanent)?;
+                let charge = domain::ChargeSucceeded::parse(
+                    &charge.member_id,
+                    charge.amount,
+                    &charge.currency,
+                )
+                .map_err(permanent)?;
                 activity::record_charge(conn, &charge, event.occurred_at).await?;
                 Ok(())
             }
-            other => Err(permanent(format!("the admin service does not handle {other}"))),
+            other => Err(permanent(format!(
+                "the admin service does not handle {other}"
+            ))),
         }
     }
 }

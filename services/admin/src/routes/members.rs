@@ -62,7 +62,11 @@ impl From<MemberActivity> for MemberActivityView {
     )
 )]
 #[tracing::instrument(skip_all, fields(flow = "admin_get_member"))]
-pub async fn get_member(state: web::Data<AppState>, principal: Principal, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+pub async fn get_member(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
     principal.require_role(STAFF)?;
     let member_id = path.into_inner();
     let mut conn = state.pool.acquire().await?;

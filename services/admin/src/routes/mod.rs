@@ -18,11 +18,18 @@ pub const STAFF: &[Role] = &[Role::Support, Role::Admin, Role::SuperAdmin];
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    info(title = "Tessera admin service", description = "The back office: members' activity and program totals, for staff."),
+    info(
+        title = "Tessera admin service",
+        description = "The back office: members' activity and program totals, for staff."
+    ),
     paths(members::get_member, stats::get_stats),
     components(schemas(
-        MemberActivityView, ChargeVolumeView, ProgramStatsView, auth::Role,
-        platform::problem::ProblemDetails, platform::FieldError
+        MemberActivityView,
+        ChargeVolumeView,
+        ProgramStatsView,
+        auth::Role,
+        platform::problem::ProblemDetails,
+        platform::FieldError
     ))
 )]
 pub struct ApiDoc;
@@ -42,17 +49,43 @@ mod tests {
     use uuid::Uuid;
 
     fn principal(kind: PrincipalKind, role: Option<Role>, scopes: &[&str]) -> Principal {
-        Principal { subject: Uuid::now_v7(), kind, role, scopes: scopes.iter().map(|s| s.to_string()).collect() }
+        Principal {
+            subject: Uuid::now_v7(),
+            kind,
+            role,
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        }
     }
 
     #[test]
     fn only_staff_may_use_the_back_office() {
         for role in [Role::Support, Role::Admin, Role::SuperAdmin] {
-            assert!(principal(PrincipalKind::User, Some(role), &[]).require_role(STAFF).is_ok(), "{role:?}");
+            assert!(
+                principal(PrincipalKind::User, Some(role), &[])
+                    .require_role(STAFF)
+                    .is_ok(),
+                "{role:?}"
+            );
         }
-        assert!(principal(PrincipalKind::User, Some(Role::Customer), &[]).require_role(STAFF).is_err());
-        assert!(principal(PrincipalKind::User, None, &[]).require_role(STAFF).is_err());
+        assert!(principal(PrincipalKind::User, Some(Role::Customer), &[])
+            .require_role(STAFF)
+            .is_err());
+        assert!(principal(PrincipalKind::User, None, &[])
+            .require_role(STAFF)
+            .is_err());
         // A partner is never staff, whatever it claims.
-        assert!(principal(PrincipalKind::Partner, Some(Role::Admin), &["admin:read"]).require_role(STAFF).is_err());
+        assert!(
+            principal(PrincipalKind::Partner, Some(Role::Admin), &["admin:read"])
+                .require_role(STAFF)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn the_openapi_document_lists_every_endpoint() {
+        use utoipa::OpenApi;
+        let paths = super::ApiDoc::openapi().paths.paths;
+        assert!(paths.contains_key("/api/v1/admin/members/{member_id}"));
+        assert!(paths.contains_key("/api/v1/admin/stats"));
     }
 }

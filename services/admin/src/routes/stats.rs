@@ -23,7 +23,10 @@ pub struct ProgramStatsView {
     )
 )]
 #[tracing::instrument(skip_all, fields(flow = "admin_get_stats"))]
-pub async fn get_stats(state: web::Data<AppState>, principal: Principal) -> Result<HttpResponse, ApiError> {
+pub async fn get_stats(
+    state: web::Data<AppState>,
+    principal: Principal,
+) -> Result<HttpResponse, ApiError> {
     principal.require_role(STAFF)?;
     let mut conn = state.pool.acquire().await?;
     let totals = activity::program_totals(&mut conn).await?;

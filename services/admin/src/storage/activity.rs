@@ -8,7 +8,11 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 /// Sets the role and registration time; the counters are left as they are.
-pub async fn record_registration(conn: &mut PgConnection, registration: &Registration, occurred_at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+pub async fn record_registration(
+    conn: &mut PgConnection,
+    registration: &Registration,
+    occurred_at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO member_activity (member_id, role, registered_at, last_event_at)
          VALUES ($1, $2, $3, $4)
@@ -27,7 +31,11 @@ pub async fn record_registration(conn: &mut PgConnection, registration: &Registr
     Ok(())
 }
 
-pub async fn record_points(conn: &mut PgConnection, earned: &PointsEarned, occurred_at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+pub async fn record_points(
+    conn: &mut PgConnection,
+    earned: &PointsEarned,
+    occurred_at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO member_activity (member_id, points_earned_total, points_events, last_event_at)
          VALUES ($1, $2, 1, $3)
@@ -46,7 +54,11 @@ pub async fn record_points(conn: &mut PgConnection, earned: &PointsEarned, occur
 }
 
 /// Counts the charge and adds its amount to the member's volume in its currency.
-pub async fn record_charge(conn: &mut PgConnection, charge: &ChargeSucceeded, occurred_at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+pub async fn record_charge(
+    conn: &mut PgConnection,
+    charge: &ChargeSucceeded,
+    occurred_at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO member_activity (member_id, charges_succeeded, last_event_at)
          VALUES ($1, 1, $2)
@@ -107,7 +119,10 @@ struct MemberActivityRow {
 }
 
 /// The member's row and charge volumes, read in one statement so they come from one snapshot.
-pub async fn find(conn: &mut PgConnection, member_id: Uuid) -> Result<Option<MemberActivity>, sqlx::Error> {
+pub async fn find(
+    conn: &mut PgConnection,
+    member_id: Uuid,
+) -> Result<Option<MemberActivity>, sqlx::Error> {
     let row: Option<MemberActivityRow> = sqlx::query_as(
         "SELECT a.member_id, a.role, a.registered_at, a.points_earned_total, a.points_events,
                 a.charges_succeeded, a.last_event_at,

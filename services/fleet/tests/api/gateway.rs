@@ -11,15 +11,26 @@ fn kong_routes_every_path_of_every_openapi_document() {
     let documents = [
         ("user-service", user_service::routes::ApiDoc::openapi()),
         ("point-service", point_service::routes::ApiDoc::openapi()),
-        ("rewards-service", rewards_service::routes::ApiDoc::openapi()),
+        (
+            "rewards-service",
+            rewards_service::routes::ApiDoc::openapi(),
+        ),
         ("admin-service", admin_service::routes::ApiDoc::openapi()),
-        ("payment-service", payment_service::routes::ApiDoc::openapi()),
+        (
+            "payment-service",
+            payment_service::routes::ApiDoc::openapi(),
+        ),
     ];
     let mut checked = 0;
     for (service, document) in documents {
         for path in document.paths.paths.keys() {
-            let route = route_for(&routes, path).unwrap_or_else(|| panic!("kong.yaml does not route {path}"));
-            assert_eq!(route.service, service, "{path} is routed to {} but served by {service}", route.service);
+            let route = route_for(&routes, path)
+                .unwrap_or_else(|| panic!("kong.yaml does not route {path}"));
+            assert_eq!(
+                route.service, service,
+                "{path} is routed to {} but served by {service}",
+                route.service
+            );
             checked += 1;
         }
     }
@@ -30,22 +41,82 @@ fn kong_routes_every_path_of_every_openapi_document() {
 async fn every_service_reports_health_metrics_and_its_openapi_document() {
     let app = TestFleet::start().await;
     let urls = app.fleet().urls.clone();
-    for base in [&urls.user, &urls.point, &urls.rewards, &urls.admin, &urls.payment] {
-        let live = app.http.get(format!("{base}/health/live")).send().await.unwrap();
+    for base in [
+        &urls.user,
+        &urls.point,
+        &urls.rewards,
+        &urls.admin,
+        &urls.payment,
+    ] {
+        let live = app
+            .http
+            .get(format!("{base}/health/live"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(live.status(), 200, "{base}");
-        let ready: serde_json::Value = app.http.get(format!("{base}/health/ready")).send().await.unwrap().json().await.unwrap();
+        let ready: serde_json::Value = app
+            .http
+            .get(format!("{base}/health/ready"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(ready["status"], "ok", "{base}: {ready}");
         assert_eq!(ready["checks"]["postgres"], "ok");
         assert_eq!(ready["checks"]["redis"], "ok");
         assert_eq!(ready["checks"]["kafka"], "ok");
-        let openapi: serde_json::Value = app.http.get(format!("{base}/openapi.json")).send().await.unwrap().json().await.unwrap();
-        assert!(openapi["openapi"].as_str().unwrap().starts_with("3.1"), "{base}");
-        assert_eq!(app.http.get(format!("{base}/docs")).send().await.unwrap().status(), 200);
-        let metrics = app.http.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+        let openapi: serde_json::Value = app
+            .http
+            .get(format!("{base}/openapi.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            openapi["openapi"].as_str().unwrap().starts_with("3.1"),
+            "{base}"
+        );
+        assert_eq!(
+            app.http
+                .get(format!("{base}/docs"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+        let metrics = app
+            .http
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert!(metrics.contains("http_requests_total"), "{base}");
     }
     // Unknown paths are problem+json at the edge and in the services.
-    assert_problem(app.get(None, "/api/v1/nothing-here").await, 404, "not-found").await;
-    assert_problem(app.http.get(format!("{}/api/v1/points", urls.point)).send().await.unwrap(), 404, "not-found").await;
+    assert_problem(
+        app.get(None, "/api/v1/nothing-here").await,
+        404,
+        "not-found",
+    )
+    .await;
+    assert_problem(
+        app.http
+            .get(format!("{}/api/v1/points", urls.point))
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "not-found",
+    )
+    .await;
     app.stop().await;
 }

@@ -31,7 +31,12 @@ impl TestFleet {
         };
         let fleet = Fleet::start(config).await.expect("the fleet starts");
         let edge = fleet.urls.edge.clone();
-        TestFleet { infra, fleet: Some(fleet), http: reqwest::Client::new(), edge }
+        TestFleet {
+            infra,
+            fleet: Some(fleet),
+            http: reqwest::Client::new(),
+            edge,
+        }
     }
 
     pub fn fleet(&self) -> &Fleet {
@@ -84,12 +89,21 @@ impl TestFleet {
     pub async fn admin_token(&self) -> String {
         let pool = self.infra.pool("users").await.unwrap();
         user_service::seed::demo_accounts(&pool).await.unwrap();
-        let login: Value = self.login("admin@example.com", "demo-admin-password").await.json().await.unwrap();
+        let login: Value = self
+            .login("admin@example.com", "demo-admin-password")
+            .await
+            .json()
+            .await
+            .unwrap();
         login["access_token"].as_str().unwrap().to_owned()
     }
 
     pub async fn charge(&self, token: &str, key: Option<&str>, body: &Value) -> Response {
-        let mut request = self.http.post(self.url("/api/v1/payments/charges")).bearer_auth(token).json(body);
+        let mut request = self
+            .http
+            .post(self.url("/api/v1/payments/charges"))
+            .bearer_auth(token)
+            .json(body);
         if let Some(key) = key {
             request = request.header("Idempotency-Key", key);
         }
@@ -105,7 +119,8 @@ impl TestFleet {
     }
 
     pub async fn balance(&self, token: &str, member: Uuid) -> Response {
-        self.get(Some(token), &format!("/api/v1/points/{member}/balance")).await
+        self.get(Some(token), &format!("/api/v1/points/{member}/balance"))
+            .await
     }
 
     /// Waits until the member's balance shows `points`.
@@ -126,16 +141,33 @@ impl TestFleet {
 /// Asserts an RFC 9457 problem with `status` and `type`, and returns it.
 pub async fn assert_problem(response: Response, status: u16, problem_type: &str) -> Value {
     assert_eq!(response.status().as_u16(), status, "status");
-    let content_type = response.headers().get("content-type").unwrap().to_str().unwrap().to_owned();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(content_type, "application/problem+json");
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body["type"], format!("urn:tessera:problem:{problem_type}"), "{body}");
+    assert_eq!(
+        body["type"],
+        format!("urn:tessera:problem:{problem_type}"),
+        "{body}"
+    );
     assert_eq!(body["status"], status);
     body
 }
 
 pub fn field_errors(problem: &Value) -> Vec<String> {
-    problem["errors"].as_array().map(|a| a.iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect()).unwrap_or_default()
+    problem["errors"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| e["field"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 pub fn visa(amount: i64) -> Value {

@@ -18,11 +18,19 @@ pub struct AuthorizeRequest<'a> {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthorizeOutcome {
-    Succeeded { psp_reference: String },
+    Succeeded {
+        psp_reference: String,
+    },
     /// The customer must act (3-D Secure); the result arrives later.
-    RequiresAction { psp_reference: String },
+    RequiresAction {
+        psp_reference: String,
+    },
     /// The PSP said no: a final answer.
-    Declined { psp_reference: Option<String>, code: String, message: String },
+    Declined {
+        psp_reference: Option<String>,
+        code: String,
+        message: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,5 +50,8 @@ pub trait Connector: Send + Sync {
     fn name(&self) -> &'static str;
 
     /// Creates and confirms a payment.
-    async fn authorize(&self, request: &AuthorizeRequest<'_>) -> Result<AuthorizeOutcome, ConnectorError>;
+    async fn authorize(
+        &self,
+        request: &AuthorizeRequest<'_>,
+    ) -> Result<AuthorizeOutcome, ConnectorError>;
 }

@@ -54,12 +54,18 @@ struct ErrorBody {
 fn declined(psp_reference: Option<String>, error: Option<StripeError>) -> AuthorizeOutcome {
     let (code, message) = match error {
         Some(e) => (
-            e.decline_code.or(e.code).unwrap_or_else(|| "card_declined".into()),
+            e.decline_code
+                .or(e.code)
+                .unwrap_or_else(|| "card_declined".into()),
             e.message.unwrap_or_else(|| "The card was declined.".into()),
         ),
         None => ("card_declined".into(), "The card was declined.".into()),
     };
-    AuthorizeOutcome::Declined { psp_reference, code, message }
+    AuthorizeOutcome::Declined {
+        psp_reference,
+        code,
+        message,
+    }
 }
 
 #[async_trait::async_trait]
@@ -68,11 +74,17 @@ impl Connector for StripeConnector {
         "stripe"
     }
 
-    async fn authorize(&self, request: &AuthorizeRequest<'_>) -> Result<AuthorizeOutcome, ConnectorError> {
+    async fn authorize(
+        &self,
+        request: &AuthorizeRequest<'_>,
+    ) -> Result<AuthorizeOutcome, ConnectorError> {
         let charge_id = request.charge_id.to_string();
         let mut form = vec![
             ("amount", request.amount.amount_minor.to_string()),
-            ("currency", request.amount.currency.code().to_ascii_lowercase()),
+            (
+                "currency",
+                request.amount.currency.code().to_ascii_lowercase(),
+            ),
             ("payment_method", request.payment_method.to_owned()),
             ("confirm", "true".to_owned()),
             ("metadata[charge_id]", charge_id.clone()),
@@ -88,30 +100,61 @@ impl Connector for StripeConnector {
             .form(&form)
             .send()
             .await
-            .map_err(|e| ConnectorError::Unknown(if e.is_timeout() { "timed out".into() } else { e.to_string() }))?;
+            .map_err(|e| {
+                ConnectorError::Unknown(if e.is_timeout() {
+                    "timed out".into()
+                } else {
+                    e.to_string()
+                })
+            })?;
         let status = response.status();
-        let body = response.bytes().await.map_err(|e| ConnectorError::Unknown(e.to_string()))?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| ConnectorError::Unknown(e.to_string()))?;
         match status {
             StatusCode::OK => {
-                let intent: PaymentIntent = serde_json::from_slice(&body)
-                    .map_err(|e| ConnectorError::Unknown(format!("unreadable PaymentIntent: {e}")))?;
+                let intent: PaymentIntent = serde_json::from_slice(&body).map_err(|e| {
+                    ConnectorError::Unknown(format!("unreadable PaymentIntent: {e}"))
+                })?;
                 Ok(match intent.status.as_str() {
-                    "succeeded" => AuthorizeOutcome::Succeeded { psp_reference: intent.id },
-                    "requires_action" => AuthorizeOutcome::RequiresAction { psp_reference: intent.id },
-                    "requires_payment_method" => declined(Some(intent.id), intent.last_payment_error),
+                    "succeeded" => AuthorizeOutcome::Succeeded {
+                        psp_reference: intent.id,
+                    },
+                    "requires_action" => AuthorizeOutcome::RequiresAction {
+                        psp_reference: intent.id,
+                    },
+                    "requires_payment_method" => {
+                        declined(Some(intent.id), intent.last_payment_error)
+                    }
                     // processing, requires_confirmation, ...: not an outcome yet.
-                    other => return Err(ConnectorError::Unknown(format!("PaymentIntent {} is {other}", intent.id))),
+                    other => {
+                        return Err(ConnectorError::Unknown(format!(
+                            "PaymentIntent {} is {other}",
+                            intent.id
+                        )))
+                    }
                 })
             }
             // A card error: Stripe's answer for declines, with the intent inside the error.
             StatusCode::PAYMENT_REQUIRED => {
-                let error = serde_json::from_slice::<ErrorBody>(&body).ok().map(|b| b.error);
-                let reference = error.as_ref().and_then(|e| e.payment_intent.as_ref()).map(|pi| pi.id.clone());
+                let error = serde_json::from_slice::<ErrorBody>(&body)
+                    .ok()
+                    .map(|b| b.error);
+                let reference = error
+                    .as_ref()
+                    .and_then(|e| e.payment_intent.as_ref())
+                    .map(|pi| pi.id.clone());
                 Ok(declined(reference, error))
             }
             StatusCode::BAD_REQUEST => {
-                let error = serde_json::from_slice::<ErrorBody>(&body).ok().map(|b| b.error);
-                let code = error.as_ref().and_then(|e| e.code.clone()).unwrap_or_default();
+                let error = serde_json::from_slice::<ErrorBody>(&body)
+                    .ok()
+                    .map(|b| b.error);
+                let code = error
+                    .as_ref()
+                    .and_then(|e| e.code.clone())
+                    .unwrap_or_default();
                 if code == "resource_missing" {
                     // The payment method does not exist: the member's token is bad, a final no.
                     return Ok(AuthorizeOutcome::Declined {
@@ -122,7 +165,10 @@ impl Connector for StripeConnector {
                 }
                 Err(ConnectorError::Refused(format!("400 {code}")))
             }
-            s if s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS || s == StatusCode::CONFLICT => {
+            s if s.is_server_error()
+                || s == StatusCode::TOO_MANY_REQUESTS
+                || s == StatusCode::CONFLICT =>
+            {
                 Err(ConnectorError::Unknown(format!("PSP answered {s}")))
             }
             s => Err(ConnectorError::Refused(format!("PSP answered {s}"))),

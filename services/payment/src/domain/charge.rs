@@ -29,9 +29,16 @@ impl ChargeStatus {
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        [Self::Created, Self::Processing, Self::RequiresAction, Self::Succeeded, Self::Failed, Self::Canceled]
-            .into_iter()
-            .find(|s| s.as_str() == value)
+        [
+            Self::Created,
+            Self::Processing,
+            Self::RequiresAction,
+            Self::Succeeded,
+            Self::Failed,
+            Self::Canceled,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == value)
     }
 
     pub fn is_final(&self) -> bool {
@@ -101,42 +108,82 @@ impl NewCharge {
     /// the member it names; staff accounts do not pay.
     pub fn parse(request: CreateChargeRequest, principal: &Principal) -> Result<Self, ApiError> {
         let member_id = match principal.kind {
-            PrincipalKind::User if principal.role == Some(Role::Customer) => match request.member_id {
-                Some(other) if other != principal.subject => {
-                    return Err(ApiError::Forbidden("members can only charge their own account".into()))
+            PrincipalKind::User if principal.role == Some(Role::Customer) => {
+                match request.member_id {
+                    Some(other) if other != principal.subject => {
+                        return Err(ApiError::Forbidden(
+                            "members can only charge their own account".into(),
+                        ))
+                    }
+                    _ => principal.subject,
                 }
-                _ => principal.subject,
-            },
-            PrincipalKind::Partner if principal.has_scope("payments:write") => request
-                .member_id
-                .ok_or_else(|| ApiError::validation("member_id", "is required when a partner creates a charge"))?,
-            PrincipalKind::Partner => return Err(ApiError::Forbidden("this client lacks the payments:write scope".into())),
-            PrincipalKind::User => return Err(ApiError::Forbidden("staff accounts cannot create charges".into())),
+            }
+            PrincipalKind::Partner if principal.has_scope("payments:write") => {
+                request.member_id.ok_or_else(|| {
+                    ApiError::validation("member_id", "is required when a partner creates a charge")
+                })?
+            }
+            PrincipalKind::Partner => {
+                return Err(ApiError::Forbidden(
+                    "this client lacks the payments:write scope".into(),
+                ))
+            }
+            PrincipalKind::User => {
+                return Err(ApiError::Forbidden(
+                    "staff accounts cannot create charges".into(),
+                ))
+            }
         };
         let mut errors = Vec::new();
-        let currency = Currency::parse(&request.currency).map_err(|e| errors.push(FieldError::new("currency", e))).ok();
+        let currency = Currency::parse(&request.currency)
+            .map_err(|e| errors.push(FieldError::new("currency", e)))
+            .ok();
         if let Some(currency) = currency {
             if let Err(e) = Money::positive(request.amount, currency) {
                 errors.push(FieldError::new("amount", e));
             }
         } else if request.amount <= 0 {
-            errors.push(FieldError::new("amount", "must be a positive integer number of minor units"));
+            errors.push(FieldError::new(
+                "amount",
+                "must be a positive integer number of minor units",
+            ));
         }
         let method = request.payment_method.trim();
         let method_ok = (3..=255).contains(&method.len())
-            && method.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            && method
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         if !method_ok {
-            errors.push(FieldError::new("payment_method", "must be a payment method token such as pm_card_visa"));
+            errors.push(FieldError::new(
+                "payment_method",
+                "must be a payment method token such as pm_card_visa",
+            ));
         }
-        let description = request.description.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty());
-        if description.as_ref().is_some_and(|d| d.chars().count() > 500) {
-            errors.push(FieldError::new("description", "must be at most 500 characters"));
+        let description = request
+            .description
+            .map(|d| d.trim().to_owned())
+            .filter(|d| !d.is_empty());
+        if description
+            .as_ref()
+            .is_some_and(|d| d.chars().count() > 500)
+        {
+            errors.push(FieldError::new(
+                "description",
+                "must be at most 500 characters",
+            ));
         }
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));
         }
-        let amount = Money::positive(request.amount, currency.expect("checked above")).expect("checked above");
-        Ok(NewCharge { member_id, amount, kind: request.kind, payment_method: method.to_owned(), description })
+        let amount = Money::positive(request.amount, currency.expect("checked above"))
+            .expect("checked above");
+        Ok(NewCharge {
+            member_id,
+            amount,
+            kind: request.kind,
+            payment_method: method.to_owned(),
+            description,
+        })
     }
 }
 
@@ -145,7 +192,12 @@ mod tests {
     use super::*;
 
     fn member() -> Principal {
-        Principal { subject: Uuid::new_v4(), kind: PrincipalKind::User, role: Some(Role::Customer), scopes: vec![] }
+        Principal {
+            subject: Uuid::new_v4(),
+            kind: PrincipalKind::User,
+            role: Some(Role::Customer),
+            scopes: vec![],
+        }
     }
 
     fn request(amount: i64, currency: &str) -> CreateChargeRequest {
@@ -176,30 +228,65 @@ mod tests {
 
     #[test]
     fn bad_amounts_and_currencies_name_their_field() {
-        assert_eq!(fields(NewCharge::parse(request(0, "AUD"), &member()).unwrap_err()), ["amount"]);
-        assert_eq!(fields(NewCharge::parse(request(-5, "AUD"), &member()).unwrap_err()), ["amount"]);
-        assert_eq!(fields(NewCharge::parse(request(100, "XYZ"), &member()).unwrap_err()), ["currency"]);
-        assert_eq!(fields(NewCharge::parse(request(-1, "XYZ"), &member()).unwrap_err()), ["currency", "amount"]);
+        assert_eq!(
+            fields(NewCharge::parse(request(0, "AUD"), &member()).unwrap_err()),
+            ["amount"]
+        );
+        assert_eq!(
+            fields(NewCharge::parse(request(-5, "AUD"), &member()).unwrap_err()),
+            ["amount"]
+        );
+        assert_eq!(
+            fields(NewCharge::parse(request(100, "XYZ"), &member()).unwrap_err()),
+            ["currency"]
+        );
+        assert_eq!(
+            fields(NewCharge::parse(request(-1, "XYZ"), &member()).unwrap_err()),
+            ["currency", "amount"]
+        );
     }
 
     #[test]
     fn a_member_cannot_charge_someone_else_and_staff_cannot_charge() {
         let mut other = request(100, "AUD");
         other.member_id = Some(Uuid::new_v4());
-        assert!(matches!(NewCharge::parse(other, &member()), Err(ApiError::Forbidden(_))));
-        let staff = Principal { role: Some(Role::Admin), ..member() };
-        assert!(matches!(NewCharge::parse(request(100, "AUD"), &staff), Err(ApiError::Forbidden(_))));
+        assert!(matches!(
+            NewCharge::parse(other, &member()),
+            Err(ApiError::Forbidden(_))
+        ));
+        let staff = Principal {
+            role: Some(Role::Admin),
+            ..member()
+        };
+        assert!(matches!(
+            NewCharge::parse(request(100, "AUD"), &staff),
+            Err(ApiError::Forbidden(_))
+        ));
     }
 
     #[test]
     fn a_partner_needs_the_scope_and_a_member() {
-        let partner = Principal { subject: Uuid::new_v4(), kind: PrincipalKind::Partner, role: None, scopes: vec!["payments:write".into()] };
-        assert_eq!(fields(NewCharge::parse(request(100, "AUD"), &partner).unwrap_err()), ["member_id"]);
+        let partner = Principal {
+            subject: Uuid::new_v4(),
+            kind: PrincipalKind::Partner,
+            role: None,
+            scopes: vec!["payments:write".into()],
+        };
+        assert_eq!(
+            fields(NewCharge::parse(request(100, "AUD"), &partner).unwrap_err()),
+            ["member_id"]
+        );
         let mut named = request(100, "AUD");
         named.member_id = Some(Uuid::new_v4());
         assert!(NewCharge::parse(named, &partner).is_ok());
-        let unscoped = Principal { scopes: vec!["points:read".into()], ..partner };
-        assert!(matches!(NewCharge::parse(request(100, "AUD"), &unscoped), Err(ApiError::Forbidden(_))));
+        let unscoped = Principal {
+            scopes: vec!["points:read".into()],
+            ..partner
+        };
+        assert!(matches!(
+            NewCharge::parse(request(100, "AUD"), &unscoped),
+            Err(ApiError::Forbidden(_))
+        ));
     }
 
     #[test]

@@ -26,7 +26,11 @@ pub fn for_final_state(charge: &ChargeRecord) -> Option<OutgoingEvent> {
                 kind: charge.kind.clone(),
                 psp: charge.psp.clone(),
                 psp_reference: charge.psp_reference.clone().unwrap_or_default(),
-                merchant_id: charge.created_by.strip_prefix("partner:").unwrap_or_default().to_owned(),
+                merchant_id: charge
+                    .created_by
+                    .strip_prefix("partner:")
+                    .unwrap_or_default()
+                    .to_owned(),
             },
         )),
         "failed" => Some(OutgoingEvent::new(

@@ -38,7 +38,11 @@ impl From<&ChargeRecord> for ChargeView {
             status: ChargeStatus::parse(&c.status).unwrap_or(ChargeStatus::Processing),
             amount: c.amount,
             currency: c.currency.clone(),
-            kind: if c.kind == "load" { ChargeKind::Load } else { ChargeKind::Purchase },
+            kind: if c.kind == "load" {
+                ChargeKind::Load
+            } else {
+                ChargeKind::Purchase
+            },
             member_id: c.member_id,
             payment_method: c.payment_method.clone(),
             description: c.description.clone(),
@@ -75,18 +79,38 @@ fn response_for(charge: &ChargeRecord) -> (u16, serde_json::Value) {
     )
 )]
 #[tracing::instrument(skip_all, fields(flow = "create_charge"))]
-pub async fn create_charge(req: HttpRequest, state: web::Data<AppState>, principal: Principal, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+pub async fn create_charge(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let key = IdempotencyKey::from_request(&req)?;
     let request: CreateChargeRequest = platform::http::parse_json_body(&req, &body)?;
     let charge = NewCharge::parse(request, &principal)?;
     let scope = principal.scope_key();
-    if let Outcome::Replay { status, body } =
-        idempotency::claim(&state.pool, &scope, &key, &idempotency::fingerprint(&req, &body)).await?
+    if let Outcome::Replay { status, body } = idempotency::claim(
+        &state.pool,
+        &scope,
+        &key,
+        &idempotency::fingerprint(&req, &body),
+    )
+    .await?
     {
         let status = StatusCode::from_u16(status).map_err(|e| ApiError::Internal(e.into()))?;
-        return Ok(HttpResponse::build(status).insert_header(("Idempotent-Replayed", "true")).json(body));
+        return Ok(HttpResponse::build(status)
+            .insert_header(("Idempotent-Replayed", "true"))
+            .json(body));
     }
-    let record = crate::core::create_charge(&state.pool, state.connector.as_ref(), charge, &scope, &key, response_for).await?;
+    let record = crate::core::create_charge(
+        &state.pool,
+        state.connector.as_ref(),
+        charge,
+        &scope,
+        &key,
+        response_for,
+    )
+    .await?;
     let (status, body) = response_for(&record);
     let status = StatusCode::from_u16(status).map_err(|e| ApiError::Internal(e.into()))?;
     Ok(HttpResponse::build(status).json(body))
@@ -100,10 +124,18 @@ const STAFF: &[Role] = &[Role::Support, Role::Admin, Role::SuperAdmin];
     params(("charge_id" = Uuid, Path)),
     responses((status = 200, body = ChargeView), (status = 404, body = platform::problem::ProblemDetails, content_type = "application/problem+json"))
 )]
-pub async fn get_charge(state: web::Data<AppState>, principal: Principal, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+pub async fn get_charge(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
     let not_found = || ApiError::NotFound("no such charge".into());
-    let charge = charges::find(&state.pool, path.into_inner()).await?.ok_or_else(not_found)?;
-    let allowed = principal.is_member(charge.member_id) || principal.has_role(STAFF) || charge.created_by == principal.scope_key();
+    let charge = charges::find(&state.pool, path.into_inner())
+        .await?
+        .ok_or_else(not_found)?;
+    let allowed = principal.is_member(charge.member_id)
+        || principal.has_role(STAFF)
+        || charge.created_by == principal.scope_key();
     // Someone else's charge looks exactly like a missing one: ids are not probed.
     if !allowed {
         return Err(not_found());

@@ -15,11 +15,18 @@ pub struct AppState {
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    info(title = "Tessera payment service", description = "Charges through payment service providers."),
+    info(
+        title = "Tessera payment service",
+        description = "Charges through payment service providers."
+    ),
     paths(charges::create_charge, charges::get_charge),
     components(schemas(
-        ChargeView, crate::domain::CreateChargeRequest, crate::domain::ChargeKind, crate::domain::ChargeStatus,
-        platform::problem::ProblemDetails, platform::FieldError
+        ChargeView,
+        crate::domain::CreateChargeRequest,
+        crate::domain::ChargeKind,
+        crate::domain::ChargeStatus,
+        platform::problem::ProblemDetails,
+        platform::FieldError
     ))
 )]
 pub struct ApiDoc;

@@ -23,7 +23,13 @@ pub struct ChargeRecord {
 }
 
 /// Stores a new charge already in `processing`, with both transitions recorded.
-pub async fn insert_processing(conn: &mut PgConnection, id: Uuid, charge: &NewCharge, created_by: &str, psp: &str) -> Result<(), sqlx::Error> {
+pub async fn insert_processing(
+    conn: &mut PgConnection,
+    id: Uuid,
+    charge: &NewCharge,
+    created_by: &str,
+    psp: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO charges (id, member_id, created_by, kind, amount, currency, payment_method, description, status, psp)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'processing', $9)",
@@ -59,11 +65,16 @@ pub struct Transition<'a> {
 
 /// Moves a charge to `transition.to` if that is legal from its current status; returns the
 /// updated charge, or `None` when the move is refused (it raced another update, or would go backwards).
-pub async fn transition(conn: &mut PgConnection, id: Uuid, transition: &Transition<'_>) -> Result<Option<ChargeRecord>, sqlx::Error> {
-    let current: Option<(String,)> = sqlx::query_as("SELECT status FROM charges WHERE id = $1 FOR UPDATE")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
+pub async fn transition(
+    conn: &mut PgConnection,
+    id: Uuid,
+    transition: &Transition<'_>,
+) -> Result<Option<ChargeRecord>, sqlx::Error> {
+    let current: Option<(String,)> =
+        sqlx::query_as("SELECT status FROM charges WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
     let Some(from) = current.and_then(|(s,)| ChargeStatus::parse(&s)) else {
         return Ok(None);
     };
@@ -92,7 +103,8 @@ pub async fn transition(conn: &mut PgConnection, id: Uuid, transition: &Transiti
     Ok(Some(updated))
 }
 
-const COLUMNS: &str = "id, member_id, created_by, kind, amount, currency, payment_method, description, status, psp,
+const COLUMNS: &str =
+    "id, member_id, created_by, kind, amount, currency, payment_method, description, status, psp,
                        psp_reference, failure_code, failure_message, created_at, updated_at";
 
 pub async fn find(pool: &PgPool, id: Uuid) -> Result<Option<ChargeRecord>, sqlx::Error> {

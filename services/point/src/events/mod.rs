@@ -20,7 +20,12 @@ pub const PUBLISHES: &[&str] = &[
 
 pub const CONSUMES: &[&str] = &[topics::USER_REGISTERED, topics::CHARGE_SUCCEEDED];
 
-pub fn points_earned(member_id: Uuid, earned: &Earned, source: &str, reference_id: &str) -> OutgoingEvent {
+pub fn points_earned(
+    member_id: Uuid,
+    earned: &Earned,
+    source: &str,
+    reference_id: &str,
+) -> OutgoingEvent {
     OutgoingEvent::new(
         "point",
         topics::POINTS_EARNED,
@@ -42,7 +47,11 @@ pub struct PointEvents;
 
 #[async_trait::async_trait]
 impl EventHandler for PointEvents {
-    async fn handle(&self, conn: &mut PgConnection, event: &ReceivedEvent) -> Result<(), HandlerError> {
+    async fn handle(
+        &self,
+        conn: &mut PgConnection,
+        event: &ReceivedEvent,
+    ) -> Result<(), HandlerError> {
         match event.event_type.as_str() {
             topics::USER_REGISTERED => {
                 let registered: UserRegistered = event.decode()?;
@@ -58,12 +67,24 @@ impl EventHandler for PointEvents {
                     return Ok(());
                 }
                 let member_id = parse_member(&charge.member_id)?;
-                let currency = Currency::parse(&charge.currency).map_err(|e| permanent(format!("currency: {e}")))?;
-                let amount = Money::positive(charge.amount, currency).map_err(|e| permanent(format!("amount: {e}")))?;
-                ledger::earn_for_purchase(conn, member_id, amount, "charge", &charge.charge_id, Some("Card payment")).await?;
+                let currency = Currency::parse(&charge.currency)
+                    .map_err(|e| permanent(format!("currency: {e}")))?;
+                let amount = Money::positive(charge.amount, currency)
+                    .map_err(|e| permanent(format!("amount: {e}")))?;
+                ledger::earn_for_purchase(
+                    conn,
+                    member_id,
+                    amount,
+                    "charge",
+                    &charge.charge_id,
+                    Some("Card payment"),
+                )
+                .await?;
                 Ok(())
             }
-            other => Err(permanent(format!("the point service does not handle {other}"))),
+            other => Err(permanent(format!(
+                "the point service does not handle {other}"
+            ))),
         }
     }
 }

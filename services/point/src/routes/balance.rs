@@ -35,7 +35,11 @@ const STAFF: &[Role] = &[Role::Support, Role::Admin, Role::SuperAdmin];
     )
 )]
 #[tracing::instrument(skip_all, fields(flow = "get_balance"))]
-pub async fn get_balance(state: web::Data<AppState>, principal: Principal, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+pub async fn get_balance(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
     let member_id = path.into_inner();
     principal.authorize_member_access(member_id, STAFF, Some("points:read"))?;
     let mut conn = state.pool.acquire().await?;

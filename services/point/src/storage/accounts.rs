@@ -29,17 +29,33 @@ pub async fn open(conn: &mut PgConnection, member_id: Uuid) -> Result<(), sqlx::
 const SELECT: &str = "SELECT a.member_id, a.tier, t.multiplier_bp, a.balance, a.pending, a.lifetime_earned, a.updated_at
                         FROM accounts a JOIN tiers t ON t.code = a.tier WHERE a.member_id = $1";
 
-pub async fn find(conn: &mut PgConnection, member_id: Uuid) -> Result<Option<Account>, sqlx::Error> {
-    sqlx::query_as(SELECT).bind(member_id).fetch_optional(conn).await
+pub async fn find(
+    conn: &mut PgConnection,
+    member_id: Uuid,
+) -> Result<Option<Account>, sqlx::Error> {
+    sqlx::query_as(SELECT)
+        .bind(member_id)
+        .fetch_optional(conn)
+        .await
 }
 
 /// Locks the member's account for the rest of the transaction: every change to one member's
 /// points is serialised here, so concurrent earns and spends can't both read a stale balance.
-pub async fn lock(conn: &mut PgConnection, member_id: Uuid) -> Result<Option<Account>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT} FOR UPDATE OF a")).bind(member_id).fetch_optional(conn).await
+pub async fn lock(
+    conn: &mut PgConnection,
+    member_id: Uuid,
+) -> Result<Option<Account>, sqlx::Error> {
+    sqlx::query_as(&format!("{SELECT} FOR UPDATE OF a"))
+        .bind(member_id)
+        .fetch_optional(conn)
+        .await
 }
 
-pub async fn apply_delta(conn: &mut PgConnection, member_id: Uuid, points: i64) -> Result<i64, sqlx::Error> {
+pub async fn apply_delta(
+    conn: &mut PgConnection,
+    member_id: Uuid,
+    points: i64,
+) -> Result<i64, sqlx::Error> {
     let (balance,): (i64,) = sqlx::query_as(
         "UPDATE accounts SET balance = balance + $2,
                 lifetime_earned = lifetime_earned + GREATEST($2, 0), updated_at = now()
@@ -53,6 +69,8 @@ pub async fn apply_delta(conn: &mut PgConnection, member_id: Uuid, points: i64) 
 }
 
 pub async fn program_rate(conn: &mut PgConnection) -> Result<i32, sqlx::Error> {
-    let (rate,): (i32,) = sqlx::query_as("SELECT points_per_unit FROM program").fetch_one(conn).await?;
+    let (rate,): (i32,) = sqlx::query_as("SELECT points_per_unit FROM program")
+        .fetch_one(conn)
+        .await?;
     Ok(rate)
 }

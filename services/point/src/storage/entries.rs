@@ -18,7 +18,10 @@ pub struct NewTransaction<'a> {
 
 /// Writes the transaction and its two entries. Returns `None` when a transaction with the same
 /// (source, reference, kind) exists already: the request or event was a repeat.
-pub async fn record(conn: &mut PgConnection, tx: &NewTransaction<'_>) -> Result<Option<Uuid>, sqlx::Error> {
+pub async fn record(
+    conn: &mut PgConnection,
+    tx: &NewTransaction<'_>,
+) -> Result<Option<Uuid>, sqlx::Error> {
     let id = Uuid::now_v7();
     let inserted = sqlx::query(
         "INSERT INTO point_transactions

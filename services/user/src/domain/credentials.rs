@@ -1,14 +1,40 @@
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
 
 /// The most common passwords of at least 12 characters; a password on this list is refused.
 const COMMON_PASSWORDS: &[&str] = &[
-    "123456789012", "1234567890123", "12345678901234", "123456789abc", "1q2w3e4r5t6y", "password1234",
-    "password12345", "passw0rd1234", "qwertyuiop12", "qwertyuiopas", "qwerty123456", "iloveyou1234",
-    "111111111111", "000000000000", "aaaaaaaaaaaa", "abcdefghijkl", "abc123456789", "letmein12345",
-    "welcome12345", "administrator", "changeme1234", "football1234", "baseball1234", "trustno11234",
-    "passwordpassword", "qwertyqwerty", "asdfghjkl123", "zaq12wsxcde3", "1qaz2wsx3edc",
+    "123456789012",
+    "1234567890123",
+    "12345678901234",
+    "123456789abc",
+    "1q2w3e4r5t6y",
+    "password1234",
+    "password12345",
+    "passw0rd1234",
+    "qwertyuiop12",
+    "qwertyuiopas",
+    "qwerty123456",
+    "iloveyou1234",
+    "111111111111",
+    "000000000000",
+    "aaaaaaaaaaaa",
+    "abcdefghijkl",
+    "abc123456789",
+    "letmein12345",
+    "welcome12345",
+    "administrator",
+    "changeme1234",
+    "football1234",
+    "baseball1234",
+    "trustno11234",
+    "passwordpassword",
+    "qwertyqwerty",
+    "asdfghjkl123",
+    "zaq12wsxcde3",
+    "1qaz2wsx3edc",
 ];
 
 /// A password that meets the rules: 12 to 128 characters, not a well-known one.
@@ -57,12 +83,18 @@ pub async fn hash_password(password: SecretString) -> anyhow::Result<String> {
 /// an unknown email takes as long as one for a known email.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Qh0x1bS1lZ1kM7Y4fKkq3u3Hq4bq2k7uMZb6yJm0r1Q";
 
-pub async fn verify_password(password: SecretString, stored_hash: Option<String>) -> anyhow::Result<bool> {
+pub async fn verify_password(
+    password: SecretString,
+    stored_hash: Option<String>,
+) -> anyhow::Result<bool> {
     tokio::task::spawn_blocking(move || {
         let known = stored_hash.is_some();
         let hash = stored_hash.unwrap_or_else(|| DUMMY_HASH.to_owned());
-        let parsed = PasswordHash::new(&hash).map_err(|e| anyhow::anyhow!("stored password hash is malformed: {e}"))?;
-        let matches = hasher().verify_password(password.expose_secret().as_bytes(), &parsed).is_ok();
+        let parsed = PasswordHash::new(&hash)
+            .map_err(|e| anyhow::anyhow!("stored password hash is malformed: {e}"))?;
+        let matches = hasher()
+            .verify_password(password.expose_secret().as_bytes(), &parsed)
+            .is_ok();
         Ok(known && matches)
     })
     .await?
@@ -75,17 +107,33 @@ mod tests {
     #[test]
     fn password_rules() {
         assert!(Password::parse("short").is_err());
-        assert!(Password::parse("Password1234").is_err(), "common passwords are refused case-insensitively");
+        assert!(
+            Password::parse("Password1234").is_err(),
+            "common passwords are refused case-insensitively"
+        );
         assert!(Password::parse(&"x".repeat(129)).is_err());
         assert!(Password::parse("correct horse battery").is_ok());
     }
 
     #[tokio::test]
     async fn hashes_verify_only_the_right_password() {
-        let hash = hash_password("correct horse battery".to_owned().into()).await.unwrap();
+        let hash = hash_password("correct horse battery".to_owned().into())
+            .await
+            .unwrap();
         assert!(hash.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse battery".to_owned().into(), Some(hash.clone())).await.unwrap());
-        assert!(!verify_password("wrong horse battery".to_owned().into(), Some(hash)).await.unwrap());
-        assert!(!verify_password("anything at all".to_owned().into(), None).await.unwrap());
+        assert!(verify_password(
+            "correct horse battery".to_owned().into(),
+            Some(hash.clone())
+        )
+        .await
+        .unwrap());
+        assert!(
+            !verify_password("wrong horse battery".to_owned().into(), Some(hash))
+                .await
+                .unwrap()
+        );
+        assert!(!verify_password("anything at all".to_owned().into(), None)
+            .await
+            .unwrap());
     }
 }

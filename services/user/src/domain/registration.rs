@@ -65,7 +65,10 @@ pub struct PhoneNumber(String);
 
 impl PhoneNumber {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let compact: String = raw.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')).collect();
+        let compact: String = raw
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
+            .collect();
         let digits = compact.strip_prefix('+').unwrap_or("");
         let valid = (7..=15).contains(&digits.len())
             && digits.chars().all(|c| c.is_ascii_digit())
@@ -119,22 +122,42 @@ impl TryFrom<RegistrationRequest> for NewUser {
         let email = Email::parse(&request.email);
         check("email", email.as_ref().map(|_| ()).map_err(Clone::clone));
         let password = Password::parse(&request.password);
-        check("password", password.as_ref().map(|_| ()).map_err(Clone::clone));
+        check(
+            "password",
+            password.as_ref().map(|_| ()).map_err(Clone::clone),
+        );
         let first_name = PersonName::parse(&request.first_name);
-        check("first_name", first_name.as_ref().map(|_| ()).map_err(Clone::clone));
+        check(
+            "first_name",
+            first_name.as_ref().map(|_| ()).map_err(Clone::clone),
+        );
         let last_name = PersonName::parse(&request.last_name);
-        check("last_name", last_name.as_ref().map(|_| ()).map_err(Clone::clone));
-        let phone = request.phone_number.as_deref().map(PhoneNumber::parse).transpose();
-        check("phone_number", phone.as_ref().map(|_| ()).map_err(Clone::clone));
+        check(
+            "last_name",
+            last_name.as_ref().map(|_| ()).map_err(Clone::clone),
+        );
+        let phone = request
+            .phone_number
+            .as_deref()
+            .map(PhoneNumber::parse)
+            .transpose();
+        check(
+            "phone_number",
+            phone.as_ref().map(|_| ()).map_err(Clone::clone),
+        );
         match (email, password, first_name, last_name, phone) {
-            (Ok(email), Ok(password), Ok(first_name), Ok(last_name), Ok(phone_number)) if errors.is_empty() => Ok(NewUser {
-                email,
-                password,
-                first_name,
-                last_name,
-                phone_number,
-                marketing_consent: request.marketing_consent,
-            }),
+            (Ok(email), Ok(password), Ok(first_name), Ok(last_name), Ok(phone_number))
+                if errors.is_empty() =>
+            {
+                Ok(NewUser {
+                    email,
+                    password,
+                    first_name,
+                    last_name,
+                    phone_number,
+                    marketing_consent: request.marketing_consent,
+                })
+            }
             _ => Err(errors),
         }
     }
@@ -146,17 +169,35 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(Email::parse(" Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
-        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a da@example.com", "ada@@example.com", "ada@.example.com"] {
+        assert_eq!(
+            Email::parse(" Ada@Example.COM ").unwrap().as_str(),
+            "ada@example.com"
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a da@example.com",
+            "ada@@example.com",
+            "ada@.example.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
         }
     }
 
     #[test]
     fn phone_numbers() {
-        assert_eq!(PhoneNumber::parse("+61 412 345 678").unwrap().as_str(), "+61412345678");
+        assert_eq!(
+            PhoneNumber::parse("+61 412 345 678").unwrap().as_str(),
+            "+61412345678"
+        );
         for bad in ["0412345678", "+0412345678", "+61abc", "+123", ""] {
-            assert!(PhoneNumber::parse(bad).is_err(), "{bad:?} should be refused");
+            assert!(
+                PhoneNumber::parse(bad).is_err(),
+                "{bad:?} should be refused"
+            );
         }
     }
 
@@ -170,7 +211,11 @@ mod tests {
             phone_number: Some("12".into()),
             marketing_consent: false,
         };
-        let fields: Vec<String> = NewUser::try_from(request).unwrap_err().into_iter().map(|e| e.field).collect();
+        let fields: Vec<String> = NewUser::try_from(request)
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
         assert_eq!(fields, ["email", "password", "first_name", "phone_number"]);
     }
 }

@@ -27,9 +27,13 @@ pub struct RegisterResponse {
     )
 )]
 #[tracing::instrument(skip_all, fields(flow = "register"))]
-pub async fn register(state: web::Data<AppState>, Json(request): Json<RegistrationRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn register(
+    state: web::Data<AppState>,
+    Json(request): Json<RegistrationRequest>,
+) -> Result<HttpResponse, ApiError> {
     let new_user = NewUser::try_from(request).map_err(ApiError::Validation)?;
-    let hash = domain::hash_password(SecretString::from(new_user.password.expose().to_owned())).await?;
+    let hash =
+        domain::hash_password(SecretString::from(new_user.password.expose().to_owned())).await?;
     let user_id = Uuid::now_v7();
     let mut tx = state.pool.begin().await?;
     storage::users::insert(&mut tx, user_id, &new_user, &hash, Role::Customer)
@@ -37,7 +41,8 @@ pub async fn register(state: web::Data<AppState>, Json(request): Json<Registrati
         .map_err(|e| match e {
             InsertUserError::DuplicateEmail => ApiError::Conflict {
                 slug: "email-taken",
-                detail: "an account with this email already exists; log in or reset the password".into(),
+                detail: "an account with this email already exists; log in or reset the password"
+                    .into(),
             },
             InsertUserError::Database(e) => e.into(),
         })?;
@@ -45,7 +50,10 @@ pub async fn register(state: web::Data<AppState>, Json(request): Json<Registrati
     events::outbox::enqueue(&mut tx, &event).await?;
     tx.commit().await?;
     tracing::info!(%user_id, "member registered");
-    Ok(HttpResponse::Created().json(RegisterResponse { user_id, verification_required: true }))
+    Ok(HttpResponse::Created().json(RegisterResponse {
+        user_id,
+        verification_required: true,
+    }))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -101,7 +109,10 @@ pub struct LoginResponse {
     )
 )]
 #[tracing::instrument(skip_all, fields(flow = "login"))]
-pub async fn login(state: web::Data<AppState>, Json(request): Json<LoginRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn login(
+    state: web::Data<AppState>,
+    Json(request): Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
     let refused = || ApiError::Unauthorized("invalid email or password".into());
     // A malformed email cannot belong to an account; still spend the hashing time.
     let user = match Email::parse(&request.email) {
@@ -109,14 +120,23 @@ pub async fn login(state: web::Data<AppState>, Json(request): Json<LoginRequest>
         Err(_) => None,
     };
     let password = SecretString::from(request.password);
-    let matches = domain::verify_password(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
+    let matches =
+        domain::verify_password(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
     let user = match (matches, user) {
         (true, Some(user)) => user,
         _ => return Err(refused()),
     };
     let ttl = state.settings.access_token_ttl_secs;
-    let access_token = state.keys.signer().issue(user.id, PrincipalKind::User, Some(user.role()), Vec::new(), ttl)?;
-    let refresh_token = storage::sessions::start(&state.pool, user.id, state.settings.refresh_token_ttl_secs).await?;
+    let access_token = state.keys.signer().issue(
+        user.id,
+        PrincipalKind::User,
+        Some(user.role()),
+        Vec::new(),
+        ttl,
+    )?;
+    let refresh_token =
+        storage::sessions::start(&state.pool, user.id, state.settings.refresh_token_ttl_secs)
+            .await?;
     Ok(HttpResponse::Ok().json(LoginResponse {
         access_token,
         refresh_token,

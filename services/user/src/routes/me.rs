@@ -8,9 +8,14 @@ use platform::ApiError;
     get, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = UserView), (status = 401, body = platform::problem::ProblemDetails, content_type = "application/problem+json"))
 )]
-pub async fn get_me(state: web::Data<AppState>, principal: Principal) -> Result<HttpResponse, ApiError> {
+pub async fn get_me(
+    state: web::Data<AppState>,
+    principal: Principal,
+) -> Result<HttpResponse, ApiError> {
     if principal.kind != PrincipalKind::User {
-        return Err(ApiError::Forbidden("partner clients have no profile".into()));
+        return Err(ApiError::Forbidden(
+            "partner clients have no profile".into(),
+        ));
     }
     let user = crate::storage::users::find_by_id(&state.pool, principal.subject)
         .await?

@@ -17,11 +17,21 @@ pub struct AppState {
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    info(title = "Tessera user service", description = "Members, staff, sessions and token signing keys."),
+    info(
+        title = "Tessera user service",
+        description = "Members, staff, sessions and token signing keys."
+    ),
     paths(auth::register, auth::login, auth::jwks, me::get_me),
     components(schemas(
-        crate::domain::RegistrationRequest, auth::LoginRequest, LoginResponse, RegisterResponse, UserView,
-        ::auth::Jwks, ::auth::Jwk, platform::problem::ProblemDetails, platform::FieldError
+        crate::domain::RegistrationRequest,
+        auth::LoginRequest,
+        LoginResponse,
+        RegisterResponse,
+        UserView,
+        ::auth::Jwks,
+        ::auth::Jwk,
+        platform::problem::ProblemDetails,
+        platform::FieldError
     ))
 )]
 pub struct ApiDoc;

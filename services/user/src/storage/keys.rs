@@ -31,5 +31,7 @@ async fn load(pool: &PgPool) -> anyhow::Result<Vec<SigningKey>> {
     .fetch_all(pool)
     .await
     .context("loading signing keys")?;
-    rows.iter().map(|(kid, pkcs8)| SigningKey::from_pkcs8(kid, pkcs8)).collect()
+    rows.iter()
+        .map(|(kid, pkcs8)| SigningKey::from_pkcs8(kid, pkcs8))
+        .collect()
 }

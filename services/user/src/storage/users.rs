@@ -32,7 +32,13 @@ pub enum InsertUserError {
     Database(#[from] sqlx::Error),
 }
 
-pub async fn insert(conn: &mut PgConnection, id: Uuid, user: &NewUser, password_hash: &str, role: Role) -> Result<(), InsertUserError> {
+pub async fn insert(
+    conn: &mut PgConnection,
+    id: Uuid,
+    user: &NewUser,
+    password_hash: &str,
+    role: Role,
+) -> Result<(), InsertUserError> {
     sqlx::query(
         "INSERT INTO users (id, email, password_hash, first_name, last_name, phone_number, role, marketing_consent_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $8 THEN now() END)",

@@ -1,0 +1,3 @@
+//! The rewards service's tables.
+
+pub mod catalog;
