@@ -4,6 +4,7 @@
 
 mod claims;
 mod principal;
+pub mod scopes;
 mod signing;
 mod verify;
 

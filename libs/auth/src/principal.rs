@@ -64,6 +64,17 @@ impl Principal {
         }
     }
 
+    /// Partner endpoints: the token must carry `scope` (staff with `staff_roles` pass too).
+    pub fn require_scope(&self, scope: &str, staff_roles: &[Role]) -> Result<(), ApiError> {
+        if self.has_scope(scope) || self.has_role(staff_roles) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "this endpoint needs the `{scope}` scope"
+            )))
+        }
+    }
+
     pub fn require_role(&self, allowed: &[Role]) -> Result<(), ApiError> {
         if self.has_role(allowed) {
             Ok(())

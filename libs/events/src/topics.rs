@@ -14,6 +14,7 @@ pub const POINTS_REDEEMED: &str = "points.redeemed";
 pub const POINTS_REVERSED: &str = "points.reversed";
 pub const POINTS_EXPIRED: &str = "points.expired";
 pub const POINTS_ADJUSTED: &str = "points.adjusted";
+pub const POINTS_EXPIRING: &str = "points.expiring";
 pub const TIER_UPGRADED: &str = "tier.upgraded";
 pub const TIER_DOWNGRADED: &str = "tier.downgraded";
 
@@ -36,6 +37,7 @@ pub const ALL: &[&str] = &[
     POINTS_REVERSED,
     POINTS_EXPIRED,
     POINTS_ADJUSTED,
+    POINTS_EXPIRING,
     TIER_UPGRADED,
     TIER_DOWNGRADED,
     REWARD_REDEEMED,

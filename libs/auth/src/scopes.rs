@@ -1,0 +1,26 @@
+//! The fixed list of scopes a partner client can be granted. A partner token carries exactly the
+//! scopes of its client; each service checks the one its endpoint needs.
+
+pub const POINTS_EARN: &str = "points:earn";
+pub const POINTS_READ: &str = "points:read";
+pub const POINTS_REDEEM: &str = "points:redeem";
+pub const ORDERS_WRITE: &str = "orders:write";
+pub const PAYMENTS_WRITE: &str = "payments:write";
+pub const PAYMENTS_READ: &str = "payments:read";
+pub const REWARDS_READ: &str = "rewards:read";
+pub const MEMBERS_READ: &str = "members:read";
+
+pub const ALL: &[&str] = &[
+    POINTS_EARN,
+    POINTS_READ,
+    POINTS_REDEEM,
+    ORDERS_WRITE,
+    PAYMENTS_WRITE,
+    PAYMENTS_READ,
+    REWARDS_READ,
+    MEMBERS_READ,
+];
+
+pub fn is_known(scope: &str) -> bool {
+    ALL.contains(&scope)
+}
