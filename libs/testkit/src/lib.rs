@@ -4,6 +4,10 @@
 //! Postgres and Redis come from `DATABASE_URL` / `REDIS_URL`, else the standard local ports,
 //! else a private server started from the installed binaries under `target/`.
 
+pub mod tokens;
+
+pub use tokens::TokenIssuer;
+
 use anyhow::Context;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::mocking::MockCluster;
