@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use std::fmt;
 
-const TYPE_PREFIX: &str = "urn:tessera:problem:";
+pub const TYPE_PREFIX: &str = "urn:tessera:problem:";
 
 /// One invalid field in a request, named the way the client sent it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]

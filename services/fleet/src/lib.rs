@@ -61,6 +61,10 @@ pub struct FleetConfig {
     pub kafka_brokers: String,
     pub kafka_create_topics: bool,
     pub http_workers: usize,
+    /// The user service's key for contact details at rest (base64, 32 bytes).
+    pub pii_key: SecretString,
+    /// Print outgoing email and SMS (verification codes) to the console.
+    pub message_console: bool,
 }
 
 /// Where each part of a running fleet listens.
@@ -130,9 +134,11 @@ impl Fleet {
         // The user service goes first: the others verify tokens against its JWKS.
         let user = user_service::Application::build(
             user_service::Settings {
-                service: config.service("users", config.ports.user, ""),
-                access_token_ttl_secs: 900,
-                refresh_token_ttl_secs: 7 * 24 * 3600,
+                message_console: config.message_console,
+                ..user_service::Settings::new(
+                    config.service("users", config.ports.user, ""),
+                    config.pii_key.clone(),
+                )
             },
             shutdown.clone(),
         )

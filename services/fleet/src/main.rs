@@ -6,7 +6,7 @@
 use anyhow::Context;
 use fleet::{Fleet, FleetConfig, Ports};
 use localinfra::{PrivatePostgres, PrivateRedis};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 const FLEET_POSTGRES_PORT: u16 = 55433;
 const FLEET_REDIS_PORT: u16 = 56380;
@@ -63,12 +63,15 @@ async fn main() -> anyhow::Result<()> {
         kafka_brokers,
         kafka_create_topics: _mock_cluster.is_none(),
         http_workers: 2,
+        pii_key: pii_key(&data_dir)?,
+        message_console: true,
     };
     let mut fleet = Fleet::start(config.clone())
         .await
         .context("starting the fleet")?;
     let users = platform::db::connect(&config.database_url, "users", 2).await?;
-    user_service::seed::demo_accounts(&users)
+    let pii = user_service::domain::PiiCipher::from_base64(config.pii_key.expose_secret())?;
+    user_service::seed::demo_accounts(&users, &pii)
         .await
         .context("seeding the demo accounts")?;
     users.close().await;
@@ -130,4 +133,25 @@ Demo logins (local runs only):
         );
     }
     println!("\nPress Ctrl-C to stop.");
+}
+
+/// The key contact details are encrypted with: `USER__PII_KEY`, else one generated on the first
+/// run and kept beside the fleet's database (whose rows it can decrypt).
+fn pii_key(data_dir: &std::path::Path) -> anyhow::Result<SecretString> {
+    if let Ok(key) = std::env::var("USER__PII_KEY") {
+        return Ok(SecretString::from(key));
+    }
+    let path = data_dir.join("pii.key");
+    if let Ok(key) = std::fs::read_to_string(&path) {
+        return Ok(SecretString::from(key.trim().to_owned()));
+    }
+    std::fs::create_dir_all(data_dir)?;
+    let key = user_service::domain::PiiCipher::generate_key();
+    std::fs::write(&path, &key).with_context(|| format!("writing {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(SecretString::from(key))
 }

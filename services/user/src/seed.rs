@@ -1,6 +1,6 @@
 //! Demo accounts for local runs. Only the fleet runner calls this; no production path does.
 
-use crate::domain::{self, NewUser, RegistrationRequest};
+use crate::domain::{self, NewUser, PiiCipher, RegistrationRequest};
 use crate::storage::users::{self, InsertUserError};
 use auth::Role;
 use secrecy::SecretString;
@@ -42,7 +42,7 @@ pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
 ];
 
 /// Creates the demo accounts that do not exist yet (safe to run at every start).
-pub async fn demo_accounts(pool: &PgPool) -> anyhow::Result<()> {
+pub async fn demo_accounts(pool: &PgPool, pii: &PiiCipher) -> anyhow::Result<()> {
     for account in DEMO_ACCOUNTS {
         let user = NewUser::try_from(RegistrationRequest {
             email: account.email.into(),
@@ -58,7 +58,7 @@ pub async fn demo_accounts(pool: &PgPool) -> anyhow::Result<()> {
         let hash = domain::hash_password(SecretString::from(account.password.to_owned())).await?;
         let id = Uuid::now_v7();
         let mut tx = pool.begin().await?;
-        match users::insert(&mut tx, id, &user, &hash, account.role).await {
+        match users::insert(&mut tx, pii, id, &user, &hash, account.role, None).await {
             Ok(()) => {
                 events::outbox::enqueue(
                     &mut tx,
@@ -69,6 +69,7 @@ pub async fn demo_accounts(pool: &PgPool) -> anyhow::Result<()> {
             }
             Err(InsertUserError::DuplicateEmail) => {}
             Err(InsertUserError::Database(e)) => return Err(e.into()),
+            Err(InsertUserError::Encryption(e)) => return Err(e),
         }
     }
     Ok(())

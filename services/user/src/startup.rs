@@ -1,34 +1,75 @@
+use crate::abuse::AuthLimits;
+use crate::domain::PiiCipher;
 use crate::routes::{self, AppState};
+use crate::storage::keys::{self, LoadedKeys};
 use crate::Settings;
 use actix_web::web;
 use auth::{Jwks, JwtVerifier, SigningKey};
+use futures::FutureExt;
 use platform::service::Service;
 use platform::CancellationToken;
+use secrecy::ExposeSecret;
 use service_kit::Foundation;
-use std::sync::Arc;
+use sqlx::PgPool;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 use utoipa::OpenApi;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// The keys this instance signs with and publishes.
+/// How often an instance reloads the signing keys, so a rotation reaches every instance.
+const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(30);
+
+/// The keys this instance signs with and publishes, reloaded from the database periodically.
 pub struct KeyRing {
-    keys: Vec<SigningKey>,
+    current: RwLock<Arc<LoadedKeys>>,
 }
 
 impl KeyRing {
-    pub fn new(keys: Vec<SigningKey>) -> anyhow::Result<Self> {
-        anyhow::ensure!(!keys.is_empty(), "no signing key");
-        Ok(Self { keys })
+    pub fn new(keys: LoadedKeys) -> Self {
+        Self {
+            current: RwLock::new(Arc::new(keys)),
+        }
     }
 
-    pub fn signer(&self) -> &SigningKey {
-        &self.keys[0]
+    fn snapshot(&self) -> Arc<LoadedKeys> {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn signer(&self) -> Signer {
+        Signer(self.snapshot())
     }
 
     pub fn jwks(&self) -> Jwks {
         Jwks {
-            keys: self.keys.iter().map(SigningKey::jwk).collect(),
+            keys: self
+                .snapshot()
+                .published
+                .iter()
+                .map(SigningKey::jwk)
+                .collect(),
         }
+    }
+
+    /// Reloads the keys; returns the new JWKS.
+    pub async fn reload(&self, pool: &PgPool) -> anyhow::Result<Jwks> {
+        if let Some(keys) = keys::load(pool).await? {
+            *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(keys);
+        }
+        Ok(self.jwks())
+    }
+}
+
+/// The key that signs right now (kept alive while a token is being signed).
+pub struct Signer(Arc<LoadedKeys>);
+
+impl std::ops::Deref for Signer {
+    type Target = SigningKey;
+    fn deref(&self) -> &SigningKey {
+        &self.0.signer
     }
 }
 
@@ -37,6 +78,7 @@ pub struct Application;
 
 impl Application {
     pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Service> {
+        let pii = Arc::new(PiiCipher::from_base64(settings.pii_key.expose_secret())?);
         let mut foundation = Foundation::connect(
             "user",
             settings.service.clone(),
@@ -44,23 +86,96 @@ impl Application {
             crate::events::PUBLISHES,
         )
         .await?;
-        let keys = Arc::new(KeyRing::new(
-            crate::storage::keys::load_or_create(&foundation.pool).await?,
-        )?);
+        let encrypted = crate::storage::users::encrypt_legacy_rows(&foundation.pool, &pii).await?;
+        if encrypted > 0 {
+            tracing::info!(
+                rows = encrypted,
+                "encrypted contact details stored before encryption at rest"
+            );
+        }
+        let keys = Arc::new(KeyRing::new(keys::load_or_create(&foundation.pool).await?));
         // The user service verifies its own tokens with the keys it holds, not over HTTP.
-        foundation.verifier = web::Data::new(JwtVerifier::from_jwks(&keys.jwks()));
+        let verifier = web::Data::new(JwtVerifier::from_jwks(&keys.jwks()));
+        foundation.verifier = verifier.clone();
         let state = web::Data::new(AppState {
             pool: foundation.pool.clone(),
-            keys,
-            settings,
+            keys: keys.clone(),
+            settings: settings.clone(),
+            pii,
+            limits: AuthLimits::new(
+                foundation.redis.clone(),
+                redis_namespace(&settings),
+                settings.auth_requests_per_minute,
+                settings.lockout_after_failures,
+            ),
         });
-        foundation.serve(routes::ApiDoc::openapi(), shutdown, move |cfg| {
-            routes::configure(cfg, state.clone())
-        })
+        let pool = foundation.pool.clone();
+        let service =
+            foundation.serve(routes::ApiDoc::openapi(), shutdown.clone(), move |cfg| {
+                routes::configure(cfg, state.clone())
+            })?;
+        let key_reloader = reload_keys(keys, verifier, pool.clone(), shutdown.clone());
+        let messages = crate::messages::run(pool, settings, shutdown.clone());
+        Ok(service
+            .with_worker("signing-key-reload", key_reloader.boxed())
+            .with_worker("message-delivery", messages.boxed()))
     }
 
     /// Applies the schema's migrations and exits (the `migrate` subcommand).
     pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
         service_kit::migrate_only(&settings.service, &MIGRATOR).await
     }
+
+    /// Adds a signing key that takes over after `activate_after_secs` (the `rotate-keys`
+    /// subcommand). Returns its key id.
+    pub async fn rotate_keys(
+        settings: &Settings,
+        activate_after_secs: i64,
+    ) -> anyhow::Result<String> {
+        let pool = platform::db::connect(
+            &settings.service.database_url,
+            &settings.service.database_schema,
+            2,
+        )
+        .await?;
+        keys::rotate(&pool, activate_after_secs).await
+    }
+}
+
+async fn reload_keys(
+    keys: Arc<KeyRing>,
+    verifier: web::Data<JwtVerifier>,
+    pool: PgPool,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            _ = tokio::time::sleep(KEY_RELOAD_INTERVAL) => {}
+        }
+        match keys.reload(&pool).await {
+            Ok(jwks) => verifier.install(&jwks),
+            Err(e) => tracing::error!(error = ?e, "reloading signing keys"),
+        }
+    }
+}
+
+/// Deployments are told apart by the database they use: every instance of one deployment
+/// shares its rate-limit counters, two deployments on one Redis never do.
+fn redis_namespace(settings: &Settings) -> String {
+    use sha2::Digest;
+    let url = url::Url::parse(settings.service.database_url.expose_secret()).ok();
+    let database = url
+        .as_ref()
+        .map(|u| {
+            format!(
+                "{}:{}{}",
+                u.host_str().unwrap_or(""),
+                u.port().unwrap_or(5432),
+                u.path()
+            )
+        })
+        .unwrap_or_default();
+    let digest = sha2::Sha256::digest(format!("{database}/{}", settings.service.database_schema));
+    format!("users:{}", hex::encode(&digest[..6]))
 }

@@ -7,6 +7,8 @@ use uuid::Uuid;
 
 pub struct TestFleet {
     pub infra: TestInfra,
+    /// The user service's key for contact details, to seed demo accounts with.
+    pub pii_key: String,
     pub fleet: Option<Fleet>,
     pub http: reqwest::Client,
     pub edge: String,
@@ -20,6 +22,7 @@ pub struct Member {
 impl TestFleet {
     pub async fn start() -> TestFleet {
         let infra = TestInfra::start().await.expect("test infrastructure");
+        let pii_key = user_service::domain::PiiCipher::generate_key();
         let config = FleetConfig {
             host: "127.0.0.1".into(),
             ports: Ports::any(),
@@ -28,11 +31,14 @@ impl TestFleet {
             kafka_brokers: infra.brokers(),
             kafka_create_topics: false,
             http_workers: 1,
+            pii_key: pii_key.clone().into(),
+            message_console: false,
         };
         let fleet = Fleet::start(config).await.expect("the fleet starts");
         let edge = fleet.urls.edge.clone();
         TestFleet {
             infra,
+            pii_key,
             fleet: Some(fleet),
             http: reqwest::Client::new(),
             edge,
@@ -88,7 +94,10 @@ impl TestFleet {
     /// A logged-in staff user (the demo admin) after seeding the demo accounts.
     pub async fn admin_token(&self) -> String {
         let pool = self.infra.pool("users").await.unwrap();
-        user_service::seed::demo_accounts(&pool).await.unwrap();
+        let pii = user_service::domain::PiiCipher::from_base64(&self.pii_key).unwrap();
+        user_service::seed::demo_accounts(&pool, &pii)
+            .await
+            .unwrap();
         let login: Value = self
             .login("admin@example.com", "demo-admin-password")
             .await

@@ -1,6 +1,6 @@
 //! What the user service publishes. It consumes nothing.
 
-use events::proto::UserRegistered;
+use events::proto::{UserErased, UserRegistered};
 use events::{topics, OutgoingEvent};
 use uuid::Uuid;
 
@@ -17,6 +17,19 @@ pub fn user_registered(user_id: Uuid, role: auth::Role, marketing_consent: bool)
             role: role.as_str().to_owned(),
             registered_at: Some(events::proto_timestamp(now)),
             marketing_consent,
+        },
+    )
+}
+
+/// Carries the member id only: the event itself must not spread the data being erased.
+pub fn user_erased(user_id: Uuid) -> OutgoingEvent {
+    OutgoingEvent::new(
+        "user",
+        topics::USER_ERASED,
+        user_id,
+        &UserErased {
+            user_id: user_id.to_string(),
+            erased_at: Some(events::proto_timestamp(chrono::Utc::now())),
         },
     )
 }

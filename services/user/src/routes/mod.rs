@@ -1,9 +1,13 @@
 //! HTTP endpoints. Handlers are thin: parse into domain types, call storage, map the result.
 
 mod auth;
+mod clients;
 mod me;
+mod staff;
 
-use actix_web::web;
+use crate::abuse::AuthLimits;
+use crate::domain::PiiCipher;
+use actix_web::{web, HttpRequest};
 use std::sync::Arc;
 
 pub use self::auth::{LoginResponse, RegisterResponse, UserView};
@@ -13,21 +17,89 @@ pub struct AppState {
     pub pool: sqlx::PgPool,
     pub keys: Arc<crate::startup::KeyRing>,
     pub settings: crate::Settings,
+    pub pii: Arc<PiiCipher>,
+    pub limits: AuthLimits,
+}
+
+impl AppState {
+    /// The caller's IP for rate limiting: the socket peer, or the first `X-Forwarded-For` hop
+    /// when the service sits behind a proxy that sets it (and strips what clients send).
+    pub fn client_ip(&self, req: &HttpRequest) -> String {
+        if self.settings.trust_forwarded_for {
+            if let Some(ip) = req
+                .headers()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+            {
+                return ip.trim().to_owned();
+            }
+        }
+        req.peer_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_else(|| "unknown".into())
+    }
+
+    /// The key an email's rate limits and lockout are counted under.
+    pub fn account_key(&self, email: &str) -> String {
+        let normalised = email.trim().to_lowercase();
+        hex::encode(&self.pii.lookup_hash("email", &normalised)[..16])
+    }
 }
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(
         title = "Tessera user service",
-        description = "Members, staff, sessions and token signing keys."
+        description = "Members, staff, partner clients, sessions and token signing keys."
     ),
-    paths(auth::register, auth::login, auth::jwks, me::get_me),
+    paths(
+        auth::register,
+        auth::login,
+        auth::refresh,
+        auth::logout,
+        auth::verify,
+        auth::resend_verification,
+        auth::request_password_reset,
+        auth::confirm_password_reset,
+        auth::jwks,
+        clients::create_client,
+        clients::list_clients,
+        clients::rotate_secret,
+        clients::revoke_client,
+        clients::token,
+        me::get_me,
+        me::update_me,
+        me::change_password,
+        me::export,
+        me::erase_me,
+        staff::create_staff,
+        staff::get_user,
+        staff::erase_user
+    ),
     components(schemas(
         crate::domain::RegistrationRequest,
+        crate::domain::Channel,
         auth::LoginRequest,
+        auth::RefreshRequest,
+        auth::VerifyRequest,
+        auth::EmailOnly,
+        auth::PasswordResetConfirm,
         LoginResponse,
         RegisterResponse,
         UserView,
+        clients::CreateClientRequest,
+        clients::RotateRequest,
+        clients::CreatedClient,
+        clients::ClientView,
+        clients::TokenResponse,
+        crate::storage::clients::SecretRecord,
+        crate::storage::sessions::SessionView,
+        me::ProfileUpdate,
+        me::PasswordChange,
+        me::EraseRequest,
+        me::Export,
+        staff::NewStaff,
         ::auth::Jwks,
         ::auth::Jwk,
         platform::problem::ProblemDetails,
@@ -42,8 +114,41 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
             web::scope("/api/v1/auth")
                 .route("/register", web::post().to(auth::register))
                 .route("/login", web::post().to(auth::login))
-                .route("/jwks.json", web::get().to(auth::jwks)),
+                .route("/refresh", web::post().to(auth::refresh))
+                .route("/logout", web::post().to(auth::logout))
+                .route("/verify", web::post().to(auth::verify))
+                .route("/verify/resend", web::post().to(auth::resend_verification))
+                .route(
+                    "/password-reset",
+                    web::post().to(auth::request_password_reset),
+                )
+                .route(
+                    "/password-reset/confirm",
+                    web::post().to(auth::confirm_password_reset),
+                )
+                .route("/jwks.json", web::get().to(auth::jwks))
+                .route("/token", web::post().to(clients::token))
+                .route("/clients", web::post().to(clients::create_client))
+                .route("/clients", web::get().to(clients::list_clients))
+                .route(
+                    "/clients/{client_id}/rotate",
+                    web::post().to(clients::rotate_secret),
+                )
+                .route(
+                    "/clients/{client_id}",
+                    web::delete().to(clients::revoke_client),
+                ),
         )
         .route("/.well-known/jwks.json", web::get().to(auth::jwks))
-        .service(web::scope("/api/v1/users").route("/me", web::get().to(me::get_me)));
+        .service(
+            web::scope("/api/v1/users")
+                .route("/me", web::get().to(me::get_me))
+                .route("/me", web::patch().to(me::update_me))
+                .route("/me", web::delete().to(me::erase_me))
+                .route("/me/password", web::post().to(me::change_password))
+                .route("/me/export", web::get().to(me::export))
+                .route("/staff", web::post().to(staff::create_staff))
+                .route("/{user_id}", web::get().to(staff::get_user))
+                .route("/{user_id}", web::delete().to(staff::erase_user)),
+        );
 }
