@@ -27,6 +27,8 @@ pub struct Settings {
     pub lockout_after_failures: u32,
     /// Take the client IP from `X-Forwarded-For` (only behind a proxy that sets it, like Kong).
     pub trust_forwarded_for: bool,
+    /// How often each instance reloads the signing keys, so a rotation reaches it, seconds.
+    pub key_reload_secs: u64,
     /// Where outgoing email and SMS are delivered: a JSON webhook of the mail/SMS provider.
     #[serde(default)]
     pub message_webhook_url: Option<String>,
@@ -47,6 +49,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("auth_requests_per_minute", "10"),
     ("lockout_after_failures", "5"),
     ("trust_forwarded_for", "false"),
+    ("key_reload_secs", "30"),
 ];
 
 impl Settings {
@@ -73,6 +76,7 @@ impl Settings {
             auth_requests_per_minute: 10,
             lockout_after_failures: 5,
             trust_forwarded_for: false,
+            key_reload_secs: 30,
             message_webhook_url: None,
             message_console: false,
         }

@@ -17,9 +17,6 @@ use utoipa::OpenApi;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// How often an instance reloads the signing keys, so a rotation reaches every instance.
-const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(30);
-
 /// The keys this instance signs with and publishes, reloaded from the database periodically.
 pub struct KeyRing {
     current: RwLock<Arc<LoadedKeys>>,
@@ -114,7 +111,9 @@ impl Application {
             foundation.serve(routes::ApiDoc::openapi(), shutdown.clone(), move |cfg| {
                 routes::configure(cfg, state.clone())
             })?;
-        let key_reloader = reload_keys(keys, verifier, pool.clone(), shutdown.clone());
+        let reload_every = Duration::from_secs(settings.key_reload_secs.max(1));
+        let key_reloader =
+            reload_keys(keys, verifier, pool.clone(), reload_every, shutdown.clone());
         let messages = crate::messages::run(pool, settings, shutdown.clone());
         Ok(service
             .with_worker("signing-key-reload", key_reloader.boxed())
@@ -146,12 +145,13 @@ async fn reload_keys(
     keys: Arc<KeyRing>,
     verifier: web::Data<JwtVerifier>,
     pool: PgPool,
+    every: Duration,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),
-            _ = tokio::time::sleep(KEY_RELOAD_INTERVAL) => {}
+            _ = tokio::time::sleep(every) => {}
         }
         match keys.reload(&pool).await {
             Ok(jwks) => verifier.install(&jwks),

@@ -1,0 +1,9 @@
+//! The user service over real HTTP, against real Postgres, Redis and a Kafka-protocol broker.
+
+mod clients;
+mod helpers;
+mod privacy;
+mod registration;
+mod sessions;
+mod staff;
+mod tokens;

@@ -1,0 +1,214 @@
+use crate::helpers::{assert_problem, TestApp, PASSWORD};
+use serde_json::{json, Value};
+
+#[tokio::test]
+async fn a_member_confirms_their_email_with_the_code_sent_to_it() {
+    let app = TestApp::start().await;
+    let login = app.member("ada@example.com").await;
+    let token = login["access_token"].as_str().unwrap();
+    assert_eq!(login["user"]["email_verified"], false);
+
+    let code = app.mailbox.code("ada@example.com", 0).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let refused = app
+        .post(
+            "/api/v1/auth/verify",
+            None,
+            &json!({"email": "ada@example.com", "code": wrong}),
+        )
+        .await;
+    assert_problem(refused, 422, "code-invalid").await;
+
+    let verified = app
+        .post(
+            "/api/v1/auth/verify",
+            None,
+            &json!({"email": "ada@example.com", "code": code}),
+        )
+        .await;
+    assert_eq!(verified.status(), 200);
+    let me: Value = app
+        .get("/api/v1/users/me", token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["email_verified"], true);
+
+    // Single use.
+    let again = app
+        .post(
+            "/api/v1/auth/verify",
+            None,
+            &json!({"email": "ada@example.com", "code": code}),
+        )
+        .await;
+    assert_problem(again, 422, "code-invalid").await;
+}
+
+#[tokio::test]
+async fn a_code_stops_working_after_too_many_wrong_guesses_or_when_it_expires() {
+    let app = TestApp::start().await;
+    app.register("guess@example.com").await;
+    let code = app.mailbox.code("guess@example.com", 0).await;
+    let wrong = if code == "999999" { "888888" } else { "999999" };
+    for _ in 0..5 {
+        let r = app
+            .post(
+                "/api/v1/auth/verify",
+                None,
+                &json!({"email": "guess@example.com", "code": wrong}),
+            )
+            .await;
+        assert_eq!(r.status(), 422);
+    }
+    let right_too_late = app
+        .post(
+            "/api/v1/auth/verify",
+            None,
+            &json!({"email": "guess@example.com", "code": code}),
+        )
+        .await;
+    assert_problem(right_too_late, 422, "code-invalid").await;
+
+    // A new code works, until it expires.
+    let resend = app
+        .post(
+            "/api/v1/auth/verify/resend",
+            None,
+            &json!({"email": "guess@example.com"}),
+        )
+        .await;
+    assert_eq!(resend.status(), 202);
+    let fresh = app.mailbox.code("guess@example.com", 1).await;
+    sqlx::query("UPDATE one_time_codes SET expires_at = now() - interval '1 second' WHERE consumed_at IS NULL")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let expired = app
+        .post(
+            "/api/v1/auth/verify",
+            None,
+            &json!({"email": "guess@example.com", "code": fresh}),
+        )
+        .await;
+    assert_problem(expired, 422, "code-invalid").await;
+}
+
+#[tokio::test]
+async fn a_phone_number_is_confirmed_by_sms() {
+    let app = TestApp::start().await;
+    let response = app
+        .post(
+            "/api/v1/auth/register",
+            None,
+            &json!({"email": "sms@example.com", "password": PASSWORD, "first_name": "Ada",
+                    "last_name": "L", "phone_number": "+61 412 345 678"}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let sms = app.mailbox.code("+61412345678", 0).await;
+    assert_eq!(app.mailbox.sent_to("+61412345678")[0]["channel"], "sms");
+    let verified: Value = app
+        .post(
+            "/api/v1/auth/verify",
+            None,
+            &json!({"email": "sms@example.com", "channel": "phone", "code": sms}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(verified["phone_verified"], true);
+    assert_eq!(verified["email_verified"], false);
+}
+
+#[tokio::test]
+async fn bad_registrations_are_refused_and_nothing_is_written() {
+    let app = TestApp::start().await;
+    app.register("taken@example.com").await;
+    let cases = [
+        (
+            json!({"email": "weak@example.com", "password": "short", "first_name": "A", "last_name": "B"}),
+            422,
+            "validation-error",
+        ),
+        (
+            json!({"email": "common@example.com", "password": "password1234", "first_name": "A", "last_name": "B"}),
+            422,
+            "validation-error",
+        ),
+        (
+            json!({"email": "not-an-email", "password": PASSWORD, "first_name": "A", "last_name": "B"}),
+            422,
+            "validation-error",
+        ),
+        (
+            json!({"email": "phone@example.com", "password": PASSWORD, "first_name": "A", "last_name": "B", "phone_number": "12"}),
+            422,
+            "validation-error",
+        ),
+        (
+            json!({"email": "Taken@Example.com", "password": PASSWORD, "first_name": "A", "last_name": "B"}),
+            409,
+            "email-taken",
+        ),
+        (
+            json!({"email": "role@example.com", "password": PASSWORD, "first_name": "A", "last_name": "B", "role": "admin"}),
+            422,
+            "validation-error",
+        ),
+    ];
+    for (body, status, problem) in cases {
+        let response = app.post("/api/v1/auth/register", None, &body).await;
+        assert_problem(response, status, problem).await;
+    }
+    let oversized = app
+        .post(
+            "/api/v1/auth/register",
+            None,
+            &json!({"email": "big@example.com", "password": PASSWORD, "first_name": "x".repeat(2_000_000), "last_name": "B"}),
+        )
+        .await;
+    assert!(
+        oversized.status() == 413 || oversized.status() == 400,
+        "{}",
+        oversized.status()
+    );
+    assert_eq!(app.count("SELECT count(*) FROM users").await, 1);
+}
+
+#[tokio::test]
+async fn contact_details_are_encrypted_at_rest() {
+    let app = TestApp::start().await;
+    app.post(
+        "/api/v1/auth/register",
+        None,
+        &json!({"email": "secret.person@example.com", "password": PASSWORD, "first_name": "Ada",
+                "last_name": "L", "phone_number": "+61412345678", "marketing_consent": true}),
+    )
+    .await;
+    let dump: Vec<String> = sqlx::query_scalar("SELECT row_to_json(u)::text FROM users u")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    let dump = dump.join("\n");
+    assert!(!dump.contains("secret.person"), "{dump}");
+    assert!(!dump.contains("412345678"), "{dump}");
+    let consent: (bool, bool) = sqlx::query_as(
+        "SELECT marketing_consent, marketing_consent_updated_at IS NOT NULL FROM users",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(consent, (true, true), "consent is recorded with its time");
+    // Still usable: the member logs in with the address, and sees it.
+    let login: Value = app
+        .login("secret.person@example.com", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(login["user"]["email"], "secret.person@example.com");
+    assert_eq!(login["user"]["phone_number"], "+61412345678");
+}
