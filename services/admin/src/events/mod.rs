@@ -3,7 +3,7 @@
 
 use crate::domain;
 use crate::storage::activity;
-use events::proto::{ChargeSucceeded, PointsEarned, UserRegistered};
+use events::proto::{ChargeSucceeded, PointsEarned, UserErased, UserRegistered};
 use events::{topics, EventHandler, HandlerError, ReceivedEvent};
 use sqlx::PgConnection;
 
@@ -11,6 +11,7 @@ pub const PUBLISHES: &[&str] = &[];
 
 pub const CONSUMES: &[&str] = &[
     topics::USER_REGISTERED,
+    topics::USER_ERASED,
     topics::CHARGE_SUCCEEDED,
     topics::POINTS_EARNED,
 ];
@@ -26,6 +27,18 @@ impl EventHandler for AdminEvents {
         conn: &mut PgConnection,
         event: &ReceivedEvent,
     ) -> Result<(), HandlerError> {
+        if event.event_type == topics::USER_ERASED {
+            let erased: UserErased = event.decode()?;
+            let member_id = domain::parse_member_id(&erased.user_id).map_err(permanent)?;
+            activity::erase_member(conn, member_id, event.occurred_at).await?;
+            return Ok(());
+        }
+        // Events still in flight about an erased member must not bring their data back.
+        if let Ok(member_id) = domain::parse_member_id(&event.subject_id) {
+            if activity::is_erased(conn, member_id).await? {
+                return Ok(());
+            }
+        }
         match event.event_type.as_str() {
             topics::USER_REGISTERED => {
                 let registered: UserRegistered = event.decode()?;

@@ -171,3 +171,34 @@ pub async fn program_totals(conn: &mut PgConnection) -> Result<ProgramTotals, sq
     .fetch_one(conn)
     .await
 }
+
+/// Forgets a member: their rows go, their id is remembered as erased.
+pub async fn erase_member(
+    conn: &mut PgConnection,
+    member_id: Uuid,
+    erased_at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO erased_members (member_id, erased_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(member_id)
+    .bind(erased_at)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM member_charge_volume WHERE member_id = $1")
+        .bind(member_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM member_activity WHERE member_id = $1")
+        .bind(member_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn is_erased(conn: &mut PgConnection, member_id: Uuid) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM erased_members WHERE member_id = $1)")
+        .bind(member_id)
+        .fetch_one(conn)
+        .await
+}

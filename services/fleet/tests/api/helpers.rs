@@ -14,6 +14,9 @@ pub struct TestFleet {
     pub edge: String,
 }
 
+/// The password of every member `TestFleet::member` registers.
+pub const MEMBER_PASSWORD: &str = "a long enough password";
+
 pub struct Member {
     pub id: Uuid,
     pub token: String,
@@ -80,7 +83,7 @@ impl TestFleet {
     /// A newly registered and logged-in member.
     pub async fn member(&self) -> Member {
         let email = format!("member-{}@example.com", Uuid::new_v4().simple());
-        let password = "a long enough password";
+        let password = MEMBER_PASSWORD;
         let registered = self.register(&email, password).await;
         assert_eq!(registered.status(), StatusCode::CREATED);
         let body: Value = registered.json().await.unwrap();

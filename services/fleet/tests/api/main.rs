@@ -6,3 +6,4 @@ mod helpers;
 mod charges;
 mod flow;
 mod gateway;
+mod privacy;
