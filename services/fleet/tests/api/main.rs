@@ -6,4 +6,5 @@ mod helpers;
 mod charges;
 mod flow;
 mod gateway;
+mod partners;
 mod privacy;
