@@ -151,11 +151,7 @@ pub async fn login(
     req: HttpRequest,
     Json(request): Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let account = state.account_key(&request.email);
-    state
-        .limits
-        .admit(&state.client_ip(&req), Some(&account))
-        .await?;
+    let account = state.admit_for_account(&req, &request.email).await?;
     state.limits.check_lockout(&account).await?;
     // A malformed email cannot belong to an account; still spend the hashing time.
     let user = match Email::parse(&request.email) {
@@ -258,6 +254,32 @@ fn code_refused() -> ApiError {
     }
 }
 
+/// Spends a one-time code and returns the open transaction to finish the change in, so the code
+/// is used up only if the change commits. A wrong guess is committed (it counts against the
+/// code) and refused.
+async fn spend_code(
+    state: &AppState,
+    user_id: Uuid,
+    purpose: CodePurpose,
+    code: &str,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, ApiError> {
+    let mut tx = state.pool.begin().await?;
+    let check = storage::codes::consume(
+        &mut tx,
+        &state.pii,
+        user_id,
+        purpose,
+        code.trim(),
+        state.settings.code_max_attempts,
+    )
+    .await?;
+    if check != CodeCheck::Accepted {
+        tx.commit().await?;
+        return Err(code_refused());
+    }
+    Ok(tx)
+}
+
 /// Finds the account an email names; `None` for malformed or unknown emails, which callers
 /// answer exactly like wrong codes so the endpoint does not reveal who has an account.
 async fn account_by_email(state: &AppState, email: &str) -> Result<Option<UserRecord>, ApiError> {
@@ -282,11 +304,7 @@ pub async fn verify(
     req: HttpRequest,
     Json(request): Json<VerifyRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let account = state.account_key(&request.email);
-    state
-        .limits
-        .admit(&state.client_ip(&req), Some(&account))
-        .await?;
+    state.admit_for_account(&req, &request.email).await?;
     if !domain::looks_like_code(request.code.trim()) {
         return Err(ApiError::validation(
             "code",
@@ -297,21 +315,7 @@ pub async fn verify(
         .await?
         .ok_or_else(code_refused)?;
     let purpose = CodePurpose::verifying(request.channel);
-    let mut tx = state.pool.begin().await?;
-    let check = storage::codes::consume(
-        &mut tx,
-        &state.pii,
-        user.id,
-        purpose,
-        request.code.trim(),
-        state.settings.code_max_attempts,
-    )
-    .await?;
-    if check != CodeCheck::Accepted {
-        // A wrong guess is counted even though the request fails.
-        tx.commit().await?;
-        return Err(code_refused());
-    }
+    let mut tx = spend_code(&state, user.id, purpose, &request.code).await?;
     storage::users::mark_verified(&mut tx, user.id, request.channel).await?;
     tx.commit().await?;
     let user = storage::users::find_by_id(&state.pool, &state.pii, user.id)
@@ -322,29 +326,31 @@ pub async fn verify(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct EmailOnly {
+pub struct ResendRequest {
     pub email: String,
-    /// For `verify/resend`: which confirmation to send again (default `email`).
+    /// Which confirmation to send again: `email` (default) or `phone`.
     #[serde(default = "default_channel")]
     pub channel: Channel,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetRequest {
+    pub email: String,
 }
 
 /// Send a new confirmation code. Always 202, whether or not the account exists.
 #[utoipa::path(
     post, path = "/api/v1/auth/verify/resend", tag = "auth",
-    request_body = EmailOnly,
+    request_body = ResendRequest,
     responses((status = 202, description = "A code is on its way if there is anything to confirm"))
 )]
 pub async fn resend_verification(
     state: web::Data<AppState>,
     req: HttpRequest,
-    Json(request): Json<EmailOnly>,
+    Json(request): Json<ResendRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let account = state.account_key(&request.email);
-    state
-        .limits
-        .admit(&state.client_ip(&req), Some(&account))
-        .await?;
+    state.admit_for_account(&req, &request.email).await?;
     if let Some(user) = account_by_email(&state, &request.email).await? {
         let mut tx = state.pool.begin().await?;
         accounts::send_pending_verifications(&mut tx, &state, &user, request.channel).await?;
@@ -356,19 +362,15 @@ pub async fn resend_verification(
 /// Ask for a password reset code by email. Always 202, whether or not the account exists.
 #[utoipa::path(
     post, path = "/api/v1/auth/password-reset", tag = "auth",
-    request_body = EmailOnly,
+    request_body = PasswordResetRequest,
     responses((status = 202, description = "A code is on its way if the account exists"))
 )]
 pub async fn request_password_reset(
     state: web::Data<AppState>,
     req: HttpRequest,
-    Json(request): Json<EmailOnly>,
+    Json(request): Json<PasswordResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let account = state.account_key(&request.email);
-    state
-        .limits
-        .admit(&state.client_ip(&req), Some(&account))
-        .await?;
+    state.admit_for_account(&req, &request.email).await?;
     if let Some(user) = account_by_email(&state, &request.email).await? {
         let mut tx = state.pool.begin().await?;
         accounts::send_code(
@@ -406,11 +408,7 @@ pub async fn confirm_password_reset(
     req: HttpRequest,
     Json(request): Json<PasswordResetConfirm>,
 ) -> Result<HttpResponse, ApiError> {
-    let account = state.account_key(&request.email);
-    state
-        .limits
-        .admit(&state.client_ip(&req), Some(&account))
-        .await?;
+    let account = state.admit_for_account(&req, &request.email).await?;
     let password = Password::parse(&request.new_password)
         .map_err(|message| ApiError::validation("new_password", message))?;
     if !domain::looks_like_code(request.code.trim()) {
@@ -423,20 +421,7 @@ pub async fn confirm_password_reset(
         .await?
         .ok_or_else(code_refused)?;
     let hash = domain::hash_password(SecretString::from(password.expose().to_owned())).await?;
-    let mut tx = state.pool.begin().await?;
-    let check = storage::codes::consume(
-        &mut tx,
-        &state.pii,
-        user.id,
-        CodePurpose::PasswordReset,
-        request.code.trim(),
-        state.settings.code_max_attempts,
-    )
-    .await?;
-    if check != CodeCheck::Accepted {
-        tx.commit().await?;
-        return Err(code_refused());
-    }
+    let mut tx = spend_code(&state, user.id, CodePurpose::PasswordReset, &request.code).await?;
     storage::users::set_password(&mut tx, user.id, &hash).await?;
     storage::sessions::revoke_all(&mut tx, user.id, "password_reset").await?;
     tx.commit().await?;

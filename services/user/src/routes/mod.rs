@@ -40,6 +40,20 @@ impl AppState {
             .unwrap_or_else(|| "unknown".into())
     }
 
+    /// Counts an authentication request naming `email` against the per-IP and per-account
+    /// limits; returns the account key its lockout is counted under.
+    pub async fn admit_for_account(
+        &self,
+        req: &HttpRequest,
+        email: &str,
+    ) -> Result<String, platform::ApiError> {
+        let account = self.account_key(email);
+        self.limits
+            .admit(&self.client_ip(req), Some(&account))
+            .await?;
+        Ok(account)
+    }
+
     /// The key an email's rate limits and lockout are counted under.
     pub fn account_key(&self, email: &str) -> String {
         let normalised = email.trim().to_lowercase();
@@ -83,7 +97,8 @@ impl AppState {
         auth::LoginRequest,
         auth::RefreshRequest,
         auth::VerifyRequest,
-        auth::EmailOnly,
+        auth::ResendRequest,
+        auth::PasswordResetRequest,
         auth::PasswordResetConfirm,
         LoginResponse,
         RegisterResponse,
