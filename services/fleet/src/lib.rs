@@ -148,9 +148,7 @@ impl Fleet {
         let jwks_url = format!("{user_url}/api/v1/auth/jwks.json");
 
         let point = point_service::Application::build(
-            point_service::Settings {
-                service: config.service("points", config.ports.point, &jwks_url),
-            },
+            point_service::Settings::new(config.service("points", config.ports.point, &jwks_url)),
             shutdown.clone(),
         )
         .await

@@ -4,6 +4,7 @@
 pub mod configuration;
 pub mod domain;
 pub mod events;
+pub mod jobs;
 pub mod ledger;
 pub mod routes;
 pub mod startup;

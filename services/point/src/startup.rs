@@ -1,6 +1,7 @@
 use crate::routes::{self, AppState};
 use crate::Settings;
 use actix_web::web;
+use futures::FutureExt;
 use platform::service::Service;
 use platform::CancellationToken;
 use service_kit::Foundation;
@@ -16,7 +17,7 @@ impl Application {
     pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Service> {
         let mut foundation = Foundation::connect(
             "point",
-            settings.service,
+            settings.service.clone(),
             &MIGRATOR,
             crate::events::PUBLISHES,
         )
@@ -30,9 +31,16 @@ impl Application {
         let state = web::Data::new(AppState {
             pool: foundation.pool.clone(),
         });
-        foundation.serve(routes::ApiDoc::openapi(), shutdown, move |cfg| {
-            routes::configure(cfg, state.clone())
-        })
+        let pool = foundation.pool.clone();
+        let service =
+            foundation.serve(routes::ApiDoc::openapi(), shutdown.clone(), move |cfg| {
+                routes::configure(cfg, state.clone())
+            })?;
+        let every = std::time::Duration::from_secs(settings.jobs_interval_secs.max(1));
+        Ok(service.with_worker(
+            "point-jobs",
+            crate::jobs::run(pool, every, shutdown).boxed(),
+        ))
     }
 
     /// Applies the schema's migrations and exits (the `migrate` subcommand).

@@ -1,6 +1,13 @@
-//! Earning rules, free of I/O.
+//! Earning rules, tiers and the arithmetic of points, free of I/O.
 
+pub mod cursor;
+
+use chrono::{DateTime, Utc};
 use platform::money::Money;
+
+/// The largest number of points one request may move: far above any real purchase, low enough
+/// that sums over a member's history cannot overflow.
+pub const MAX_POINTS: i64 = 1_000_000_000;
 
 /// A tier's earn multiplier in basis points: 100 is 1.00x, 125 is 1.25x.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,14 +28,177 @@ impl Multiplier {
     }
 }
 
-/// Points for a purchase: `points_per_unit` per whole unit of currency, times the tier
-/// multiplier, rounded down. Integer arithmetic throughout, wide enough not to overflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rounding {
+    Down,
+    Nearest,
+}
+
+impl Rounding {
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "down" => Some(Rounding::Down),
+            "nearest" => Some(Rounding::Nearest),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Rounding::Down => "down",
+            Rounding::Nearest => "nearest",
+        }
+    }
+
+    fn divide(&self, numerator: i128, denominator: i128) -> i128 {
+        match self {
+            Rounding::Down => numerator / denominator,
+            Rounding::Nearest => (numerator + denominator / 2) / denominator,
+        }
+    }
+}
+
+/// The program settings that shape an earn.
+#[derive(Debug, Clone)]
+pub struct EarnPolicy {
+    pub points_per_unit: i32,
+    pub rounding: Rounding,
+    pub cap_per_transaction: Option<i64>,
+    pub cap_per_day: Option<i64>,
+}
+
+/// A bonus rule as it applies to one purchase.
+#[derive(Debug, Clone)]
+pub struct BonusRule {
+    pub id: uuid::Uuid,
+    pub multiplier_bp: i32,
+    pub bonus_points: i64,
+    pub source: Option<String>,
+    pub store_id: Option<String>,
+    pub category: Option<String>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+}
+
+/// What a purchase is, for matching rules.
+#[derive(Debug, Clone)]
+pub struct Purchase<'a> {
+    pub amount: Money,
+    pub source: &'a str,
+    pub store_id: Option<&'a str>,
+    pub category: Option<&'a str>,
+    pub occurred_at: DateTime<Utc>,
+}
+
+impl BonusRule {
+    pub fn applies_to(&self, purchase: &Purchase<'_>) -> bool {
+        let matches = |rule: &Option<String>, actual: Option<&str>| {
+            rule.as_deref().is_none_or(|wanted| Some(wanted) == actual)
+        };
+        matches(&self.source, Some(purchase.source))
+            && matches(&self.store_id, purchase.store_id)
+            && matches(&self.category, purchase.category)
+            && self.starts_at.is_none_or(|t| purchase.occurred_at >= t)
+            && self.ends_at.is_none_or(|t| purchase.occurred_at < t)
+    }
+}
+
+/// The outcome of the earn rules for one purchase.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EarnQuote {
+    pub points: i64,
+    /// The bonus rules that applied.
+    pub rule_ids: Vec<uuid::Uuid>,
+    /// Points the caps took away.
+    pub capped: i64,
+}
+
+/// Points for a purchase: `points_per_unit` per unit of currency, times the tier multiplier and
+/// the best matching bonus multiplier, rounded once at the end, plus fixed bonuses; then the
+/// per-transaction cap and what is left of the day's cap (`earned_today`).
+pub fn quote(
+    purchase: &Purchase<'_>,
+    policy: &EarnPolicy,
+    tier: Multiplier,
+    rules: &[BonusRule],
+    earned_today: i64,
+) -> EarnQuote {
+    let applying: Vec<&BonusRule> = rules.iter().filter(|r| r.applies_to(purchase)).collect();
+    // Bonus multipliers do not stack: the best one applies (as in most programs' promotions).
+    let bonus_bp = applying
+        .iter()
+        .map(|r| r.multiplier_bp)
+        .max()
+        .unwrap_or(100);
+    let fixed: i64 = applying.iter().map(|r| r.bonus_points).sum();
+    let numerator = i128::from(purchase.amount.amount_minor)
+        * i128::from(policy.points_per_unit)
+        * i128::from(tier.0)
+        * i128::from(bonus_bp);
+    let denominator = i128::from(purchase.amount.currency.minor_per_major()) * 100 * 100;
+    let base = i64::try_from(policy.rounding.divide(numerator, denominator)).unwrap_or(MAX_POINTS);
+    let uncapped = base.saturating_add(fixed).min(MAX_POINTS);
+    let mut points = uncapped;
+    if let Some(cap) = policy.cap_per_transaction {
+        points = points.min(cap);
+    }
+    if let Some(cap) = policy.cap_per_day {
+        points = points.min((cap - earned_today).max(0));
+    }
+    EarnQuote {
+        points,
+        rule_ids: applying.iter().map(|r| r.id).collect(),
+        capped: uncapped - points,
+    }
+}
+
+/// Points for a purchase at the plain rate, without rules or caps (the tier multiplier only).
 pub fn points_for_purchase(amount: Money, points_per_unit: i32, multiplier: Multiplier) -> i64 {
-    let numerator =
-        i128::from(amount.amount_minor) * i128::from(points_per_unit) * i128::from(multiplier.0);
-    let denominator = i128::from(amount.currency.minor_per_major()) * 100;
-    // Amounts are capped (platform::money::MAX_AMOUNT_MINOR), so the quotient fits an i64.
-    i64::try_from(numerator / denominator).unwrap_or(i64::MAX)
+    let policy = EarnPolicy {
+        points_per_unit,
+        rounding: Rounding::Down,
+        cap_per_transaction: None,
+        cap_per_day: None,
+    };
+    let purchase = Purchase {
+        amount,
+        source: "",
+        store_id: None,
+        category: None,
+        occurred_at: Utc::now(),
+    };
+    quote(&purchase, &policy, multiplier, &[], 0).points
+}
+
+/// How many of `earned` points a refund takes back in total: proportional to the share of the
+/// charge refunded so far, rounded down, so partial refunds add up to the whole when the charge
+/// is fully refunded.
+pub fn points_to_reverse(earned: i64, charge_amount: i64, total_refunded: i64) -> i64 {
+    if charge_amount <= 0 {
+        return 0;
+    }
+    let refunded = total_refunded.clamp(0, charge_amount);
+    i64::try_from(i128::from(earned) * i128::from(refunded) / i128::from(charge_amount))
+        .unwrap_or(earned)
+}
+
+/// A tier and what it takes to reach it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tier {
+    pub code: String,
+    pub rank: i32,
+    pub multiplier_bp: i32,
+    pub min_qualifying_spend: i64,
+}
+
+/// The highest tier whose threshold `spend` reaches. `tiers` must hold at least the entry tier.
+pub fn qualifying_tier(tiers: &[Tier], spend: i64) -> &Tier {
+    tiers
+        .iter()
+        .filter(|t| spend >= t.min_qualifying_spend)
+        .max_by_key(|t| t.rank)
+        .or_else(|| tiers.iter().min_by_key(|t| t.rank))
+        .expect("the program has tiers")
 }
 
 #[cfg(test)]
@@ -40,40 +210,138 @@ mod tests {
         Money::positive(amount, Currency::parse(currency).unwrap()).unwrap()
     }
 
+    fn plain() -> EarnPolicy {
+        EarnPolicy {
+            points_per_unit: 1,
+            rounding: Rounding::Down,
+            cap_per_transaction: None,
+            cap_per_day: None,
+        }
+    }
+
+    fn purchase(amount: i64) -> Purchase<'static> {
+        Purchase {
+            amount: money(amount, "AUD"),
+            source: "order",
+            store_id: Some("store-7"),
+            category: Some("coffee"),
+            occurred_at: "2026-06-15T10:00:00Z".parse().unwrap(),
+        }
+    }
+
+    fn rule(multiplier_bp: i32, bonus_points: i64) -> BonusRule {
+        BonusRule {
+            id: uuid::Uuid::new_v4(),
+            multiplier_bp,
+            bonus_points,
+            source: None,
+            store_id: None,
+            category: None,
+            starts_at: None,
+            ends_at: None,
+        }
+    }
+
     #[test]
     fn one_point_per_whole_unit_rounded_down() {
-        assert_eq!(
-            points_for_purchase(money(12345, "AUD"), 1, Multiplier::from_basis_points(100)),
-            123
+        let x1 = Multiplier::from_basis_points(100);
+        assert_eq!(points_for_purchase(money(12345, "AUD"), 1, x1), 123);
+        assert_eq!(points_for_purchase(money(99, "AUD"), 1, x1), 0);
+        assert_eq!(points_for_purchase(money(1500, "JPY"), 1, x1), 1500);
+        assert_eq!(points_for_purchase(money(1500, "KWD"), 1, x1), 1);
+    }
+
+    #[test]
+    fn tier_and_bonus_multipliers_apply_before_rounding() {
+        // 123.45 AUD at 1.25x is 154.31 points, so 154; with a double-points bonus, 308.
+        let gold = Multiplier::from_basis_points(125);
+        assert_eq!(quote(&purchase(12345), &plain(), gold, &[], 0).points, 154);
+        let q = quote(
+            &purchase(12345),
+            &plain(),
+            gold,
+            &[rule(200, 0), rule(150, 5)],
+            0,
         );
         assert_eq!(
-            points_for_purchase(money(99, "AUD"), 1, Multiplier::from_basis_points(100)),
-            0
+            q.points,
+            308 + 5,
+            "the best multiplier and every fixed bonus"
+        );
+        assert_eq!(q.rule_ids.len(), 2);
+        let nearest = EarnPolicy {
+            rounding: Rounding::Nearest,
+            ..plain()
+        };
+        assert_eq!(
+            quote(
+                &purchase(12399),
+                &nearest,
+                Multiplier::from_basis_points(100),
+                &[],
+                0
+            )
+            .points,
+            124
         );
     }
 
     #[test]
-    fn tier_multipliers_apply_before_rounding() {
-        // 123.45 AUD at 1.25x is 154.31 points, so 154.
+    fn rules_match_source_store_category_and_dates() {
+        let p = purchase(1000);
+        let mut r = rule(200, 0);
+        r.store_id = Some("store-7".into());
+        r.category = Some("coffee".into());
+        assert!(r.applies_to(&p));
+        r.source = Some("charge".into());
+        assert!(!r.applies_to(&p));
+        let mut dated = rule(200, 0);
+        dated.starts_at = Some("2026-07-01T00:00:00Z".parse().unwrap());
+        assert!(!dated.applies_to(&p), "not started yet");
+        dated.starts_at = Some("2026-06-01T00:00:00Z".parse().unwrap());
+        dated.ends_at = Some("2026-06-15T10:00:00Z".parse().unwrap());
+        assert!(!dated.applies_to(&p), "the end is exclusive");
+    }
+
+    #[test]
+    fn caps_per_transaction_and_per_day() {
+        let capped = EarnPolicy {
+            cap_per_transaction: Some(100),
+            cap_per_day: Some(150),
+            ..plain()
+        };
+        let x1 = Multiplier::from_basis_points(100);
+        let q = quote(&purchase(50000), &capped, x1, &[], 0);
+        assert_eq!((q.points, q.capped), (100, 400));
+        assert_eq!(quote(&purchase(50000), &capped, x1, &[], 120).points, 30);
+        assert_eq!(quote(&purchase(50000), &capped, x1, &[], 200).points, 0);
+    }
+
+    #[test]
+    fn partial_refunds_reverse_proportionally_and_add_up() {
+        assert_eq!(points_to_reverse(123, 12345, 0), 0);
+        assert_eq!(points_to_reverse(123, 12345, 6000), 59);
+        assert_eq!(points_to_reverse(123, 12345, 12345), 123);
         assert_eq!(
-            points_for_purchase(money(12345, "AUD"), 1, Multiplier::from_basis_points(125)),
-            154
-        );
-        assert_eq!(
-            points_for_purchase(money(12345, "AUD"), 1, Multiplier::from_basis_points(200)),
-            246
+            points_to_reverse(123, 12345, 99999),
+            123,
+            "never more than earned"
         );
     }
 
     #[test]
-    fn currencies_without_minor_units() {
-        assert_eq!(
-            points_for_purchase(money(1500, "JPY"), 1, Multiplier::from_basis_points(100)),
-            1500
-        );
-        assert_eq!(
-            points_for_purchase(money(1500, "KWD"), 1, Multiplier::from_basis_points(100)),
-            1
-        );
+    fn the_highest_reached_tier_qualifies() {
+        let tiers: Vec<Tier> = [("BRONZE", 1, 0), ("SILVER", 2, 100000), ("GOLD", 3, 500000)]
+            .into_iter()
+            .map(|(code, rank, min)| Tier {
+                code: code.into(),
+                rank,
+                multiplier_bp: 100,
+                min_qualifying_spend: min,
+            })
+            .collect();
+        assert_eq!(qualifying_tier(&tiers, 0).code, "BRONZE");
+        assert_eq!(qualifying_tier(&tiers, 100000).code, "SILVER");
+        assert_eq!(qualifying_tier(&tiers, 9_999_999).code, "GOLD");
     }
 }

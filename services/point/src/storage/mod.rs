@@ -2,3 +2,6 @@
 
 pub mod accounts;
 pub mod entries;
+pub mod holds;
+pub mod lots;
+pub mod program;

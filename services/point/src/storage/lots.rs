@@ -1,0 +1,254 @@
+//! `point_lots`: the points of each earn, spent and expired oldest first.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+pub struct NewLot {
+    pub member_id: Uuid,
+    pub transaction_id: Uuid,
+    pub points: i64,
+    /// Usually `points`; less when part of the earn repays a negative balance.
+    pub remaining: i64,
+    pub pending: bool,
+    pub earned_at: DateTime<Utc>,
+    pub available_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub async fn create(conn: &mut PgConnection, lot: &NewLot) -> Result<Uuid, sqlx::Error> {
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO point_lots (id, member_id, transaction_id, points, remaining, status, earned_at, available_at, expires_at)
+         VALUES ($1, $2, $3, $4, $9, $5, $6, $7, $8)",
+    )
+    .bind(id)
+    .bind(lot.member_id)
+    .bind(lot.transaction_id)
+    .bind(lot.points)
+    .bind(if lot.pending { "pending" } else { "active" })
+    .bind(lot.earned_at)
+    .bind(lot.available_at)
+    .bind(lot.expires_at)
+    .bind(lot.remaining)
+    .execute(conn)
+    .await?;
+    Ok(id)
+}
+
+/// Takes up to `points` from the member's active lots for `transaction_id`: first from the lot of
+/// `prefer` (the earn being reversed), then oldest expiry first. Returns what was taken.
+pub async fn take(
+    conn: &mut PgConnection,
+    member_id: Uuid,
+    points: i64,
+    transaction_id: Uuid,
+    prefer: Option<Uuid>,
+) -> Result<i64, sqlx::Error> {
+    let lots: Vec<(Uuid, i64)> = sqlx::query_as(
+        "SELECT id, remaining FROM point_lots
+          WHERE member_id = $1 AND status = 'active' AND remaining > 0
+          ORDER BY (transaction_id = $2) IS TRUE DESC, expires_at, earned_at, id
+          FOR UPDATE",
+    )
+    .bind(member_id)
+    .bind(prefer)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut left = points;
+    for (lot_id, remaining) in lots {
+        if left == 0 {
+            break;
+        }
+        let taken = remaining.min(left);
+        take_from(conn, lot_id, taken, transaction_id).await?;
+        left -= taken;
+    }
+    Ok(points - left)
+}
+
+async fn take_from(
+    conn: &mut PgConnection,
+    lot_id: Uuid,
+    points: i64,
+    transaction_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE point_lots SET remaining = remaining - $2 WHERE id = $1")
+        .bind(lot_id)
+        .bind(points)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("INSERT INTO lot_movements (lot_id, transaction_id, points) VALUES ($1, $2, $3)")
+        .bind(lot_id)
+        .bind(transaction_id)
+        .bind(points)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LotRecord {
+    pub id: Uuid,
+    pub member_id: Uuid,
+    pub transaction_id: Uuid,
+    pub points: i64,
+    pub remaining: i64,
+    pub status: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "id, member_id, transaction_id, points, remaining, status, expires_at";
+
+/// The lot an earn created, locked.
+pub async fn of_transaction(
+    conn: &mut PgConnection,
+    transaction_id: Uuid,
+) -> Result<Option<LotRecord>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM point_lots WHERE transaction_id = $1 FOR UPDATE"
+    ))
+    .bind(transaction_id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Takes `points` out of a pending lot (a refund inside the return window); a lot emptied this
+/// way is cancelled.
+pub async fn cancel_pending(
+    conn: &mut PgConnection,
+    lot_id: Uuid,
+    points: i64,
+    transaction_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    take_from(conn, lot_id, points, transaction_id).await?;
+    sqlx::query("UPDATE point_lots SET status = 'cancelled' WHERE id = $1 AND remaining = 0")
+        .bind(lot_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn activate(conn: &mut PgConnection, lot_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE point_lots SET status = 'active' WHERE id = $1 AND status = 'pending'")
+        .bind(lot_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Pending lots whose return window has closed by `now`.
+pub async fn due_pending(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<LotRecord>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM point_lots
+          WHERE status = 'pending' AND remaining > 0 AND available_at <= $1
+          ORDER BY available_at LIMIT $2"
+    ))
+    .bind(now)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// Members with active points that have expired by `now`, and how many.
+pub async fn expired_by_member(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<(Uuid, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT member_id, sum(remaining)::bigint FROM point_lots
+          WHERE status = 'active' AND remaining > 0 AND expires_at <= $1
+          GROUP BY member_id LIMIT $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// Takes up to `points` from the member's lots that expired by `now`, oldest first.
+pub async fn take_expired(
+    conn: &mut PgConnection,
+    member_id: Uuid,
+    now: DateTime<Utc>,
+    points: i64,
+    transaction_id: Uuid,
+) -> Result<i64, sqlx::Error> {
+    let lots: Vec<(Uuid, i64)> = sqlx::query_as(
+        "SELECT id, remaining FROM point_lots
+          WHERE member_id = $1 AND status = 'active' AND remaining > 0 AND expires_at <= $2
+          ORDER BY expires_at, earned_at, id FOR UPDATE",
+    )
+    .bind(member_id)
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut left = points;
+    for (lot_id, remaining) in lots {
+        if left == 0 {
+            break;
+        }
+        let taken = remaining.min(left);
+        take_from(conn, lot_id, taken, transaction_id).await?;
+        left -= taken;
+    }
+    Ok(points - left)
+}
+
+/// Lots expiring within `window_days` of `now` that have not been warned about yet; marks them.
+pub async fn claim_expiry_warnings(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+    window_days: i32,
+    limit: i64,
+) -> Result<Vec<LotRecord>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "UPDATE point_lots SET expiry_warned_at = $1
+          WHERE id IN (SELECT id FROM point_lots
+                        WHERE status = 'active' AND remaining > 0 AND expiry_warned_at IS NULL
+                          AND expires_at > $1 AND expires_at <= $1 + make_interval(days => $2)
+                        ORDER BY expires_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+          RETURNING {COLUMNS}"
+    ))
+    .bind(now)
+    .bind(window_days)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// Active points expiring within `days` of `now`.
+pub async fn expiring_within(
+    conn: &mut PgConnection,
+    member_id: Uuid,
+    now: DateTime<Utc>,
+    days: i32,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COALESCE(sum(remaining), 0)::bigint FROM point_lots
+          WHERE member_id = $1 AND status = 'active' AND remaining > 0
+            AND expires_at <= $2 + make_interval(days => $3)",
+    )
+    .bind(member_id)
+    .bind(now)
+    .bind(days)
+    .fetch_one(conn)
+    .await
+}
+
+/// Sums for checking invariants: (active remaining, pending remaining, negative lots).
+pub async fn totals(conn: &mut PgConnection, member_id: Uuid) -> Result<(i64, i64), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT COALESCE(sum(remaining) FILTER (WHERE status = 'active'), 0)::bigint,
+                COALESCE(sum(remaining) FILTER (WHERE status = 'pending'), 0)::bigint
+           FROM point_lots WHERE member_id = $1",
+    )
+    .bind(member_id)
+    .fetch_one(conn)
+    .await
+}
