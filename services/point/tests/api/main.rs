@@ -1,0 +1,10 @@
+//! The point service over real HTTP, against real Postgres and a Kafka-protocol broker.
+
+mod bad_input;
+mod earning;
+mod events;
+mod helpers;
+mod holds;
+mod invariants;
+mod program;
+mod time;

@@ -1,0 +1,254 @@
+use crate::helpers::{assert_problem, TestApp};
+use serde_json::{json, Value};
+
+#[tokio::test]
+async fn bonus_rules_apply_from_their_creation_and_changes_never_rewrite_history() {
+    let app = TestApp::start().await;
+    let member = app.member().await;
+    let pos = |tx: &str, store: &str| json!({"store_id": store, "transaction_id": tx, "user_identifier": member.id, "amount": 10000});
+    let rule_body =
+        json!({"name": "Double points at store 7", "multiplier_bp": 200, "store_id": "store-7"});
+    assert_problem(
+        app.post(&app.support, "/api/v1/points/rules", None, &rule_body)
+            .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let rule: Value = app
+        .post(&app.admin, "/api/v1/points/rules", None, &rule_body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let rule_id = rule["id"].as_str().unwrap().to_owned();
+
+    let doubled: Value = app
+        .post(
+            &app.partner,
+            "/api/v1/pos/transaction",
+            None,
+            &pos("t1", "store-7"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doubled["points"], 200);
+    let elsewhere: Value = app
+        .post(
+            &app.partner,
+            "/api/v1/pos/transaction",
+            None,
+            &pos("t2", "store-8"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere["points"], 100);
+
+    // Triple points from now on: the earlier transaction keeps its 200 and its rule.
+    let triple =
+        json!({"name": "Triple points at store 7", "multiplier_bp": 300, "store_id": "store-7"});
+    let replaced = app
+        .http
+        .put(app.url(&format!("/api/v1/points/rules/{rule_id}")))
+        .bearer_auth(&app.admin)
+        .json(&triple)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replaced.status(), 201);
+    let new_rule: Value = replaced.json().await.unwrap();
+    let tripled: Value = app
+        .post(
+            &app.partner,
+            "/api/v1/pos/transaction",
+            None,
+            &pos("t3", "store-7"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tripled["points"], 300);
+    let history: Vec<(i64, Vec<uuid::Uuid>)> = sqlx::query_as(
+        "SELECT points, rule_ids FROM point_transactions WHERE member_id = $1 ORDER BY created_at",
+    )
+    .bind(member.id)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(history[0], (200, vec![rule_id.parse().unwrap()]));
+    assert_eq!(
+        history[2].1,
+        vec![new_rule["id"]
+            .as_str()
+            .unwrap()
+            .parse::<uuid::Uuid>()
+            .unwrap()]
+    );
+
+    let retired = app
+        .http
+        .delete(app.url(&format!(
+            "/api/v1/points/rules/{}",
+            new_rule["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&app.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retired.status(), 204);
+    let plain: Value = app
+        .post(
+            &app.partner,
+            "/api/v1/pos/transaction",
+            None,
+            &pos("t4", "store-7"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(plain["points"], 100);
+    let all: Vec<Value> = app
+        .get(&app.admin, "/api/v1/points/rules?include_retired=true")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 2);
+}
+
+#[tokio::test]
+async fn caps_limit_points_per_transaction_and_per_day() {
+    let app = TestApp::start().await;
+    let member = app.member().await;
+    let mut settings: Value = app
+        .get(&app.admin, "/api/v1/points/program")
+        .await
+        .json()
+        .await
+        .unwrap();
+    settings["cap_per_transaction"] = json!(150);
+    settings["cap_per_day"] = json!(200);
+    let saved = app
+        .http
+        .put(app.url("/api/v1/points/program"))
+        .bearer_auth(&app.admin)
+        .json(&settings)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 200);
+    let first: Value = app
+        .earn_amount(member.id, 50_000, "big-1")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["points"], 150);
+    assert_eq!(first["earned"]["capped"], 350);
+    let second: Value = app
+        .earn_amount(member.id, 50_000, "big-2")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(second["points"], 50, "what is left of the day's cap");
+    settings["rounding"] = json!("sideways");
+    let bad = app
+        .http
+        .put(app.url("/api/v1/points/program"))
+        .bearer_auth(&app.admin)
+        .json(&settings)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(bad, 422, "validation-error").await;
+}
+
+#[tokio::test]
+async fn support_adjusts_points_with_a_reason_audited_and_idempotent() {
+    let app = TestApp::start().await;
+    let member = app.member().await;
+    let path = format!("/api/v1/points/{}/adjustments", member.id);
+    let body = json!({"points": 50, "reason": "Goodwill: late delivery"});
+    assert_problem(
+        app.post(&member.token, &path, Some("adj-1"), &body).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_problem(
+        app.post(&app.partner, &path, Some("adj-1"), &body).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let made = app.post(&app.support, &path, Some("adj-1"), &body).await;
+    assert_eq!(made.status(), 201);
+    let made: Value = made.json().await.unwrap();
+    let again = app.post(&app.support, &path, Some("adj-1"), &body).await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.json::<Value>().await.unwrap()["id"], made["id"]);
+    assert_problem(
+        app.post(
+            &app.support,
+            &path,
+            Some("adj-1"),
+            &json!({"points": 60, "reason": "x"}),
+        )
+        .await,
+        422,
+        "idempotency-key-reused",
+    )
+    .await;
+    assert_problem(
+        app.post(
+            &app.support,
+            &path,
+            Some("adj-2"),
+            &json!({"points": -80, "reason": "Correction"}),
+        )
+        .await,
+        422,
+        "insufficient-points",
+    )
+    .await;
+    assert_problem(
+        app.post(
+            &app.support,
+            &path,
+            Some("adj-3"),
+            &json!({"points": 0, "reason": "nothing"}),
+        )
+        .await,
+        422,
+        "validation-error",
+    )
+    .await;
+    assert_eq!(
+        app.post(
+            &app.support,
+            &path,
+            Some("adj-4"),
+            &json!({"points": -20, "reason": "Correction"})
+        )
+        .await
+        .status(),
+        201
+    );
+    assert_eq!(app.balance(member.id).await["total_points"], 30);
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE action = 'points.adjust' AND member_id = $1",
+    )
+    .bind(member.id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, 2);
+    app.assert_ledger_consistent(member.id).await;
+}
