@@ -17,6 +17,8 @@ pub const POINTS_ADJUSTED: &str = "points.adjusted";
 pub const POINTS_EXPIRING: &str = "points.expiring";
 pub const TIER_UPGRADED: &str = "tier.upgraded";
 pub const TIER_DOWNGRADED: &str = "tier.downgraded";
+/// A member will drop a tier when the qualification period ends unless they spend more.
+pub const TIER_DOWNGRADE_WARNING: &str = "tier.downgrade_warning";
 
 pub const REWARD_REDEEMED: &str = "reward.redeemed";
 pub const CAMPAIGN_GOAL_ACHIEVED: &str = "campaign.goal_achieved";
@@ -40,6 +42,7 @@ pub const ALL: &[&str] = &[
     POINTS_EXPIRING,
     TIER_UPGRADED,
     TIER_DOWNGRADED,
+    TIER_DOWNGRADE_WARNING,
     REWARD_REDEEMED,
     CAMPAIGN_GOAL_ACHIEVED,
     CAMPAIGN_REWARD_DUE,

@@ -75,6 +75,11 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("seeding the demo accounts")?;
     users.close().await;
+    let points = platform::db::connect(&config.database_url, "points", 2).await?;
+    point_service::seed::demo_program(&points)
+        .await
+        .context("seeding the demo program")?;
+    points.close().await;
     print_banner(&fleet, &kafka_note);
 
     let shutdown = platform::CancellationToken::new();

@@ -45,6 +45,8 @@ ALTER TABLE accounts
     ADD COLUMN override_tier        text REFERENCES tiers (code),
     ADD COLUMN override_reason      text,
     ADD COLUMN override_expires_at  timestamptz,
+    -- When the member was told their tier will drop at the end of this period.
+    ADD COLUMN downgrade_warned_at  timestamptz,
     ADD COLUMN erased_at            timestamptz;
 
 -- Per-source settings: how long points from a source stay pending (the return window).
@@ -53,8 +55,6 @@ CREATE TABLE source_settings (
     pending_days  integer NOT NULL DEFAULT 0 CHECK (pending_days >= 0 AND pending_days <= 365),
     updated_at    timestamptz NOT NULL DEFAULT now()
 );
--- The demo program keeps partner shop orders pending for their 14-day return window.
-INSERT INTO source_settings (source, pending_days) VALUES ('order', 14);
 
 -- A lot is the points of one earn. Spending, expiry and reversals take from lots, oldest
 -- first; `remaining` never goes below zero.

@@ -13,7 +13,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 const BATCH: i64 = 500;
-/// Members hear about expiring points this many days ahead.
+/// Members hear about expiring points, and about a coming tier downgrade, this many days ahead.
 pub const EXPIRY_WARNING_DAYS: i32 = 30;
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -23,6 +23,7 @@ pub struct JobReport {
     pub expired_points: i64,
     pub expiry_warnings: usize,
     pub tiers_reviewed: usize,
+    pub downgrade_warnings: usize,
 }
 
 /// Runs every job once as of `now` (tests pass a time in the future).
@@ -63,6 +64,25 @@ pub async fn run_once(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<JobRe
     }
     tx.commit().await?;
     report.expiry_warnings = warned.len();
+
+    let to_warn: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT a.member_id FROM accounts a JOIN tiers t ON t.code = a.tier
+          WHERE a.erased_at IS NULL AND a.downgrade_warned_at IS NULL AND t.rank > 1
+            AND a.tier_period_ends_at > $1 AND a.tier_period_ends_at <= $1 + make_interval(days => $2)
+          LIMIT $3",
+    )
+    .bind(now)
+    .bind(EXPIRY_WARNING_DAYS)
+    .bind(BATCH)
+    .fetch_all(pool)
+    .await?;
+    for member_id in to_warn {
+        let mut tx = pool.begin().await?;
+        if ledger::warn_of_downgrade(&mut tx, member_id, now).await? {
+            report.downgrade_warnings += 1;
+        }
+        tx.commit().await?;
+    }
 
     let reviews: Vec<Uuid> = sqlx::query_scalar(
         "SELECT member_id FROM accounts WHERE tier_period_ends_at <= $1 AND erased_at IS NULL LIMIT $2",

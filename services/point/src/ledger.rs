@@ -797,6 +797,10 @@ pub async fn review_tier(
     let qualified = domain::qualifying_tier(&tiers, spend);
     let next_period = now.checked_add_months(Months::new(12)).unwrap_or(now);
     accounts::set_tier(conn, member_id, &qualified.code, next_period).await?;
+    sqlx::query("UPDATE accounts SET downgrade_warned_at = NULL WHERE member_id = $1")
+        .bind(member_id)
+        .execute(&mut *conn)
+        .await?;
     let current_rank = tiers
         .iter()
         .find(|t| t.code == account.qualified_tier)
@@ -816,6 +820,46 @@ pub async fn review_tier(
         .await?;
     }
     Ok(())
+}
+
+/// The grace notice: within `notice_days` of the period's end, a member whose rolling spend
+/// qualifies for a lower tier is warned once (`tier.downgrade_warning`), so they can still
+/// spend to keep their tier.
+pub async fn warn_of_downgrade(
+    conn: &mut PgConnection,
+    member_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let account = accounts::lock(conn, member_id)
+        .await?
+        .ok_or(LedgerError::UnknownMember)?;
+    let tiers = program::tiers(conn).await?;
+    let spend = program::rolling_spend(conn, member_id, now).await?;
+    let qualified = domain::qualifying_tier(&tiers, spend);
+    let current_rank = tiers
+        .iter()
+        .find(|t| t.code == account.qualified_tier)
+        .map(|t| t.rank)
+        .unwrap_or(0);
+    if qualified.rank >= current_rank {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE accounts SET downgrade_warned_at = $2 WHERE member_id = $1")
+        .bind(member_id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    events::outbox::enqueue(
+        conn,
+        &crate::events::tier_downgrade_warning(
+            member_id,
+            &account.qualified_tier,
+            &qualified.code,
+            account.tier_period_ends_at,
+        ),
+    )
+    .await?;
+    Ok(true)
 }
 
 /// Forgets what could identify an erased member: the free-text descriptions of their

@@ -7,6 +7,7 @@ pub mod events;
 pub mod jobs;
 pub mod ledger;
 pub mod routes;
+pub mod seed;
 pub mod startup;
 pub mod storage;
 

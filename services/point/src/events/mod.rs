@@ -22,6 +22,7 @@ pub const PUBLISHES: &[&str] = &[
     topics::POINTS_ADJUSTED,
     topics::TIER_UPGRADED,
     topics::TIER_DOWNGRADED,
+    topics::TIER_DOWNGRADE_WARNING,
 ];
 
 pub const CONSUMES: &[&str] = &[
@@ -177,6 +178,28 @@ pub fn tier_changed(
             from_tier: from.to_owned(),
             to_tier: to.to_owned(),
             reason: reason.to_owned(),
+        },
+    )
+}
+
+/// Notice, ahead of the period's end, that the member's spend so far qualifies for a lower tier.
+pub fn tier_downgrade_warning(
+    member_id: Uuid,
+    from: &str,
+    to: &str,
+    period_ends_at: DateTime<Utc>,
+) -> OutgoingEvent {
+    event(
+        topics::TIER_DOWNGRADE_WARNING,
+        member_id,
+        &TierChanged {
+            member_id: member_id.to_string(),
+            from_tier: from.to_owned(),
+            to_tier: to.to_owned(),
+            reason: format!(
+                "qualification period ends on {}",
+                period_ends_at.date_naive()
+            ),
         },
     )
 }

@@ -180,6 +180,7 @@ async fn a_refund_after_the_points_were_spent_does_not_go_below_zero() {
 async fn partner_orders_stay_pending_through_the_return_window() {
     let app = TestApp::start().await;
     let member = app.member().await.id;
+    point_service::seed::demo_program(&app.pool).await.unwrap();
     let order = |id: &str| OrderCompleted {
         order_id: id.into(),
         member_id: member.to_string(),
