@@ -36,6 +36,24 @@ pub struct ServiceSettings {
     pub http_workers: usize,
 }
 
+impl ServiceSettings {
+    /// A prefix for this deployment's Redis keys. Deployments are told apart by the database
+    /// they use (host, port, database and schema, never the credentials): every instance of one
+    /// deployment shares its keys, two deployments on one Redis (or two tests) never do.
+    pub fn redis_namespace(&self, service: &str) -> String {
+        use secrecy::ExposeSecret;
+        use sha2::Digest;
+        let url = self.database_url.expose_secret();
+        let without_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+        let location = without_scheme
+            .rsplit_once('@')
+            .map_or(without_scheme, |(_, rest)| rest);
+        let location = location.split('?').next().unwrap_or_default();
+        let digest = sha2::Sha256::digest(format!("{location}/{}", self.database_schema));
+        format!("{service}:{}", hex::encode(&digest[..6]))
+    }
+}
+
 fn default_host() -> String {
     "127.0.0.1".into()
 }

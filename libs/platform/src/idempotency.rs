@@ -116,15 +116,19 @@ pub async fn claim(
     match existing {
         // Released between our two statements: the client may simply retry.
         None => Err(in_flight()),
-        Some((hash, _, _)) if hash != request_hash => Err(ApiError::Unprocessable {
-            slug: "idempotency-key-reused",
-            detail: "this Idempotency-Key was already used with a different request".into(),
-        }),
+        Some((hash, _, _)) if hash != request_hash => Err(reused()),
         Some((_, Some(status), Some(body))) => Ok(Outcome::Replay {
             status: status as u16,
             body,
         }),
         Some(_) => Err(in_flight()),
+    }
+}
+
+fn reused() -> ApiError {
+    ApiError::Unprocessable {
+        slug: "idempotency-key-reused",
+        detail: "this Idempotency-Key was already used with a different request".into(),
     }
 }
 
@@ -175,4 +179,96 @@ pub async fn purge_expired(pool: &PgPool) -> Result<u64, sqlx::Error> {
             .execute(pool)
             .await?;
     Ok(done.rows_affected())
+}
+
+/// Stored responses mirrored in Redis, so that retries (a client's network hiccup, a double
+/// click) are answered without a database round trip. Postgres stays the record of truth: a
+/// miss, or Redis being down, falls through to [`claim`].
+#[derive(Clone)]
+pub struct ResponseCache {
+    redis: crate::redis::RedisPool,
+    namespace: String,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CachedResponse {
+    request_hash: String,
+    status: u16,
+    body: serde_json::Value,
+}
+
+/// How long keys are kept, in Redis as in Postgres.
+const KEPT_SECS: u64 = 24 * 60 * 60;
+
+impl ResponseCache {
+    pub fn new(redis: crate::redis::RedisPool, namespace: String) -> Self {
+        Self { redis, namespace }
+    }
+
+    fn redis_key(&self, scope: &str, key: &IdempotencyKey) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(scope);
+        hasher.update([0]);
+        hasher.update(key.as_str());
+        format!(
+            "{}:idempotency:{}",
+            self.namespace,
+            hex::encode(hasher.finalize())
+        )
+    }
+
+    /// A finished request with this key: its response to replay, or 422 if the body differs.
+    pub async fn lookup(
+        &self,
+        scope: &str,
+        key: &IdempotencyKey,
+        request_hash: &str,
+    ) -> Option<Result<Outcome, ApiError>> {
+        use deadpool_redis::redis::AsyncCommands;
+        let mut conn = self.redis.get().await.ok()?;
+        let raw: Option<String> = conn
+            .get(self.redis_key(scope, key))
+            .await
+            .inspect_err(|e| tracing::warn!(error = %e, "idempotency cache unavailable"))
+            .ok()?;
+        let cached: CachedResponse = serde_json::from_str(&raw?).ok()?;
+        Some(if cached.request_hash == request_hash {
+            Ok(Outcome::Replay {
+                status: cached.status,
+                body: cached.body,
+            })
+        } else {
+            Err(reused())
+        })
+    }
+
+    /// Mirrors a response that has been committed to Postgres.
+    pub async fn store(
+        &self,
+        scope: &str,
+        key: &IdempotencyKey,
+        request_hash: &str,
+        status: u16,
+        body: &serde_json::Value,
+    ) {
+        use deadpool_redis::redis::AsyncCommands;
+        let value = CachedResponse {
+            request_hash: request_hash.to_owned(),
+            status,
+            body: body.clone(),
+        };
+        let Ok(value) = serde_json::to_string(&value) else {
+            return;
+        };
+        let stored: Result<(), String> = async {
+            let mut conn = self.redis.get().await.map_err(|e| e.to_string())?;
+            conn.set_ex::<_, _, ()>(self.redis_key(scope, key), value, KEPT_SECS)
+                .await
+                .map_err(|e| e.to_string())
+        }
+        .await;
+        if let Err(e) = stored {
+            tracing::warn!(error = %e, "could not cache an idempotent response");
+        }
+    }
 }

@@ -233,3 +233,27 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Asserts an RFC 9457 answer: its status, media type and stable `type`; returns the body.
+pub async fn assert_problem(
+    response: reqwest::Response,
+    status: u16,
+    problem_type: &str,
+) -> serde_json::Value {
+    assert_eq!(response.status().as_u16(), status, "status");
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        content_type.starts_with("application/problem+json"),
+        "{content_type}"
+    );
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(
+        body["type"],
+        format!("urn:tessera:problem:{problem_type}"),
+        "{body}"
+    );
+    body
+}

@@ -57,7 +57,13 @@ impl TokenIssuer {
     /// A staff or member token with the given role.
     pub fn user(&self, subject: Uuid, role: Role) -> String {
         self.key
-            .issue(subject, PrincipalKind::User, Some(role), Vec::new(), TTL_SECS)
+            .issue(
+                subject,
+                PrincipalKind::User,
+                Some(role),
+                Vec::new(),
+                TTL_SECS,
+            )
             .expect("signing a test token")
     }
 
@@ -77,7 +83,13 @@ impl TokenIssuer {
     /// A token that expired an hour ago, signed with the right key.
     pub fn expired_member(&self, member_id: Uuid) -> String {
         self.key
-            .issue(member_id, PrincipalKind::User, Some(Role::Customer), Vec::new(), -3600)
+            .issue(
+                member_id,
+                PrincipalKind::User,
+                Some(Role::Customer),
+                Vec::new(),
+                -3600,
+            )
             .expect("signing a test token")
     }
 

@@ -170,20 +170,25 @@ impl Fleet {
         .await
         .context("starting the admin service")?;
         let payment = payment_service::Application::build(
-            payment_service::Settings {
-                service: config.service("payments", config.ports.payment, &jwks_url),
-                stripe: payment_service::configuration::StripeSettings {
-                    base_url: sandbox_url.clone(),
-                    secret_key: psp_sandbox::SandboxConfig::default()
-                        .stripe_secret_key
-                        .into(),
-                    timeout_ms: 10_000,
-                },
-            },
+            payment_service::Settings::new(
+                config.service("payments", config.ports.payment, &jwks_url),
+                &sandbox_url,
+            ),
             shutdown.clone(),
         )
         .await
         .context("starting the payment service")?;
+        // The sandbox sends its events to the payment service, as a PSP account does to its
+        // registered webhook endpoint.
+        let payment_url = config.url(payment.port);
+        psp_sandbox::register_webhooks(
+            &sandbox_url,
+            &psp_sandbox::SandboxConfig::default(),
+            &format!("{payment_url}/api/v1/payments/webhooks/stripe"),
+            &format!("{payment_url}/api/v1/payments/webhooks/paypal"),
+        )
+        .await
+        .context("registering the payment service's webhook endpoint with the PSP sandbox")?;
 
         let urls = Urls {
             edge: String::new(),

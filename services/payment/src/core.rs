@@ -1,102 +1,165 @@
-//! Charge creation: store the charge, ask the PSP, record the outcome and its event together.
+//! The payment flows behind the HTTP routes: store the work and its job together, run the job's
+//! first attempt at once, and answer with what is known.
 
-use crate::connectors::{AuthorizeOutcome, AuthorizeRequest, Connector, ConnectorError};
 use crate::domain::{ChargeStatus, NewCharge};
-use crate::storage::charges::{self, ChargeRecord, Transition};
+use crate::processor::Processor;
+use crate::storage::charges::{self, ChargeRecord};
+use crate::storage::jobs::{self, JobKind};
+use crate::storage::refunds::{self, RefundRecord};
 use platform::idempotency::{self, IdempotencyKey};
 use platform::ApiError;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-/// Runs a charge whose idempotency key this request holds. Returns the charge as it stands.
-/// If the charge could not even be stored, the key is released so the client can retry.
+/// The idempotency key a request holds, with what it needs to record the response.
+pub struct ClaimedKey<'a> {
+    pub scope: &'a str,
+    pub key: &'a IdempotencyKey,
+}
+
+/// Runs a charge whose idempotency key this request holds. Returns the charge as it stands
+/// after the first attempt: settled, waiting for the customer, or still processing (the worker
+/// retries). If the charge could not even be stored, the key is released so the client can retry.
 pub async fn create_charge(
     pool: &PgPool,
-    connector: &dyn Connector,
+    processor: &Processor,
     charge: NewCharge,
-    scope: &str,
-    key: &IdempotencyKey,
+    claimed: &ClaimedKey<'_>,
     respond: impl Fn(&ChargeRecord) -> (u16, serde_json::Value),
 ) -> Result<ChargeRecord, ApiError> {
     let id = Uuid::now_v7();
+    let first_choice = processor
+        .connectors()
+        .route(charge.amount.currency.code())
+        .first()
+        .map(|c| c.name())
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no PSP is routed")))?;
+    let settings = processor.settings();
     let stored = async {
         let mut tx = pool.begin().await?;
-        charges::insert_processing(&mut tx, id, &charge, scope, connector.name()).await?;
-        tx.commit().await
+        charges::insert_processing(&mut tx, id, &charge, claimed.scope, first_choice).await?;
+        let job = jobs::insert_leased(
+            &mut tx,
+            JobKind::Authorize,
+            id,
+            None,
+            settings.max_attempts,
+            settings.lease_secs as i64,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(job)
     }
     .await;
-    if let Err(e) = stored {
-        idempotency::release(pool, scope, key).await;
-        return Err(e.into());
-    }
-
-    let outcome = connector
-        .authorize(&AuthorizeRequest {
-            charge_id: id,
-            amount: charge.amount,
-            payment_method: &charge.payment_method,
-            description: charge.description.as_deref(),
-        })
-        .await;
-    let transition = match &outcome {
-        Ok(AuthorizeOutcome::Succeeded { psp_reference }) => Some(Transition {
-            to: ChargeStatus::Succeeded,
-            cause: "PSP approved",
-            psp_reference: Some(psp_reference),
-            failure_code: None,
-            failure_message: None,
-        }),
-        Ok(AuthorizeOutcome::RequiresAction { psp_reference }) => Some(Transition {
-            to: ChargeStatus::RequiresAction,
-            cause: "PSP requires customer action",
-            psp_reference: Some(psp_reference),
-            failure_code: None,
-            failure_message: None,
-        }),
-        Ok(AuthorizeOutcome::Declined {
-            psp_reference,
-            code,
-            message,
-        }) => Some(Transition {
-            to: ChargeStatus::Failed,
-            cause: "PSP declined",
-            psp_reference: psp_reference.as_deref(),
-            failure_code: Some(code),
-            failure_message: Some(message),
-        }),
-        // The outcome is unknown: the charge stays `processing` until the PSP is asked again.
-        // Guessing either way could lose a payment or charge twice.
-        Err(ConnectorError::Unknown(why)) => {
-            tracing::warn!(charge_id = %id, %why, "PSP outcome unknown; charge left processing");
-            None
-        }
-        Err(ConnectorError::Refused(why)) => {
-            tracing::error!(charge_id = %id, %why, "PSP refused our request");
-            None
+    let job = match stored {
+        Ok(job) => job,
+        Err(e) => {
+            idempotency::release(pool, claimed.scope, claimed.key).await;
+            return Err(e.into());
         }
     };
-
-    let mut tx = pool.begin().await?;
-    let record = match transition {
-        Some(t) => match charges::transition(&mut tx, id, &t).await? {
-            Some(updated) => {
-                if let Some(event) = crate::events::for_final_state(&updated) {
-                    events::outbox::enqueue(&mut tx, &event).await?;
-                }
-                updated
-            }
-            None => current(pool, id).await?,
-        },
-        None => current(pool, id).await?,
-    };
-    let (status, body) = respond(&record);
-    idempotency::complete(&mut tx, scope, key, status, &body).await?;
-    tx.commit().await?;
+    processor.attempt(&job).await;
+    let record = charges::find(pool, id)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("charge {id} vanished")))?;
+    record_response(pool, claimed, respond(&record)).await?;
     Ok(record)
 }
 
-async fn current(pool: &PgPool, id: Uuid) -> Result<ChargeRecord, ApiError> {
-    charges::find(pool, id)
+pub struct NewRefund {
+    /// `None`: everything not yet refunded.
+    pub amount: Option<i64>,
+    pub reason: Option<String>,
+}
+
+/// Refunds (part of) a succeeded charge. The amount is reserved on the charge in the same
+/// transaction that creates the refund, so concurrent refunds can never add up to more than
+/// was captured.
+pub async fn create_refund(
+    pool: &PgPool,
+    processor: &Processor,
+    charge_id: Uuid,
+    request: NewRefund,
+    claimed: &ClaimedKey<'_>,
+    respond: impl Fn(&RefundRecord) -> (u16, serde_json::Value),
+) -> Result<RefundRecord, ApiError> {
+    let settings = processor.settings();
+    let created = async {
+        let mut tx = pool.begin().await?;
+        let charge = charges::lock(&mut tx, charge_id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound("no such charge".into()))?;
+        if charge.status != ChargeStatus::Succeeded.as_str() {
+            return Err(ApiError::Unprocessable {
+                slug: "charge-not-refundable",
+                detail: format!(
+                    "only a succeeded charge can be refunded; this one is {}",
+                    charge.status
+                ),
+            });
+        }
+        let remaining = charge.amount - charge.amount_refunded;
+        let amount = request.amount.unwrap_or(remaining);
+        if amount <= 0 && request.amount.is_some() {
+            return Err(ApiError::validation(
+                "amount",
+                "must be a positive integer number of minor units",
+            ));
+        }
+        if amount > remaining || remaining == 0 {
+            return Err(ApiError::Unprocessable {
+                slug: "refund-exceeds-charge",
+                detail: format!(
+                    "{remaining} of the charge's {} {} is left to refund",
+                    charge.amount, charge.currency
+                ),
+            });
+        }
+        let refund = refunds::insert_pending(
+            &mut tx,
+            charge.id,
+            amount,
+            &charge.currency,
+            request.reason.as_deref(),
+            claimed.scope,
+        )
+        .await?;
+        charges::add_refunded(&mut tx, charge.id, amount).await?;
+        let job = jobs::insert_leased(
+            &mut tx,
+            JobKind::Refund,
+            charge.id,
+            Some(refund.id),
+            settings.max_attempts,
+            settings.lease_secs as i64,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((refund, job))
+    }
+    .await;
+    let (refund, job) = match created {
+        Ok(created) => created,
+        Err(e) => {
+            idempotency::release(pool, claimed.scope, claimed.key).await;
+            return Err(e);
+        }
+    };
+    processor.attempt(&job).await;
+    let record = refunds::find(pool, refund.id)
         .await?
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("charge {id} vanished")))
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("refund {} vanished", refund.id)))?;
+    record_response(pool, claimed, respond(&record)).await?;
+    Ok(record)
+}
+
+/// Stores the response for replays of this key. If the process dies before this, the key stays
+/// in flight (409) until it expires, while the job itself is resumed by the worker.
+async fn record_response(
+    pool: &PgPool,
+    claimed: &ClaimedKey<'_>,
+    (status, body): (u16, serde_json::Value),
+) -> Result<(), ApiError> {
+    let mut conn = pool.acquire().await?;
+    idempotency::complete(&mut conn, claimed.scope, claimed.key, status, &body).await
 }

@@ -1,7 +1,10 @@
-use crate::connectors::StripeConnector;
+use crate::connectors::{Connector, Connectors, PaypalConnector, RoutingRules, StripeConnector};
+use crate::processor::Processor;
 use crate::routes::{self, AppState};
 use crate::Settings;
 use actix_web::web;
+use futures::FutureExt;
+use platform::idempotency::ResponseCache;
 use platform::service::Service;
 use platform::CancellationToken;
 use service_kit::Foundation;
@@ -15,21 +18,41 @@ pub struct Application;
 
 impl Application {
     pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Service> {
-        let foundation = Foundation::connect(
+        let connectors: Vec<Arc<dyn Connector>> = vec![
+            Arc::new(StripeConnector::new(&settings.stripe)?),
+            Arc::new(PaypalConnector::new(&settings.paypal)?),
+        ];
+        let connectors = Arc::new(Connectors::new(
+            connectors,
+            RoutingRules::parse(&settings.routing)?,
+        )?);
+        let mut foundation = Foundation::connect(
             "payment",
             settings.service.clone(),
             &MIGRATOR,
             crate::events::PUBLISHES,
         )
         .await?;
-        let connector = Arc::new(StripeConnector::new(&settings.stripe)?);
+        foundation
+            .consume(
+                crate::events::CONSUMES,
+                Arc::new(crate::events::PaymentEvents),
+            )
+            .await?;
+        let processor = Processor::new(foundation.pool.clone(), connectors, settings.jobs.clone());
         let state = web::Data::new(AppState {
             pool: foundation.pool.clone(),
-            connector,
+            processor: processor.clone(),
+            idempotency_cache: ResponseCache::new(
+                foundation.redis.clone(),
+                settings.service.redis_namespace("payments"),
+            ),
         });
-        foundation.serve(routes::ApiDoc::openapi(), shutdown, move |cfg| {
-            routes::configure(cfg, state.clone())
-        })
+        let service =
+            foundation.serve(routes::ApiDoc::openapi(), shutdown.clone(), move |cfg| {
+                routes::configure(cfg, state.clone())
+            })?;
+        Ok(service.with_worker("psp-jobs", processor.work(shutdown).boxed()))
     }
 
     /// Applies the schema's migrations and exits (the `migrate` subcommand).

@@ -3,11 +3,12 @@
 //!
 //! Providers, each in its own module and under its own URL prefix:
 //! - [`stripe`]: Stripe API v1 (`/v1/...`) and its signed webhooks.
-//! - PayPal: not implemented yet. It will live in a `paypal` module with its own routes and
-//!   configuration, registered next to Stripe's in [`Sandbox::build`].
+//! - [`paypal`]: PayPal's REST API (`/v1/oauth2/token`, `/v2/checkout/orders`, ...) and its
+//!   webhooks, verified through the API.
 //!
 //! All state is in memory and lives as long as the server.
 
+pub mod paypal;
 pub mod stripe;
 
 use std::fmt;
@@ -29,6 +30,11 @@ pub struct SandboxConfig {
     pub stripe_webhook_secret: String,
     /// Where Stripe events are POSTed; no events are sent when `None`.
     pub webhook_url: Option<String>,
+    /// PayPal REST app credentials, exchanged for access tokens.
+    pub paypal_client_id: String,
+    pub paypal_client_secret: String,
+    /// The id PayPal gives the registered webhook; receivers send it when verifying events.
+    pub paypal_webhook_id: String,
 }
 
 impl Default for SandboxConfig {
@@ -37,6 +43,9 @@ impl Default for SandboxConfig {
             stripe_secret_key: "sk_test_sandbox".to_owned(),
             stripe_webhook_secret: "whsec_sandbox".to_owned(),
             webhook_url: None,
+            paypal_client_id: "sandbox-client".to_owned(),
+            paypal_client_secret: "sandbox-secret".to_owned(),
+            paypal_webhook_id: "WH-SANDBOX".to_owned(),
         }
     }
 }
@@ -48,6 +57,8 @@ impl fmt::Debug for SandboxConfig {
             .field("stripe_secret_key", &"<redacted>")
             .field("stripe_webhook_secret", &"<redacted>")
             .field("webhook_url", &self.webhook_url)
+            .field("paypal_client_id", &self.paypal_client_id)
+            .field("paypal_client_secret", &"<redacted>")
             .finish()
     }
 }
@@ -63,8 +74,10 @@ impl Sandbox {
     pub fn build(listener: TcpListener, config: SandboxConfig) -> anyhow::Result<Sandbox> {
         let port = listener.local_addr()?.port();
         let stripe = web::Data::new(stripe::StripeState::new(&config, base_url(port))?);
+        let paypal = web::Data::new(paypal::PaypalState::new(&config, base_url(port)));
         let server = HttpServer::new(move || {
             let stripe = stripe.clone();
+            let paypal = paypal.clone();
             App::new()
                 .wrap_fn(|req, srv| {
                     let method = req.method().clone();
@@ -85,6 +98,7 @@ impl Sandbox {
                 })
                 .route("/health", web::get().to(health))
                 .configure(move |cfg| stripe::configure(cfg, stripe))
+                .configure(move |cfg| paypal::configure(cfg, paypal))
                 .default_service(web::to(unknown_route))
         })
         .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
@@ -122,4 +136,37 @@ async fn health() -> HttpResponse {
 /// Unknown paths and methods answer like Stripe's API does.
 async fn unknown_route(req: HttpRequest) -> HttpResponse {
     stripe::StripeError::unrecognized_url(req.method().as_str(), req.path()).into_http()
+}
+
+/// Points the sandbox's Stripe and PayPal webhooks at the given endpoints, through the same
+/// API calls a merchant makes at each provider (for the fleet runner and tests).
+pub async fn register_webhooks(
+    sandbox_url: &str,
+    config: &SandboxConfig,
+    stripe_endpoint: &str,
+    paypal_endpoint: &str,
+) -> anyhow::Result<()> {
+    let http = reqwest::Client::new();
+    http.post(format!("{sandbox_url}/v1/webhook_endpoints"))
+        .bearer_auth(&config.stripe_secret_key)
+        .form(&[("url", stripe_endpoint)])
+        .send()
+        .await?
+        .error_for_status()?;
+    let token: serde_json::Value = http
+        .post(format!("{sandbox_url}/v1/oauth2/token"))
+        .basic_auth(&config.paypal_client_id, Some(&config.paypal_client_secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    http.post(format!("{sandbox_url}/v1/notifications/webhooks"))
+        .bearer_auth(token["access_token"].as_str().unwrap_or_default())
+        .json(&serde_json::json!({ "url": paypal_endpoint, "event_types": [{ "name": "*" }] }))
+        .send()
+        .await?
+        .error_for_status()?;
+    Ok(())
 }

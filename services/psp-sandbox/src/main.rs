@@ -2,6 +2,7 @@
 //!
 //! Environment: `PSP_SANDBOX_PORT` (default 3010), `PSP_SANDBOX_STRIPE_SECRET_KEY`,
 //! `PSP_SANDBOX_STRIPE_WEBHOOK_SECRET`, `PSP_SANDBOX_WEBHOOK_URL` (no webhooks when unset),
+//! `PSP_SANDBOX_PAYPAL_CLIENT_ID`, `PSP_SANDBOX_PAYPAL_CLIENT_SECRET`,
 //! `RUST_LOG` (default `info`).
 
 use std::env;
@@ -30,10 +31,15 @@ async fn main() -> anyhow::Result<()> {
     let defaults = SandboxConfig::default();
     let config = SandboxConfig {
         stripe_secret_key: env_var("PSP_SANDBOX_STRIPE_SECRET_KEY")?
-            .unwrap_or(defaults.stripe_secret_key),
+            .unwrap_or(defaults.stripe_secret_key.clone()),
         stripe_webhook_secret: env_var("PSP_SANDBOX_STRIPE_WEBHOOK_SECRET")?
-            .unwrap_or(defaults.stripe_webhook_secret),
+            .unwrap_or(defaults.stripe_webhook_secret.clone()),
+        paypal_client_id: env_var("PSP_SANDBOX_PAYPAL_CLIENT_ID")?
+            .unwrap_or(defaults.paypal_client_id.clone()),
+        paypal_client_secret: env_var("PSP_SANDBOX_PAYPAL_CLIENT_SECRET")?
+            .unwrap_or(defaults.paypal_client_secret.clone()),
         webhook_url: env_var("PSP_SANDBOX_WEBHOOK_URL")?,
+        ..defaults
     };
 
     let listener = TcpListener::bind(("127.0.0.1", port))

@@ -101,7 +101,7 @@ impl Application {
             pii,
             limits: AuthLimits::new(
                 foundation.redis.clone(),
-                redis_namespace(&settings),
+                settings.service.redis_namespace("users"),
                 settings.auth_requests_per_minute,
                 settings.lockout_after_failures,
             ),
@@ -158,24 +158,4 @@ async fn reload_keys(
             Err(e) => tracing::error!(error = ?e, "reloading signing keys"),
         }
     }
-}
-
-/// Deployments are told apart by the database they use: every instance of one deployment
-/// shares its rate-limit counters, two deployments on one Redis never do.
-fn redis_namespace(settings: &Settings) -> String {
-    use sha2::Digest;
-    let url = url::Url::parse(settings.service.database_url.expose_secret()).ok();
-    let database = url
-        .as_ref()
-        .map(|u| {
-            format!(
-                "{}:{}{}",
-                u.host_str().unwrap_or(""),
-                u.port().unwrap_or(5432),
-                u.path()
-            )
-        })
-        .unwrap_or_default();
-    let digest = sha2::Sha256::digest(format!("{database}/{}", settings.service.database_schema));
-    format!("users:{}", hex::encode(&digest[..6]))
 }

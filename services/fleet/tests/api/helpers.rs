@@ -151,25 +151,7 @@ impl TestFleet {
 }
 
 /// Asserts an RFC 9457 problem with `status` and `type`, and returns it.
-pub async fn assert_problem(response: Response, status: u16, problem_type: &str) -> Value {
-    assert_eq!(response.status().as_u16(), status, "status");
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(content_type, "application/problem+json");
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(
-        body["type"],
-        format!("urn:tessera:problem:{problem_type}"),
-        "{body}"
-    );
-    assert_eq!(body["status"], status);
-    body
-}
+pub use testkit::assert_problem;
 
 pub fn field_errors(problem: &Value) -> Vec<String> {
     problem["errors"]

@@ -1,8 +1,12 @@
 //! Payment service providers behind one interface. Each connector speaks its provider's real
 //! wire format against a configurable base URL (the provider, or the PSP sandbox).
 
+mod paypal;
+mod routing;
 mod stripe;
 
+pub use paypal::PaypalConnector;
+pub use routing::{Connectors, RoutingRules};
 pub use stripe::StripeConnector;
 
 use platform::money::Money;
@@ -21,9 +25,10 @@ pub enum AuthorizeOutcome {
     Succeeded {
         psp_reference: String,
     },
-    /// The customer must act (3-D Secure); the result arrives later.
+    /// The customer must act (3-D Secure) at `redirect_url`; the result arrives by webhook.
     RequiresAction {
         psp_reference: String,
+        redirect_url: Option<String>,
     },
     /// The PSP said no: a final answer.
     Declined {
@@ -39,10 +44,89 @@ pub enum ConnectorError {
     /// may or may not exist at the PSP, and must be resolved by asking it later.
     #[error("the PSP did not give an answer: {0}")]
     Unknown(String),
+    /// The PSP could not be reached at all (connection refused, DNS, connect timeout): the
+    /// request certainly never arrived, so another PSP may be tried at once.
+    #[error("the PSP is unreachable: {0}")]
+    Unavailable(String),
     /// The PSP refused our request itself (bad key, malformed call): our problem, not the member's.
     #[error("the PSP refused the request: {0}")]
     Refused(String),
 }
+
+impl ConnectorError {
+    /// From a failed HTTP exchange: whether the request may have reached the PSP decides
+    /// between `Unavailable` and `Unknown`.
+    pub fn from_transport(e: reqwest::Error) -> Self {
+        if e.is_connect() {
+            ConnectorError::Unavailable(e.without_url().to_string())
+        } else if e.is_timeout() {
+            ConnectorError::Unknown("timed out".into())
+        } else {
+            ConnectorError::Unknown(e.without_url().to_string())
+        }
+    }
+}
+
+pub struct RefundRequest<'a> {
+    /// Our refund id; also the PSP idempotency key.
+    pub refund_id: Uuid,
+    /// The PSP's id of the payment being refunded.
+    pub psp_reference: &'a str,
+    pub amount: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundOutcome {
+    Succeeded {
+        psp_reference: String,
+    },
+    /// The PSP refused the refund for good.
+    Failed {
+        reason: String,
+    },
+}
+
+/// A PSP event about one of our payments, after its signature was verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookEvent {
+    /// The PSP's event id: a replay carries the same one.
+    pub id: String,
+    pub event_type: String,
+    /// `None` for event types we do not act on (they are acknowledged all the same).
+    pub payment: Option<PaymentUpdate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentUpdate {
+    /// Our charge id, from the metadata we attached; else the charge is found by `psp_reference`.
+    pub charge_id: Option<Uuid>,
+    pub psp_reference: String,
+    pub state: PaymentState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentState {
+    Succeeded,
+    RequiresAction { redirect_url: Option<String> },
+    Declined { code: String, message: String },
+    Canceled,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    /// Missing, malformed or wrong signature, or a timestamp outside the tolerance.
+    #[error("{0}")]
+    BadSignature(String),
+    /// Signed, but not an event we can read.
+    #[error("{0}")]
+    Malformed(String),
+    /// The PSP's verification service could not be asked; the PSP will redeliver.
+    #[error("{0}")]
+    Unverifiable(String),
+}
+
+/// Request headers by lower-case name, for webhook verification.
+pub type Headers = std::collections::HashMap<String, String>;
 
 #[async_trait::async_trait]
 pub trait Connector: Send + Sync {
@@ -54,4 +138,18 @@ pub trait Connector: Send + Sync {
         &self,
         request: &AuthorizeRequest<'_>,
     ) -> Result<AuthorizeOutcome, ConnectorError>;
+
+    /// What the PSP knows of the payment for our charge: `None` if it never saw one. Used
+    /// before retrying a payment whose first attempt may have reached the PSP.
+    async fn lookup(&self, charge_id: Uuid) -> Result<Option<AuthorizeOutcome>, ConnectorError>;
+
+    /// Refunds (part of) a payment.
+    async fn refund(&self, request: &RefundRequest<'_>) -> Result<RefundOutcome, ConnectorError>;
+
+    /// Verifies a webhook's signature before reading anything from it, then reads the event.
+    async fn verify_webhook(
+        &self,
+        headers: &Headers,
+        body: &[u8],
+    ) -> Result<WebhookEvent, WebhookError>;
 }

@@ -1,17 +1,25 @@
 //! Stripe's PaymentIntents API: form-encoded requests, Bearer secret key, `Idempotency-Key`.
 
-use super::{AuthorizeOutcome, AuthorizeRequest, Connector, ConnectorError};
+use super::{
+    AuthorizeOutcome, AuthorizeRequest, Connector, ConnectorError, Headers, PaymentState,
+    PaymentUpdate, RefundOutcome, RefundRequest, WebhookError, WebhookEvent,
+};
 use crate::configuration::StripeSettings;
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::time::Duration;
+use uuid::Uuid;
 
 pub struct StripeConnector {
     base_url: String,
     secret_key: SecretString,
+    webhook_secret: SecretString,
     http: reqwest::Client,
 }
+
+/// How old a webhook's signature may be: older ones are refused as possible replays.
+const SIGNATURE_TOLERANCE_SECS: i64 = 300;
 
 impl StripeConnector {
     pub fn new(settings: &StripeSettings) -> anyhow::Result<Self> {
@@ -22,6 +30,7 @@ impl StripeConnector {
         Ok(Self {
             base_url: settings.base_url.trim_end_matches('/').to_owned(),
             secret_key: settings.secret_key.clone(),
+            webhook_secret: settings.webhook_secret.clone(),
             http,
         })
     }
@@ -32,6 +41,58 @@ struct PaymentIntent {
     id: String,
     status: String,
     last_payment_error: Option<StripeError>,
+    #[serde(default)]
+    next_action: Option<NextAction>,
+    #[serde(default)]
+    metadata: std::collections::HashMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct NextAction {
+    #[serde(default)]
+    redirect_to_url: Option<RedirectToUrl>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RedirectToUrl {
+    url: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct SearchResult {
+    data: Vec<PaymentIntent>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Refund {
+    id: String,
+    status: String,
+    #[serde(default)]
+    failure_reason: Option<String>,
+}
+
+/// A PaymentIntent's status as an outcome; `None` while it has none yet.
+fn outcome_of(intent: PaymentIntent) -> Option<AuthorizeOutcome> {
+    match intent.status.as_str() {
+        "succeeded" => Some(AuthorizeOutcome::Succeeded {
+            psp_reference: intent.id,
+        }),
+        "requires_action" => Some(AuthorizeOutcome::RequiresAction {
+            redirect_url: intent
+                .next_action
+                .and_then(|a| a.redirect_to_url)
+                .map(|r| r.url),
+            psp_reference: intent.id,
+        }),
+        "requires_payment_method" | "canceled" => {
+            Some(declined(Some(intent.id), intent.last_payment_error))
+        }
+        _ => None,
+    }
+}
+
+fn transport(e: reqwest::Error) -> ConnectorError {
+    ConnectorError::from_transport(e)
 }
 
 #[derive(Debug, Deserialize)]
@@ -68,6 +129,107 @@ fn declined(psp_reference: Option<String>, error: Option<StripeError>) -> Author
     }
 }
 
+/// Checks a `Stripe-Signature` header (`t=<unix>,v1=<hex>[,v1=...]`) over the raw body: the
+/// HMAC-SHA256 of `"{t}.{body}"` under the endpoint secret, with `t` within the tolerance of `now`.
+pub fn verify_signature(
+    secret: &str,
+    header: &str,
+    body: &[u8],
+    now: i64,
+) -> Result<(), WebhookError> {
+    use hmac::{Hmac, Mac};
+    let mut timestamp = None;
+    let mut signatures = Vec::new();
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", t)) => timestamp = t.parse::<i64>().ok(),
+            Some(("v1", v)) => signatures.extend(hex::decode(v).ok()),
+            _ => {}
+        }
+    }
+    let timestamp = timestamp
+        .ok_or_else(|| WebhookError::BadSignature("the signature has no timestamp".into()))?;
+    if (now - timestamp).abs() > SIGNATURE_TOLERANCE_SECS {
+        return Err(WebhookError::BadSignature(
+            "the signature's timestamp is outside the 5 minute tolerance".into(),
+        ));
+    }
+    let valid = signatures.iter().any(|signature| {
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes())
+            .expect("HMAC-SHA256 takes keys of any length");
+        mac.update(timestamp.to_string().as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        // Constant-time comparison.
+        mac.verify_slice(signature).is_ok()
+    });
+    if valid {
+        Ok(())
+    } else {
+        Err(WebhookError::BadSignature("no signature matches".into()))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Event {
+    id: String,
+    #[serde(rename = "type")]
+    event_type: String,
+    data: EventData,
+}
+
+#[derive(Debug, Deserialize)]
+struct EventData {
+    object: serde_json::Value,
+}
+
+fn read_event(body: &[u8]) -> Result<WebhookEvent, WebhookError> {
+    let event: Event = serde_json::from_slice(body)
+        .map_err(|e| WebhookError::Malformed(format!("not a Stripe event: {e}")))?;
+    let state = |intent: &PaymentIntent| match event.event_type.as_str() {
+        "payment_intent.succeeded" => Some(PaymentState::Succeeded),
+        "payment_intent.requires_action" => Some(PaymentState::RequiresAction {
+            redirect_url: intent
+                .next_action
+                .as_ref()
+                .and_then(|a| a.redirect_to_url.as_ref())
+                .map(|r| r.url.clone()),
+        }),
+        "payment_intent.payment_failed" => {
+            let error = intent.last_payment_error.as_ref();
+            Some(PaymentState::Declined {
+                code: error
+                    .and_then(|e| e.decline_code.clone().or(e.code.clone()))
+                    .unwrap_or_else(|| "card_declined".into()),
+                message: error
+                    .and_then(|e| e.message.clone())
+                    .unwrap_or_else(|| "The card was declined.".into()),
+            })
+        }
+        "payment_intent.canceled" => Some(PaymentState::Canceled),
+        _ => None,
+    };
+    let payment = if event.event_type.starts_with("payment_intent.") {
+        let intent: PaymentIntent = serde_json::from_value(event.data.object.clone())
+            .map_err(|e| WebhookError::Malformed(format!("not a PaymentIntent: {e}")))?;
+        state(&intent).map(|state| PaymentUpdate {
+            charge_id: intent
+                .metadata
+                .get("charge_id")
+                .and_then(|id| Uuid::parse_str(id).ok()),
+            psp_reference: intent.id.clone(),
+            state,
+        })
+    } else {
+        None
+    };
+    Ok(WebhookEvent {
+        id: event.id,
+        event_type: event.event_type,
+        payment,
+    })
+}
+
 #[async_trait::async_trait]
 impl Connector for StripeConnector {
     fn name(&self) -> &'static str {
@@ -100,13 +262,7 @@ impl Connector for StripeConnector {
             .form(&form)
             .send()
             .await
-            .map_err(|e| {
-                ConnectorError::Unknown(if e.is_timeout() {
-                    "timed out".into()
-                } else {
-                    e.to_string()
-                })
-            })?;
+            .map_err(transport)?;
         let status = response.status();
         let body = response
             .bytes()
@@ -117,23 +273,11 @@ impl Connector for StripeConnector {
                 let intent: PaymentIntent = serde_json::from_slice(&body).map_err(|e| {
                     ConnectorError::Unknown(format!("unreadable PaymentIntent: {e}"))
                 })?;
-                Ok(match intent.status.as_str() {
-                    "succeeded" => AuthorizeOutcome::Succeeded {
-                        psp_reference: intent.id,
-                    },
-                    "requires_action" => AuthorizeOutcome::RequiresAction {
-                        psp_reference: intent.id,
-                    },
-                    "requires_payment_method" => {
-                        declined(Some(intent.id), intent.last_payment_error)
-                    }
-                    // processing, requires_confirmation, ...: not an outcome yet.
-                    other => {
-                        return Err(ConnectorError::Unknown(format!(
-                            "PaymentIntent {} is {other}",
-                            intent.id
-                        )))
-                    }
+                let id = intent.id.clone();
+                let status = intent.status.clone();
+                // processing, requires_confirmation, ...: not an outcome yet.
+                outcome_of(intent).ok_or_else(|| {
+                    ConnectorError::Unknown(format!("PaymentIntent {id} is {status}"))
                 })
             }
             // A card error: Stripe's answer for declines, with the intent inside the error.
@@ -173,5 +317,177 @@ impl Connector for StripeConnector {
             }
             s => Err(ConnectorError::Refused(format!("PSP answered {s}"))),
         }
+    }
+
+    async fn lookup(&self, charge_id: Uuid) -> Result<Option<AuthorizeOutcome>, ConnectorError> {
+        let query = format!("metadata['charge_id']:'{charge_id}'");
+        let response = self
+            .http
+            .get(format!("{}/v1/payment_intents/search", self.base_url))
+            .bearer_auth(self.secret_key.expose_secret())
+            .query(&[("query", query.as_str())])
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(
+                if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+                    ConnectorError::Unknown(format!("search answered {status}"))
+                } else {
+                    ConnectorError::Refused(format!("search answered {status}"))
+                },
+            );
+        }
+        let found: SearchResult = response
+            .json()
+            .await
+            .map_err(|e| ConnectorError::Unknown(format!("unreadable search result: {e}")))?;
+        match found.data.into_iter().next() {
+            None => Ok(None),
+            Some(intent) => {
+                let id = intent.id.clone();
+                outcome_of(intent).map(Some).ok_or_else(|| {
+                    ConnectorError::Unknown(format!("PaymentIntent {id} has no outcome yet"))
+                })
+            }
+        }
+    }
+
+    async fn refund(&self, request: &RefundRequest<'_>) -> Result<RefundOutcome, ConnectorError> {
+        let refund_id = request.refund_id.to_string();
+        let form = [
+            ("payment_intent", request.psp_reference.to_owned()),
+            ("amount", request.amount.amount_minor.to_string()),
+            ("metadata[refund_id]", refund_id.clone()),
+        ];
+        let response = self
+            .http
+            .post(format!("{}/v1/refunds", self.base_url))
+            .bearer_auth(self.secret_key.expose_secret())
+            .header("Idempotency-Key", &refund_id)
+            .form(&form)
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| ConnectorError::Unknown(e.to_string()))?;
+        if status.is_success() {
+            let refund: Refund = serde_json::from_slice(&body)
+                .map_err(|e| ConnectorError::Unknown(format!("unreadable Refund: {e}")))?;
+            return match refund.status.as_str() {
+                "succeeded" => Ok(RefundOutcome::Succeeded {
+                    psp_reference: refund.id,
+                }),
+                "failed" | "canceled" => Ok(RefundOutcome::Failed {
+                    reason: refund
+                        .failure_reason
+                        .unwrap_or_else(|| "refund failed".into()),
+                }),
+                other => Err(ConnectorError::Unknown(format!(
+                    "refund {} is {other}",
+                    refund.id
+                ))),
+            };
+        }
+        if status.is_server_error()
+            || status == StatusCode::TOO_MANY_REQUESTS
+            || status == StatusCode::CONFLICT
+        {
+            return Err(ConnectorError::Unknown(format!("PSP answered {status}")));
+        }
+        let message = serde_json::from_slice::<ErrorBody>(&body)
+            .ok()
+            .and_then(|b| b.error.message)
+            .unwrap_or_else(|| format!("PSP answered {status}"));
+        Ok(RefundOutcome::Failed { reason: message })
+    }
+
+    async fn verify_webhook(
+        &self,
+        headers: &Headers,
+        body: &[u8],
+    ) -> Result<WebhookEvent, WebhookError> {
+        let header = headers.get("stripe-signature").ok_or_else(|| {
+            WebhookError::BadSignature("the Stripe-Signature header is missing".into())
+        })?;
+        verify_signature(
+            self.webhook_secret.expose_secret(),
+            header,
+            body,
+            chrono::Utc::now().timestamp(),
+        )?;
+        read_event(body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hmac::{Hmac, Mac};
+
+    fn sign(secret: &str, t: i64, body: &[u8]) -> String {
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(format!("{t}.").as_bytes());
+        mac.update(body);
+        format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
+    }
+
+    #[test]
+    fn signatures_are_checked_over_the_raw_body_and_the_time() {
+        let body = br#"{"id":"evt_1"}"#;
+        let now = 1_700_000_000;
+        assert!(verify_signature("whsec_a", &sign("whsec_a", now, body), body, now).is_ok());
+        // Rotating secrets: any matching v1 passes.
+        let two = format!("{},v1=00ff", sign("whsec_a", now, body));
+        assert!(verify_signature("whsec_a", &two, body, now + 299).is_ok());
+        for (header, at) in [
+            (sign("whsec_b", now, body), now),
+            (sign("whsec_a", now, b"{\"id\":\"evt_2\"}"), now),
+            (sign("whsec_a", now, body), now + 301),
+            (sign("whsec_a", now, body), now - 301),
+            ("v1=abc".to_owned(), now),
+            (String::new(), now),
+        ] {
+            assert!(
+                matches!(
+                    verify_signature("whsec_a", &header, body, at),
+                    Err(WebhookError::BadSignature(_))
+                ),
+                "{header} at {at}"
+            );
+        }
+    }
+
+    #[test]
+    fn payment_intent_events_name_our_charge_and_their_state() {
+        let charge_id = Uuid::now_v7();
+        let body = serde_json::json!({
+            "id": "evt_1", "type": "payment_intent.payment_failed",
+            "data": {"object": {"id": "pi_1", "status": "requires_payment_method",
+                "metadata": {"charge_id": charge_id.to_string()},
+                "last_payment_error": {"code": "card_declined", "decline_code": "insufficient_funds", "message": "No funds."}}}
+        });
+        let event = read_event(body.to_string().as_bytes()).unwrap();
+        assert_eq!(event.id, "evt_1");
+        let payment = event.payment.unwrap();
+        assert_eq!(payment.charge_id, Some(charge_id));
+        assert_eq!(payment.psp_reference, "pi_1");
+        assert_eq!(
+            payment.state,
+            PaymentState::Declined {
+                code: "insufficient_funds".into(),
+                message: "No funds.".into()
+            }
+        );
+        let other =
+            serde_json::json!({"id": "evt_2", "type": "charge.refunded", "data": {"object": {}}});
+        assert_eq!(
+            read_event(other.to_string().as_bytes()).unwrap().payment,
+            None
+        );
     }
 }

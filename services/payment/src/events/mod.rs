@@ -1,8 +1,15 @@
-//! What the payment service publishes. It consumes nothing.
+//! Events in and out of the payment service: it publishes every final state of a charge, refunds
+//! and withdrawals, and consumes `user.erased`.
 
-use crate::storage::charges::ChargeRecord;
-use events::proto::{ChargeFailed, ChargeSucceeded};
-use events::{topics, OutgoingEvent};
+use crate::storage::charges::{self, ChargeRecord};
+use crate::storage::refunds::RefundRecord;
+use crate::storage::withdrawals::WithdrawalRecord;
+use events::proto::{
+    ChargeFailed, ChargeRefunded, ChargeSucceeded, UserErased, WithdrawalRecorded,
+};
+use events::{topics, EventHandler, HandlerError, OutgoingEvent, ReceivedEvent};
+use sqlx::PgConnection;
+use uuid::Uuid;
 
 pub const PUBLISHES: &[&str] = &[
     topics::CHARGE_SUCCEEDED,
@@ -10,6 +17,8 @@ pub const PUBLISHES: &[&str] = &[
     topics::CHARGE_REFUNDED,
     topics::WITHDRAWAL_RECORDED,
 ];
+
+pub const CONSUMES: &[&str] = &[topics::USER_ERASED];
 
 /// The event for a charge that reached a final state, if that state has one.
 pub fn for_final_state(charge: &ChargeRecord) -> Option<OutgoingEvent> {
@@ -47,5 +56,66 @@ pub fn for_final_state(charge: &ChargeRecord) -> Option<OutgoingEvent> {
             },
         )),
         _ => None,
+    }
+}
+
+pub fn charge_refunded(
+    charge: &ChargeRecord,
+    refund: &RefundRecord,
+    total_refunded: i64,
+) -> OutgoingEvent {
+    OutgoingEvent::new(
+        "payment",
+        topics::CHARGE_REFUNDED,
+        charge.member_id,
+        &ChargeRefunded {
+            charge_id: charge.id.to_string(),
+            refund_id: refund.id.to_string(),
+            member_id: charge.member_id.to_string(),
+            refund_amount: refund.amount,
+            charge_amount: charge.amount,
+            total_refunded,
+            currency: charge.currency.clone(),
+        },
+    )
+}
+
+pub fn withdrawal_recorded(withdrawal: &WithdrawalRecord) -> OutgoingEvent {
+    OutgoingEvent::new(
+        "payment",
+        topics::WITHDRAWAL_RECORDED,
+        withdrawal.member_id,
+        &WithdrawalRecorded {
+            withdrawal_id: withdrawal.id.to_string(),
+            member_id: withdrawal.member_id.to_string(),
+            amount: withdrawal.amount,
+            currency: withdrawal.currency.clone(),
+        },
+    )
+}
+
+/// Erased members keep their payment records (the law requires them) without the free text
+/// they wrote.
+pub struct PaymentEvents;
+
+#[async_trait::async_trait]
+impl EventHandler for PaymentEvents {
+    async fn handle(
+        &self,
+        conn: &mut PgConnection,
+        event: &ReceivedEvent,
+    ) -> Result<(), HandlerError> {
+        if event.event_type != topics::USER_ERASED {
+            return Ok(());
+        }
+        let erased: UserErased = event.decode()?;
+        let member_id = Uuid::parse_str(&erased.user_id).map_err(|e| {
+            HandlerError::Permanent(anyhow::anyhow!(
+                "user_id {:?} is not a UUID: {e}",
+                erased.user_id
+            ))
+        })?;
+        charges::erase_member(conn, member_id).await?;
+        Ok(())
     }
 }

@@ -1,13 +1,11 @@
-use super::AppState;
+use super::{AppState, IdempotentWrite, STAFF};
 use crate::domain::{ChargeKind, ChargeStatus, CreateChargeRequest, NewCharge};
-use crate::storage::charges::{self, ChargeRecord};
-use actix_web::http::StatusCode;
+use crate::storage::charges::{self, ChargeFilter, ChargeRecord, Visibility};
 use actix_web::{web, HttpRequest, HttpResponse};
-use auth::{Principal, Role};
+use auth::Principal;
 use chrono::{DateTime, Utc};
-use platform::idempotency::{self, IdempotencyKey, Outcome};
 use platform::ApiError;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -17,6 +15,8 @@ pub struct ChargeView {
     pub status: ChargeStatus,
     /// Minor units of `currency`.
     pub amount: i64,
+    /// Minor units refunded or being refunded.
+    pub amount_refunded: i64,
     pub currency: String,
     pub kind: ChargeKind,
     pub member_id: Uuid,
@@ -24,6 +24,8 @@ pub struct ChargeView {
     pub description: Option<String>,
     pub psp: String,
     pub psp_reference: Option<String>,
+    /// While `requires_action`: where the customer completes the bank's challenge.
+    pub next_action_url: Option<String>,
     pub failure_code: Option<String>,
     pub failure_message: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -37,6 +39,7 @@ impl From<&ChargeRecord> for ChargeView {
             object: "charge",
             status: ChargeStatus::parse(&c.status).unwrap_or(ChargeStatus::Processing),
             amount: c.amount,
+            amount_refunded: c.amount_refunded,
             currency: c.currency.clone(),
             kind: if c.kind == "load" {
                 ChargeKind::Load
@@ -48,6 +51,7 @@ impl From<&ChargeRecord> for ChargeView {
             description: c.description.clone(),
             psp: c.psp.clone(),
             psp_reference: c.psp_reference.clone(),
+            next_action_url: c.next_action_url.clone(),
             failure_code: c.failure_code.clone(),
             failure_message: c.failure_message.clone(),
             created_at: c.created_at,
@@ -85,38 +89,22 @@ pub async fn create_charge(
     principal: Principal,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let key = IdempotencyKey::from_request(&req)?;
     let request: CreateChargeRequest = platform::http::parse_json_body(&req, &body)?;
     let charge = NewCharge::parse(request, &principal)?;
-    let scope = principal.scope_key();
-    if let Outcome::Replay { status, body } = idempotency::claim(
-        &state.pool,
-        &scope,
-        &key,
-        &idempotency::fingerprint(&req, &body),
-    )
-    .await?
-    {
-        let status = StatusCode::from_u16(status).map_err(|e| ApiError::Internal(e.into()))?;
-        return Ok(HttpResponse::build(status)
-            .insert_header(("Idempotent-Replayed", "true"))
-            .json(body));
-    }
+    let write = match IdempotentWrite::begin(&state, &req, principal.scope_key(), &body).await? {
+        Ok(write) => write,
+        Err(replay) => return Ok(replay),
+    };
     let record = crate::core::create_charge(
         &state.pool,
-        state.connector.as_ref(),
+        &state.processor,
         charge,
-        &scope,
-        &key,
+        &write.claimed(),
         response_for,
     )
     .await?;
-    let (status, body) = response_for(&record);
-    let status = StatusCode::from_u16(status).map_err(|e| ApiError::Internal(e.into()))?;
-    Ok(HttpResponse::build(status).json(body))
+    write.finish(&state, response_for(&record)).await
 }
-
-const STAFF: &[Role] = &[Role::Support, Role::Admin, Role::SuperAdmin];
 
 /// A charge, for its member, the partner that created it, or staff.
 #[utoipa::path(
@@ -129,16 +117,124 @@ pub async fn get_charge(
     principal: Principal,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
+    let charge = visible_charge(&state, &principal, path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(ChargeView::from(&charge)))
+}
+
+/// The charge if `principal` may see it: its member, the partner that created it, or staff.
+/// Someone else's charge looks exactly like a missing one, so ids cannot be probed.
+pub(super) async fn visible_charge(
+    state: &AppState,
+    principal: &Principal,
+    charge_id: Uuid,
+) -> Result<ChargeRecord, ApiError> {
     let not_found = || ApiError::NotFound("no such charge".into());
-    let charge = charges::find(&state.pool, path.into_inner())
+    let charge = charges::find(&state.pool, charge_id)
         .await?
         .ok_or_else(not_found)?;
     let allowed = principal.is_member(charge.member_id)
         || principal.has_role(STAFF)
         || charge.created_by == principal.scope_key();
-    // Someone else's charge looks exactly like a missing one: ids are not probed.
-    if !allowed {
-        return Err(not_found());
+    if allowed {
+        Ok(charge)
+    } else {
+        Err(not_found())
     }
-    Ok(HttpResponse::Ok().json(ChargeView::from(&charge)))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ChargeQuery {
+    /// Only this member's charges (staff and partners).
+    pub member_id: Option<Uuid>,
+    /// created, processing, requires_action, succeeded, failed or canceled.
+    pub status: Option<String>,
+    /// purchase or load.
+    pub kind: Option<String>,
+    /// Created at or after (RFC 3339).
+    pub from: Option<DateTime<Utc>>,
+    /// Created before (RFC 3339).
+    pub to: Option<DateTime<Utc>>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<Uuid>,
+    /// 1 to 100, default 20.
+    pub limit: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ChargePage {
+    pub items: Vec<ChargeView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<Uuid>,
+}
+
+/// Charges, newest first: a member sees their own, a partner those it created, staff all.
+#[utoipa::path(
+    get, path = "/api/v1/payments/charges", tag = "charges", security(("bearer" = [])),
+    params(ChargeQuery),
+    responses(
+        (status = 200, body = ChargePage),
+        (status = 422, description = "An unknown status or kind, or a bad limit", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_charges(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<ChargeQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let visibility = if principal.has_role(STAFF) {
+        Visibility::All
+    } else if principal.has_scope(auth::scopes::PAYMENTS_READ)
+        || principal.has_scope(auth::scopes::PAYMENTS_WRITE)
+    {
+        Visibility::CreatedBy(principal.scope_key())
+    } else if principal.is_member(principal.subject) {
+        Visibility::Member(principal.subject)
+    } else {
+        return Err(ApiError::Forbidden(
+            "this account cannot list charges".into(),
+        ));
+    };
+    let limit = query.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::validation("limit", "must be between 1 and 100"));
+    }
+    let status = match query.status.as_deref() {
+        Some(raw) => Some(ChargeStatus::parse(raw).ok_or_else(|| {
+            ApiError::validation(
+                "status",
+                "must be created, processing, requires_action, succeeded, failed or canceled",
+            )
+        })?),
+        None => None,
+    };
+    if query
+        .kind
+        .as_deref()
+        .is_some_and(|k| k != "purchase" && k != "load")
+    {
+        return Err(ApiError::validation("kind", "must be purchase or load"));
+    }
+    let filter = ChargeFilter {
+        visibility,
+        member_id: query.member_id,
+        status,
+        kind: query.kind,
+        created_from: query.from,
+        created_to: query.to,
+        before: query.cursor,
+        limit: limit + 1,
+    };
+    let mut found = charges::list(&state.pool, &filter).await?;
+    let next_cursor = if found.len() as i64 > limit {
+        found.truncate(limit as usize);
+        found.last().map(|c| c.id)
+    } else {
+        None
+    };
+    Ok(HttpResponse::Ok().json(ChargePage {
+        items: found.iter().map(ChargeView::from).collect(),
+        next_cursor,
+    }))
 }

@@ -1,27 +1,129 @@
 //! HTTP endpoints of the payment service.
 
 mod charges;
+mod jobs;
+mod refunds;
+mod webhooks;
+mod withdrawals;
 
-use crate::connectors::Connector;
-use actix_web::web;
-use std::sync::Arc;
+use crate::processor::Processor;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use auth::Role;
+use platform::idempotency::{self, IdempotencyKey, Outcome, ResponseCache};
+use platform::ApiError;
 
 pub use charges::ChargeView;
+pub use refunds::RefundView;
 
 pub struct AppState {
     pub pool: sqlx::PgPool,
-    pub connector: Arc<dyn Connector>,
+    pub processor: Processor,
+    pub idempotency_cache: ResponseCache,
+}
+
+/// Staff who may read every payment.
+const STAFF: &[Role] = &[Role::Support, Role::Admin, Role::SuperAdmin];
+/// Staff who may move money (refunds, withdrawals, dead-letter retries).
+const MONEY_STAFF: &[Role] = &[Role::Admin, Role::SuperAdmin];
+
+/// An idempotent write in progress: created by [`IdempotentWrite::begin`], which has already
+/// answered the request if it is a retry.
+pub(crate) struct IdempotentWrite {
+    pub scope: String,
+    pub key: IdempotencyKey,
+    request_hash: String,
+}
+
+impl IdempotentWrite {
+    /// Claims the request's key, or returns the response to send instead (a replay).
+    pub async fn begin(
+        state: &AppState,
+        req: &HttpRequest,
+        scope: String,
+        body: &[u8],
+    ) -> Result<Result<Self, HttpResponse>, ApiError> {
+        let key = IdempotencyKey::from_request(req)?;
+        let request_hash = idempotency::fingerprint(req, body);
+        let outcome = match state
+            .idempotency_cache
+            .lookup(&scope, &key, &request_hash)
+            .await
+        {
+            Some(cached) => cached?,
+            None => idempotency::claim(&state.pool, &scope, &key, &request_hash).await?,
+        };
+        Ok(match outcome {
+            Outcome::Claimed => Ok(Self {
+                scope,
+                key,
+                request_hash,
+            }),
+            Outcome::Replay { status, body } => Err(json_response(status, &body, true)?),
+        })
+    }
+
+    pub fn claimed(&self) -> crate::core::ClaimedKey<'_> {
+        crate::core::ClaimedKey {
+            scope: &self.scope,
+            key: &self.key,
+        }
+    }
+
+    /// The response, once Postgres holds it: mirrored to the cache, then sent.
+    pub async fn finish(
+        self,
+        state: &AppState,
+        (status, body): (u16, serde_json::Value),
+    ) -> Result<HttpResponse, ApiError> {
+        state
+            .idempotency_cache
+            .store(&self.scope, &self.key, &self.request_hash, status, &body)
+            .await;
+        json_response(status, &body, false)
+    }
+}
+
+fn json_response(
+    status: u16,
+    body: &serde_json::Value,
+    replayed: bool,
+) -> Result<HttpResponse, ApiError> {
+    let status = StatusCode::from_u16(status).map_err(|e| ApiError::Internal(e.into()))?;
+    let mut response = HttpResponse::build(status);
+    if replayed {
+        response.insert_header(("Idempotent-Replayed", "true"));
+    }
+    Ok(response.json(body))
 }
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(
         title = "Tessera payment service",
-        description = "Charges through payment service providers."
+        description = "Charges, refunds and withdrawals through payment service providers, with \
+                       their signed webhooks and a dead-letter queue for PSP work."
     ),
-    paths(charges::create_charge, charges::get_charge),
+    paths(
+        charges::create_charge,
+        charges::get_charge,
+        charges::list_charges,
+        refunds::create_refund,
+        refunds::list_refunds,
+        webhooks::psp_webhook,
+        jobs::list_dead_jobs,
+        jobs::retry_job,
+        withdrawals::record_withdrawal,
+        withdrawals::list_withdrawals,
+    ),
     components(schemas(
         ChargeView,
+        charges::ChargePage,
+        RefundView,
+        refunds::CreateRefundRequest,
+        withdrawals::WithdrawalView,
+        withdrawals::RecordWithdrawalRequest,
+        crate::storage::jobs::Job,
         crate::domain::CreateChargeRequest,
         crate::domain::ChargeKind,
         crate::domain::ChargeStatus,
@@ -35,6 +137,23 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
     cfg.app_data(state).service(
         web::scope("/api/v1/payments")
             .route("/charges", web::post().to(charges::create_charge))
-            .route("/charges/{charge_id}", web::get().to(charges::get_charge)),
+            .route("/charges", web::get().to(charges::list_charges))
+            .route("/charges/{charge_id}", web::get().to(charges::get_charge))
+            .route(
+                "/charges/{charge_id}/refunds",
+                web::post().to(refunds::create_refund),
+            )
+            .route(
+                "/charges/{charge_id}/refunds",
+                web::get().to(refunds::list_refunds),
+            )
+            .route("/webhooks/{psp}", web::post().to(webhooks::psp_webhook))
+            .route("/jobs/dead", web::get().to(jobs::list_dead_jobs))
+            .route("/jobs/{job_id}/retry", web::post().to(jobs::retry_job))
+            .route(
+                "/withdrawals",
+                web::post().to(withdrawals::record_withdrawal),
+            )
+            .route("/withdrawals", web::get().to(withdrawals::list_withdrawals)),
     );
 }

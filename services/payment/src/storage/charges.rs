@@ -18,6 +18,9 @@ pub struct ChargeRecord {
     pub psp_reference: Option<String>,
     pub failure_code: Option<String>,
     pub failure_message: Option<String>,
+    /// Minor units refunded or being refunded (pending refunds reserve their amount).
+    pub amount_refunded: i64,
+    pub next_action_url: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -61,6 +64,7 @@ pub struct Transition<'a> {
     pub psp_reference: Option<&'a str>,
     pub failure_code: Option<&'a str>,
     pub failure_message: Option<&'a str>,
+    pub next_action_url: Option<&'a str>,
 }
 
 /// Moves a charge to `transition.to` if that is legal from its current status; returns the
@@ -83,7 +87,7 @@ pub async fn transition(
     }
     let updated: ChargeRecord = sqlx::query_as(&format!(
         "UPDATE charges SET status = $2, psp_reference = COALESCE($3, psp_reference),
-                failure_code = $4, failure_message = $5, updated_at = now()
+                failure_code = $4, failure_message = $5, next_action_url = $6, updated_at = now()
           WHERE id = $1 RETURNING {COLUMNS}"
     ))
     .bind(id)
@@ -91,6 +95,7 @@ pub async fn transition(
     .bind(transition.psp_reference)
     .bind(transition.failure_code)
     .bind(transition.failure_message)
+    .bind(transition.next_action_url)
     .fetch_one(&mut *conn)
     .await?;
     sqlx::query("INSERT INTO charge_transitions (charge_id, from_status, to_status, cause) VALUES ($1, $2, $3, $4)")
@@ -105,11 +110,133 @@ pub async fn transition(
 
 const COLUMNS: &str =
     "id, member_id, created_by, kind, amount, currency, payment_method, description, status, psp,
-                       psp_reference, failure_code, failure_message, created_at, updated_at";
+     psp_reference, failure_code, failure_message, amount_refunded, next_action_url, created_at, updated_at";
 
 pub async fn find(pool: &PgPool, id: Uuid) -> Result<Option<ChargeRecord>, sqlx::Error> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM charges WHERE id = $1"))
         .bind(id)
         .fetch_optional(pool)
         .await
+}
+
+/// The charge, locked for the rest of the transaction.
+pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<ChargeRecord>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM charges WHERE id = $1 FOR UPDATE"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Moves an unsettled charge to another PSP (failover before any PSP saw it).
+pub async fn switch_psp(pool: &PgPool, id: Uuid, from: &str, to: &str) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("UPDATE charges SET psp = $2, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(to)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO charge_transitions (charge_id, from_status, to_status, cause)
+         SELECT id, status, status, $2 FROM charges WHERE id = $1",
+    )
+    .bind(id)
+    .bind(format!("failover: {from} unreachable, sent to {to}"))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
+/// Reserves (positive) or gives back (negative) part of the charge for refunds.
+pub async fn add_refunded(
+    conn: &mut PgConnection,
+    id: Uuid,
+    amount: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE charges SET amount_refunded = amount_refunded + $2, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(amount)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// What a caller may list: everything (staff), or only their own charges.
+pub enum Visibility {
+    All,
+    Member(Uuid),
+    CreatedBy(String),
+}
+
+pub struct ChargeFilter {
+    pub visibility: Visibility,
+    pub member_id: Option<Uuid>,
+    pub status: Option<ChargeStatus>,
+    pub kind: Option<String>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+    /// The last charge of the previous page: ids are time-ordered (UUIDv7), newest first.
+    pub before: Option<Uuid>,
+    pub limit: i64,
+}
+
+pub async fn list(pool: &PgPool, filter: &ChargeFilter) -> Result<Vec<ChargeRecord>, sqlx::Error> {
+    let (member, created_by) = match &filter.visibility {
+        Visibility::All => (None, None),
+        Visibility::Member(id) => (Some(*id), None),
+        Visibility::CreatedBy(scope) => (None, Some(scope.as_str())),
+    };
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM charges
+          WHERE ($1::uuid IS NULL OR member_id = $1)
+            AND ($2::text IS NULL OR created_by = $2)
+            AND ($3::uuid IS NULL OR member_id = $3)
+            AND ($4::text IS NULL OR status = $4)
+            AND ($5::text IS NULL OR kind = $5)
+            AND ($6::timestamptz IS NULL OR created_at >= $6)
+            AND ($7::timestamptz IS NULL OR created_at < $7)
+            AND ($8::uuid IS NULL OR id < $8)
+          ORDER BY id DESC
+          LIMIT $9"
+    ))
+    .bind(member)
+    .bind(created_by)
+    .bind(filter.member_id)
+    .bind(filter.status.map(|s| s.as_str()))
+    .bind(&filter.kind)
+    .bind(filter.created_from)
+    .bind(filter.created_to)
+    .bind(filter.before)
+    .bind(filter.limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// Erasure: the free-text description is the only member-written field; the financial record
+/// itself is kept, as the law requires of payment records.
+pub async fn erase_member(conn: &mut PgConnection, member_id: Uuid) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE charges SET description = NULL, updated_at = now()
+          WHERE member_id = $1 AND description IS NOT NULL",
+    )
+    .bind(member_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// The charge a PSP knows by `psp_reference`.
+pub async fn find_by_psp_reference(
+    conn: &mut PgConnection,
+    psp: &str,
+    psp_reference: &str,
+) -> Result<Option<ChargeRecord>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM charges WHERE psp = $1 AND psp_reference = $2"
+    ))
+    .bind(psp)
+    .bind(psp_reference)
+    .fetch_optional(conn)
+    .await
 }

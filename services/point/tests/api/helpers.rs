@@ -214,21 +214,4 @@ impl TestApp {
     }
 }
 
-pub async fn assert_problem(response: Response, status: u16, problem_type: &str) -> Value {
-    assert_eq!(response.status().as_u16(), status, "status");
-    let content_type = response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(
-        content_type.starts_with("application/problem+json"),
-        "{content_type}"
-    );
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(
-        body["type"],
-        format!("urn:tessera:problem:{problem_type}"),
-        "{body}"
-    );
-    body
-}
+pub use testkit::assert_problem;

@@ -6,6 +6,7 @@
 //!   `GET /v1/payment_intents/search?query=metadata['k']:'v'`,
 //!   `POST /v1/payment_intents/{id}/confirm`, `.../capture`, `.../cancel`
 //! - `POST /v1/refunds`, `GET /v1/refunds/{id}`
+//! - `POST /v1/webhook_endpoints` (`url=...`): where events are sent from now on
 //! - `GET /v1/three_ds/{id}` and `POST /v1/three_ds/{id}/complete` (`result=approve|decline`):
 //!   the 3-D Secure challenge a `requires_action` intent redirects to.
 //!
@@ -25,7 +26,7 @@ mod routes;
 mod search;
 mod webhooks;
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 pub use signature::sign;
 
@@ -44,7 +45,9 @@ pub(crate) struct StripeState {
     base_url: String,
     ledger: Mutex<Ledger>,
     idempotency: Arc<Mutex<IdempotencyStore>>,
-    webhooks: Option<WebhookSender>,
+    /// Where events go: set at start, or later by `POST /v1/webhook_endpoints`.
+    webhooks: RwLock<Option<WebhookSender>>,
+    webhook_secret: String,
 }
 
 impl StripeState {
@@ -61,7 +64,8 @@ impl StripeState {
             base_url,
             ledger: Mutex::new(Ledger::default()),
             idempotency: Arc::new(Mutex::new(IdempotencyStore::default())),
-            webhooks,
+            webhooks: RwLock::new(webhooks),
+            webhook_secret: config.stripe_webhook_secret.clone(),
         })
     }
 
@@ -73,8 +77,16 @@ impl StripeState {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Sends events to `url` from now on (one endpoint, like a single-endpoint Stripe account).
+    fn set_webhook_endpoint(&self, url: String) -> anyhow::Result<()> {
+        let sender = WebhookSender::new(url, self.webhook_secret.clone())?;
+        *self.webhooks.write().unwrap_or_else(|p| p.into_inner()) = Some(sender);
+        Ok(())
+    }
+
     fn notify(&self, notifications: Vec<Notification>) {
-        let Some(webhooks) = &self.webhooks else {
+        let guard = self.webhooks.read().unwrap_or_else(|p| p.into_inner());
+        let Some(webhooks) = guard.as_ref() else {
             return;
         };
         for notification in notifications {

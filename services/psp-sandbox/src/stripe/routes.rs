@@ -39,6 +39,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<StripeState>) {
             web::post().to(cancel_payment_intent),
         )
         .route("/v1/refunds", web::post().to(create_refund))
+        .route(
+            "/v1/webhook_endpoints",
+            web::post().to(create_webhook_endpoint),
+        )
         .route("/v1/refunds/{id}", web::get().to(retrieve_refund))
         // The 3-D Secure challenge is a page for the customer's browser: no API key.
         .route("/v1/three_ds/{id}", web::get().to(three_ds_page))
@@ -304,4 +308,31 @@ async fn three_ds_complete(
         }
         None => HttpResponse::Ok().json(intent),
     })
+}
+
+/// Registers the endpoint events are sent to (Stripe's `webhook_endpoints`, one at a time here).
+async fn create_webhook_endpoint(
+    _: Authenticated,
+    state: web::Data<StripeState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, StripeError> {
+    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
+        .map_err(|_| StripeError::invalid_param("url", "The body must be form-encoded."))?;
+    let url = form
+        .into_iter()
+        .find(|(k, _)| k == "url")
+        .map(|(_, v)| v)
+        .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+        .ok_or_else(|| StripeError::invalid_param("url", "An http(s) url is required."))?;
+    state.set_webhook_endpoint(url.clone()).map_err(|e| {
+        StripeError::api_error(
+            actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
+            e.to_string(),
+        )
+    })?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "object": "webhook_endpoint",
+        "url": url,
+        "status": "enabled",
+    })))
 }

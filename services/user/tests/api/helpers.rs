@@ -206,23 +206,4 @@ fn rand_octet() -> u8 {
 }
 
 /// Asserts a problem+json answer with this status and type suffix; returns the body.
-pub async fn assert_problem(response: Response, status: u16, problem_type: &str) -> Value {
-    assert_eq!(response.status(), status, "status");
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    assert!(
-        content_type.starts_with("application/problem+json"),
-        "content type {content_type}"
-    );
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(
-        body["type"],
-        format!("urn:tessera:problem:{problem_type}"),
-        "{body}"
-    );
-    body
-}
+pub use testkit::assert_problem;

@@ -1,0 +1,144 @@
+use super::charges::visible_charge;
+use super::{AppState, IdempotentWrite, MONEY_STAFF};
+use crate::core::NewRefund;
+use crate::storage::refunds::{self, RefundRecord};
+use actix_web::{web, HttpRequest, HttpResponse};
+use auth::Principal;
+use chrono::{DateTime, Utc};
+use platform::ApiError;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRefundRequest {
+    /// Minor units; leave out to refund everything not yet refunded.
+    pub amount: Option<i64>,
+    pub reason: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RefundView {
+    pub id: Uuid,
+    pub object: &'static str,
+    pub charge_id: Uuid,
+    pub amount: i64,
+    pub currency: String,
+    pub reason: Option<String>,
+    /// pending, succeeded or failed.
+    pub status: String,
+    pub psp_reference: Option<String>,
+    pub failure_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&RefundRecord> for RefundView {
+    fn from(r: &RefundRecord) -> Self {
+        RefundView {
+            id: r.id,
+            object: "refund",
+            charge_id: r.charge_id,
+            amount: r.amount,
+            currency: r.currency.clone(),
+            reason: r.reason.clone(),
+            status: r.status.clone(),
+            psp_reference: r.psp_reference.clone(),
+            failure_reason: r.failure_reason.clone(),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// 201 once the PSP has answered, 202 while the refund waits for a retry.
+fn response_for(refund: &RefundRecord) -> (u16, serde_json::Value) {
+    let status = if refund.status == "pending" { 202 } else { 201 };
+    (
+        status,
+        serde_json::to_value(RefundView::from(refund)).unwrap_or_default(),
+    )
+}
+
+/// Refund a succeeded charge, in full or in part. Partial refunds add up to at most the charge.
+/// For admins and the partner that created the charge.
+#[utoipa::path(
+    post, path = "/api/v1/payments/charges/{charge_id}/refunds", tag = "refunds", security(("bearer" = [])),
+    params(("charge_id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "Unique per intended refund")),
+    request_body = CreateRefundRequest,
+    responses(
+        (status = 201, description = "The PSP answered (see `status`)", body = RefundView),
+        (status = 202, description = "The PSP's answer is pending", body = RefundView),
+        (status = 403, body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "More than is left to refund, a charge that did not succeed, or a bad field", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(flow = "create_refund"))]
+pub async fn create_refund(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<Uuid>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let charge = visible_charge(&state, &principal, path.into_inner()).await?;
+    let created_it = charge.created_by == principal.scope_key();
+    let may_refund = principal.has_role(MONEY_STAFF)
+        || (created_it && principal.has_scope(auth::scopes::PAYMENTS_WRITE));
+    if !may_refund {
+        return Err(ApiError::Forbidden(
+            "refunds are made by admins or the merchant that took the payment".into(),
+        ));
+    }
+    let request: CreateRefundRequest = platform::http::parse_json_body(&req, &body)?;
+    let reason = request
+        .reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
+    if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
+        return Err(ApiError::validation(
+            "reason",
+            "must be at most 500 characters",
+        ));
+    }
+    if request.amount.is_some_and(|a| a <= 0) {
+        return Err(ApiError::validation(
+            "amount",
+            "must be a positive integer number of minor units",
+        ));
+    }
+    let write = match IdempotentWrite::begin(&state, &req, principal.scope_key(), &body).await? {
+        Ok(write) => write,
+        Err(replay) => return Ok(replay),
+    };
+    let refund = crate::core::create_refund(
+        &state.pool,
+        &state.processor,
+        charge.id,
+        NewRefund {
+            amount: request.amount,
+            reason,
+        },
+        &write.claimed(),
+        response_for,
+    )
+    .await?;
+    write.finish(&state, response_for(&refund)).await
+}
+
+/// A charge's refunds, oldest first.
+#[utoipa::path(
+    get, path = "/api/v1/payments/charges/{charge_id}/refunds", tag = "refunds", security(("bearer" = [])),
+    params(("charge_id" = Uuid, Path)),
+    responses((status = 200, body = [RefundView]), (status = 404, body = platform::problem::ProblemDetails, content_type = "application/problem+json"))
+)]
+pub async fn list_refunds(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let charge = visible_charge(&state, &principal, path.into_inner()).await?;
+    let found = refunds::for_charge(&state.pool, charge.id).await?;
+    Ok(HttpResponse::Ok().json(found.iter().map(RefundView::from).collect::<Vec<_>>()))
+}

@@ -1,0 +1,206 @@
+//! Charges approved and declined by the PSP, their events, and who sees which.
+
+use crate::helpers::*;
+use events::proto::{ChargeFailed, ChargeSucceeded};
+use serde_json::{json, Value};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approved_card_is_charged_once_and_published() {
+    let app = TestApp::start().await;
+    let member = app.member();
+    let charge = app.paid_charge(&member, 2599).await;
+    assert_eq!(charge["amount"], 2599);
+    assert_eq!(charge["currency"], "AUD");
+    assert_eq!(charge["psp"], "stripe");
+    assert!(charge["psp_reference"].as_str().unwrap().starts_with("pi_"));
+    let id = charge["id"].as_str().unwrap();
+    assert_eq!(app.intents_at_psp(id).await, 1);
+
+    let events: Vec<ChargeSucceeded> = app.published("charge.succeeded", 1).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].charge_id, id);
+    assert_eq!(events[0].member_id, member.id.to_string());
+    assert_eq!(events[0].amount, 2599);
+
+    // Every step of the charge's life is recorded with its cause.
+    let steps: Vec<(Option<String>, String)> = sqlx::query_as(
+        "SELECT from_status, to_status FROM charge_transitions WHERE charge_id = $1::uuid ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let steps: Vec<String> = steps.into_iter().map(|(_, to)| to).collect();
+    assert_eq!(steps, ["created", "processing", "succeeded"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declined_cards_fail_with_the_reason_and_publish_charge_failed() {
+    let app = TestApp::start().await;
+    let member = app.member();
+    for (card, code) in [
+        (
+            "pm_card_chargeDeclinedInsufficientFunds",
+            "insufficient_funds",
+        ),
+        ("pm_card_chargeDeclinedFraudulent", "fraudulent"),
+    ] {
+        let response = app.charge(&member, 1000, card).await;
+        assert_eq!(response.status(), 201);
+        let charge: Value = response.json().await.unwrap();
+        assert_eq!(charge["status"], "failed");
+        assert_eq!(charge["failure_code"], code);
+    }
+    let failed: Vec<ChargeFailed> = app.published("charge.failed", 2).await;
+    let mut codes: Vec<String> = failed.into_iter().map(|e| e.failure_code).collect();
+    codes.sort();
+    assert_eq!(codes, ["fraudulent", "insufficient_funds"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn charges_are_listed_newest_first_with_filters_and_a_cursor_for_who_may_see_them() {
+    let app = TestApp::start().await;
+    let member = app.member();
+    let other = app.member();
+    let mut mine = Vec::new();
+    for amount in [100, 200, 300] {
+        mine.push(app.paid_charge(&member, amount).await["id"].clone());
+    }
+    app.charge(&member, 400, "pm_card_chargeDeclined").await;
+    app.paid_charge(&other, 999).await;
+
+    // The member pages through their own charges only, newest first.
+    let first: Value = app
+        .get(
+            &member.token,
+            "/api/v1/payments/charges?status=succeeded&limit=2",
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let amounts: Vec<i64> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["amount"].as_i64().unwrap())
+        .collect();
+    assert_eq!(amounts, [300, 200]);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let second: Value = app
+        .get(
+            &member.token,
+            &format!("/api/v1/payments/charges?status=succeeded&limit=2&cursor={cursor}"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let amounts: Vec<i64> = second["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["amount"].as_i64().unwrap())
+        .collect();
+    assert_eq!(amounts, [100]);
+    assert!(second["next_cursor"].is_null());
+
+    // Staff see everyone's; filters narrow it down.
+    let failed: Value = app
+        .get(
+            &app.support,
+            &format!(
+                "/api/v1/payments/charges?member_id={}&status=failed",
+                member.id
+            ),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(failed["items"].as_array().unwrap().len(), 1);
+
+    // Someone else's charge looks like a missing one.
+    let theirs = app
+        .get(
+            &other.token,
+            &format!("/api/v1/payments/charges/{}", mine[0].as_str().unwrap()),
+        )
+        .await;
+    assert_problem(theirs, 404, "not-found").await;
+
+    // A partner sees only the charges it created.
+    let partner_list: Value = app
+        .get(&app.partner, "/api/v1/payments/charges")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(partner_list["items"].as_array().unwrap().len(), 0);
+
+    for bad in ["status=paid", "limit=0", "kind=gift", "cursor=not-a-uuid"] {
+        let response = app
+            .get(&member.token, &format!("/api/v1/payments/charges?{bad}"))
+            .await;
+        assert!(
+            [400, 422].contains(&response.status().as_u16()),
+            "{bad}: {}",
+            response.status()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_charges_a_member_and_staff_cannot_pay() {
+    let app = TestApp::start().await;
+    let member = app.member();
+    let response = app
+        .post(
+            &app.partner,
+            "/api/v1/payments/charges",
+            Some("order-77"),
+            &json!({"amount": 5000, "currency": "AUD", "payment_method": "pm_card_visa", "member_id": member.id}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let charge: Value = response.json().await.unwrap();
+    assert_eq!(charge["member_id"], member.id.to_string());
+    // The member sees the charge made on their behalf; the partner finds it in its list.
+    let seen = app
+        .get(
+            &member.token,
+            &format!(
+                "/api/v1/payments/charges/{}",
+                charge["id"].as_str().unwrap()
+            ),
+        )
+        .await;
+    assert_eq!(seen.status(), 200);
+    let listed: Value = app
+        .get(&app.partner, "/api/v1/payments/charges")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["items"][0]["id"], charge["id"]);
+
+    let staff = app
+        .post(
+            &app.admin,
+            "/api/v1/payments/charges",
+            Some("staff-1"),
+            &json!({"amount": 5000, "currency": "AUD", "payment_method": "pm_card_visa"}),
+        )
+        .await;
+    assert_problem(staff, 403, "forbidden").await;
+    let unscoped = app.tokens.partner(uuid::Uuid::new_v4(), &["points:earn"]);
+    let response = app
+        .post(
+            &unscoped,
+            "/api/v1/payments/charges",
+            Some("p-1"),
+            &json!({"amount": 5000, "currency": "AUD", "payment_method": "pm_card_visa", "member_id": member.id}),
+        )
+        .await;
+    assert_problem(response, 403, "forbidden").await;
+}

@@ -1,0 +1,11 @@
+//! The payment service against the PSP sandbox over real HTTP, with real Postgres, Redis and a
+//! Kafka-protocol broker.
+
+mod charges;
+mod helpers;
+mod idempotency;
+mod paypal;
+mod refunds;
+mod retries;
+mod webhooks;
+mod withdrawals;
