@@ -28,12 +28,15 @@ pub async fn create_charge(
     respond: impl Fn(&ChargeRecord) -> (u16, serde_json::Value),
 ) -> Result<ChargeRecord, ApiError> {
     let id = Uuid::now_v7();
-    let first_choice = processor
-        .connectors()
-        .route(charge.amount.currency.code())
-        .first()
-        .map(|c| c.name())
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no PSP is routed")))?;
+    let first_choice = match charge.pinned_psp {
+        Some(psp) => psp,
+        None => processor
+            .connectors()
+            .route(charge.amount.currency.code())
+            .first()
+            .map(|c| c.name())
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no PSP is routed")))?,
+    };
     let settings = processor.settings();
     let stored = async {
         let mut tx = pool.begin().await?;

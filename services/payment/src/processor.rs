@@ -123,7 +123,10 @@ impl Processor {
                 .authorize_with(job, &charge, connector.as_ref(), &mut contacted)
                 .await;
             match result {
-                Err(ConnectorError::Unavailable(why)) if !contacted => {
+                // A vaulted card's token belongs to its PSP: such a charge cannot move.
+                Err(ConnectorError::Unavailable(why))
+                    if !contacted && charge.card_last4.is_none() =>
+                {
                     let next = self
                         .connectors
                         .route(&charge.currency)

@@ -125,6 +125,33 @@ pub enum WebhookError {
     Unverifiable(String),
 }
 
+/// Card details on their way to the PSP's vault. Never stored, never logged: `Debug` shows only
+/// the last four digits.
+pub struct CardDetails {
+    pub number: secrecy::SecretString,
+    pub exp_month: u32,
+    pub exp_year: i32,
+    pub cvc: secrecy::SecretString,
+}
+
+impl std::fmt::Debug for CardDetails {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use secrecy::ExposeSecret;
+        let number = self.number.expose_secret();
+        f.debug_struct("CardDetails")
+            .field("last4", &&number[number.len().saturating_sub(4)..])
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the PSP's vault gave back for a card: a payment method token and receipt details.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardToken {
+    pub payment_method: String,
+    pub brand: String,
+    pub last4: String,
+}
+
 /// Request headers by lower-case name, for webhook verification.
 pub type Headers = std::collections::HashMap<String, String>;
 
@@ -145,6 +172,14 @@ pub trait Connector: Send + Sync {
 
     /// Refunds (part of) a payment.
     async fn refund(&self, request: &RefundRequest<'_>) -> Result<RefundOutcome, ConnectorError>;
+
+    /// Exchanges card details for a payment method token in the PSP's vault.
+    async fn tokenize_card(&self, _card: &CardDetails) -> Result<CardToken, ConnectorError> {
+        Err(ConnectorError::Refused(format!(
+            "{} does not take card details here",
+            self.name()
+        )))
+    }
 
     /// Verifies a webhook's signature before reading anything from it, then reads the event.
     async fn verify_webhook(

@@ -1,8 +1,8 @@
 //! Stripe's PaymentIntents API: form-encoded requests, Bearer secret key, `Idempotency-Key`.
 
 use super::{
-    AuthorizeOutcome, AuthorizeRequest, Connector, ConnectorError, Headers, PaymentState,
-    PaymentUpdate, RefundOutcome, RefundRequest, WebhookError, WebhookEvent,
+    AuthorizeOutcome, AuthorizeRequest, CardDetails, CardToken, Connector, ConnectorError, Headers,
+    PaymentState, PaymentUpdate, RefundOutcome, RefundRequest, WebhookError, WebhookEvent,
 };
 use crate::configuration::StripeSettings;
 use reqwest::StatusCode;
@@ -404,6 +404,49 @@ impl Connector for StripeConnector {
             .and_then(|b| b.error.message)
             .unwrap_or_else(|| format!("PSP answered {status}"));
         Ok(RefundOutcome::Failed { reason: message })
+    }
+
+    async fn tokenize_card(&self, card: &CardDetails) -> Result<CardToken, ConnectorError> {
+        let form = [
+            ("type", "card".to_owned()),
+            ("card[number]", card.number.expose_secret().to_owned()),
+            ("card[exp_month]", card.exp_month.to_string()),
+            ("card[exp_year]", card.exp_year.to_string()),
+            ("card[cvc]", card.cvc.expose_secret().to_owned()),
+        ];
+        let response = self
+            .http
+            .post(format!("{}/v1/payment_methods", self.base_url))
+            .bearer_auth(self.secret_key.expose_secret())
+            .form(&form)
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status();
+        let body: serde_json::Value = response
+            .json()
+            .await
+            .map_err(|e| ConnectorError::Unknown(format!("unreadable PaymentMethod: {e}")))?;
+        if status.is_success() {
+            let card = &body["card"];
+            return Ok(CardToken {
+                payment_method: body["id"].as_str().unwrap_or_default().to_owned(),
+                brand: card["brand"].as_str().unwrap_or("unknown").to_owned(),
+                last4: card["last4"].as_str().unwrap_or_default().to_owned(),
+            });
+        }
+        if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+            return Err(ConnectorError::Unknown(format!(
+                "tokenisation answered {status}"
+            )));
+        }
+        // Stripe's message about the card ("incorrect number") never repeats the number.
+        Err(ConnectorError::Refused(
+            body["error"]["message"]
+                .as_str()
+                .unwrap_or("the card was refused")
+                .to_owned(),
+        ))
     }
 
     async fn verify_webhook(

@@ -101,6 +101,17 @@ pub struct NewCharge {
     pub kind: ChargeKind,
     pub payment_method: String,
     pub description: Option<String>,
+    /// Receipt details of a card sent server to server (the card itself stays with the PSP).
+    pub card: Option<CardSummary>,
+    /// The PSP that must take the charge (its payment method token is that PSP's): no routing,
+    /// no failover.
+    pub pinned_psp: Option<&'static str>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CardSummary {
+    pub brand: String,
+    pub last4: String,
 }
 
 impl NewCharge {
@@ -183,6 +194,8 @@ impl NewCharge {
             kind: request.kind,
             payment_method: method.to_owned(),
             description,
+            card: None,
+            pinned_psp: None,
         })
     }
 }

@@ -1,5 +1,7 @@
 //! Charges: what a valid request is and how a charge's status may move. No I/O.
 
+mod card;
 mod charge;
 
-pub use charge::{ChargeKind, ChargeStatus, CreateChargeRequest, NewCharge};
+pub use card::CardCharge;
+pub use charge::{CardSummary, ChargeKind, ChargeStatus, CreateChargeRequest, NewCharge};

@@ -1,5 +1,8 @@
 use super::{AppState, IdempotentWrite, STAFF};
-use crate::domain::{ChargeKind, ChargeStatus, CreateChargeRequest, NewCharge};
+use crate::connectors::ConnectorError;
+use crate::domain::{
+    CardCharge, CardSummary, ChargeKind, ChargeStatus, CreateChargeRequest, NewCharge,
+};
 use crate::storage::charges::{self, ChargeFilter, ChargeRecord, Visibility};
 use actix_web::{web, HttpRequest, HttpResponse};
 use auth::Principal;
@@ -26,6 +29,9 @@ pub struct ChargeView {
     pub psp_reference: Option<String>,
     /// While `requires_action`: where the customer completes the bank's challenge.
     pub next_action_url: Option<String>,
+    /// For card details sent server to server: what a receipt shows.
+    pub card_brand: Option<String>,
+    pub card_last4: Option<String>,
     pub failure_code: Option<String>,
     pub failure_message: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -52,6 +58,8 @@ impl From<&ChargeRecord> for ChargeView {
             psp: c.psp.clone(),
             psp_reference: c.psp_reference.clone(),
             next_action_url: c.next_action_url.clone(),
+            card_brand: c.card_brand.clone(),
+            card_last4: c.card_last4.clone(),
             failure_code: c.failure_code.clone(),
             failure_message: c.failure_message.clone(),
             created_at: c.created_at,
@@ -95,6 +103,84 @@ pub async fn create_charge(
         Ok(write) => write,
         Err(replay) => return Ok(replay),
     };
+    let record = crate::core::create_charge(
+        &state.pool,
+        &state.processor,
+        charge,
+        &write.claimed(),
+        response_for,
+    )
+    .await?;
+    write.finish(&state, response_for(&record)).await
+}
+
+/// The PSP whose vault takes card details sent server to server.
+const CARD_VAULT: &str = "stripe";
+
+/// Charge a card whose details a merchant's server sends (`card: {number, exp_month, exp_year,
+/// cvc}`). For partners only. The card goes to the PSP's vault and is forgotten: only the PSP's
+/// token and the brand and last four digits are kept, and it never appears in logs.
+#[utoipa::path(
+    post, path = "/api/v1/payments/charges/card", tag = "charges", security(("bearer" = [])),
+    request_body(content = String, content_type = "application/json",
+        description = "The fields of a charge without `payment_method`, plus `card: {number, exp_month, exp_year, cvc}`"),
+    params(("Idempotency-Key" = String, Header, description = "Unique per intended charge; retries reuse it")),
+    responses(
+        (status = 201, description = "The charge succeeded or was declined (see `status`)", body = ChargeView),
+        (status = 202, description = "The PSP's answer is pending; poll the charge", body = ChargeView),
+        (status = 403, body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid, or the PSP refused the card", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "The PSP's vault could not be reached; retry with the same key", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(flow = "create_card_charge"))]
+pub async fn create_card_charge(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    if !platform::http::is_json_content_type(&req) {
+        return Err(ApiError::MalformedRequest(
+            "Content-Type must be application/json".into(),
+        ));
+    }
+    let CardCharge {
+        mut charge,
+        card,
+        redacted_body,
+    } = CardCharge::parse(&body, &principal, Utc::now().date_naive())?;
+    let write =
+        match IdempotentWrite::begin(&state, &req, principal.scope_key(), &redacted_body).await? {
+            Ok(write) => write,
+            Err(replay) => return Ok(replay),
+        };
+    let vault = state
+        .processor
+        .connectors()
+        .get(CARD_VAULT)
+        .cloned()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no PSP takes card details")))?;
+    let token = match vault.tokenize_card(&card).await {
+        Ok(token) => token,
+        Err(e) => {
+            platform::idempotency::release(&state.pool, &write.scope, &write.key).await;
+            return Err(match e {
+                ConnectorError::Refused(why) => ApiError::Unprocessable {
+                    slug: "card-refused",
+                    detail: why,
+                },
+                other => ApiError::Unavailable(other.to_string()),
+            });
+        }
+    };
+    drop(card);
+    charge.payment_method = token.payment_method;
+    charge.card = Some(CardSummary {
+        brand: token.brand,
+        last4: token.last4,
+    });
+    charge.pinned_psp = Some(CARD_VAULT);
     let record = crate::core::create_charge(
         &state.pool,
         &state.processor,

@@ -106,6 +106,7 @@ fn json_response(
     ),
     paths(
         charges::create_charge,
+        charges::create_card_charge,
         charges::get_charge,
         charges::list_charges,
         refunds::create_refund,
@@ -138,6 +139,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
         web::scope("/api/v1/payments")
             .route("/charges", web::post().to(charges::create_charge))
             .route("/charges", web::get().to(charges::list_charges))
+            .route("/charges/card", web::post().to(charges::create_card_charge))
             .route("/charges/{charge_id}", web::get().to(charges::get_charge))
             .route(
                 "/charges/{charge_id}/refunds",

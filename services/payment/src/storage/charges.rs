@@ -21,6 +21,8 @@ pub struct ChargeRecord {
     /// Minor units refunded or being refunded (pending refunds reserve their amount).
     pub amount_refunded: i64,
     pub next_action_url: Option<String>,
+    pub card_brand: Option<String>,
+    pub card_last4: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -34,8 +36,9 @@ pub async fn insert_processing(
     psp: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO charges (id, member_id, created_by, kind, amount, currency, payment_method, description, status, psp)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'processing', $9)",
+        "INSERT INTO charges (id, member_id, created_by, kind, amount, currency, payment_method, description, status, psp,
+                              card_brand, card_last4)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'processing', $9, $10, $11)",
     )
     .bind(id)
     .bind(charge.member_id)
@@ -46,6 +49,8 @@ pub async fn insert_processing(
     .bind(&charge.payment_method)
     .bind(&charge.description)
     .bind(psp)
+    .bind(charge.card.as_ref().map(|c| &c.brand))
+    .bind(charge.card.as_ref().map(|c| &c.last4))
     .execute(&mut *conn)
     .await?;
     sqlx::query(
@@ -110,7 +115,7 @@ pub async fn transition(
 
 const COLUMNS: &str =
     "id, member_id, created_by, kind, amount, currency, payment_method, description, status, psp,
-     psp_reference, failure_code, failure_message, amount_refunded, next_action_url, created_at, updated_at";
+     psp_reference, failure_code, failure_message, amount_refunded, next_action_url, card_brand, card_last4, created_at, updated_at";
 
 pub async fn find(pool: &PgPool, id: Uuid) -> Result<Option<ChargeRecord>, sqlx::Error> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM charges WHERE id = $1"))

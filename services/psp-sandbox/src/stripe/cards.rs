@@ -64,3 +64,23 @@ pub fn behaviour(payment_method: &str) -> Option<Behaviour> {
         .find(|(name, _)| *name == payment_method)
         .map(|(_, behaviour)| *behaviour)
 }
+
+/// Stripe's test card numbers and the test payment method each behaves as, with its brand.
+/// `POST /v1/payment_methods` turns one of these into a payment method token.
+pub const TEST_CARD_NUMBERS: &[(&str, &str, &str)] = &[
+    ("4242424242424242", "pm_card_visa", "visa"),
+    ("5555555555554444", "pm_card_mastercard", "mastercard"),
+    ("378282246310005", "pm_card_amex", "amex"),
+    ("4000000000000002", "pm_card_chargeDeclined", "visa"),
+    (
+        "4000000000009995",
+        "pm_card_chargeDeclinedInsufficientFunds",
+        "visa",
+    ),
+    (
+        "4100000000000019",
+        "pm_card_chargeDeclinedFraudulent",
+        "visa",
+    ),
+    ("4000002760003184", "pm_card_threeDSecureRequired", "visa"),
+];

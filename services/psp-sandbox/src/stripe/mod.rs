@@ -6,6 +6,7 @@
 //!   `GET /v1/payment_intents/search?query=metadata['k']:'v'`,
 //!   `POST /v1/payment_intents/{id}/confirm`, `.../capture`, `.../cancel`
 //! - `POST /v1/refunds`, `GET /v1/refunds/{id}`
+//! - `POST /v1/payment_methods` (`type=card`, `card[number]`, ...): tokenises a test card number
 //! - `POST /v1/webhook_endpoints` (`url=...`): where events are sent from now on
 //! - `GET /v1/three_ds/{id}` and `POST /v1/three_ds/{id}/complete` (`result=approve|decline`):
 //!   the 3-D Secure challenge a `requires_action` intent redirects to.
@@ -48,6 +49,8 @@ pub(crate) struct StripeState {
     /// Where events go: set at start, or later by `POST /v1/webhook_endpoints`.
     webhooks: RwLock<Option<WebhookSender>>,
     webhook_secret: String,
+    /// Tokens made by `POST /v1/payment_methods`, and the test payment method each stands for.
+    card_tokens: Mutex<std::collections::HashMap<String, &'static str>>,
 }
 
 impl StripeState {
@@ -66,6 +69,7 @@ impl StripeState {
             idempotency: Arc::new(Mutex::new(IdempotencyStore::default())),
             webhooks: RwLock::new(webhooks),
             webhook_secret: config.stripe_webhook_secret.clone(),
+            card_tokens: Mutex::new(std::collections::HashMap::new()),
         })
     }
 

@@ -43,6 +43,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<StripeState>) {
             "/v1/webhook_endpoints",
             web::post().to(create_webhook_endpoint),
         )
+        .route("/v1/payment_methods", web::post().to(create_payment_method))
         .route("/v1/refunds/{id}", web::get().to(retrieve_refund))
         // The 3-D Secure challenge is a page for the customer's browser: no API key.
         .route("/v1/three_ds/{id}", web::get().to(three_ds_page))
@@ -105,6 +106,7 @@ async fn create_payment_intent(
     body: Bytes,
     state: web::Data<StripeState>,
 ) -> HttpResponse {
+    let body = resolve_card_token(&state, body);
     execute(&req, &state, &body, |ledger, params, ctx| {
         ledger.create_payment_intent(params, ctx)
     })
@@ -334,5 +336,88 @@ async fn create_webhook_endpoint(
         "object": "webhook_endpoint",
         "url": url,
         "status": "enabled",
+    })))
+}
+
+/// A payment method token from `POST /v1/payment_methods` behaves as the test payment method
+/// its card number stands for.
+fn resolve_card_token(state: &StripeState, body: Bytes) -> Bytes {
+    let Ok(pairs) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
+        return body;
+    };
+    let tokens = state.card_tokens.lock().unwrap_or_else(|p| p.into_inner());
+    if !pairs
+        .iter()
+        .any(|(k, v)| k == "payment_method" && tokens.contains_key(v))
+    {
+        return body;
+    }
+    let resolved: Vec<(String, String)> = pairs
+        .into_iter()
+        .map(|(k, v)| match tokens.get(&v) {
+            Some(alias) if k == "payment_method" => (k, (*alias).to_owned()),
+            _ => (k, v),
+        })
+        .collect();
+    serde_urlencoded::to_string(resolved)
+        .map(Bytes::from)
+        .unwrap_or(body)
+}
+
+/// `POST /v1/payment_methods` with `type=card` and the card's details: a token for a test card.
+async fn create_payment_method(
+    _: Authenticated,
+    state: web::Data<StripeState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, StripeError> {
+    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
+        .map_err(|_| StripeError::invalid_param("type", "The body must be form-encoded."))?;
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    if field("type") != Some("card") {
+        return Err(StripeError::invalid_param(
+            "type",
+            "Only type=card is supported.",
+        ));
+    }
+    let number = field("card[number]").unwrap_or_default();
+    let Some((_, alias, brand)) = super::cards::TEST_CARD_NUMBERS
+        .iter()
+        .find(|(n, _, _)| *n == number)
+    else {
+        // Like Stripe's test mode: real-looking numbers are refused, and never echoed.
+        return Err(StripeError::invalid_param(
+            "card[number]",
+            "Your card number is incorrect. Use a test card number.",
+        ));
+    };
+    let exp_month = field("card[exp_month]").and_then(|m| m.parse::<u32>().ok());
+    let exp_year = field("card[exp_year]").and_then(|y| y.parse::<i32>().ok());
+    let (Some(exp_month), Some(exp_year)) = (exp_month, exp_year) else {
+        return Err(StripeError::invalid_param(
+            "card[exp_month]",
+            "The expiry date is required.",
+        ));
+    };
+    let id = format!("pm_1{}", uuid::Uuid::new_v4().simple());
+    state
+        .card_tokens
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(id.clone(), alias);
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "id": id,
+        "object": "payment_method",
+        "type": "card",
+        "card": {
+            "brand": brand,
+            "last4": &number[number.len() - 4..],
+            "exp_month": exp_month,
+            "exp_year": exp_year,
+        },
+        "livemode": false,
     })))
 }
