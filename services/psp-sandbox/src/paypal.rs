@@ -188,19 +188,20 @@ fn respond((status, body): (u16, Value)) -> HttpResponse {
     .json(body)
 }
 
-fn authorized(req: &HttpRequest, state: &PaypalState) -> Result<(), HttpResponse> {
-    let token = req
-        .headers()
+/// Whether the request carries an access token this sandbox issued.
+fn authorized(req: &HttpRequest, state: &PaypalState) -> bool {
+    req.headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    match token {
-        Some(token) if state.account().tokens.contains(token) => Ok(()),
-        _ => Err(respond((
-            401,
-            json!({"error": "invalid_token", "error_description": "Token signature verification failed"}),
-        ))),
-    }
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|token| state.account().tokens.contains(token))
+}
+
+fn invalid_token() -> HttpResponse {
+    respond((
+        401,
+        json!({"error": "invalid_token", "error_description": "Token signature verification failed"}),
+    ))
 }
 
 /// `POST /v1/oauth2/token`: client credentials for an access token.
@@ -303,8 +304,8 @@ async fn create_order(
     state: web::Data<PaypalState>,
     body: web::Bytes,
 ) -> HttpResponse {
-    if let Err(denied) = authorized(&req, &state) {
-        return denied;
+    if !authorized(&req, &state) {
+        return invalid_token();
     }
     let request: CreateOrder = match serde_json::from_slice(&body) {
         Ok(r) => r,
@@ -413,8 +414,8 @@ async fn get_order(
     state: web::Data<PaypalState>,
     id: web::Path<String>,
 ) -> HttpResponse {
-    if let Err(denied) = authorized(&req, &state) {
-        return denied;
+    if !authorized(&req, &state) {
+        return invalid_token();
     }
     match state.account().orders.get(id.as_str()) {
         Some(order) => HttpResponse::Ok().json(order),
@@ -436,8 +437,8 @@ async fn capture_order(
     state: web::Data<PaypalState>,
     id: web::Path<String>,
 ) -> HttpResponse {
-    if let Err(denied) = authorized(&req, &state) {
-        return denied;
+    if !authorized(&req, &state) {
+        return invalid_token();
     }
     let request_id = req
         .headers()
@@ -560,8 +561,8 @@ async fn refund_capture(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    if let Err(denied) = authorized(&req, &state) {
-        return denied;
+    if !authorized(&req, &state) {
+        return invalid_token();
     }
     let request: Value = if body.is_empty() {
         json!({})
@@ -654,8 +655,8 @@ async fn create_webhook(
     state: web::Data<PaypalState>,
     body: web::Bytes,
 ) -> HttpResponse {
-    if let Err(denied) = authorized(&req, &state) {
-        return denied;
+    if !authorized(&req, &state) {
+        return invalid_token();
     }
     let url = serde_json::from_slice::<Value>(&body)
         .ok()
@@ -683,8 +684,8 @@ async fn verify_webhook_signature(
     state: web::Data<PaypalState>,
     body: web::Bytes,
 ) -> HttpResponse {
-    if let Err(denied) = authorized(&req, &state) {
-        return denied;
+    if !authorized(&req, &state) {
+        return invalid_token();
     }
     let Ok(request) = serde_json::from_slice::<Value>(&body) else {
         return respond(error(
