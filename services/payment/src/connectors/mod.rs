@@ -54,6 +54,21 @@ pub enum ConnectorError {
 }
 
 impl ConnectorError {
+    /// From an HTTP status that is not a success: 5xx, 429 and 409 (a concurrent request under
+    /// the same idempotency key) say nothing about the outcome; anything else is a refusal.
+    pub fn from_status(status: reqwest::StatusCode, what: &str) -> Self {
+        use reqwest::StatusCode;
+        let message = format!("{what} answered {status}");
+        if status.is_server_error()
+            || status == StatusCode::TOO_MANY_REQUESTS
+            || status == StatusCode::CONFLICT
+        {
+            ConnectorError::Unknown(message)
+        } else {
+            ConnectorError::Refused(message)
+        }
+    }
+
     /// From a failed HTTP exchange: whether the request may have reached the PSP decides
     /// between `Unavailable` and `Unknown`.
     pub fn from_transport(e: reqwest::Error) -> Self {

@@ -60,7 +60,7 @@ impl PaypalConnector {
             .map_err(ConnectorError::from_transport)?;
         let status = response.status();
         if !status.is_success() {
-            return Err(classify(status, "token"));
+            return Err(ConnectorError::from_status(status, "token"));
         }
         let body: Value = response
             .json()
@@ -107,14 +107,6 @@ impl PaypalConnector {
         }
         let body = response.json::<Value>().await.unwrap_or(Value::Null);
         Ok((status, body))
-    }
-}
-
-fn classify(status: StatusCode, what: &str) -> ConnectorError {
-    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
-        ConnectorError::Unknown(format!("{what} answered {status}"))
-    } else {
-        ConnectorError::Refused(format!("{what} answered {status}"))
     }
 }
 
@@ -213,7 +205,7 @@ impl Connector for PaypalConnector {
                     message,
                 });
             }
-            s => return Err(classify(s, "create order")),
+            s => return Err(ConnectorError::from_status(s, "create order")),
         }
         if created["status"] == "PAYER_ACTION_REQUIRED" {
             return outcome_of(&created)
@@ -250,7 +242,7 @@ impl Connector for PaypalConnector {
                         .to_owned(),
                 })
             }
-            s => Err(classify(s, "capture")),
+            s => Err(ConnectorError::from_status(s, "capture")),
         }
     }
 
@@ -287,7 +279,7 @@ impl Connector for PaypalConnector {
             StatusCode::UNPROCESSABLE_ENTITY => Ok(RefundOutcome::Failed {
                 reason: issue(&refund).1,
             }),
-            s => Err(classify(s, "refund")),
+            s => Err(ConnectorError::from_status(s, "refund")),
         }
     }
 

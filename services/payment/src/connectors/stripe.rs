@@ -36,6 +36,33 @@ impl StripeConnector {
     }
 }
 
+impl StripeConnector {
+    /// A form-encoded POST with the secret key (and an `Idempotency-Key` when given); returns
+    /// the status and the raw body.
+    async fn post_form(
+        &self,
+        path: &str,
+        idempotency_key: Option<&str>,
+        form: &[(&str, String)],
+    ) -> Result<(StatusCode, Vec<u8>), ConnectorError> {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base_url))
+            .bearer_auth(self.secret_key.expose_secret())
+            .form(form);
+        if let Some(key) = idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
+        let response = request.send().await.map_err(transport)?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| ConnectorError::Unknown(e.to_string()))?;
+        Ok((status, body.to_vec()))
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct PaymentIntent {
     id: String,
@@ -254,20 +281,9 @@ impl Connector for StripeConnector {
         if let Some(description) = request.description {
             form.push(("description", description.to_owned()));
         }
-        let response = self
-            .http
-            .post(format!("{}/v1/payment_intents", self.base_url))
-            .bearer_auth(self.secret_key.expose_secret())
-            .header("Idempotency-Key", &charge_id)
-            .form(&form)
-            .send()
-            .await
-            .map_err(transport)?;
-        let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| ConnectorError::Unknown(e.to_string()))?;
+        let (status, body) = self
+            .post_form("/v1/payment_intents", Some(&charge_id), &form)
+            .await?;
         match status {
             StatusCode::OK => {
                 let intent: PaymentIntent = serde_json::from_slice(&body).map_err(|e| {
@@ -309,13 +325,7 @@ impl Connector for StripeConnector {
                 }
                 Err(ConnectorError::Refused(format!("400 {code}")))
             }
-            s if s.is_server_error()
-                || s == StatusCode::TOO_MANY_REQUESTS
-                || s == StatusCode::CONFLICT =>
-            {
-                Err(ConnectorError::Unknown(format!("PSP answered {s}")))
-            }
-            s => Err(ConnectorError::Refused(format!("PSP answered {s}"))),
+            s => Err(ConnectorError::from_status(s, "create PaymentIntent")),
         }
     }
 
@@ -331,13 +341,7 @@ impl Connector for StripeConnector {
             .map_err(transport)?;
         let status = response.status();
         if !status.is_success() {
-            return Err(
-                if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
-                    ConnectorError::Unknown(format!("search answered {status}"))
-                } else {
-                    ConnectorError::Refused(format!("search answered {status}"))
-                },
-            );
+            return Err(ConnectorError::from_status(status, "search"));
         }
         let found: SearchResult = response
             .json()
@@ -361,20 +365,9 @@ impl Connector for StripeConnector {
             ("amount", request.amount.amount_minor.to_string()),
             ("metadata[refund_id]", refund_id.clone()),
         ];
-        let response = self
-            .http
-            .post(format!("{}/v1/refunds", self.base_url))
-            .bearer_auth(self.secret_key.expose_secret())
-            .header("Idempotency-Key", &refund_id)
-            .form(&form)
-            .send()
-            .await
-            .map_err(transport)?;
-        let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| ConnectorError::Unknown(e.to_string()))?;
+        let (status, body) = self
+            .post_form("/v1/refunds", Some(&refund_id), &form)
+            .await?;
         if status.is_success() {
             let refund: Refund = serde_json::from_slice(&body)
                 .map_err(|e| ConnectorError::Unknown(format!("unreadable Refund: {e}")))?;
@@ -393,11 +386,8 @@ impl Connector for StripeConnector {
                 ))),
             };
         }
-        if status.is_server_error()
-            || status == StatusCode::TOO_MANY_REQUESTS
-            || status == StatusCode::CONFLICT
-        {
-            return Err(ConnectorError::Unknown(format!("PSP answered {status}")));
+        if let error @ ConnectorError::Unknown(_) = ConnectorError::from_status(status, "refund") {
+            return Err(error);
         }
         let message = serde_json::from_slice::<ErrorBody>(&body)
             .ok()
@@ -414,18 +404,8 @@ impl Connector for StripeConnector {
             ("card[exp_year]", card.exp_year.to_string()),
             ("card[cvc]", card.cvc.expose_secret().to_owned()),
         ];
-        let response = self
-            .http
-            .post(format!("{}/v1/payment_methods", self.base_url))
-            .bearer_auth(self.secret_key.expose_secret())
-            .form(&form)
-            .send()
-            .await
-            .map_err(transport)?;
-        let status = response.status();
-        let body: serde_json::Value = response
-            .json()
-            .await
+        let (status, body) = self.post_form("/v1/payment_methods", None, &form).await?;
+        let body: serde_json::Value = serde_json::from_slice(&body)
             .map_err(|e| ConnectorError::Unknown(format!("unreadable PaymentMethod: {e}")))?;
         if status.is_success() {
             let card = &body["card"];
@@ -435,10 +415,10 @@ impl Connector for StripeConnector {
                 last4: card["last4"].as_str().unwrap_or_default().to_owned(),
             });
         }
-        if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
-            return Err(ConnectorError::Unknown(format!(
-                "tokenisation answered {status}"
-            )));
+        if let error @ ConnectorError::Unknown(_) =
+            ConnectorError::from_status(status, "tokenisation")
+        {
+            return Err(error);
         }
         // Stripe's message about the card ("incorrect number") never repeats the number.
         Err(ConnectorError::Refused(
