@@ -1,9 +1,11 @@
 //! The payment flows behind the HTTP routes: store the work and its job together, run the job's
 //! first attempt at once, and answer with what is known.
 
-use crate::domain::{ChargeStatus, NewCharge};
+use crate::connectors::{CheckoutRequest, ConnectorError, HostedCheckout};
+use crate::domain::{ChargeStatus, NewCharge, NewCheckout};
 use crate::processor::Processor;
 use crate::storage::charges::{self, ChargeRecord};
+use crate::storage::checkout_sessions::{self, CheckoutSessionRecord, NewSession};
 use crate::storage::jobs::{self, JobKind};
 use crate::storage::refunds::{self, RefundRecord};
 use platform::idempotency::{self, IdempotencyKey};
@@ -67,6 +69,130 @@ pub async fn create_charge(
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("charge {id} vanished")))?;
     record_response(pool, claimed, respond(&record)).await?;
     Ok(record)
+}
+
+/// Opens a hosted payment page at the first routed PSP that offers one and is reachable, and
+/// stores the charge, waiting for the customer, with its session.
+///
+/// The PSP is called before anything is stored: a session moves no money, and nobody but this
+/// request learns its URL, so if storing fails (or the PSP's answer is lost) the orphaned session
+/// simply expires unpaid, and the released key lets the client try again.
+pub async fn create_checkout(
+    pool: &PgPool,
+    processor: &Processor,
+    checkout: NewCheckout,
+    claimed: &ClaimedKey<'_>,
+    respond: impl Fn(&ChargeRecord, &CheckoutSessionRecord) -> (u16, serde_json::Value),
+) -> Result<(ChargeRecord, CheckoutSessionRecord), ApiError> {
+    let id = Uuid::now_v7();
+    let opened = open_hosted_page(processor, id, &checkout).await;
+    let stored = match opened {
+        Ok((psp, hosted)) => store_checkout(pool, id, &checkout, claimed.scope, psp, &hosted)
+            .await
+            .map_err(ApiError::from),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = stored {
+        idempotency::release(pool, claimed.scope, claimed.key).await;
+        return Err(e);
+    }
+    let charge = charges::find(pool, id)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("charge {id} vanished")))?;
+    let session = checkout_sessions::find(pool, id)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("checkout session {id} vanished")))?;
+    record_response(pool, claimed, respond(&charge, &session)).await?;
+    Ok((charge, session))
+}
+
+async fn open_hosted_page(
+    processor: &Processor,
+    charge_id: Uuid,
+    checkout: &NewCheckout,
+) -> Result<(&'static str, HostedCheckout), ApiError> {
+    let currency = checkout.charge.amount.currency.code();
+    let candidates: Vec<_> = processor
+        .connectors()
+        .route(currency)
+        .into_iter()
+        .filter(|c| c.hosted_checkout())
+        .collect();
+    if candidates.is_empty() {
+        return Err(ApiError::Unprocessable {
+            slug: "checkout-unavailable",
+            detail: format!("no PSP routed for {currency} offers hosted checkout"),
+        });
+    }
+    let request = CheckoutRequest {
+        charge_id,
+        amount: checkout.charge.amount,
+        description: &checkout.description,
+        success_url: &checkout.success_url,
+        cancel_url: checkout.cancel_url.as_deref(),
+    };
+    let mut last_error = None;
+    for connector in candidates {
+        match connector.create_checkout(&request).await {
+            Ok(hosted) => return Ok((connector.name(), hosted)),
+            // Never reached that PSP: the next one may take it.
+            Err(ConnectorError::Unavailable(why)) => {
+                tracing::warn!(psp = connector.name(), %why, "PSP unreachable; trying the next");
+                last_error = Some(why);
+            }
+            Err(ConnectorError::Unknown(why)) => {
+                tracing::warn!(psp = connector.name(), %why, "checkout session outcome unknown");
+                return Err(ApiError::Unavailable(format!(
+                    "the PSP did not answer; retry with the same Idempotency-Key ({why})"
+                )));
+            }
+            Err(ConnectorError::Refused(why)) => {
+                return Err(ApiError::Internal(anyhow::anyhow!(
+                    "{} refused the checkout session: {why}",
+                    connector.name()
+                )))
+            }
+        }
+    }
+    Err(ApiError::Unavailable(format!(
+        "no PSP could be reached: {}",
+        last_error.unwrap_or_default()
+    )))
+}
+
+async fn store_checkout(
+    pool: &PgPool,
+    id: Uuid,
+    checkout: &NewCheckout,
+    created_by: &str,
+    psp: &str,
+    hosted: &HostedCheckout,
+) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    charges::insert_awaiting_customer(
+        &mut tx,
+        id,
+        &checkout.charge,
+        created_by,
+        psp,
+        &hosted.psp_reference,
+        &hosted.url,
+    )
+    .await?;
+    checkout_sessions::insert(
+        &mut tx,
+        &NewSession {
+            charge_id: id,
+            psp,
+            psp_session_id: &hosted.psp_reference,
+            url: &hosted.url,
+            success_url: &checkout.success_url,
+            cancel_url: checkout.cancel_url.as_deref(),
+            expires_at: hosted.expires_at,
+        },
+    )
+    .await?;
+    tx.commit().await
 }
 
 pub struct NewRefund {

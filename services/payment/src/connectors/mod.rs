@@ -167,6 +167,27 @@ pub struct CardToken {
     pub last4: String,
 }
 
+/// A hosted payment page for one charge: the customer pays on the PSP's own page.
+pub struct CheckoutRequest<'a> {
+    /// Our charge id: the PSP idempotency key, and in the metadata of the session's events.
+    pub charge_id: Uuid,
+    pub amount: Money,
+    /// What the page shows the customer.
+    pub description: &'a str,
+    /// Where the customer lands after paying, and after giving up.
+    pub success_url: &'a str,
+    pub cancel_url: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostedCheckout {
+    /// The PSP's id of the session.
+    pub psp_reference: String,
+    /// The page to send the customer to.
+    pub url: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// Request headers by lower-case name, for webhook verification.
 pub type Headers = std::collections::HashMap<String, String>;
 
@@ -192,6 +213,22 @@ pub trait Connector: Send + Sync {
     async fn tokenize_card(&self, _card: &CardDetails) -> Result<CardToken, ConnectorError> {
         Err(ConnectorError::Refused(format!(
             "{} does not take card details here",
+            self.name()
+        )))
+    }
+
+    /// Whether [`Connector::create_checkout`] is offered; routing skips connectors without it.
+    fn hosted_checkout(&self) -> bool {
+        false
+    }
+
+    /// Opens a hosted payment page; its result arrives by webhook. Moves no money by itself.
+    async fn create_checkout(
+        &self,
+        _request: &CheckoutRequest<'_>,
+    ) -> Result<HostedCheckout, ConnectorError> {
+        Err(ConnectorError::Refused(format!(
+            "{} has no hosted checkout here",
             self.name()
         )))
     }

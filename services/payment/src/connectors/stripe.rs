@@ -1,8 +1,9 @@
 //! Stripe's PaymentIntents API: form-encoded requests, Bearer secret key, `Idempotency-Key`.
 
 use super::{
-    AuthorizeOutcome, AuthorizeRequest, CardDetails, CardToken, Connector, ConnectorError, Headers,
-    PaymentState, PaymentUpdate, RefundOutcome, RefundRequest, WebhookError, WebhookEvent,
+    AuthorizeOutcome, AuthorizeRequest, CardDetails, CardToken, CheckoutRequest, Connector,
+    ConnectorError, Headers, HostedCheckout, PaymentState, PaymentUpdate, RefundOutcome,
+    RefundRequest, WebhookError, WebhookEvent,
 };
 use crate::configuration::StripeSettings;
 use reqwest::StatusCode;
@@ -83,6 +84,21 @@ struct NextAction {
 #[derive(Debug, Deserialize)]
 struct RedirectToUrl {
     url: String,
+}
+
+/// A Checkout Session, as created and as carried by `checkout.session.*` events.
+#[derive(Debug, Deserialize)]
+struct CheckoutSession {
+    id: String,
+    #[serde(default)]
+    url: Option<String>,
+    expires_at: i64,
+    #[serde(default)]
+    payment_status: Option<String>,
+    #[serde(default)]
+    payment_intent: Option<String>,
+    #[serde(default)]
+    metadata: std::collections::HashMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -236,7 +252,11 @@ fn read_event(body: &[u8]) -> Result<WebhookEvent, WebhookError> {
         "payment_intent.canceled" => Some(PaymentState::Canceled),
         _ => None,
     };
-    let payment = if event.event_type.starts_with("payment_intent.") {
+    let payment = if event.event_type.starts_with("checkout.session.") {
+        let session: CheckoutSession = serde_json::from_value(event.data.object.clone())
+            .map_err(|e| WebhookError::Malformed(format!("not a Checkout Session: {e}")))?;
+        checkout_update(&event.event_type, session)
+    } else if event.event_type.starts_with("payment_intent.") {
         let intent: PaymentIntent = serde_json::from_value(event.data.object.clone())
             .map_err(|e| WebhookError::Malformed(format!("not a PaymentIntent: {e}")))?;
         state(&intent).map(|state| PaymentUpdate {
@@ -255,6 +275,34 @@ fn read_event(body: &[u8]) -> Result<WebhookEvent, WebhookError> {
         event_type: event.event_type,
         payment,
     })
+}
+
+/// A hosted checkout settles on the session's events alone. Its PaymentIntent carries none of
+/// our metadata, so that a declined attempt on the page (the customer may try another card)
+/// never reaches the charge; once paid, the charge's reference becomes the PaymentIntent,
+/// which is what refunds name.
+fn checkout_update(event_type: &str, session: CheckoutSession) -> Option<PaymentUpdate> {
+    let charge_id = session
+        .metadata
+        .get("charge_id")
+        .and_then(|id| Uuid::parse_str(id).ok());
+    match event_type {
+        "checkout.session.completed" | "checkout.session.async_payment_succeeded"
+            if session.payment_status.as_deref() == Some("paid") =>
+        {
+            Some(PaymentUpdate {
+                charge_id,
+                psp_reference: session.payment_intent?,
+                state: PaymentState::Succeeded,
+            })
+        }
+        "checkout.session.expired" => Some(PaymentUpdate {
+            charge_id,
+            psp_reference: session.id,
+            state: PaymentState::Canceled,
+        }),
+        _ => None,
+    }
 }
 
 #[async_trait::async_trait]
@@ -427,6 +475,60 @@ impl Connector for StripeConnector {
                 .unwrap_or("the card was refused")
                 .to_owned(),
         ))
+    }
+
+    fn hosted_checkout(&self) -> bool {
+        true
+    }
+
+    async fn create_checkout(
+        &self,
+        request: &CheckoutRequest<'_>,
+    ) -> Result<HostedCheckout, ConnectorError> {
+        let charge_id = request.charge_id.to_string();
+        let mut form = vec![
+            ("mode", "payment".to_owned()),
+            ("success_url", request.success_url.to_owned()),
+            ("client_reference_id", charge_id.clone()),
+            ("metadata[charge_id]", charge_id.clone()),
+            ("line_items[0][quantity]", "1".to_owned()),
+            (
+                "line_items[0][price_data][currency]",
+                request.amount.currency.code().to_ascii_lowercase(),
+            ),
+            (
+                "line_items[0][price_data][unit_amount]",
+                request.amount.amount_minor.to_string(),
+            ),
+            (
+                "line_items[0][price_data][product_data][name]",
+                request.description.to_owned(),
+            ),
+        ];
+        if let Some(cancel_url) = request.cancel_url {
+            form.push(("cancel_url", cancel_url.to_owned()));
+        }
+        let (status, body) = self
+            .post_form("/v1/checkout/sessions", Some(&charge_id), &form)
+            .await?;
+        if !status.is_success() {
+            return Err(ConnectorError::from_status(
+                status,
+                "checkout session creation",
+            ));
+        }
+        let session: CheckoutSession = serde_json::from_slice(&body)
+            .map_err(|e| ConnectorError::Unknown(format!("unreadable Checkout Session: {e}")))?;
+        let url = session
+            .url
+            .ok_or_else(|| ConnectorError::Unknown("the Checkout Session has no url".into()))?;
+        let expires_at = chrono::DateTime::from_timestamp(session.expires_at, 0)
+            .ok_or_else(|| ConnectorError::Unknown("the Checkout Session has no expiry".into()))?;
+        Ok(HostedCheckout {
+            psp_reference: session.id,
+            url,
+            expires_at,
+        })
     }
 
     async fn verify_webhook(

@@ -2,6 +2,8 @@
 
 mod card;
 mod charge;
+mod checkout;
 
 pub use card::CardCharge;
 pub use charge::{CardSummary, ChargeKind, ChargeStatus, CreateChargeRequest, NewCharge};
+pub use checkout::{CreateCheckoutSessionRequest, NewCheckout, HOSTED_CHECKOUT_METHOD};

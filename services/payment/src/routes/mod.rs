@@ -1,6 +1,7 @@
 //! HTTP endpoints of the payment service.
 
 mod charges;
+mod checkout;
 mod jobs;
 mod refunds;
 mod webhooks;
@@ -109,6 +110,7 @@ fn json_response(
         charges::create_card_charge,
         charges::get_charge,
         charges::list_charges,
+        checkout::create_checkout_session,
         refunds::create_refund,
         refunds::list_refunds,
         webhooks::psp_webhook,
@@ -120,6 +122,8 @@ fn json_response(
     components(schemas(
         ChargeView,
         charges::ChargePage,
+        checkout::CheckoutSessionView,
+        crate::domain::CreateCheckoutSessionRequest,
         RefundView,
         refunds::CreateRefundRequest,
         withdrawals::WithdrawalView,
@@ -141,6 +145,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
             .route("/charges", web::get().to(charges::list_charges))
             .route("/charges/card", web::post().to(charges::create_card_charge))
             .route("/charges/{charge_id}", web::get().to(charges::get_charge))
+            .route(
+                "/checkout-sessions",
+                web::post().to(checkout::create_checkout_session),
+            )
             .route(
                 "/charges/{charge_id}/refunds",
                 web::post().to(refunds::create_refund),

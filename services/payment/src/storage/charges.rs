@@ -35,10 +35,81 @@ pub async fn insert_processing(
     created_by: &str,
     psp: &str,
 ) -> Result<(), sqlx::Error> {
+    insert(
+        conn,
+        id,
+        charge,
+        created_by,
+        psp,
+        &Transition {
+            to: ChargeStatus::Processing,
+            cause: "sent to PSP",
+            psp_reference: None,
+            failure_code: None,
+            failure_message: None,
+            next_action_url: None,
+        },
+    )
+    .await
+}
+
+/// Stores a new charge whose customer is on the PSP's hosted page (`psp_reference` is the
+/// session, `url` the page), with its three transitions recorded.
+pub async fn insert_awaiting_customer(
+    conn: &mut PgConnection,
+    id: Uuid,
+    charge: &NewCharge,
+    created_by: &str,
+    psp: &str,
+    psp_reference: &str,
+    url: &str,
+) -> Result<(), sqlx::Error> {
+    insert(
+        conn,
+        id,
+        charge,
+        created_by,
+        psp,
+        &Transition {
+            to: ChargeStatus::Processing,
+            cause: "checkout session opened at PSP",
+            psp_reference: None,
+            failure_code: None,
+            failure_message: None,
+            next_action_url: None,
+        },
+    )
+    .await?;
+    let moved = transition(
+        conn,
+        id,
+        &Transition {
+            to: ChargeStatus::RequiresAction,
+            cause: "customer sent to the PSP's payment page",
+            psp_reference: Some(psp_reference),
+            failure_code: None,
+            failure_message: None,
+            next_action_url: Some(url),
+        },
+    )
+    .await?;
+    debug_assert!(moved.is_some(), "processing -> requires_action is legal");
+    Ok(())
+}
+
+/// Inserts the charge in `created` and moves it to `first.to` (a state reachable from created).
+async fn insert(
+    conn: &mut PgConnection,
+    id: Uuid,
+    charge: &NewCharge,
+    created_by: &str,
+    psp: &str,
+    first: &Transition<'_>,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO charges (id, member_id, created_by, kind, amount, currency, payment_method, description, status, psp,
                               card_brand, card_last4)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'processing', $9, $10, $11)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(id)
     .bind(charge.member_id)
@@ -48,6 +119,7 @@ pub async fn insert_processing(
     .bind(charge.amount.currency.code())
     .bind(&charge.payment_method)
     .bind(&charge.description)
+    .bind(first.to.as_str())
     .bind(psp)
     .bind(charge.card.as_ref().map(|c| &c.brand))
     .bind(charge.card.as_ref().map(|c| &c.last4))
@@ -55,9 +127,11 @@ pub async fn insert_processing(
     .await?;
     sqlx::query(
         "INSERT INTO charge_transitions (charge_id, from_status, to_status, cause)
-         VALUES ($1, NULL, 'created', 'charge requested'), ($1, 'created', 'processing', 'sent to PSP')",
+         VALUES ($1, NULL, 'created', 'charge requested'), ($1, 'created', $2, $3)",
     )
     .bind(id)
+    .bind(first.to.as_str())
+    .bind(first.cause)
     .execute(conn)
     .await?;
     Ok(())

@@ -1,6 +1,7 @@
 //! The payment service's tables.
 
 pub mod charges;
+pub mod checkout_sessions;
 pub mod jobs;
 pub mod refunds;
 pub mod withdrawals;

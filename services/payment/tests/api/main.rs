@@ -3,6 +3,7 @@
 
 mod cards;
 mod charges;
+mod checkout;
 mod helpers;
 mod idempotency;
 mod paypal;

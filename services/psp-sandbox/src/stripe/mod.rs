@@ -8,6 +8,8 @@
 //! - `POST /v1/refunds`, `GET /v1/refunds/{id}`
 //! - `POST /v1/payment_methods` (`type=card`, `card[number]`, ...): tokenises a test card number
 //! - `POST /v1/webhook_endpoints` (`url=...`): where events are sent from now on
+//! - `POST /v1/checkout/sessions`, `GET /v1/checkout/sessions/{id}`, `.../expire`, and the hosted
+//!   payment page `GET /checkout/{id}` a session's `url` points to
 //! - `GET /v1/three_ds/{id}` and `POST /v1/three_ds/{id}/complete` (`result=approve|decline`):
 //!   the 3-D Secure challenge a `requires_action` intent redirects to.
 //!
@@ -18,6 +20,8 @@ pub mod signature;
 pub mod types;
 
 mod auth;
+mod checkout;
+mod checkout_routes;
 mod error;
 mod idempotency;
 mod ids;
@@ -51,6 +55,8 @@ pub(crate) struct StripeState {
     webhook_secret: String,
     /// Tokens made by `POST /v1/payment_methods`, and the test payment method each stands for.
     card_tokens: Mutex<std::collections::HashMap<String, &'static str>>,
+    /// Set once the task that expires Checkout Sessions runs.
+    expiry_sweeper_started: std::sync::atomic::AtomicBool,
 }
 
 impl StripeState {
@@ -70,6 +76,7 @@ impl StripeState {
             webhooks: RwLock::new(webhooks),
             webhook_secret: config.stripe_webhook_secret.clone(),
             card_tokens: Mutex::new(std::collections::HashMap::new()),
+            expiry_sweeper_started: std::sync::atomic::AtomicBool::new(false),
         })
     }
 

@@ -39,7 +39,7 @@ pub struct Execution {
 }
 
 impl Execution {
-    fn json(status: StatusCode, body: &impl Serialize) -> Result<Self, StripeError> {
+    pub(super) fn json(status: StatusCode, body: &impl Serialize) -> Result<Self, StripeError> {
         let body = serde_json::to_vec(body).map_err(|error| {
             tracing::error!(%error, "cannot serialize a response");
             StripeError::api_error(
@@ -75,6 +75,8 @@ pub struct Ledger {
     intents: HashMap<String, StoredIntent>,
     charges: HashMap<String, Charge>,
     refunds: HashMap<String, Refund>,
+    /// Hosted payment pages, by id (see the `checkout` module).
+    pub(super) checkout_sessions: HashMap<String, super::checkout::CheckoutSession>,
     /// Idempotency keys whose first `pm_card_flaky` attempt has already failed.
     flaked_keys: HashSet<String>,
     next_seq: u64,

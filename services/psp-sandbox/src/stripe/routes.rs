@@ -50,11 +50,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<StripeState>) {
         .route(
             "/v1/three_ds/{id}/complete",
             web::post().to(three_ds_complete),
-        );
+        )
+        .configure(super::checkout_routes::configure);
 }
 
 /// Runs a mutating operation under Stripe's idempotency rules, sends its events and answers.
-async fn execute<F>(
+pub(super) async fn execute<F>(
     req: &HttpRequest,
     state: &StripeState,
     body: &[u8],

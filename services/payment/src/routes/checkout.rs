@@ -1,0 +1,83 @@
+use super::charges::ChargeView;
+use super::{AppState, IdempotentWrite};
+use crate::domain::{CreateCheckoutSessionRequest, NewCheckout};
+use crate::storage::charges::ChargeRecord;
+use crate::storage::checkout_sessions::CheckoutSessionRecord;
+use actix_web::{web, HttpRequest, HttpResponse};
+use auth::Principal;
+use chrono::{DateTime, Utc};
+use platform::ApiError;
+use serde::Serialize;
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CheckoutSessionView {
+    pub object: &'static str,
+    /// The PSP's id of the session.
+    pub id: String,
+    /// Send the customer here; the page is the PSP's, so card details never reach the merchant.
+    pub url: String,
+    pub psp: String,
+    pub expires_at: DateTime<Utc>,
+    pub success_url: String,
+    pub cancel_url: Option<String>,
+    /// The charge the page pays: `requires_action` until the PSP's webhook settles it.
+    pub charge: ChargeView,
+}
+
+fn response_for(
+    charge: &ChargeRecord,
+    session: &CheckoutSessionRecord,
+) -> (u16, serde_json::Value) {
+    let view = CheckoutSessionView {
+        object: "checkout_session",
+        id: session.psp_session_id.clone(),
+        url: session.url.clone(),
+        psp: session.psp.clone(),
+        expires_at: session.expires_at,
+        success_url: session.success_url.clone(),
+        cancel_url: session.cancel_url.clone(),
+        charge: ChargeView::from(charge),
+    };
+    (201, serde_json::to_value(&view).unwrap_or_default())
+}
+
+/// Open a hosted checkout: a payment page at the PSP for one charge. Redirect the customer to
+/// `url`; the charge succeeds (or is canceled when the page expires) by the PSP's webhook, and
+/// publishes its event then. Retry with the same `Idempotency-Key` to get the same page back.
+#[utoipa::path(
+    post, path = "/api/v1/payments/checkout-sessions", tag = "charges", security(("bearer" = [])),
+    request_body = CreateCheckoutSessionRequest,
+    params(("Idempotency-Key" = String, Header, description = "Unique per intended charge; retries reuse it")),
+    responses(
+        (status = 201, description = "The page is open; the charge waits in `requires_action`", body = CheckoutSessionView),
+        (status = 400, description = "Malformed JSON", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "A request with this key is in flight", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid, the key was used with another body, or no PSP offers hosted checkout for the currency", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "No PSP answered; retry with the same key", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(flow = "create_checkout_session"))]
+pub async fn create_checkout_session(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let request: CreateCheckoutSessionRequest = platform::http::parse_json_body(&req, &body)?;
+    let checkout = NewCheckout::parse(request, &principal)?;
+    let write = match IdempotentWrite::begin(&state, &req, principal.scope_key(), &body).await? {
+        Ok(write) => write,
+        Err(replay) => return Ok(replay),
+    };
+    let (charge, session) = crate::core::create_checkout(
+        &state.pool,
+        &state.processor,
+        checkout,
+        &write.claimed(),
+        response_for,
+    )
+    .await?;
+    write.finish(&state, response_for(&charge, &session)).await
+}
