@@ -26,6 +26,9 @@ const SHUTDOWN_TIMEOUT_SECS: u64 = 5;
 pub struct SandboxConfig {
     /// The key clients must send as `Authorization: Bearer <key>`.
     pub stripe_secret_key: String,
+    /// The key a merchant's web page may show: it loads the card fields and tokenises cards,
+    /// nothing else.
+    pub stripe_publishable_key: String,
     /// The signing secret of the webhook endpoint (`Stripe-Signature`).
     pub stripe_webhook_secret: String,
     /// Where Stripe events are POSTed; no events are sent when `None`.
@@ -41,6 +44,7 @@ impl Default for SandboxConfig {
     fn default() -> Self {
         Self {
             stripe_secret_key: "sk_test_sandbox".to_owned(),
+            stripe_publishable_key: "pk_test_sandbox".to_owned(),
             stripe_webhook_secret: "whsec_sandbox".to_owned(),
             webhook_url: None,
             paypal_client_id: "sandbox-client".to_owned(),
@@ -55,6 +59,7 @@ impl fmt::Debug for SandboxConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SandboxConfig")
             .field("stripe_secret_key", &"<redacted>")
+            .field("stripe_publishable_key", &self.stripe_publishable_key)
             .field("stripe_webhook_secret", &"<redacted>")
             .field("webhook_url", &self.webhook_url)
             .field("paypal_client_id", &self.paypal_client_id)

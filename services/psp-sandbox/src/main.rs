@@ -32,6 +32,8 @@ async fn main() -> anyhow::Result<()> {
     let config = SandboxConfig {
         stripe_secret_key: env_var("PSP_SANDBOX_STRIPE_SECRET_KEY")?
             .unwrap_or(defaults.stripe_secret_key.clone()),
+        stripe_publishable_key: env_var("PSP_SANDBOX_STRIPE_PUBLISHABLE_KEY")?
+            .unwrap_or(defaults.stripe_publishable_key.clone()),
         stripe_webhook_secret: env_var("PSP_SANDBOX_STRIPE_WEBHOOK_SECRET")?
             .unwrap_or(defaults.stripe_webhook_secret.clone()),
         paypal_client_id: env_var("PSP_SANDBOX_PAYPAL_CLIENT_ID")?

@@ -25,7 +25,24 @@ impl FromRequest for Authenticated {
     }
 }
 
+/// Extractor that admits the secret key or the publishable key: for the few calls a browser
+/// makes with the key a merchant's page shows (tokenising a card).
+pub struct PublishableOrSecret;
+
+impl FromRequest for PublishableOrSecret {
+    type Error = StripeError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(check_key(req, true).map(|_| PublishableOrSecret))
+    }
+}
+
 fn authenticate(req: &HttpRequest) -> Result<Authenticated, StripeError> {
+    check_key(req, false).map(|_| Authenticated)
+}
+
+fn check_key(req: &HttpRequest, publishable_allowed: bool) -> Result<(), StripeError> {
     let state = req.app_data::<web::Data<StripeState>>().ok_or_else(|| {
         StripeError::api_error(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -39,8 +56,10 @@ fn authenticate(req: &HttpRequest) -> Result<Authenticated, StripeError> {
         return Err(invalid_key("****"));
     };
     let provided = bearer(value).or_else(|| basic(value)).ok_or_else(no_key)?;
-    if constant_time_eq(provided.as_bytes(), state.secret_key.as_bytes()) {
-        Ok(Authenticated)
+    let publishable = publishable_allowed
+        && constant_time_eq(provided.as_bytes(), state.publishable_key.as_bytes());
+    if publishable || constant_time_eq(provided.as_bytes(), state.secret_key.as_bytes()) {
+        Ok(())
     } else {
         Err(invalid_key(&mask(&provided)))
     }
@@ -92,6 +111,11 @@ pub(crate) fn mask(key: &str) -> String {
     let mut masked = "*".repeat(hidden);
     masked.extend(&chars[hidden..]);
     masked
+}
+
+/// Whether `key` is the publishable key (the card fields check it before showing anything).
+pub(crate) fn is_publishable_key(state: &StripeState, key: &str) -> bool {
+    constant_time_eq(key.as_bytes(), state.publishable_key.as_bytes())
 }
 
 /// Compares without an early exit so response timing does not reveal how much of a guessed key

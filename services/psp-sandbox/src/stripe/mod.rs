@@ -6,7 +6,10 @@
 //!   `GET /v1/payment_intents/search?query=metadata['k']:'v'`,
 //!   `POST /v1/payment_intents/{id}/confirm`, `.../capture`, `.../cancel`
 //! - `POST /v1/refunds`, `GET /v1/refunds/{id}`
-//! - `POST /v1/payment_methods` (`type=card`, `card[number]`, ...): tokenises a test card number
+//! - `POST /v1/payment_methods` (`type=card`, `card[number]`, ...): tokenises a test card number;
+//!   the publishable key may call it too
+//! - `GET /elements/card?key=pk_...&origin=...`: card fields a merchant's page frames, so card
+//!   details go from the customer's browser to the PSP and never touch the merchant
 //! - `POST /v1/webhook_endpoints` (`url=...`): where events are sent from now on
 //! - `POST /v1/checkout/sessions`, `GET /v1/checkout/sessions/{id}`, `.../expire`, and the hosted
 //!   payment page `GET /checkout/{id}` a session's `url` points to
@@ -22,6 +25,7 @@ pub mod types;
 mod auth;
 mod checkout;
 mod checkout_routes;
+mod elements;
 mod error;
 mod idempotency;
 mod ids;
@@ -46,6 +50,7 @@ pub(crate) use routes::configure;
 /// Everything the Stripe handlers share.
 pub(crate) struct StripeState {
     secret_key: String,
+    publishable_key: String,
     /// `http://127.0.0.1:{port}`, for links back to the sandbox (the 3-D Secure page).
     base_url: String,
     ledger: Mutex<Ledger>,
@@ -70,6 +75,7 @@ impl StripeState {
         };
         Ok(Self {
             secret_key: config.stripe_secret_key.clone(),
+            publishable_key: config.stripe_publishable_key.clone(),
             base_url,
             ledger: Mutex::new(Ledger::default()),
             idempotency: Arc::new(Mutex::new(IdempotencyStore::default())),

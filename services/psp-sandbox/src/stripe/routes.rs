@@ -4,7 +4,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 
-use super::auth::Authenticated;
+use super::auth::{Authenticated, PublishableOrSecret};
 use super::error::StripeError;
 use super::idempotency::{self, Begin};
 use super::params::FormParams;
@@ -51,7 +51,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<StripeState>) {
             "/v1/three_ds/{id}/complete",
             web::post().to(three_ds_complete),
         )
-        .configure(super::checkout_routes::configure);
+        .configure(super::checkout_routes::configure)
+        .configure(super::elements::configure);
 }
 
 /// Runs a mutating operation under Stripe's idempotency rules, sends its events and answers.
@@ -367,7 +368,7 @@ fn resolve_card_token(state: &StripeState, body: Bytes) -> Bytes {
 
 /// `POST /v1/payment_methods` with `type=card` and the card's details: a token for a test card.
 async fn create_payment_method(
-    _: Authenticated,
+    _: PublishableOrSecret,
     state: web::Data<StripeState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, StripeError> {
