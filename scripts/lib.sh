@@ -176,6 +176,29 @@ tessera_prereqs() {
     return 0
 }
 
+# tessera_browser_prereqs: what the browser test of the web SDK needs: Node, npm and Debian's
+# Chromium (installed as root with apt-get, never downloaded by Playwright), and the SDK's
+# locked npm dependencies (playwright-core).
+tessera_browser_prereqs() {
+    local pkgs=()
+    have node || pkgs+=(nodejs)
+    have npm || pkgs+=(npm)
+    [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || pkgs+=(chromium)
+    if [ ${#pkgs[@]} -gt 0 ]; then
+        if is_root && have apt-get; then
+            apt_install "${pkgs[@]}"
+        else
+            die "the browser test needs ${pkgs[*]}: install them with \`sudo apt-get install -y ${pkgs[*]}\`"
+        fi
+    fi
+    local sdk="$TESSERA_ROOT/web/sdk"
+    if [ ! -d "$sdk/node_modules/playwright-core" ] || [ "$sdk/package-lock.json" -nt "$sdk/node_modules/.package-lock.json" ]; then
+        say "npm ci in web/sdk (playwright-core; it drives the system Chromium)"
+        (cd "$sdk" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error) \
+            || die "npm ci in web/sdk failed: the npm registry must be reachable once"
+    fi
+}
+
 # Prints what the build will use (for --check).
 tessera_describe_tools() {
     printf '  %-13s %s\n' \
@@ -187,6 +210,8 @@ tessera_describe_tools() {
         zlib "headers found" \
         postgres "$(pg_bin_dir) ($("$(pg_bin_dir)/pg_ctl" --version))" \
         redis-server "$(redis_server_bin) ($("$(redis_server_bin)" --version | awk '{print $3}'))" \
+        node "$(command -v node || echo missing) ($(node --version 2>/dev/null))" \
+        chromium "${CHROMIUM:-/usr/bin/chromium}" \
         target-dir "${CARGO_TARGET_DIR:-$TESSERA_ROOT/target}"
 }
 
