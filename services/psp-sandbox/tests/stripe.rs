@@ -697,3 +697,128 @@ async fn stops_gracefully_through_its_handle() {
     handle.stop(true).await;
     running.await.unwrap().unwrap();
 }
+
+const PUBLISHABLE_KEY: &str = "pk_test_sandbox";
+
+#[tokio::test]
+async fn the_publishable_key_tokenises_cards_and_does_nothing_else() {
+    let sandbox = TestSandbox::default().await;
+    let card = [
+        ("type", "card"),
+        ("card[number]", "4242424242424242"),
+        ("card[exp_month]", "12"),
+        ("card[exp_year]", "2031"),
+    ];
+    let tokenised = sandbox
+        .client
+        .post(format!("{}/v1/payment_methods", sandbox.base))
+        .bearer_auth(PUBLISHABLE_KEY)
+        .form(&card)
+        .send()
+        .await
+        .unwrap();
+    let (status, method) = read(tokenised).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(method["id"].as_str().unwrap().starts_with("pm_1"));
+    assert_eq!(method["card"]["last4"], "4242");
+
+    // Moving money takes the secret key.
+    let charge = sandbox
+        .client
+        .post(format!("{}/v1/payment_intents", sandbox.base))
+        .bearer_auth(PUBLISHABLE_KEY)
+        .form(&[("amount", "100"), ("currency", "usd")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(charge.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn card_fields_load_only_for_the_publishable_key_and_only_in_the_named_origin() {
+    let sandbox = TestSandbox::default().await;
+    let fields = |key: &str, origin: &str| {
+        sandbox
+            .client
+            .get(format!("{}/elements/card", sandbox.base))
+            .query(&[("key", key), ("origin", origin)])
+            .send()
+    };
+    let page = fields(PUBLISHABLE_KEY, "https://shop.example")
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let policy = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        policy.contains("frame-ancestors https://shop.example"),
+        "{policy}"
+    );
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"data-parent-origin="https://shop.example""#));
+
+    // The secret key never belongs in a web page: refused, not echoed.
+    let secret = fields(KEY, "https://shop.example").await.unwrap();
+    assert_eq!(secret.status(), StatusCode::UNAUTHORIZED);
+    assert!(!secret.text().await.unwrap().contains(KEY));
+    let bad_origin = fields(PUBLISHABLE_KEY, "https://shop.example\" onload=\"x")
+        .await
+        .unwrap();
+    assert_eq!(bad_origin.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn checkout_sessions_are_validated_like_stripe() {
+    let sandbox = TestSandbox::default().await;
+    let (status, error) = read(
+        sandbox
+            .post(
+                "/v1/checkout/sessions",
+                &[
+                    ("mode", "payment"),
+                    ("line_items[0][price_data][currency]", "eur"),
+                    ("line_items[0][price_data][unit_amount]", "500"),
+                    ("line_items[0][price_data][product_data][name]", "Tea"),
+                ],
+            )
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error["error"]["param"], "success_url");
+
+    let (status, session) = read(
+        sandbox
+            .post(
+                "/v1/checkout/sessions",
+                &[
+                    ("mode", "payment"),
+                    ("success_url", "https://shop.example/ok"),
+                    ("line_items[0][quantity]", "3"),
+                    ("line_items[0][price_data][currency]", "eur"),
+                    ("line_items[0][price_data][unit_amount]", "500"),
+                    ("line_items[0][price_data][product_data][name]", "Tea"),
+                ],
+            )
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(session["object"], "checkout.session");
+    assert_eq!(session["amount_total"], 1500);
+    assert_eq!(session["status"], "open");
+    let (status, fetched) = sandbox
+        .get(&format!(
+            "/v1/checkout/sessions/{}",
+            session["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(fetched["url"], session["url"]);
+}
