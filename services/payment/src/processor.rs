@@ -81,6 +81,7 @@ impl Processor {
         let result = match job.kind.as_str() {
             "authorize" => self.authorize(job).await,
             "refund" => self.refund(job).await,
+            "capture" => self.capture(job).await,
             other => Err(AttemptError::Permanent(format!("unknown job kind {other}"))),
         };
         let recorded = match result {
@@ -182,6 +183,28 @@ impl Processor {
             *contacted = false;
         }
         result
+    }
+
+    /// Captures a payment the payer approved at the PSP. The capture is idempotent at the PSP
+    /// for the charge, so every attempt may simply send it again; it stays with that PSP.
+    async fn capture(&self, job: &Job) -> Result<(), AttemptError> {
+        let charge = charges::find(&self.pool, job.charge_id)
+            .await?
+            .ok_or_else(|| AttemptError::Permanent("the charge does not exist".into()))?;
+        if charge.status != ChargeStatus::Processing.as_str() {
+            let mut conn = self.pool.acquire().await?;
+            jobs::mark_done(&mut conn, job.id).await?;
+            return Ok(());
+        }
+        let psp_reference = charge
+            .psp_reference
+            .as_deref()
+            .ok_or_else(|| AttemptError::Permanent("no PSP payment to capture".into()))?;
+        let outcome = self
+            .connector(&charge.psp)?
+            .capture(psp_reference, charge.id)
+            .await?;
+        self.settle_charge(job, &charge, &outcome).await
     }
 
     async fn settle_charge(

@@ -8,6 +8,7 @@
 //!
 //! All state is in memory and lives as long as the server.
 
+mod html;
 pub mod paypal;
 pub mod stripe;
 

@@ -5,6 +5,9 @@
 //! Endpoints:
 //! - `POST /v1/oauth2/token` (HTTP Basic `client_id:secret`, `grant_type=client_credentials`)
 //! - `POST /v2/checkout/orders`, `GET /v2/checkout/orders/{id}`, `POST /v2/checkout/orders/{id}/capture`
+//! - `GET /checkoutnow?token={order id}`: the page where the payer approves an order that needs
+//!   it (a `payment_source.paypal` wallet checkout, or a card that needs 3-D Secure); approving
+//!   sends `CHECKOUT.ORDER.APPROVED` and returns the payer to the order's `return_url`
 //! - `POST /v2/payments/captures/{id}/refund`
 //! - `POST /v1/notifications/webhooks` (`{"url": ...}`): where events are sent from now on
 //! - `POST /v1/notifications/verify-webhook-signature`
@@ -27,6 +30,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use crate::html::escape;
 use crate::stripe::cards::{self, Behaviour};
 
 pub struct PaypalState {
@@ -115,7 +119,7 @@ impl PaypalState {
             "id": format!("WH-{}", uuid::Uuid::new_v4().simple()),
             "event_version": "1.0",
             "create_time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            "resource_type": "capture",
+            "resource_type": if event_type.starts_with("CHECKOUT.ORDER.") { "checkout-order" } else if event_type.contains(".REFUND") { "refund" } else { "capture" },
             "event_type": event_type,
             "resource": resource,
         });
@@ -161,6 +165,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<PaypalState>) {
             "/v2/payments/captures/{id}/refund",
             web::post().to(refund_capture),
         )
+        .route("/checkoutnow", web::get().to(approval_page))
+        .route("/checkoutnow/{id}/approve", web::post().to(approve_order))
         .route("/v1/notifications/webhooks", web::post().to(create_webhook))
         .route(
             "/v1/notifications/verify-webhook-signature",
@@ -326,6 +332,11 @@ async fn create_order(
         .as_ref()
         .and_then(|s| s["token"]["id"].as_str())
         .and_then(cards::behaviour);
+    // The payer chooses how to pay on PayPal's page: approval first, then capture.
+    let wallet = request
+        .payment_source
+        .as_ref()
+        .is_some_and(|s| s.get("paypal").is_some());
     let answer = once(&req, &state, |account| {
         if request.intent != "CAPTURE" {
             return error(
@@ -359,6 +370,7 @@ async fn create_order(
             );
         }
         match behaviour {
+            None if wallet => {}
             None => {
                 return error(
                     422,
@@ -381,7 +393,7 @@ async fn create_order(
             _ => {}
         }
         let id = account.id("ORD");
-        let status = if behaviour == Some(Behaviour::RequireAction) {
+        let status = if wallet || behaviour == Some(Behaviour::RequireAction) {
             "PAYER_ACTION_REQUIRED"
         } else {
             "APPROVED"
@@ -552,6 +564,102 @@ async fn capture_order(
         tokio::time::sleep(delay).await;
     }
     respond(answer)
+}
+
+/// The payer's approval page for an order in `PAYER_ACTION_REQUIRED`. No API token: the order
+/// id in the link is what the payer was given.
+async fn approval_page(
+    query: web::Query<HashMap<String, String>>,
+    state: web::Data<PaypalState>,
+) -> HttpResponse {
+    let Some(id) = query.get("token") else {
+        return HttpResponse::BadRequest().body("token is required");
+    };
+    let account = state.account();
+    let Some(order) = account.orders.get(id) else {
+        return HttpResponse::NotFound().body("This order does not exist.");
+    };
+    if order["status"] != "PAYER_ACTION_REQUIRED" {
+        return HttpResponse::BadRequest().body("This order no longer needs approval.");
+    }
+    let unit = &order["purchase_units"][0];
+    let cancel = experience_url(order, "cancel_url")
+        .map(|url| {
+            let url = with_query(&url, &[("token", id)]);
+            format!(
+                r#"<p><a id="cancel" href="{}">Cancel and return to the merchant</a></p>"#,
+                escape(&url)
+            )
+        })
+        .unwrap_or_default();
+    let page = format!(
+        r#"<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>PayPal sandbox: approve payment</title></head>
+<body>
+<h1>Approve your payment</h1>
+<p>{description}</p>
+<p id="amount">{value} {currency}</p>
+<form method="post" action="/checkoutnow/{id}/approve"><button type="submit" id="approve">Pay now</button></form>
+{cancel}
+</body>
+</html>
+"#,
+        id = escape(id),
+        description = escape(unit["description"].as_str().unwrap_or("Payment")),
+        value = escape(unit["amount"]["value"].as_str().unwrap_or_default()),
+        currency = escape(unit["amount"]["currency_code"].as_str().unwrap_or_default()),
+    );
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(page)
+}
+
+/// The payer approves: the order becomes `APPROVED` (ready for the merchant to capture),
+/// `CHECKOUT.ORDER.APPROVED` is sent, and the payer goes back to the order's `return_url`.
+async fn approve_order(id: web::Path<String>, state: web::Data<PaypalState>) -> HttpResponse {
+    let approved = {
+        let mut account = state.account();
+        let Some(order) = account.orders.get_mut(id.as_str()) else {
+            return HttpResponse::NotFound().body("This order does not exist.");
+        };
+        if order["status"] != "PAYER_ACTION_REQUIRED" {
+            return HttpResponse::BadRequest().body("This order no longer needs approval.");
+        }
+        order["status"] = json!("APPROVED");
+        order["payer"] = json!({"payer_id": "SANDBOXPAYER", "email_address": "payer@example.com"});
+        if let Some(links) = order["links"].as_array_mut() {
+            links.retain(|l| l["rel"] != "payer-action");
+        }
+        order.clone()
+    };
+    state.notify("CHECKOUT.ORDER.APPROVED", approved.clone());
+    match experience_url(&approved, "return_url") {
+        Some(url) => HttpResponse::SeeOther()
+            .insert_header((
+                header::LOCATION,
+                with_query(&url, &[("token", id.as_str()), ("PayerID", "SANDBOXPAYER")]),
+            ))
+            .finish(),
+        None => HttpResponse::Ok()
+            .content_type("text/plain; charset=utf-8")
+            .body("Payment approved. You can close this page."),
+    }
+}
+
+/// `return_url` or `cancel_url` of a wallet order's `experience_context`, if it is an absolute
+/// http(s) URL (it ends up in a `Location` header).
+fn experience_url(order: &Value, name: &str) -> Option<String> {
+    let url = order["payment_source"]["paypal"]["experience_context"][name].as_str()?;
+    let absolute = url.starts_with("http://") || url.starts_with("https://");
+    (absolute && url.chars().all(|c| c.is_ascii_graphic())).then(|| url.to_owned())
+}
+
+fn with_query(url: &str, pairs: &[(&str, &str)]) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let query = serde_urlencoded::to_string(pairs).unwrap_or_default();
+    format!("{url}{separator}{query}")
 }
 
 /// `POST /v2/payments/captures/{id}/refund`: all of the capture, or `amount` of it.

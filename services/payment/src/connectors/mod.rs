@@ -122,8 +122,15 @@ pub struct PaymentUpdate {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PaymentState {
     Succeeded,
-    RequiresAction { redirect_url: Option<String> },
-    Declined { code: String, message: String },
+    /// The payer approved the payment on the PSP's page; we must capture it.
+    Approved,
+    RequiresAction {
+        redirect_url: Option<String>,
+    },
+    Declined {
+        code: String,
+        message: String,
+    },
     Canceled,
 }
 
@@ -205,6 +212,19 @@ pub trait Connector: Send + Sync {
     /// What the PSP knows of the payment for our charge: `None` if it never saw one. Used
     /// before retrying a payment whose first attempt may have reached the PSP.
     async fn lookup(&self, charge_id: Uuid) -> Result<Option<AuthorizeOutcome>, ConnectorError>;
+
+    /// Captures a payment the payer approved on the PSP's page (`psp_reference` is the PSP's
+    /// id of it). Idempotent for the charge: capturing twice never takes the money twice.
+    async fn capture(
+        &self,
+        _psp_reference: &str,
+        _charge_id: Uuid,
+    ) -> Result<AuthorizeOutcome, ConnectorError> {
+        Err(ConnectorError::Refused(format!(
+            "{} payments need no separate capture here",
+            self.name()
+        )))
+    }
 
     /// Refunds (part of) a payment.
     async fn refund(&self, request: &RefundRequest<'_>) -> Result<RefundOutcome, ConnectorError>;

@@ -1,9 +1,12 @@
 //! PayPal's REST API: OAuth 2.0 client credentials, JSON Orders v2 with capture, capture
-//! refunds, `PayPal-Request-Id` for idempotency, webhooks verified through the API.
+//! refunds, `PayPal-Request-Id` for idempotency, webhooks verified through the API, and the
+//! approval flow (the payer approves on PayPal's page, then we capture) for hosted checkout and
+//! cards that need 3-D Secure.
 
 use super::{
-    AuthorizeOutcome, AuthorizeRequest, Connector, ConnectorError, Headers, PaymentState,
-    PaymentUpdate, RefundOutcome, RefundRequest, WebhookError, WebhookEvent,
+    AuthorizeOutcome, AuthorizeRequest, CheckoutRequest, Connector, ConnectorError, Headers,
+    HostedCheckout, PaymentState, PaymentUpdate, RefundOutcome, RefundRequest, WebhookError,
+    WebhookEvent,
 };
 use crate::configuration::PaypalSettings;
 use platform::money::Money;
@@ -16,6 +19,8 @@ use uuid::Uuid;
 
 /// How old a webhook's transmission time may be.
 const TRANSMISSION_TOLERANCE_SECS: i64 = 300;
+/// How long PayPal keeps an approval link usable.
+const APPROVAL_WINDOW_HOURS: i64 = 3;
 
 pub struct PaypalConnector {
     base_url: String,
@@ -214,6 +219,16 @@ impl Connector for PaypalConnector {
         let order_id = created["id"]
             .as_str()
             .ok_or_else(|| ConnectorError::Unknown("order without an id".into()))?;
+        self.capture(order_id, request.charge_id).await
+    }
+
+    /// The request id is per charge: an order is captured once however often this is sent,
+    /// whether right after creating it or after the payer approved it.
+    async fn capture(
+        &self,
+        order_id: &str,
+        charge_id: Uuid,
+    ) -> Result<AuthorizeOutcome, ConnectorError> {
         let (status, captured) = self
             .call(
                 &format!("/v2/checkout/orders/{order_id}/capture"),
@@ -244,6 +259,61 @@ impl Connector for PaypalConnector {
             }
             s => Err(ConnectorError::from_status(s, "capture")),
         }
+    }
+
+    fn hosted_checkout(&self) -> bool {
+        true
+    }
+
+    /// PayPal's approval flow: an order the payer approves on PayPal's page, which we capture
+    /// when `CHECKOUT.ORDER.APPROVED` arrives.
+    async fn create_checkout(
+        &self,
+        request: &CheckoutRequest<'_>,
+    ) -> Result<HostedCheckout, ConnectorError> {
+        let charge_id = request.charge_id.to_string();
+        let mut context = json!({
+            "return_url": request.success_url,
+            "user_action": "PAY_NOW",
+            "shipping_preference": "NO_SHIPPING",
+        });
+        if let Some(cancel_url) = request.cancel_url {
+            context["cancel_url"] = json!(cancel_url);
+        }
+        let order = json!({
+            "intent": "CAPTURE",
+            "purchase_units": [{
+                "reference_id": charge_id,
+                "custom_id": charge_id,
+                "description": request.description.chars().take(127).collect::<String>(),
+                "amount": {
+                    "currency_code": request.amount.currency.code(),
+                    "value": decimal(&request.amount),
+                },
+            }],
+            "payment_source": {"paypal": {"experience_context": context}},
+        });
+        let (status, created) = self.call("/v2/checkout/orders", &charge_id, &order).await?;
+        if !status.is_success() {
+            return Err(ConnectorError::from_status(status, "create order"));
+        }
+        let approval = match outcome_of(&created) {
+            Some(AuthorizeOutcome::RequiresAction {
+                psp_reference,
+                redirect_url: Some(url),
+            }) => (psp_reference, url),
+            _ => {
+                return Err(ConnectorError::Unknown(format!(
+                    "order is {} without an approval link",
+                    created["status"]
+                )))
+            }
+        };
+        Ok(HostedCheckout {
+            psp_reference: approval.0,
+            url: approval.1,
+            expires_at: chrono::Utc::now() + chrono::Duration::hours(APPROVAL_WINDOW_HOURS),
+        })
     }
 
     /// PayPal has no search by our id. It does not need one: an attempt that may have reached
@@ -348,6 +418,7 @@ fn read_event(event: &Value) -> Result<WebhookEvent, WebhookError> {
     let resource = &event["resource"];
     let state = match event_type {
         "PAYMENT.CAPTURE.COMPLETED" => Some(PaymentState::Succeeded),
+        "CHECKOUT.ORDER.APPROVED" => Some(PaymentState::Approved),
         "PAYMENT.CAPTURE.DENIED" | "PAYMENT.CAPTURE.DECLINED" => Some(PaymentState::Declined {
             code: resource["status_details"]["reason"]
                 .as_str()
@@ -357,10 +428,12 @@ fn read_event(event: &Value) -> Result<WebhookEvent, WebhookError> {
         }),
         _ => None,
     };
+    // A capture carries our id itself; an order carries it in its purchase unit.
+    let custom_id = resource["custom_id"]
+        .as_str()
+        .or(resource["purchase_units"][0]["custom_id"].as_str());
     let payment = state.map(|state| PaymentUpdate {
-        charge_id: resource["custom_id"]
-            .as_str()
-            .and_then(|id| Uuid::parse_str(id).ok()),
+        charge_id: custom_id.and_then(|id| Uuid::parse_str(id).ok()),
         psp_reference: resource["id"].as_str().unwrap_or_default().to_owned(),
         state,
     });
@@ -397,7 +470,19 @@ mod tests {
         assert_eq!(payment.charge_id, Some(charge_id));
         assert_eq!(payment.psp_reference, "CAP1");
         assert_eq!(payment.state, PaymentState::Succeeded);
-        let other = json!({"id": "WH-2", "event_type": "CHECKOUT.ORDER.APPROVED", "resource": {}});
+        let other = json!({"id": "WH-2", "event_type": "CHECKOUT.ORDER.COMPLETED", "resource": {}});
         assert_eq!(read_event(&other).unwrap().payment, None);
+    }
+
+    #[test]
+    fn an_approved_order_names_our_charge_from_its_purchase_unit() {
+        let charge_id = Uuid::now_v7();
+        let event = json!({"id": "WH-3", "event_type": "CHECKOUT.ORDER.APPROVED",
+            "resource": {"id": "ORD7", "status": "APPROVED",
+                         "purchase_units": [{"custom_id": charge_id.to_string()}]}});
+        let payment = read_event(&event).unwrap().payment.unwrap();
+        assert_eq!(payment.charge_id, Some(charge_id));
+        assert_eq!(payment.psp_reference, "ORD7");
+        assert_eq!(payment.state, PaymentState::Approved);
     }
 }

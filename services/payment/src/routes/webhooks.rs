@@ -5,6 +5,7 @@ use crate::processor::apply_transition;
 use crate::storage::{
     self,
     charges::{self, Transition},
+    jobs::{self, JobKind},
 };
 use actix_web::{web, HttpRequest, HttpResponse};
 use platform::ApiError;
@@ -75,6 +76,12 @@ pub async fn psp_webhook(
                 let moved = apply_transition(&mut tx, charge.id, &transition).await?;
                 tracing::info!(event_id = %event.id, charge_id = %charge.id, to = transition.to.as_str(),
                     applied = moved.is_some(), "webhook applied");
+                // An approval is ours to capture. Only the event that moved the charge queues
+                // the capture, so a replayed or late approval never queues a second one.
+                if update.state == PaymentState::Approved && moved.is_some() {
+                    let attempts = state.processor.settings().max_attempts;
+                    jobs::insert_queued(&mut tx, JobKind::Capture, charge.id, attempts).await?;
+                }
             }
             _ => tracing::warn!(event_id = %event.id, psp_reference = %update.psp_reference,
                 "webhook for a payment that is not ours; acknowledged"),
@@ -95,6 +102,10 @@ fn transition_for<'a>(state: &'a PaymentState, psp_reference: &'a str) -> Transi
     };
     match state {
         PaymentState::Succeeded => base(ChargeStatus::Succeeded, "PSP webhook: succeeded"),
+        PaymentState::Approved => base(
+            ChargeStatus::Processing,
+            "PSP webhook: payer approved; capturing",
+        ),
         PaymentState::RequiresAction { redirect_url } => Transition {
             next_action_url: redirect_url.as_deref(),
             ..base(ChargeStatus::RequiresAction, "PSP webhook: requires action")

@@ -10,6 +10,8 @@ use uuid::Uuid;
 pub enum JobKind {
     Authorize,
     Refund,
+    /// Takes the money of a payment the payer approved at the PSP.
+    Capture,
 }
 
 impl JobKind {
@@ -17,6 +19,7 @@ impl JobKind {
         match self {
             JobKind::Authorize => "authorize",
             JobKind::Refund => "refund",
+            JobKind::Capture => "capture",
         }
     }
 }
@@ -24,7 +27,7 @@ impl JobKind {
 #[derive(Debug, Clone, sqlx::FromRow, Serialize, utoipa::ToSchema)]
 pub struct Job {
     pub id: Uuid,
-    /// `authorize` or `refund`.
+    /// `authorize`, `refund` or `capture`.
     pub kind: String,
     pub charge_id: Uuid,
     pub refund_id: Option<Uuid>,
@@ -64,6 +67,27 @@ pub async fn insert_leased(
     .bind(refund_id)
     .bind(max_attempts)
     .bind(lease_secs as f64)
+    .fetch_one(conn)
+    .await
+}
+
+/// Queues a job for the worker, due at once (for work a webhook starts: the webhook is
+/// answered without waiting for the PSP).
+pub async fn insert_queued(
+    conn: &mut PgConnection,
+    kind: JobKind,
+    charge_id: Uuid,
+    max_attempts: i32,
+) -> Result<Job, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "INSERT INTO payment_jobs (id, kind, charge_id, status, max_attempts)
+         VALUES ($1, $2, $3, 'queued', $4)
+         RETURNING {COLUMNS}"
+    ))
+    .bind(Uuid::now_v7())
+    .bind(kind.as_str())
+    .bind(charge_id)
+    .bind(max_attempts)
     .fetch_one(conn)
     .await
 }

@@ -252,3 +252,106 @@ async fn checkout_requests_are_checked_and_retries_get_the_same_page() {
     let reused = app.post(&member.token, PATH, Some("retry-1"), &other).await;
     assert_problem(reused, 422, "idempotency-key-reused").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paypal_checkout_is_approved_on_paypals_page_then_captured_once() {
+    let app =
+        TestApp::start_with(|s| s.routing = "USD:paypal>stripe, *:stripe>paypal".into()).await;
+    let member = app.member();
+    let mut request = checkout_request();
+    request["currency"] = json!("USD");
+    let response = app
+        .post(&member.token, PATH, Some("paypal-checkout-1"), &request)
+        .await;
+    assert_eq!(response.status(), 201);
+    let session: Value = response.json().await.unwrap();
+    assert_eq!(session["psp"], "paypal");
+    let charge_id = session["charge"]["id"].as_str().unwrap();
+    let order_id = session["id"].as_str().unwrap();
+    let url = session["url"].as_str().unwrap();
+    assert_eq!(url, format!("{}/checkoutnow?token={order_id}", app.sandbox));
+
+    let page = browser().get(url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains("25.00 USD") && page.contains("Two &lt;b&gt;coffees&lt;/b&gt;"),
+        "{page}"
+    );
+
+    // The payer approves; PayPal sends them back to the shop and tells us by webhook. We capture.
+    let approved = browser()
+        .post(format!("{}/checkoutnow/{order_id}/approve", app.sandbox))
+        .send()
+        .await
+        .unwrap();
+    let back = location(&approved);
+    assert!(back.starts_with("https://shop.example/thanks"), "{back}");
+    assert!(back.contains(&format!("token={order_id}")), "{back}");
+    let charge = app.wait_for_status(charge_id, "succeeded").await;
+    assert!(
+        charge["psp_reference"].as_str().unwrap().starts_with("CAP"),
+        "{charge}"
+    );
+    let events: Vec<ChargeSucceeded> = app.published("charge.succeeded", 1).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].psp, "paypal");
+
+    // Approving again is refused, and the capture-completed webhook changes nothing more.
+    let again = browser()
+        .post(format!("{}/checkoutnow/{order_id}/approve", app.sandbox))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+    let (captures,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM payment_jobs WHERE kind = 'capture' AND charge_id = $1::uuid",
+    )
+    .bind(charge_id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(captures, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paypal_card_that_needs_3d_secure_is_captured_after_the_payers_approval() {
+    let app = TestApp::start_with(|s| s.routing = "*:paypal".into()).await;
+    let member = app.member();
+    let response = app
+        .charge(&member, 4200, "pm_card_threeDSecureRequired")
+        .await;
+    assert_eq!(response.status(), 202);
+    let charge: Value = response.json().await.unwrap();
+    assert_eq!(charge["status"], "requires_action");
+    let approval = charge["next_action_url"].as_str().unwrap();
+    assert!(browser()
+        .get(approval)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .is_success());
+    let order_id = approval.rsplit('=').next().unwrap();
+    let approved = browser()
+        .post(format!("{}/checkoutnow/{order_id}/approve", app.sandbox))
+        .send()
+        .await
+        .unwrap();
+    assert!(approved.status().is_success(), "{}", approved.status());
+    app.wait_for_status(charge["id"].as_str().unwrap(), "succeeded")
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkout_fails_over_to_the_next_psp_when_the_first_is_unreachable() {
+    let app = TestApp::start_with(|s| s.stripe.base_url = "http://127.0.0.1:9".into()).await;
+    let member = app.member();
+    let session = open_session(&app, &member).await;
+    assert_eq!(session["psp"], "paypal");
+    assert!(session["url"]
+        .as_str()
+        .unwrap()
+        .contains("/checkoutnow?token="));
+    assert_eq!(session["charge"]["psp"], "paypal");
+}
