@@ -12,11 +12,12 @@
 
 use crate::configuration::JobSettings;
 use crate::connectors::{
-    AuthorizeOutcome, AuthorizeRequest, Connector, ConnectorError, Connectors, RefundOutcome,
-    RefundRequest,
+    AuthorizeOutcome, AuthorizeRequest, CheckoutState, Connector, ConnectorError, Connectors,
+    RefundOutcome, RefundRequest,
 };
 use crate::domain::ChargeStatus;
 use crate::storage::charges::{self, ChargeRecord, Transition};
+use crate::storage::checkout_sessions;
 use crate::storage::jobs::{self, Job};
 use crate::storage::refunds;
 use chrono::Utc;
@@ -27,7 +28,12 @@ use sqlx::{PgConnection, PgPool};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// How often a checkout whose page expired is asked about again while the PSP still shows it
+/// open (its expiry event may be on its way).
+const CHECKOUT_RECHECK_SECS: i64 = 60;
+
 #[derive(Clone)]
+
 pub struct Processor {
     pool: PgPool,
     connectors: Arc<Connectors>,
@@ -327,6 +333,62 @@ impl Processor {
         Ok(due.len())
     }
 
+    /// Asks the PSPs about checkouts whose pages have expired while their charges still wait:
+    /// paid ones succeed, approved ones are captured, abandoned ones are canceled, and ones the
+    /// PSP still shows open are asked again later. Returns how many were checked.
+    pub async fn check_expired_checkouts(&self) -> Result<usize, sqlx::Error> {
+        let due = checkout_sessions::claim_expired(&self.pool, 16, CHECKOUT_RECHECK_SECS).await?;
+        for checkout in &due {
+            let Ok(connector) = self.connector(&checkout.psp) else {
+                continue;
+            };
+            let state = match connector.checkout_state(&checkout.psp_session_id).await {
+                Ok(state) => state,
+                Err(e) => {
+                    tracing::warn!(charge_id = %checkout.charge_id, error = %e,
+                        "could not ask the PSP about an expired checkout; asking again later");
+                    continue;
+                }
+            };
+            let mut tx = self.pool.begin().await?;
+            let base = |to, cause| Transition {
+                to,
+                cause,
+                psp_reference: None,
+                failure_code: None,
+                failure_message: None,
+                next_action_url: None,
+            };
+            match &state {
+                CheckoutState::Open => {}
+                CheckoutState::Paid { psp_reference } => {
+                    let paid = Transition {
+                        psp_reference: Some(psp_reference),
+                        ..base(ChargeStatus::Succeeded, "checkout paid (asked the PSP)")
+                    };
+                    apply_transition(&mut tx, checkout.charge_id, &paid).await?;
+                }
+                CheckoutState::Approved => {
+                    approve_and_queue_capture(
+                        &mut tx,
+                        checkout.charge_id,
+                        &checkout.psp_session_id,
+                        "payer approved (asked the PSP); capturing",
+                        self.settings.max_attempts,
+                    )
+                    .await?;
+                }
+                CheckoutState::Expired => {
+                    let canceled = base(ChargeStatus::Canceled, "checkout page expired unpaid");
+                    apply_transition(&mut tx, checkout.charge_id, &canceled).await?;
+                }
+            }
+            tx.commit().await?;
+            tracing::info!(charge_id = %checkout.charge_id, ?state, "expired checkout checked");
+        }
+        Ok(due.len())
+    }
+
     /// The worker: runs due jobs until shut down.
     pub async fn work(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let idle = Duration::from_millis(self.settings.poll_ms.max(10));
@@ -338,6 +400,9 @@ impl Processor {
                     0
                 }
             };
+            if let Err(e) = self.check_expired_checkouts().await {
+                tracing::warn!(error = %e, "could not check expired checkouts");
+            }
             if ran > 0 {
                 continue;
             }
@@ -366,6 +431,31 @@ pub async fn apply_transition(
         jobs::finish_for_charge(conn, charge_id).await?;
     }
     Ok(Some(updated))
+}
+
+/// The payer approved the payment at the PSP: the charge goes back to processing and its
+/// capture is queued. Only the call that moves the charge queues it, so a repeated approval
+/// (a replayed webhook, a check racing the webhook) never queues a second capture.
+pub async fn approve_and_queue_capture(
+    conn: &mut PgConnection,
+    charge_id: uuid::Uuid,
+    psp_reference: &str,
+    cause: &str,
+    max_attempts: i32,
+) -> Result<Option<ChargeRecord>, sqlx::Error> {
+    let approved = Transition {
+        to: ChargeStatus::Processing,
+        cause,
+        psp_reference: Some(psp_reference),
+        failure_code: None,
+        failure_message: None,
+        next_action_url: None,
+    };
+    let moved = apply_transition(conn, charge_id, &approved).await?;
+    if moved.is_some() {
+        jobs::insert_queued(conn, jobs::JobKind::Capture, charge_id, max_attempts).await?;
+    }
+    Ok(moved)
 }
 
 fn money(charge: &ChargeRecord) -> Result<Money, ConnectorError> {

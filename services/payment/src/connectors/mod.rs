@@ -195,6 +195,19 @@ pub struct HostedCheckout {
     pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 
+/// Where a hosted checkout stands at the PSP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckoutState {
+    /// The PSP still offers the page.
+    Open,
+    /// The customer paid; `psp_reference` is the payment (what refunds name).
+    Paid { psp_reference: String },
+    /// The payer approved; the payment waits for our capture.
+    Approved,
+    /// Nobody paid and nobody can any more.
+    Expired,
+}
+
 /// Request headers by lower-case name, for webhook verification.
 pub type Headers = std::collections::HashMap<String, String>;
 
@@ -247,6 +260,15 @@ pub trait Connector: Send + Sync {
         &self,
         _request: &CheckoutRequest<'_>,
     ) -> Result<HostedCheckout, ConnectorError> {
+        Err(ConnectorError::Refused(format!(
+            "{} has no hosted checkout here",
+            self.name()
+        )))
+    }
+
+    /// Where the checkout `psp_reference` stands. Asked only once the page's `expires_at` has
+    /// passed, to settle charges whose events were lost and to cancel abandoned pages.
+    async fn checkout_state(&self, _psp_reference: &str) -> Result<CheckoutState, ConnectorError> {
         Err(ConnectorError::Refused(format!(
             "{} has no hosted checkout here",
             self.name()

@@ -4,9 +4,9 @@
 //! cards that need 3-D Secure.
 
 use super::{
-    AuthorizeOutcome, AuthorizeRequest, CheckoutRequest, Connector, ConnectorError, Headers,
-    HostedCheckout, PaymentState, PaymentUpdate, RefundOutcome, RefundRequest, WebhookError,
-    WebhookEvent,
+    AuthorizeOutcome, AuthorizeRequest, CheckoutRequest, CheckoutState, Connector, ConnectorError,
+    Headers, HostedCheckout, PaymentState, PaymentUpdate, RefundOutcome, RefundRequest,
+    WebhookError, WebhookEvent,
 };
 use crate::configuration::PaypalSettings;
 use platform::money::Money;
@@ -108,6 +108,23 @@ impl PaypalConnector {
         let status = response.status();
         if status == StatusCode::UNAUTHORIZED {
             // Revoked or expired early: fetch a new token next time.
+            *self.token.lock().await = None;
+        }
+        let body = response.json::<Value>().await.unwrap_or(Value::Null);
+        Ok((status, body))
+    }
+
+    async fn get(&self, path: &str) -> Result<(StatusCode, Value), ConnectorError> {
+        let token = self.access_token().await?;
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base_url))
+            .bearer_auth(token.expose_secret())
+            .send()
+            .await
+            .map_err(ConnectorError::from_transport)?;
+        let status = response.status();
+        if status == StatusCode::UNAUTHORIZED {
             *self.token.lock().await = None;
         }
         let body = response.json::<Value>().await.unwrap_or(Value::Null);
@@ -313,6 +330,27 @@ impl Connector for PaypalConnector {
             psp_reference: approval.0,
             url: approval.1,
             expires_at: chrono::Utc::now() + chrono::Duration::hours(APPROVAL_WINDOW_HOURS),
+        })
+    }
+
+    /// Asked after the approval window: an order the payer never approved counts as expired
+    /// (we will never capture it, so no money can move).
+    async fn checkout_state(&self, psp_reference: &str) -> Result<CheckoutState, ConnectorError> {
+        let (status, order) = self
+            .get(&format!("/v2/checkout/orders/{psp_reference}"))
+            .await?;
+        if !status.is_success() {
+            return Err(ConnectorError::from_status(status, "order lookup"));
+        }
+        Ok(match order["status"].as_str() {
+            Some("APPROVED") => CheckoutState::Approved,
+            Some("COMPLETED") => match outcome_of(&order) {
+                Some(AuthorizeOutcome::Succeeded { psp_reference }) => {
+                    CheckoutState::Paid { psp_reference }
+                }
+                _ => CheckoutState::Expired,
+            },
+            _ => CheckoutState::Expired,
         })
     }
 

@@ -1,8 +1,8 @@
 //! Stripe's PaymentIntents API: form-encoded requests, Bearer secret key, `Idempotency-Key`.
 
 use super::{
-    AuthorizeOutcome, AuthorizeRequest, CardDetails, CardToken, CheckoutRequest, Connector,
-    ConnectorError, Headers, HostedCheckout, PaymentState, PaymentUpdate, RefundOutcome,
+    AuthorizeOutcome, AuthorizeRequest, CardDetails, CardToken, CheckoutRequest, CheckoutState,
+    Connector, ConnectorError, Headers, HostedCheckout, PaymentState, PaymentUpdate, RefundOutcome,
     RefundRequest, WebhookError, WebhookEvent,
 };
 use crate::configuration::StripeSettings;
@@ -93,6 +93,8 @@ struct CheckoutSession {
     #[serde(default)]
     url: Option<String>,
     expires_at: i64,
+    #[serde(default)]
+    status: Option<String>,
     #[serde(default)]
     payment_status: Option<String>,
     #[serde(default)]
@@ -529,6 +531,43 @@ impl Connector for StripeConnector {
             url,
             expires_at,
         })
+    }
+
+    async fn checkout_state(&self, psp_reference: &str) -> Result<CheckoutState, ConnectorError> {
+        let response = self
+            .http
+            .get(format!(
+                "{}/v1/checkout/sessions/{psp_reference}",
+                self.base_url
+            ))
+            .bearer_auth(self.secret_key.expose_secret())
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(ConnectorError::from_status(
+                status,
+                "checkout session lookup",
+            ));
+        }
+        let session: CheckoutSession = response
+            .json()
+            .await
+            .map_err(|e| ConnectorError::Unknown(format!("unreadable Checkout Session: {e}")))?;
+        Ok(
+            match (session.status.as_deref(), session.payment_status.as_deref()) {
+                (Some("complete"), Some("paid")) => CheckoutState::Paid {
+                    psp_reference: session.payment_intent.ok_or_else(|| {
+                        ConnectorError::Unknown(
+                            "a paid Checkout Session without its payment".into(),
+                        )
+                    })?,
+                },
+                (Some("expired"), _) => CheckoutState::Expired,
+                _ => CheckoutState::Open,
+            },
+        )
     }
 
     async fn verify_webhook(

@@ -1,11 +1,10 @@
 use super::AppState;
 use crate::connectors::{Headers, PaymentState, WebhookError};
 use crate::domain::ChargeStatus;
-use crate::processor::apply_transition;
+use crate::processor::{apply_transition, approve_and_queue_capture};
 use crate::storage::{
     self,
     charges::{self, Transition},
-    jobs::{self, JobKind},
 };
 use actix_web::{web, HttpRequest, HttpResponse};
 use platform::ApiError;
@@ -72,16 +71,22 @@ pub async fn psp_webhook(
         match charge {
             // Only the PSP that holds the payment speaks for it.
             Some(charge) if charge.psp == psp => {
-                let transition = transition_for(&update.state, &update.psp_reference);
-                let moved = apply_transition(&mut tx, charge.id, &transition).await?;
-                tracing::info!(event_id = %event.id, charge_id = %charge.id, to = transition.to.as_str(),
+                // An approval is ours to capture (PayPal's approval flow).
+                let moved = if update.state == PaymentState::Approved {
+                    approve_and_queue_capture(
+                        &mut tx,
+                        charge.id,
+                        &update.psp_reference,
+                        "PSP webhook: payer approved; capturing",
+                        state.processor.settings().max_attempts,
+                    )
+                    .await?
+                } else {
+                    let transition = transition_for(&update.state, &update.psp_reference);
+                    apply_transition(&mut tx, charge.id, &transition).await?
+                };
+                tracing::info!(event_id = %event.id, charge_id = %charge.id, event_type = %event.event_type,
                     applied = moved.is_some(), "webhook applied");
-                // An approval is ours to capture. Only the event that moved the charge queues
-                // the capture, so a replayed or late approval never queues a second one.
-                if update.state == PaymentState::Approved && moved.is_some() {
-                    let attempts = state.processor.settings().max_attempts;
-                    jobs::insert_queued(&mut tx, JobKind::Capture, charge.id, attempts).await?;
-                }
             }
             _ => tracing::warn!(event_id = %event.id, psp_reference = %update.psp_reference,
                 "webhook for a payment that is not ours; acknowledged"),
@@ -102,6 +107,8 @@ fn transition_for<'a>(state: &'a PaymentState, psp_reference: &'a str) -> Transi
     };
     match state {
         PaymentState::Succeeded => base(ChargeStatus::Succeeded, "PSP webhook: succeeded"),
+        // The route sends approvals through `approve_and_queue_capture`, which makes this same
+        // move and also queues the capture.
         PaymentState::Approved => base(
             ChargeStatus::Processing,
             "PSP webhook: payer approved; capturing",

@@ -26,8 +26,9 @@ pub struct NewSession<'a> {
 
 pub async fn insert(conn: &mut PgConnection, session: &NewSession<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO checkout_sessions (charge_id, psp, psp_session_id, url, success_url, cancel_url, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO checkout_sessions (charge_id, psp, psp_session_id, url, success_url, cancel_url, expires_at,
+                                        next_check_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
     )
     .bind(session.charge_id)
     .bind(session.psp)
@@ -52,4 +53,47 @@ pub async fn find(
     .bind(charge_id)
     .fetch_optional(pool)
     .await
+}
+
+/// A checkout whose page has expired while its charge still waits for the customer.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ExpiredCheckout {
+    pub charge_id: Uuid,
+    pub psp: String,
+    pub psp_session_id: String,
+}
+
+/// Claims up to `limit` checkouts due for a check: the ones whose charge still waits are
+/// returned and checked again after `recheck_secs` unless settled meanwhile; the others are
+/// settled and never checked again. Concurrent workers claim different rows.
+pub async fn claim_expired(
+    pool: &PgPool,
+    limit: i64,
+    recheck_secs: i64,
+) -> Result<Vec<ExpiredCheckout>, sqlx::Error> {
+    let rows: Vec<(Uuid, String, String, String)> = sqlx::query_as(
+        "WITH due AS (
+             SELECT s.charge_id, c.status FROM checkout_sessions s JOIN charges c ON c.id = s.charge_id
+              WHERE s.next_check_at <= now()
+              ORDER BY s.next_check_at LIMIT $1
+                FOR UPDATE OF s SKIP LOCKED)
+         UPDATE checkout_sessions s
+            SET next_check_at = CASE WHEN due.status = 'requires_action'
+                                     THEN now() + make_interval(secs => $2) END
+           FROM due WHERE s.charge_id = due.charge_id
+         RETURNING s.charge_id, s.psp, s.psp_session_id, due.status",
+    )
+    .bind(limit)
+    .bind(recheck_secs as f64)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, _, _, status)| status == "requires_action")
+        .map(|(charge_id, psp, psp_session_id, _)| ExpiredCheckout {
+            charge_id,
+            psp,
+            psp_session_id,
+        })
+        .collect())
 }

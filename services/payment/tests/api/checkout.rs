@@ -355,3 +355,103 @@ async fn checkout_fails_over_to_the_next_psp_when_the_first_is_unreachable() {
         .contains("/checkoutnow?token="));
     assert_eq!(session["charge"]["psp"], "paypal");
 }
+
+/// Makes the checkout's page expire now, as if its time were up.
+async fn expire_locally(app: &TestApp, charge_id: &str) {
+    sqlx::query(
+        "UPDATE checkout_sessions SET expires_at = now() - interval '1 minute',
+                next_check_at = now() - interval '1 minute'
+          WHERE charge_id = $1::uuid",
+    )
+    .bind(charge_id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abandoned_paypal_page_cancels_its_charge_once_its_window_closes() {
+    let app = TestApp::start_with(|s| s.routing = "*:paypal".into()).await;
+    let member = app.member();
+    let session = open_session(&app, &member).await;
+    let charge_id = session["charge"]["id"].as_str().unwrap();
+    assert_eq!(session["psp"], "paypal");
+
+    expire_locally(&app, charge_id).await;
+    app.wait_for_status(charge_id, "canceled").await;
+
+    // A payer approving too late moves no money: the canceled charge is never captured.
+    let order_id = session["id"].as_str().unwrap();
+    browser()
+        .post(format!("{}/checkoutnow/{order_id}/approve", app.sandbox))
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert_eq!(app.charge_status(charge_id).await["status"], "canceled");
+    let (captures,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM payment_jobs WHERE charge_id = $1::uuid")
+            .bind(charge_id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(captures, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkouts_whose_events_were_lost_are_settled_by_asking_the_psp() {
+    let app = TestApp::start_with(|s| s.routing = "USD:paypal, *:stripe".into()).await;
+    let member = app.member();
+    let stripe = open_session(&app, &member).await;
+    let mut dollars = checkout_request();
+    dollars["currency"] = json!("USD");
+    let paypal: Value = app
+        .post(&member.token, PATH, Some("usd-1"), &dollars)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(paypal["psp"], "paypal");
+
+    // The PSPs' events go nowhere from now on.
+    app.point_webhooks_at("http://127.0.0.1:9").await;
+    let paid = pay(stripe["url"].as_str().unwrap(), "4242424242424242").await;
+    assert_eq!(paid.status(), StatusCode::SEE_OTHER);
+    let approved = browser()
+        .post(format!(
+            "{}/checkoutnow/{}/approve",
+            app.sandbox,
+            paypal["id"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(approved.status(), StatusCode::SEE_OTHER);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let stripe_charge = stripe["charge"]["id"].as_str().unwrap();
+    let paypal_charge = paypal["charge"]["id"].as_str().unwrap();
+    assert_eq!(
+        app.charge_status(stripe_charge).await["status"],
+        "requires_action"
+    );
+    assert_eq!(
+        app.charge_status(paypal_charge).await["status"],
+        "requires_action"
+    );
+
+    // Once the pages' time is up the worker asks: one was paid, the other approved and captured.
+    expire_locally(&app, stripe_charge).await;
+    expire_locally(&app, paypal_charge).await;
+    let stripe_charge = app.wait_for_status(stripe_charge, "succeeded").await;
+    assert!(stripe_charge["psp_reference"]
+        .as_str()
+        .unwrap()
+        .starts_with("pi_"));
+    let paypal_charge = app.wait_for_status(paypal_charge, "succeeded").await;
+    assert!(paypal_charge["psp_reference"]
+        .as_str()
+        .unwrap()
+        .starts_with("CAP"));
+    let events: Vec<ChargeSucceeded> = app.published("charge.succeeded", 2).await;
+    assert_eq!(events.len(), 2);
+}
