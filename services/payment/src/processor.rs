@@ -179,6 +179,7 @@ impl Processor {
                 amount,
                 payment_method: &charge.payment_method,
                 description: charge.description.as_deref(),
+                return_url: charge.return_url.as_deref(),
             })
             .await;
         if matches!(result, Err(ConnectorError::Unavailable(_))) {

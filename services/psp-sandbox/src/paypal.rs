@@ -302,6 +302,8 @@ struct CreateOrder {
     purchase_units: Vec<Value>,
     #[serde(default)]
     payment_source: Option<Value>,
+    #[serde(default)]
+    application_context: Option<Value>,
 }
 
 /// `POST /v2/checkout/orders`.
@@ -412,6 +414,7 @@ async fn create_order(
             "status": status,
             "purchase_units": [unit],
             "payment_source": request.payment_source,
+            "application_context": request.application_context,
             "create_time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             "links": links,
         });
@@ -648,10 +651,12 @@ async fn approve_order(id: web::Path<String>, state: web::Data<PaypalState>) -> 
     }
 }
 
-/// `return_url` or `cancel_url` of a wallet order's `experience_context`, if it is an absolute
-/// http(s) URL (it ends up in a `Location` header).
+/// `return_url` or `cancel_url` of a wallet order's `experience_context` (or of the older
+/// `application_context`), if it is an absolute http(s) URL (it ends up in a `Location` header).
 fn experience_url(order: &Value, name: &str) -> Option<String> {
-    let url = order["payment_source"]["paypal"]["experience_context"][name].as_str()?;
+    let url = order["payment_source"]["paypal"]["experience_context"][name]
+        .as_str()
+        .or(order["application_context"][name].as_str())?;
     let absolute = url.starts_with("http://") || url.starts_with("https://");
     (absolute && url.chars().all(|c| c.is_ascii_graphic())).then(|| url.to_owned())
 }

@@ -1,5 +1,5 @@
 // Drives the example checkout page in Chromium: card details typed into the PSP's fields,
-// a decline, then a payment. Run by the payment service's browser test, which serves the page
+// a decline, a payment, then a card that needs the bank's challenge (3-D Secure). Run by the payment service's browser test, which serves the page
 // from an example merchant server at MERCHANT_URL.
 //
 // Prints the paid charge as JSON ({"chargeId": ...}) on success; exits non-zero on any failure.
@@ -9,7 +9,16 @@ import { chromium } from "playwright-core";
 const merchantUrl = process.env.MERCHANT_URL;
 assert.ok(merchantUrl, "MERCHANT_URL must name the example merchant server");
 const merchantOrigin = new URL(merchantUrl).origin;
-const CARD_NUMBERS = ["4242424242424242", "4000000000000002", "4242424242424241"];
+const CARD_NUMBERS = ["4242424242424242", "4000000000000002", "4242424242424241", "4000002760003184"];
+
+function assertNoCardNumbers(requests) {
+  for (const request of requests) {
+    const digitsOnly = request.replace(/\D/g, "");
+    for (const number of CARD_NUMBERS) {
+      assert.ok(!digitsOnly.includes(number), `a card number reached the merchant: ${request}`);
+    }
+  }
+}
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -63,16 +72,25 @@ try {
   });
   assert.equal(access, "blocked");
   // ...and nothing it sent to its own server carried a card number.
-  for (const request of sentToMerchant) {
-    const digitsOnly = request.replace(/\D/g, "");
-    for (const number of CARD_NUMBERS) {
-      assert.ok(!digitsOnly.includes(number), `a card number reached the merchant: ${request}`);
-    }
-  }
+  assertNoCardNumbers(sentToMerchant);
   assert.ok(sentToMerchant.some((r) => r.startsWith("POST") && r.includes("pm_")), "the token was sent");
+
+  // A new purchase with a card that needs the bank's challenge: off to the bank's page, and
+  // back to the shop, which waits for the charge to settle.
+  await page.goto(merchantUrl);
+  await card.locator("#number").fill("4000 0027 6000 3184");
+  await card.locator("#expiry").fill("12 / 34");
+  await card.locator("#cvc").fill("123");
+  await pay.click();
+  await page.getByRole("button", { name: "Complete authentication" }).click();
+  await page.waitForURL((url) => url.origin === merchantOrigin);
+  await result.filter({ hasText: "Payment succeeded" }).waitFor({ timeout: 20000 });
+  const authenticatedChargeId = /Charge (\S+)/.exec(await result.textContent())?.[1];
+  assert.ok(authenticatedChargeId && authenticatedChargeId !== chargeId);
+  assertNoCardNumbers(sentToMerchant);
   assert.deepEqual(pageErrors, []);
 
-  console.log(JSON.stringify({ chargeId }));
+  console.log(JSON.stringify({ chargeId, authenticatedChargeId }));
 } finally {
   await browser.close();
 }

@@ -18,6 +18,8 @@ pub struct AuthorizeRequest<'a> {
     pub amount: Money,
     pub payment_method: &'a str,
     pub description: Option<&'a str>,
+    /// Where the customer's browser returns after the bank's challenge or the PSP's approval.
+    pub return_url: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -209,11 +209,15 @@ impl Connector for PaypalConnector {
         if let Some(description) = request.description {
             unit["description"] = json!(description.chars().take(127).collect::<String>());
         }
-        let order = json!({
+        let mut order = json!({
             "intent": "CAPTURE",
             "purchase_units": [unit],
             "payment_source": {"token": {"id": request.payment_method, "type": "PAYMENT_METHOD_TOKEN"}},
         });
+        if let Some(return_url) = request.return_url {
+            // Where the payer goes after approving, should the card need it (3-D Secure).
+            order["application_context"] = json!({ "return_url": return_url });
+        }
         // The request ids make both steps idempotent: resending returns the same order and
         // the same capture, never a second payment.
         let (status, created) = self.call("/v2/checkout/orders", &charge_id, &order).await?;

@@ -331,6 +331,9 @@ impl Connector for StripeConnector {
         if let Some(description) = request.description {
             form.push(("description", description.to_owned()));
         }
+        if let Some(return_url) = request.return_url {
+            form.push(("return_url", return_url.to_owned()));
+        }
         let (status, body) = self
             .post_form("/v1/payment_intents", Some(&charge_id), &form)
             .await?;

@@ -91,6 +91,9 @@ pub struct CreateChargeRequest {
     /// Required when a partner charges on a member's behalf; members charge themselves.
     pub member_id: Option<Uuid>,
     pub description: Option<String>,
+    /// Where the customer's browser comes back to if the card needs the bank's challenge
+    /// (3-D Secure): an absolute http(s) URL, usually the page that started the payment.
+    pub return_url: Option<String>,
 }
 
 /// A charge request that passed every rule.
@@ -106,6 +109,7 @@ pub struct NewCharge {
     /// The PSP that must take the charge (its payment method token is that PSP's): no routing,
     /// no failover.
     pub pinned_psp: Option<&'static str>,
+    pub return_url: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -183,6 +187,9 @@ impl NewCharge {
                 "must be at most 500 characters",
             ));
         }
+        if let Some(url) = &request.return_url {
+            super::check_url("return_url", url, &mut errors);
+        }
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));
         }
@@ -196,6 +203,7 @@ impl NewCharge {
             description,
             card: None,
             pinned_psp: None,
+            return_url: request.return_url,
         })
     }
 }
@@ -221,6 +229,7 @@ mod tests {
             kind: ChargeKind::Purchase,
             member_id: None,
             description: None,
+            return_url: None,
         }
     }
 

@@ -1,6 +1,6 @@
-use super::{ChargeKind, CreateChargeRequest, NewCharge};
+use super::{check_url, ChargeKind, CreateChargeRequest, NewCharge};
 use auth::Principal;
-use platform::{ApiError, FieldError};
+use platform::ApiError;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -10,8 +10,6 @@ pub const HOSTED_CHECKOUT_METHOD: &str = "hosted_checkout";
 
 /// What the page shows when the request gives no description.
 const DEFAULT_DESCRIPTION: &str = "Payment";
-
-const MAX_URL_CHARS: usize = 2048;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -62,6 +60,7 @@ impl NewCheckout {
                 kind: request.kind,
                 member_id: request.member_id,
                 description: request.description,
+                return_url: None,
             },
             principal,
         );
@@ -83,21 +82,6 @@ impl NewCheckout {
             success_url: request.success_url,
             cancel_url: request.cancel_url,
         })
-    }
-}
-
-/// An absolute http(s) URL with a host. The text is kept as given (the PSP fills in
-/// `{CHECKOUT_SESSION_ID}`), so it must also be plain visible ASCII.
-fn check_url(field: &str, url: &str, errors: &mut Vec<FieldError>) {
-    let parsed = reqwest::Url::parse(url).ok();
-    let ok = url.len() <= MAX_URL_CHARS
-        && url.chars().all(|c| c.is_ascii_graphic())
-        && parsed.is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
-    if !ok {
-        errors.push(FieldError::new(
-            field,
-            format!("must be an absolute http(s) URL of at most {MAX_URL_CHARS} characters"),
-        ));
     }
 }
 

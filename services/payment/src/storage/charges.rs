@@ -23,6 +23,7 @@ pub struct ChargeRecord {
     pub next_action_url: Option<String>,
     pub card_brand: Option<String>,
     pub card_last4: Option<String>,
+    pub return_url: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -108,8 +109,8 @@ async fn insert(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO charges (id, member_id, created_by, kind, amount, currency, payment_method, description, status, psp,
-                              card_brand, card_last4)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                              card_brand, card_last4, return_url)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(id)
     .bind(charge.member_id)
@@ -123,6 +124,7 @@ async fn insert(
     .bind(psp)
     .bind(charge.card.as_ref().map(|c| &c.brand))
     .bind(charge.card.as_ref().map(|c| &c.last4))
+    .bind(&charge.return_url)
     .execute(&mut *conn)
     .await?;
     sqlx::query(
@@ -189,7 +191,7 @@ pub async fn transition(
 
 const COLUMNS: &str =
     "id, member_id, created_by, kind, amount, currency, payment_method, description, status, psp,
-     psp_reference, failure_code, failure_message, amount_refunded, next_action_url, card_brand, card_last4, created_at, updated_at";
+     psp_reference, failure_code, failure_message, amount_refunded, next_action_url, card_brand, card_last4, return_url, created_at, updated_at";
 
 pub async fn find(pool: &PgPool, id: Uuid) -> Result<Option<ChargeRecord>, sqlx::Error> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM charges WHERE id = $1"))

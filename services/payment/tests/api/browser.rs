@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
 const AMOUNT: i64 = 4900;
-const CARD_NUMBERS: &[&str] = &["4242424242424242", "4000000000000002"];
+const CARD_NUMBERS: &[&str] = &["4242424242424242", "4000000000000002", "4000002760003184"];
 
 fn sdk_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web/sdk")
@@ -70,6 +70,23 @@ async fn pay(req: HttpRequest, body: web::Bytes, merchant: web::Data<Merchant>) 
     HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).json(body)
 }
 
+/// The merchant's server: how a charge it created stands (for the page, back from 3-D Secure).
+async fn charge(id: web::Path<String>, merchant: web::Data<Merchant>) -> HttpResponse {
+    let response = merchant
+        .http
+        .get(format!(
+            "{}/api/v1/payments/charges/{id}",
+            merchant.payments
+        ))
+        .bearer_auth(&merchant.partner_token)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap_or_default();
+    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).json(body)
+}
+
 fn start_merchant(merchant: Arc<Merchant>) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!(
@@ -104,6 +121,7 @@ fn start_merchant(merchant: Arc<Merchant>) -> String {
             )
             .route("/config.json", web::get().to(config))
             .route("/pay", web::post().to(pay))
+            .route("/charges/{id}", web::get().to(charge))
     })
     .workers(1)
     .listen(listener)
@@ -157,24 +175,26 @@ async fn a_merchant_page_charges_a_token_and_never_sees_the_card() {
         String::from_utf8_lossy(&output.stderr)
     );
     let run: Value = serde_json::from_str(stdout.trim().lines().last().unwrap()).unwrap();
-    let charge_id = run["chargeId"].as_str().unwrap();
 
-    // The page paid with a PSP token, for the member, through the merchant's partner key.
-    let charge = app.charge_status(charge_id).await;
-    assert_eq!(charge["status"], "succeeded");
-    assert_eq!(charge["amount"], AMOUNT);
-    assert_eq!(charge["member_id"], member.id.to_string());
-    assert!(
-        charge["payment_method"]
-            .as_str()
-            .unwrap()
-            .starts_with("pm_1"),
-        "{charge}"
-    );
+    // The page paid with PSP tokens, for the member, through the merchant's partner key; the
+    // second charge after the customer came back from the bank's challenge.
+    for charge_id in [&run["chargeId"], &run["authenticatedChargeId"]] {
+        let charge = app.charge_status(charge_id.as_str().unwrap()).await;
+        assert_eq!(charge["status"], "succeeded");
+        assert_eq!(charge["amount"], AMOUNT);
+        assert_eq!(charge["member_id"], member.id.to_string());
+        assert!(
+            charge["payment_method"]
+                .as_str()
+                .unwrap()
+                .starts_with("pm_1"),
+            "{charge}"
+        );
+    }
 
-    // The merchant's server only ever received tokens: a decline and a success.
+    // The merchant's server only ever received tokens: a decline, a success, a 3-D Secure card.
     let received = merchant.received.lock().unwrap().clone();
-    assert_eq!(received.len(), 2, "{received:?}");
+    assert_eq!(received.len(), 3, "{received:?}");
     for body in &received {
         let body: Value = serde_json::from_str(body).unwrap();
         assert!(

@@ -189,3 +189,52 @@ async fn a_decline_after_the_challenge_fails_the_charge() {
     assert_eq!(settled["status"], "failed");
     assert_eq!(settled["failure_code"], "generic_decline");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_the_challenge_the_customer_returns_to_the_page_that_started_the_payment() {
+    let app = TestApp::start().await;
+    let member = app.member();
+    let bad = app
+        .post(
+            &member.token,
+            "/api/v1/payments/charges",
+            Some("3ds-bad"),
+            &json!({"amount": 7000, "currency": "AUD",
+                "payment_method": "pm_card_threeDSecureRequired", "return_url": "/checkout"}),
+        )
+        .await;
+    let problem = assert_problem(bad, 422, "validation-error").await;
+    assert_eq!(field_errors(&problem), ["return_url"]);
+
+    let response = app
+        .post(
+            &member.token,
+            "/api/v1/payments/charges",
+            Some("3ds-1"),
+            &json!({"amount": 7000, "currency": "AUD",
+                "payment_method": "pm_card_threeDSecureRequired",
+                "return_url": "https://shop.example/checkout"}),
+        )
+        .await;
+    assert_eq!(response.status(), 202);
+    let charge: Value = response.json().await.unwrap();
+    let challenge = charge["next_action_url"].as_str().unwrap();
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let completed = browser
+        .post(format!("{challenge}/complete"))
+        .form(&[("result", "approve")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(completed.status(), 303);
+    let back = completed.headers()["location"].to_str().unwrap();
+    assert!(
+        back.starts_with("https://shop.example/checkout?payment_intent=pi_"),
+        "{back}"
+    );
+    app.wait_for_status(charge["id"].as_str().unwrap(), "succeeded")
+        .await;
+}
