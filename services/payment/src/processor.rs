@@ -33,7 +33,6 @@ use std::time::Duration;
 const CHECKOUT_RECHECK_SECS: i64 = 60;
 
 #[derive(Clone)]
-
 pub struct Processor {
     pool: PgPool,
     connectors: Arc<Connectors>,
@@ -352,20 +351,12 @@ impl Processor {
                 }
             };
             let mut tx = self.pool.begin().await?;
-            let base = |to, cause| Transition {
-                to,
-                cause,
-                psp_reference: None,
-                failure_code: None,
-                failure_message: None,
-                next_action_url: None,
-            };
             match &state {
                 CheckoutState::Open => {}
                 CheckoutState::Paid { psp_reference } => {
                     let paid = Transition {
                         psp_reference: Some(psp_reference),
-                        ..base(ChargeStatus::Succeeded, "checkout paid (asked the PSP)")
+                        ..Transition::new(ChargeStatus::Succeeded, "checkout paid (asked the PSP)")
                     };
                     apply_transition(&mut tx, checkout.charge_id, &paid).await?;
                 }
@@ -380,7 +371,8 @@ impl Processor {
                     .await?;
                 }
                 CheckoutState::Expired => {
-                    let canceled = base(ChargeStatus::Canceled, "checkout page expired unpaid");
+                    let canceled =
+                        Transition::new(ChargeStatus::Canceled, "checkout page expired unpaid");
                     apply_transition(&mut tx, checkout.charge_id, &canceled).await?;
                 }
             }
@@ -445,12 +437,8 @@ pub async fn approve_and_queue_capture(
     max_attempts: i32,
 ) -> Result<Option<ChargeRecord>, sqlx::Error> {
     let approved = Transition {
-        to: ChargeStatus::Processing,
-        cause,
         psp_reference: Some(psp_reference),
-        failure_code: None,
-        failure_message: None,
-        next_action_url: None,
+        ..Transition::new(ChargeStatus::Processing, cause)
     };
     let moved = apply_transition(conn, charge_id, &approved).await?;
     if moved.is_some() {

@@ -88,43 +88,41 @@ impl PaypalConnector {
     }
 
     /// A JSON call with a bearer token and a `PayPal-Request-Id`; returns status and body.
+    /// A JSON POST under a `PayPal-Request-Id`, which makes it idempotent at PayPal.
     async fn call(
         &self,
         path: &str,
         request_id: &str,
         body: &Value,
     ) -> Result<(StatusCode, Value), ConnectorError> {
-        let token = self.access_token().await?;
-        let response = self
+        let request = self
             .http
             .post(format!("{}{path}", self.base_url))
-            .bearer_auth(token.expose_secret())
             .header("PayPal-Request-Id", request_id)
             .header("Prefer", "return=representation")
-            .json(body)
+            .json(body);
+        self.send(request).await
+    }
+
+    async fn get(&self, path: &str) -> Result<(StatusCode, Value), ConnectorError> {
+        self.send(self.http.get(format!("{}{path}", self.base_url)))
+            .await
+    }
+
+    /// Sends with a current access token; returns the status and the JSON body.
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(StatusCode, Value), ConnectorError> {
+        let token = self.access_token().await?;
+        let response = request
+            .bearer_auth(token.expose_secret())
             .send()
             .await
             .map_err(ConnectorError::from_transport)?;
         let status = response.status();
         if status == StatusCode::UNAUTHORIZED {
             // Revoked or expired early: fetch a new token next time.
-            *self.token.lock().await = None;
-        }
-        let body = response.json::<Value>().await.unwrap_or(Value::Null);
-        Ok((status, body))
-    }
-
-    async fn get(&self, path: &str) -> Result<(StatusCode, Value), ConnectorError> {
-        let token = self.access_token().await?;
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base_url))
-            .bearer_auth(token.expose_secret())
-            .send()
-            .await
-            .map_err(ConnectorError::from_transport)?;
-        let status = response.status();
-        if status == StatusCode::UNAUTHORIZED {
             *self.token.lock().await = None;
         }
         let body = response.json::<Value>().await.unwrap_or(Value::Null);

@@ -42,14 +42,7 @@ pub async fn insert_processing(
         charge,
         created_by,
         psp,
-        &Transition {
-            to: ChargeStatus::Processing,
-            cause: "sent to PSP",
-            psp_reference: None,
-            failure_code: None,
-            failure_message: None,
-            next_action_url: None,
-        },
+        &Transition::new(ChargeStatus::Processing, "sent to PSP"),
     )
     .await
 }
@@ -71,26 +64,19 @@ pub async fn insert_awaiting_customer(
         charge,
         created_by,
         psp,
-        &Transition {
-            to: ChargeStatus::Processing,
-            cause: "checkout session opened at PSP",
-            psp_reference: None,
-            failure_code: None,
-            failure_message: None,
-            next_action_url: None,
-        },
+        &Transition::new(ChargeStatus::Processing, "checkout session opened at PSP"),
     )
     .await?;
     let moved = transition(
         conn,
         id,
         &Transition {
-            to: ChargeStatus::RequiresAction,
-            cause: "customer sent to the PSP's payment page",
             psp_reference: Some(psp_reference),
-            failure_code: None,
-            failure_message: None,
             next_action_url: Some(url),
+            ..Transition::new(
+                ChargeStatus::RequiresAction,
+                "customer sent to the PSP's payment page",
+            )
         },
     )
     .await?;
@@ -146,6 +132,20 @@ pub struct Transition<'a> {
     pub failure_code: Option<&'a str>,
     pub failure_message: Option<&'a str>,
     pub next_action_url: Option<&'a str>,
+}
+
+impl<'a> Transition<'a> {
+    /// A move that sets nothing but the status (and keeps the PSP reference).
+    pub fn new(to: ChargeStatus, cause: &'a str) -> Self {
+        Self {
+            to,
+            cause,
+            psp_reference: None,
+            failure_code: None,
+            failure_message: None,
+            next_action_url: None,
+        }
+    }
 }
 
 /// Moves a charge to `transition.to` if that is legal from its current status; returns the
