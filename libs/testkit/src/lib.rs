@@ -257,3 +257,48 @@ pub async fn assert_problem(
     );
     body
 }
+
+/// A service's HTTP API as tests call it: JSON bodies, bearer tokens, idempotency keys.
+#[derive(Clone)]
+pub struct ApiClient {
+    pub http: reqwest::Client,
+    /// `http://127.0.0.1:{port}`
+    pub base: String,
+}
+
+impl ApiClient {
+    pub fn new(base: impl Into<String>) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base: base.into(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// POSTs `body` as JSON with `token`, and `key` as the `Idempotency-Key` when given.
+    pub async fn post(
+        &self,
+        token: &str,
+        path: &str,
+        key: Option<&str>,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        let mut request = self.http.post(self.url(path)).bearer_auth(token).json(body);
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        request.send().await.expect("the service answers")
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("the service answers")
+    }
+}

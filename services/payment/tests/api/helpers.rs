@@ -16,6 +16,7 @@ pub struct TestApp {
     pub base: String,
     pub sandbox: String,
     pub http: reqwest::Client,
+    pub api: testkit::ApiClient,
     pub pool: sqlx::PgPool,
     /// A merchant backend with payments:write.
     pub partner: String,
@@ -76,9 +77,10 @@ impl TestApp {
             support: tokens.user(Uuid::new_v4(), Role::Support),
             infra,
             tokens,
-            base,
+            base: base.clone(),
             sandbox: sandbox_url,
             http: reqwest::Client::new(),
+            api: testkit::ApiClient::new(base),
             pool,
         };
         app.point_webhooks_at(&app.base).await;
@@ -98,7 +100,7 @@ impl TestApp {
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+        self.api.url(path)
     }
 
     pub fn member(&self) -> Member {
@@ -110,20 +112,11 @@ impl TestApp {
     }
 
     pub async fn post(&self, token: &str, path: &str, key: Option<&str>, body: &Value) -> Response {
-        let mut request = self.http.post(self.url(path)).bearer_auth(token).json(body);
-        if let Some(key) = key {
-            request = request.header("Idempotency-Key", key);
-        }
-        request.send().await.unwrap()
+        self.api.post(token, path, key, body).await
     }
 
     pub async fn get(&self, token: &str, path: &str) -> Response {
-        self.http
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
+        self.api.get(token, path).await
     }
 
     /// A member paying for themself with `payment_method`.

@@ -12,8 +12,8 @@ use uuid::Uuid;
 pub struct TestApp {
     pub infra: TestInfra,
     pub tokens: TokenIssuer,
-    pub base: String,
     pub http: reqwest::Client,
+    pub api: testkit::ApiClient,
     pub pool: sqlx::PgPool,
     /// A partner with points:earn, points:read and points:redeem.
     pub partner: String,
@@ -48,8 +48,8 @@ impl TestApp {
         TestApp {
             infra,
             tokens,
-            base,
             http: reqwest::Client::new(),
+            api: testkit::ApiClient::new(base),
             pool,
             partner,
             admin,
@@ -58,7 +58,7 @@ impl TestApp {
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+        self.api.url(path)
     }
 
     /// A member with an open account (as after their user.registered).
@@ -75,20 +75,11 @@ impl TestApp {
     }
 
     pub async fn post(&self, token: &str, path: &str, key: Option<&str>, body: &Value) -> Response {
-        let mut request = self.http.post(self.url(path)).bearer_auth(token).json(body);
-        if let Some(key) = key {
-            request = request.header("Idempotency-Key", key);
-        }
-        request.send().await.unwrap()
+        self.api.post(token, path, key, body).await
     }
 
     pub async fn get(&self, token: &str, path: &str) -> Response {
-        self.http
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
+        self.api.get(token, path).await
     }
 
     pub async fn earn_points(&self, member: Uuid, points: i64, reference: &str) -> Response {
