@@ -119,7 +119,7 @@ impl PaypalState {
             "id": format!("WH-{}", uuid::Uuid::new_v4().simple()),
             "event_version": "1.0",
             "create_time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            "resource_type": if event_type.starts_with("CHECKOUT.ORDER.") { "checkout-order" } else if event_type.contains(".REFUND") { "refund" } else { "capture" },
+            "resource_type": resource_type(event_type),
             "event_type": event_type,
             "resource": resource,
         });
@@ -149,6 +149,17 @@ impl PaypalState {
             }
             tracing::error!(%url, "PayPal webhook abandoned after 3 attempts");
         });
+    }
+}
+
+/// What an event's `resource` is, as PayPal names it.
+fn resource_type(event_type: &str) -> &'static str {
+    if event_type.starts_with("CHECKOUT.ORDER.") {
+        "checkout-order"
+    } else if event_type.contains(".REFUND") {
+        "refund"
+    } else {
+        "capture"
     }
 }
 
