@@ -2,6 +2,7 @@
 //! as its own `Application` on its own port (as in production, one per process), the PSP
 //! sandbox, and a development edge that routes like Kong.
 
+pub mod demo_shop;
 pub mod edge;
 
 use anyhow::Context;

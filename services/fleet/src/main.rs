@@ -4,12 +4,14 @@
 //! it at real ones instead.
 
 use anyhow::Context;
+use fleet::demo_shop::DemoShop;
 use fleet::{Fleet, FleetConfig, Ports};
 use localinfra::{PrivatePostgres, PrivateRedis};
 use secrecy::{ExposeSecret, SecretString};
 
 const FLEET_POSTGRES_PORT: u16 = 55433;
 const FLEET_REDIS_PORT: u16 = 56380;
+const DEMO_SHOP_PORT: u16 = 3020;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -80,7 +82,10 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("seeding the demo program")?;
     points.close().await;
-    print_banner(&fleet, &kafka_note);
+    let shop = start_demo_shop(&fleet, &config.host)
+        .await
+        .context("starting the demo shop")?;
+    print_banner(&fleet, &shop.url, &kafka_note);
 
     let shutdown = platform::CancellationToken::new();
     platform::service::cancel_on_signal(shutdown.clone());
@@ -92,6 +97,7 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     }
+    shop.stop().await;
     let result = fleet.stop().await;
     if let Some(handle) = redis {
         handle.stop().await?;
@@ -103,7 +109,16 @@ async fn main() -> anyhow::Result<()> {
     result
 }
 
-fn print_banner(fleet: &Fleet, kafka_note: &str) {
+/// The example checkout page of `web/sdk`, paying as the demo member.
+async fn start_demo_shop(fleet: &Fleet, host: &str) -> anyhow::Result<DemoShop> {
+    let listener = std::net::TcpListener::bind((host, DEMO_SHOP_PORT))
+        .with_context(|| format!("binding {host}:{DEMO_SHOP_PORT}"))?;
+    let (shop, server) = DemoShop::for_demo_accounts(fleet, listener).await?;
+    tokio::spawn(server);
+    Ok(shop)
+}
+
+fn print_banner(fleet: &Fleet, shop: &str, kafka_note: &str) {
     let u = &fleet.urls;
     println!(
         r#"
@@ -115,7 +130,8 @@ Tessera is running.
   rewards service                       {rewards}      docs: {rewards}/docs
   admin service                         {admin}      docs: {admin}/docs
   payment service                       {payment}      docs: {payment}/docs
-  PSP sandbox (Stripe-shaped)           {psp}
+  PSP sandbox (Stripe and PayPal)       {psp}
+  demo shop (the card SDK's example)    {shop}   pays as member@example.com
 
   Kafka: {kafka_note}
 

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod browser;
 mod charges;
 mod flow;
 mod gateway;

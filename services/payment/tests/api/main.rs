@@ -1,7 +1,6 @@
 //! The payment service against the PSP sandbox over real HTTP, with real Postgres, Redis and a
 //! Kafka-protocol broker.
 
-mod browser;
 mod cards;
 mod charges;
 mod checkout;
