@@ -209,10 +209,11 @@ impl NewCharge {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn member() -> Principal {
+    /// A member signed in to the app.
+    pub(in crate::domain) fn member() -> Principal {
         Principal {
             subject: Uuid::new_v4(),
             kind: PrincipalKind::User,

@@ -88,16 +88,7 @@ impl NewCheckout {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use auth::{PrincipalKind, Role};
-
-    fn member() -> Principal {
-        Principal {
-            subject: Uuid::new_v4(),
-            kind: PrincipalKind::User,
-            role: Some(Role::Customer),
-            scopes: vec![],
-        }
-    }
+    use crate::domain::charge::tests::member;
 
     fn request(success_url: &str) -> CreateCheckoutSessionRequest {
         CreateCheckoutSessionRequest {

@@ -52,6 +52,18 @@ async fn pay(url: &str, number: &str) -> Response {
         .unwrap()
 }
 
+/// How many captures were queued for the charge.
+async fn capture_jobs(app: &TestApp, charge_id: &str) -> i64 {
+    let (count,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM payment_jobs WHERE kind = 'capture' AND charge_id = $1::uuid",
+    )
+    .bind(charge_id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    count
+}
+
 fn location(response: &Response) -> String {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     response.headers()["location"].to_str().unwrap().to_owned()
@@ -304,14 +316,7 @@ async fn a_paypal_checkout_is_approved_on_paypals_page_then_captured_once() {
         .await
         .unwrap();
     assert_eq!(again.status(), StatusCode::BAD_REQUEST);
-    let (captures,): (i64,) = sqlx::query_as(
-        "SELECT count(*) FROM payment_jobs WHERE kind = 'capture' AND charge_id = $1::uuid",
-    )
-    .bind(charge_id)
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    assert_eq!(captures, 1);
+    assert_eq!(capture_jobs(&app, charge_id).await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -399,13 +404,7 @@ async fn an_abandoned_paypal_page_cancels_its_charge_once_its_window_closes() {
         .unwrap();
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     assert_eq!(app.charge_status(charge_id).await["status"], "canceled");
-    let (captures,): (i64,) =
-        sqlx::query_as("SELECT count(*) FROM payment_jobs WHERE charge_id = $1::uuid")
-            .bind(charge_id)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-    assert_eq!(captures, 0);
+    assert_eq!(capture_jobs(&app, charge_id).await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
