@@ -110,16 +110,27 @@ impl Processor {
         }
     }
 
-    async fn authorize(&self, job: &Job) -> Result<(), AttemptError> {
-        let mut charge = charges::find(&self.pool, job.charge_id)
+    /// The job's charge if it still waits for the PSP; otherwise it was settled meanwhile (a
+    /// webhook, another runner), the job is done and `None` is returned.
+    async fn charge_still_processing(
+        &self,
+        job: &Job,
+    ) -> Result<Option<ChargeRecord>, AttemptError> {
+        let charge = charges::find(&self.pool, job.charge_id)
             .await?
             .ok_or_else(|| AttemptError::Permanent("the charge does not exist".into()))?;
-        if charge.status != ChargeStatus::Processing.as_str() {
-            // Settled meanwhile (a webhook, another runner): nothing left to do.
-            let mut conn = self.pool.acquire().await?;
-            jobs::mark_done(&mut conn, job.id).await?;
-            return Ok(());
+        if charge.status == ChargeStatus::Processing.as_str() {
+            return Ok(Some(charge));
         }
+        let mut conn = self.pool.acquire().await?;
+        jobs::mark_done(&mut conn, job.id).await?;
+        Ok(None)
+    }
+
+    async fn authorize(&self, job: &Job) -> Result<(), AttemptError> {
+        let Some(mut charge) = self.charge_still_processing(job).await? else {
+            return Ok(());
+        };
         let mut contacted = job.psp_contacted;
         let mut tried: Vec<&'static str> = Vec::new();
         let outcome = loop {
@@ -194,14 +205,9 @@ impl Processor {
     /// Captures a payment the payer approved at the PSP. The capture is idempotent at the PSP
     /// for the charge, so every attempt may simply send it again; it stays with that PSP.
     async fn capture(&self, job: &Job) -> Result<(), AttemptError> {
-        let charge = charges::find(&self.pool, job.charge_id)
-            .await?
-            .ok_or_else(|| AttemptError::Permanent("the charge does not exist".into()))?;
-        if charge.status != ChargeStatus::Processing.as_str() {
-            let mut conn = self.pool.acquire().await?;
-            jobs::mark_done(&mut conn, job.id).await?;
+        let Some(charge) = self.charge_still_processing(job).await? else {
             return Ok(());
-        }
+        };
         let psp_reference = charge
             .psp_reference
             .as_deref()

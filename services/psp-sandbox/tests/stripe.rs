@@ -769,46 +769,45 @@ async fn card_fields_load_only_for_the_publishable_key_and_only_in_the_named_ori
     assert_eq!(bad_origin.status(), StatusCode::BAD_REQUEST);
 }
 
+/// Creates a Checkout Session for three teas at 5.00 EUR, with `extra` parameters.
+async fn create_session(sandbox: &TestSandbox, extra: &[(&str, &str)]) -> (StatusCode, Value) {
+    let mut form = vec![
+        ("mode", "payment"),
+        ("line_items[0][quantity]", "3"),
+        ("line_items[0][price_data][currency]", "eur"),
+        ("line_items[0][price_data][unit_amount]", "500"),
+        ("line_items[0][price_data][product_data][name]", "Tea"),
+    ];
+    form.extend_from_slice(extra);
+    read(
+        sandbox
+            .post("/v1/checkout/sessions", &form)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn checkout_sessions_are_validated_like_stripe() {
     let sandbox = TestSandbox::default().await;
-    let (status, error) = read(
-        sandbox
-            .post(
-                "/v1/checkout/sessions",
-                &[
-                    ("mode", "payment"),
-                    ("line_items[0][price_data][currency]", "eur"),
-                    ("line_items[0][price_data][unit_amount]", "500"),
-                    ("line_items[0][price_data][product_data][name]", "Tea"),
-                ],
-            )
-            .send()
-            .await
-            .unwrap(),
+    let (status, error) = create_session(&sandbox, &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error["error"]["param"], "success_url");
+    let (status, error) = create_session(
+        &sandbox,
+        &[
+            ("success_url", "https://shop.example/ok"),
+            ("expires_at", "1"),
+        ],
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(error["error"]["param"], "success_url");
+    assert_eq!(error["error"]["param"], "expires_at");
 
-    let (status, session) = read(
-        sandbox
-            .post(
-                "/v1/checkout/sessions",
-                &[
-                    ("mode", "payment"),
-                    ("success_url", "https://shop.example/ok"),
-                    ("line_items[0][quantity]", "3"),
-                    ("line_items[0][price_data][currency]", "eur"),
-                    ("line_items[0][price_data][unit_amount]", "500"),
-                    ("line_items[0][price_data][product_data][name]", "Tea"),
-                ],
-            )
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, session) =
+        create_session(&sandbox, &[("success_url", "https://shop.example/ok")]).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(session["object"], "checkout.session");
     assert_eq!(session["amount_total"], 1500);
