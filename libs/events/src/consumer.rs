@@ -18,18 +18,6 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use uuid::Uuid;
 
-pub const DDL: &str = r#"
-CREATE TABLE IF NOT EXISTS inbox (
-    consumer     text        NOT NULL,
-    event_id     uuid        NOT NULL,
-    topic        text        NOT NULL,
-    partition    integer     NOT NULL,
-    kafka_offset bigint      NOT NULL,
-    processed_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (consumer, event_id)
-);
-"#;
-
 /// An event as a handler sees it.
 #[derive(Debug, Clone)]
 pub struct ReceivedEvent {

@@ -18,19 +18,8 @@ pub use envelope::OutgoingEvent;
 pub use kafka::KafkaSettings;
 pub use outbox::Relay;
 
-/// Creates the outbox and inbox tables in the service's schema (idempotent).
-pub async fn install_schema(pool: &sqlx::PgPool) -> anyhow::Result<()> {
-    use anyhow::Context;
-    sqlx::raw_sql(outbox::DDL)
-        .execute(pool)
-        .await
-        .context("creating the outbox")?;
-    sqlx::raw_sql(consumer::DDL)
-        .execute(pool)
-        .await
-        .context("creating the inbox")?;
-    Ok(())
-}
+/// The outbox and inbox tables, migrated into every service's schema with its own migrations.
+pub static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// A protobuf timestamp for `at`.
 pub fn proto_timestamp(at: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {

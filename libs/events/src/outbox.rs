@@ -11,21 +11,6 @@ use sqlx::{PgConnection, PgPool};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-pub const DDL: &str = r#"
-CREATE TABLE IF NOT EXISTS outbox (
-    id           bigserial   PRIMARY KEY,
-    event_id     uuid        NOT NULL UNIQUE,
-    topic        text        NOT NULL,
-    event_key    text        NOT NULL,
-    event_type   text        NOT NULL,
-    envelope     bytea       NOT NULL,
-    traceparent  text,
-    created_at   timestamptz NOT NULL DEFAULT now(),
-    published_at timestamptz
-);
-CREATE INDEX IF NOT EXISTS outbox_unpublished ON outbox (id) WHERE published_at IS NULL;
-"#;
-
 /// Writes `event` to the outbox inside the caller's transaction.
 pub async fn enqueue(conn: &mut PgConnection, event: &OutgoingEvent) -> Result<(), sqlx::Error> {
     let traceparent =

@@ -19,7 +19,7 @@ const TOPIC: &str = "charge.succeeded";
 async fn setup() -> (TestInfra, PgPool, KafkaSettings) {
     let infra = TestInfra::start().await.unwrap();
     let pool = infra.pool("delivery").await.unwrap();
-    events::install_schema(&pool).await.unwrap();
+    events::MIGRATIONS.run(&pool).await.unwrap();
     sqlx::raw_sql("CREATE TABLE applied (event_id uuid NOT NULL, amount bigint NOT NULL)")
         .execute(&pool)
         .await

@@ -6,24 +6,17 @@
 //! request is still running is refused (409) rather than doing the work twice. Keys live 24 hours.
 
 use crate::problem::ApiError;
-use actix_web::HttpRequest;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
 pub const HEADER: &str = "Idempotency-Key";
+/// Set on a response that replays a stored one.
+pub const REPLAYED_HEADER: &str = "Idempotent-Replayed";
 
-pub const DDL: &str = r#"
-CREATE TABLE IF NOT EXISTS idempotency_keys (
-    scope           text        NOT NULL,
-    key             text        NOT NULL,
-    request_hash    text        NOT NULL,
-    response_status smallint,
-    response_body   jsonb,
-    created_at      timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (scope, key)
-);
-CREATE INDEX IF NOT EXISTS idempotency_keys_created_at ON idempotency_keys (created_at);
-"#;
+/// The `idempotency_keys` table, migrated into every service's schema with its own migrations.
+pub static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// A validated key from the request header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -271,4 +264,118 @@ impl ResponseCache {
             tracing::warn!(error = %e, "could not cache an idempotent response");
         }
     }
+}
+
+/// Where a service keeps its idempotency keys: the table in its schema, mirrored in Redis.
+#[derive(Clone)]
+pub struct IdempotencyStore {
+    pool: PgPool,
+    cache: ResponseCache,
+}
+
+impl IdempotencyStore {
+    pub fn new(pool: PgPool, cache: ResponseCache) -> Self {
+        Self { pool, cache }
+    }
+}
+
+/// The idempotency key a request holds, with what the use case needs to record its response in
+/// the transaction that does the work.
+#[derive(Debug, Clone, Copy)]
+pub struct ClaimedKey<'a> {
+    pub scope: &'a str,
+    pub key: &'a IdempotencyKey,
+}
+
+impl ClaimedKey<'_> {
+    /// Stores the response inside the caller's transaction (see [`complete`]).
+    pub async fn complete(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        status: u16,
+        body: &serde_json::Value,
+    ) -> Result<(), ApiError> {
+        complete(conn, self.scope, self.key, status, body).await
+    }
+
+    /// Frees the key after a failure that did no work (see [`release`]).
+    pub async fn release(&self, pool: &PgPool) {
+        release(pool, self.scope, self.key).await
+    }
+}
+
+/// An idempotent write in progress, as a route handler sees it: [`IdempotentWrite::begin`]
+/// claims the request's key or answers a retry with the stored response; the use case records
+/// its response with [`IdempotentWrite::claimed`] in its own transaction; [`IdempotentWrite::finish`]
+/// mirrors it to Redis and sends it.
+pub struct IdempotentWrite {
+    scope: String,
+    key: IdempotencyKey,
+    request_hash: String,
+}
+
+impl IdempotentWrite {
+    /// Claims the key of `req` for `scope` (the caller: a member, a partner client), or returns
+    /// the response to send instead: the stored one for a retry, an error for a reused or
+    /// in-flight key. `body` is the request body as received (or a redacted form of it, for
+    /// requests that carry secrets).
+    pub async fn begin(
+        store: &IdempotencyStore,
+        req: &HttpRequest,
+        scope: String,
+        body: &[u8],
+    ) -> Result<Result<Self, HttpResponse>, ApiError> {
+        let key = IdempotencyKey::from_request(req)?;
+        let request_hash = fingerprint(req, body);
+        let outcome = match store.cache.lookup(&scope, &key, &request_hash).await {
+            Some(cached) => cached?,
+            None => claim(&store.pool, &scope, &key, &request_hash).await?,
+        };
+        Ok(match outcome {
+            Outcome::Claimed => Ok(Self {
+                scope,
+                key,
+                request_hash,
+            }),
+            Outcome::Replay { status, body } => Err(json_response(status, &body, true)?),
+        })
+    }
+
+    pub fn claimed(&self) -> ClaimedKey<'_> {
+        ClaimedKey {
+            scope: &self.scope,
+            key: &self.key,
+        }
+    }
+
+    /// The response, once Postgres holds it: mirrored to the cache, then sent.
+    pub async fn finish(
+        self,
+        store: &IdempotencyStore,
+        (status, body): (u16, serde_json::Value),
+    ) -> Result<HttpResponse, ApiError> {
+        store
+            .cache
+            .store(&self.scope, &self.key, &self.request_hash, status, &body)
+            .await;
+        json_response(status, &body, false)
+    }
+
+    /// Gives the key up after a failure that did no work, so the client can retry it.
+    pub async fn release(self, store: &IdempotencyStore) {
+        release(&store.pool, &self.scope, &self.key).await
+    }
+}
+
+fn json_response(
+    status: u16,
+    body: &serde_json::Value,
+    replayed: bool,
+) -> Result<HttpResponse, ApiError> {
+    let status = StatusCode::from_u16(status).map_err(|e| ApiError::Internal(e.into()))?;
+    let mut response = HttpResponse::build(status);
+    if replayed {
+        response.insert_header((REPLAYED_HEADER, "true"));
+    }
+    Ok(response.json(body))
 }

@@ -7,11 +7,12 @@ pub mod health;
 pub mod http;
 pub mod idempotency;
 pub mod metrics;
-pub mod money;
+pub mod pagination;
 pub mod problem;
 pub mod redis;
 pub mod service;
 pub mod telemetry;
+pub mod text;
 
 pub use problem::{ApiError, FieldError};
 pub use tokio_util::sync::CancellationToken;

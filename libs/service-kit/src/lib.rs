@@ -1,6 +1,11 @@
 //! The start-up every service shares, so that each service's `startup.rs` only says what is its
 //! own: its migrations, the topics it publishes and consumes, its routes.
 
+pub mod cli;
+
+pub use clap;
+pub use cli::{run, ServiceApp};
+
 use actix_web::web;
 use anyhow::Context;
 use auth::JwtVerifier;
@@ -15,7 +20,8 @@ use platform::metrics::Metrics;
 use platform::redis::RedisPool;
 use platform::service::Service;
 use platform::CancellationToken;
-use sqlx::migrate::Migrator;
+use sqlx::migrate::{Migration, Migrator};
+use std::borrow::Cow;
 use sqlx::PgPool;
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -32,14 +38,22 @@ pub struct Foundation {
     consumers: Vec<Consumer>,
 }
 
-/// Creates the service's schema and tables: the outbox, inbox and idempotency tables shared by
-/// every service, then the service's own migrations.
-pub async fn migrate(pool: &PgPool, migrator: &Migrator) -> anyhow::Result<()> {
-    events::install_schema(pool).await?;
-    sqlx::raw_sql(platform::idempotency::DDL)
-        .execute(pool)
-        .await
-        .context("creating the idempotency table")?;
+/// Migrates the service's schema: the tables every service shares (outbox, inbox, idempotency
+/// keys) and the service's own, as one ordered list recorded in the schema's `_sqlx_migrations`.
+pub async fn migrate(pool: &PgPool, service_migrations: &Migrator) -> anyhow::Result<()> {
+    let mut migrations: Vec<Migration> = [
+        &events::MIGRATIONS,
+        &platform::idempotency::MIGRATIONS,
+        service_migrations,
+    ]
+    .iter()
+    .flat_map(|m| m.iter().cloned())
+    .collect();
+    migrations.sort_by_key(|m| m.version);
+    let migrator = Migrator {
+        migrations: Cow::Owned(migrations),
+        ..Migrator::DEFAULT
+    };
     migrator.run(pool).await.context("running migrations")?;
     Ok(())
 }

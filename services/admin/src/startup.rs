@@ -40,3 +40,22 @@ impl Application {
         service_kit::migrate_only(&settings.service, &MIGRATOR).await
     }
 }
+
+impl service_kit::ServiceApp for Application {
+    const NAME: &'static str = "admin";
+    const ABOUT: &'static str = "The back office: read models built from every service's events.";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    type Settings = Settings;
+
+    fn load_settings() -> anyhow::Result<Settings> {
+        Settings::load()
+    }
+
+    async fn migrate(settings: Settings) -> anyhow::Result<()> {
+        Application::migrate(&settings).await
+    }
+
+    async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Service> {
+        Application::build(settings, shutdown).await
+    }
+}

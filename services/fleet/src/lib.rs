@@ -133,48 +133,52 @@ impl Fleet {
         });
 
         // The user service goes first: the others verify tokens against its JWKS.
-        let user = user_service::Application::build(
-            user_service::Settings {
-                message_console: config.message_console,
-                ..user_service::Settings::new(
-                    config.service("users", config.ports.user, ""),
-                    config.pii_key.clone(),
-                )
-            },
-            shutdown.clone(),
-        )
-        .await
-        .context("starting the user service")?;
+        let mut user_settings = user_service::Settings::in_fleet(
+            &config.service("users", config.ports.user, ""),
+            &config.pii_key,
+        )?;
+        user_settings.message_console |= config.message_console;
+        let user = user_service::Application::build(user_settings, shutdown.clone())
+            .await
+            .context("starting the user service")?;
         let user_url = config.url(user.port);
         let jwks_url = format!("{user_url}/api/v1/auth/jwks.json");
 
         let point = point_service::Application::build(
-            point_service::Settings::new(config.service("points", config.ports.point, &jwks_url)),
+            point_service::Settings::in_fleet(&config.service(
+                "points",
+                config.ports.point,
+                &jwks_url,
+            ))?,
             shutdown.clone(),
         )
         .await
         .context("starting the point service")?;
         let rewards = rewards_service::Application::build(
-            rewards_service::Settings {
-                service: config.service("rewards", config.ports.rewards, &jwks_url),
-            },
+            rewards_service::Settings::in_fleet(&config.service(
+                "rewards",
+                config.ports.rewards,
+                &jwks_url,
+            ))?,
             shutdown.clone(),
         )
         .await
         .context("starting the rewards service")?;
         let admin = admin_service::Application::build(
-            admin_service::Settings {
-                service: config.service("admin", config.ports.admin, &jwks_url),
-            },
+            admin_service::Settings::in_fleet(&config.service(
+                "admin",
+                config.ports.admin,
+                &jwks_url,
+            ))?,
             shutdown.clone(),
         )
         .await
         .context("starting the admin service")?;
         let payment = payment_service::Application::build(
-            payment_service::Settings::new(
-                config.service("payments", config.ports.payment, &jwks_url),
+            payment_service::Settings::in_fleet(
+                &config.service("payments", config.ports.payment, &jwks_url),
                 &sandbox_url,
-            ),
+            )?,
             shutdown.clone(),
         )
         .await

@@ -1,4 +1,4 @@
-use platform::config::ServiceSettings;
+use platform::config::{Loader, ServiceSettings, Setting};
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -51,59 +51,55 @@ pub struct JobSettings {
     pub lease_secs: u64,
 }
 
+const PREFIX: &str = "PAYMENT";
+
+/// Every setting of the payment service beyond [`platform::config::COMMON`], with its default.
+/// The PSP defaults are the PSP sandbox's address and test keys.
+pub const SETTINGS: &[Setting] = &[
+    Setting::new("port", "3005"),
+    Setting::new("database_schema", "payments"),
+    Setting::new("stripe.base_url", "http://127.0.0.1:3010"),
+    Setting::new("stripe.secret_key", "sk_test_sandbox"),
+    Setting::new("stripe.webhook_secret", "whsec_sandbox"),
+    Setting::new("stripe.timeout_ms", "10000"),
+    Setting::new("paypal.base_url", "http://127.0.0.1:3010"),
+    Setting::new("paypal.client_id", "sandbox-client"),
+    Setting::new("paypal.client_secret", "sandbox-secret"),
+    Setting::new("paypal.webhook_id", "WH-SANDBOX"),
+    Setting::new("paypal.timeout_ms", "10000"),
+    Setting::new("routing", "*:stripe>paypal"),
+    Setting::new("jobs.max_attempts", "6"),
+    Setting::new("jobs.backoff_base_ms", "2000"),
+    Setting::new("jobs.backoff_max_ms", "300000"),
+    Setting::new("jobs.poll_ms", "1000"),
+    Setting::new("jobs.lease_secs", "60"),
+];
+
 impl Settings {
-    /// `PAYMENT__PORT`, `PAYMENT__STRIPE__BASE_URL`, `PAYMENT__JOBS__MAX_ATTEMPTS`, ... override the defaults.
+    /// Production: the defaults, then the environment (`PAYMENT__PORT`,
+    /// `PAYMENT__STRIPE__BASE_URL`, `PAYMENT__JOBS__MAX_ATTEMPTS`, ...).
     pub fn load() -> anyhow::Result<Self> {
-        platform::config::load(
-            "PAYMENT",
-            &[
-                ("port", "3005"),
-                ("database_schema", "payments"),
-                ("stripe.base_url", "http://127.0.0.1:3010"),
-                ("stripe.secret_key", "sk_test_sandbox"),
-                ("stripe.webhook_secret", "whsec_sandbox"),
-                ("stripe.timeout_ms", "10000"),
-                ("paypal.base_url", "http://127.0.0.1:3010"),
-                ("paypal.client_id", "sandbox-client"),
-                ("paypal.client_secret", "sandbox-secret"),
-                ("paypal.webhook_id", "WH-SANDBOX"),
-                ("paypal.timeout_ms", "10000"),
-                ("routing", "*:stripe>paypal"),
-                ("jobs.max_attempts", "6"),
-                ("jobs.backoff_base_ms", "2000"),
-                ("jobs.backoff_max_ms", "300000"),
-                ("jobs.poll_ms", "1000"),
-                ("jobs.lease_secs", "60"),
-            ],
-        )
+        Loader::new(PREFIX, SETTINGS).from_env().load()
     }
 
-    /// The production defaults around the given connections, with the PSPs at `psp_base_url`
-    /// (the sandbox) under its test keys: for the fleet runner and tests.
+    /// The fleet runner: the defaults around its connections with both PSPs at `psp_base_url`
+    /// (the sandbox), then `PAYMENT__*` variables.
+    pub fn in_fleet(service: &ServiceSettings, psp_base_url: &str) -> anyhow::Result<Self> {
+        Self::loader(service, psp_base_url).from_env().load()
+    }
+
+    /// Tests: the defaults around the given connections with both PSPs at `psp_base_url`; the
+    /// environment is not read.
     pub fn new(service: ServiceSettings, psp_base_url: &str) -> Self {
-        Self {
-            service,
-            stripe: StripeSettings {
-                base_url: psp_base_url.to_owned(),
-                secret_key: "sk_test_sandbox".into(),
-                webhook_secret: "whsec_sandbox".into(),
-                timeout_ms: 10_000,
-            },
-            paypal: PaypalSettings {
-                base_url: psp_base_url.to_owned(),
-                client_id: "sandbox-client".into(),
-                client_secret: "sandbox-secret".into(),
-                webhook_id: "WH-SANDBOX".into(),
-                timeout_ms: 10_000,
-            },
-            routing: "*:stripe>paypal".into(),
-            jobs: JobSettings {
-                max_attempts: 6,
-                backoff_base_ms: 2_000,
-                backoff_max_ms: 300_000,
-                poll_ms: 1_000,
-                lease_secs: 60,
-            },
-        }
+        Self::loader(&service, psp_base_url)
+            .load()
+            .expect("the settings table loads")
+    }
+
+    fn loader(service: &ServiceSettings, psp_base_url: &str) -> Loader {
+        Loader::new(PREFIX, SETTINGS)
+            .service(service)
+            .set("stripe.base_url", psp_base_url)
+            .set("paypal.base_url", psp_base_url)
     }
 }

@@ -8,16 +8,10 @@ use crate::storage::charges::{self, ChargeRecord};
 use crate::storage::checkout_sessions::{self, CheckoutSessionRecord, NewSession};
 use crate::storage::jobs::{self, JobKind};
 use crate::storage::refunds::{self, RefundRecord};
-use platform::idempotency::{self, IdempotencyKey};
+use platform::idempotency::{self, ClaimedKey};
 use platform::ApiError;
 use sqlx::PgPool;
 use uuid::Uuid;
-
-/// The idempotency key a request holds, with what it needs to record the response.
-pub struct ClaimedKey<'a> {
-    pub scope: &'a str,
-    pub key: &'a IdempotencyKey,
-}
 
 /// Runs a charge whose idempotency key this request holds. Returns the charge as it stands
 /// after the first attempt: settled, waiting for the customer, or still processing (the worker

@@ -21,7 +21,7 @@ use crate::storage::checkout_sessions;
 use crate::storage::jobs::{self, Job};
 use crate::storage::refunds;
 use chrono::Utc;
-use platform::money::{Currency, Money};
+use kernel::money::{Currency, Money};
 use platform::CancellationToken;
 use rand::Rng;
 use sqlx::{PgConnection, PgPool};

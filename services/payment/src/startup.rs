@@ -4,7 +4,7 @@ use crate::routes::{self, AppState};
 use crate::Settings;
 use actix_web::web;
 use futures::FutureExt;
-use platform::idempotency::ResponseCache;
+use platform::idempotency::{IdempotencyStore, ResponseCache};
 use platform::service::Service;
 use platform::CancellationToken;
 use service_kit::Foundation;
@@ -43,9 +43,12 @@ impl Application {
         let state = web::Data::new(AppState {
             pool: foundation.pool.clone(),
             processor: processor.clone(),
-            idempotency_cache: ResponseCache::new(
-                foundation.redis.clone(),
-                settings.service.redis_namespace("payments"),
+            idempotency: IdempotencyStore::new(
+                foundation.pool.clone(),
+                ResponseCache::new(
+                    foundation.redis.clone(),
+                    settings.service.redis_namespace("payments"),
+                ),
             ),
         });
         let service =
@@ -58,5 +61,24 @@ impl Application {
     /// Applies the schema's migrations and exits (the `migrate` subcommand).
     pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
         service_kit::migrate_only(&settings.service, &MIGRATOR).await
+    }
+}
+
+impl service_kit::ServiceApp for Application {
+    const NAME: &'static str = "payment";
+    const ABOUT: &'static str = "Charges, refunds and withdrawals through payment service providers.";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    type Settings = Settings;
+
+    fn load_settings() -> anyhow::Result<Settings> {
+        Settings::load()
+    }
+
+    async fn migrate(settings: Settings) -> anyhow::Result<()> {
+        Application::migrate(&settings).await
+    }
+
+    async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Service> {
+        Application::build(settings, shutdown).await
     }
 }

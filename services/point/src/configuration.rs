@@ -1,4 +1,4 @@
-use platform::config::ServiceSettings;
+use platform::config::{Loader, ServiceSettings, Setting};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -9,24 +9,31 @@ pub struct Settings {
     pub jobs_interval_secs: u64,
 }
 
+const PREFIX: &str = "POINT";
+
+/// Every setting of the point service beyond [`platform::config::COMMON`], with its default.
+pub const SETTINGS: &[Setting] = &[
+    Setting::new("port", "3002"),
+    Setting::new("database_schema", "points"),
+    Setting::new("jobs_interval_secs", "60"),
+];
+
 impl Settings {
-    /// `POINT__PORT`, `POINT__DATABASE_SCHEMA`, ... override the defaults.
+    /// Production: the defaults, then the environment (`POINT__PORT`, ...).
     pub fn load() -> anyhow::Result<Self> {
-        platform::config::load(
-            "POINT",
-            &[
-                ("port", "3002"),
-                ("database_schema", "points"),
-                ("jobs_interval_secs", "60"),
-            ],
-        )
+        Loader::new(PREFIX, SETTINGS).from_env().load()
     }
 
-    /// The production defaults around the given connections (for the fleet runner and tests).
+    /// The fleet runner: the defaults around its connections, then `POINT__*` variables.
+    pub fn in_fleet(service: &ServiceSettings) -> anyhow::Result<Self> {
+        Loader::new(PREFIX, SETTINGS).service(service).from_env().load()
+    }
+
+    /// Tests: the defaults around the given connections; the environment is not read.
     pub fn new(service: ServiceSettings) -> Self {
-        Self {
-            service,
-            jobs_interval_secs: 60,
-        }
+        Loader::new(PREFIX, SETTINGS)
+            .service(&service)
+            .load()
+            .expect("the settings table loads")
     }
 }

@@ -10,7 +10,7 @@ use crate::storage::holds::{self, Hold, NewHold};
 use crate::storage::lots::{self, NewLot};
 use crate::storage::program::{self, ProgramSettings};
 use chrono::{DateTime, Duration, Months, Utc};
-use platform::money::Money;
+use kernel::money::Money;
 use sqlx::PgConnection;
 use uuid::Uuid;
 

@@ -1,4 +1,4 @@
-use platform::config::ServiceSettings;
+use platform::config::{Loader, ServiceSettings, Setting};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -7,12 +7,30 @@ pub struct Settings {
     pub service: ServiceSettings,
 }
 
+const PREFIX: &str = "REWARDS";
+
+/// Every setting of the rewards service beyond [`platform::config::COMMON`], with its default.
+pub const SETTINGS: &[Setting] = &[
+    Setting::new("port", "3003"),
+    Setting::new("database_schema", "rewards"),
+];
+
 impl Settings {
-    /// `REWARDS__PORT`, `REWARDS__DATABASE_SCHEMA`, ... override the defaults.
+    /// Production: the defaults, then the environment (`REWARDS__PORT`, ...).
     pub fn load() -> anyhow::Result<Self> {
-        platform::config::load(
-            "REWARDS",
-            &[("port", "3003"), ("database_schema", "rewards")],
-        )
+        Loader::new(PREFIX, SETTINGS).from_env().load()
+    }
+
+    /// The fleet runner: the defaults around its connections, then `REWARDS__*` variables.
+    pub fn in_fleet(service: &ServiceSettings) -> anyhow::Result<Self> {
+        Loader::new(PREFIX, SETTINGS).service(service).from_env().load()
+    }
+
+    /// Tests: the defaults around the given connections; the environment is not read.
+    pub fn new(service: ServiceSettings) -> Self {
+        Loader::new(PREFIX, SETTINGS)
+            .service(&service)
+            .load()
+            .expect("the settings table loads")
     }
 }

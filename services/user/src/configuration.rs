@@ -1,5 +1,5 @@
-use platform::config::ServiceSettings;
-use secrecy::SecretString;
+use platform::config::{Loader, ServiceSettings, Setting};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -30,55 +30,59 @@ pub struct Settings {
     /// How often each instance reloads the signing keys, so a rotation reaches it, seconds.
     pub key_reload_secs: u64,
     /// Where outgoing email and SMS are delivered: a JSON webhook of the mail/SMS provider.
-    #[serde(default)]
     pub message_webhook_url: Option<String>,
     /// Development only: print outgoing messages (codes included) to the console instead.
-    #[serde(default)]
     pub message_console: bool,
 }
 
-const DEFAULTS: &[(&str, &str)] = &[
-    ("port", "3001"),
-    ("database_schema", "users"),
-    ("access_token_ttl_secs", "900"),
-    ("refresh_token_ttl_secs", "604800"),
-    ("client_token_ttl_secs", "900"),
-    ("secret_rotation_overlap_secs", "86400"),
-    ("code_ttl_secs", "900"),
-    ("code_max_attempts", "5"),
-    ("auth_requests_per_minute", "10"),
-    ("lockout_after_failures", "5"),
-    ("trust_forwarded_for", "false"),
-    ("key_reload_secs", "30"),
+const PREFIX: &str = "USER";
+
+/// Every setting of the user service beyond [`platform::config::COMMON`], with its default.
+pub const SETTINGS: &[Setting] = &[
+    Setting::new("port", "3001"),
+    Setting::new("database_schema", "users"),
+    Setting::new("access_token_ttl_secs", "900"),
+    Setting::new("refresh_token_ttl_secs", "604800"),
+    Setting::new("client_token_ttl_secs", "900"),
+    Setting::new("secret_rotation_overlap_secs", "86400"),
+    Setting::required("pii_key"),
+    Setting::new("code_ttl_secs", "900"),
+    Setting::new("code_max_attempts", "5"),
+    Setting::new("auth_requests_per_minute", "10"),
+    Setting::new("lockout_after_failures", "5"),
+    Setting::new("trust_forwarded_for", "false"),
+    Setting::new("key_reload_secs", "30"),
+    Setting::unset("message_webhook_url"),
+    Setting::new("message_console", "false"),
 ];
 
+const PII_KEY_HINT: &str =
+    "USER__PII_KEY must be set to 32 random bytes in base64 (openssl rand -base64 32)";
+
 impl Settings {
-    /// `USER__PORT`, `USER__PII_KEY`, ... override the defaults.
+    /// Production: the defaults, then the environment (`USER__PORT`, `USER__PII_KEY`, ...).
     pub fn load() -> anyhow::Result<Self> {
-        platform::config::load("USER", DEFAULTS).map_err(|e| {
-            e.context(
-                "USER__PII_KEY must be set to 32 random bytes in base64 (openssl rand -base64 32)",
-            )
-        })
+        Loader::new(PREFIX, SETTINGS)
+            .from_env()
+            .load()
+            .map_err(|e| e.context(PII_KEY_HINT))
     }
 
-    /// The production defaults around the given connections and key (for the fleet runner and tests).
+    /// The fleet runner: the defaults around its connections and key, then `USER__*` variables.
+    pub fn in_fleet(service: &ServiceSettings, pii_key: &SecretString) -> anyhow::Result<Self> {
+        Loader::new(PREFIX, SETTINGS)
+            .service(service)
+            .set("pii_key", pii_key.expose_secret())
+            .from_env()
+            .load()
+    }
+
+    /// Tests: the defaults around the given connections and key; the environment is not read.
     pub fn new(service: ServiceSettings, pii_key: SecretString) -> Self {
-        Self {
-            service,
-            access_token_ttl_secs: 900,
-            refresh_token_ttl_secs: 7 * 24 * 3600,
-            client_token_ttl_secs: 900,
-            secret_rotation_overlap_secs: 24 * 3600,
-            pii_key,
-            code_ttl_secs: 900,
-            code_max_attempts: 5,
-            auth_requests_per_minute: 10,
-            lockout_after_failures: 5,
-            trust_forwarded_for: false,
-            key_reload_secs: 30,
-            message_webhook_url: None,
-            message_console: false,
-        }
+        Loader::new(PREFIX, SETTINGS)
+            .service(&service)
+            .set("pii_key", pii_key.expose_secret())
+            .load()
+            .expect("the settings table loads")
     }
 }

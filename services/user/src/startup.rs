@@ -159,3 +159,51 @@ async fn reload_keys(
         }
     }
 }
+
+impl service_kit::ServiceApp for Application {
+    const NAME: &'static str = "user";
+    const ABOUT: &'static str = "Members, staff, partner clients, sessions and the token signing keys.";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    type Settings = Settings;
+
+    fn load_settings() -> anyhow::Result<Settings> {
+        Settings::load()
+    }
+
+    async fn migrate(settings: Settings) -> anyhow::Result<()> {
+        Application::migrate(&settings).await
+    }
+
+    async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Service> {
+        Application::build(settings, shutdown).await
+    }
+
+    fn extra_commands() -> Vec<service_kit::clap::Command> {
+        vec![service_kit::clap::Command::new("rotate-keys")
+            .about("Publish a new signing key now; it starts signing after --activate-in seconds")
+            .arg(
+                service_kit::clap::Arg::new("activate-in")
+                    .long("activate-in")
+                    .value_name("SECONDS")
+                    .value_parser(service_kit::clap::value_parser!(u32))
+                    .default_value(DEFAULT_ACTIVATION_SECS)
+                    .help("Longer than the JWKS cache lifetime (5 minutes), so every verifier knows the key before it signs"),
+            )]
+    }
+
+    async fn run_extra(
+        name: &str,
+        args: &service_kit::clap::ArgMatches,
+        settings: Settings,
+    ) -> anyhow::Result<()> {
+        anyhow::ensure!(name == "rotate-keys", "unknown command {name}");
+        let secs = i64::from(*args.get_one::<u32>("activate-in").expect("has a default"));
+        let kid = Application::rotate_keys(&settings, secs).await?;
+        println!("new signing key {kid}: published now, signs in {secs} s; the previous key stays published for a day after that");
+        Ok(())
+    }
+}
+
+/// Default delay before a rotated key signs, seconds: longer than the JWKS cache lifetime (5
+/// minutes), so every verifier has fetched the new key before it sees a token signed with it.
+const DEFAULT_ACTIVATION_SECS: &str = "600";

@@ -3,7 +3,7 @@
 
 use auth::Role;
 use chrono::{DateTime, Utc};
-use platform::money::{Currency, Money};
+use kernel::money::{Currency, Money};
 use uuid::Uuid;
 
 /// A member (or staff) account came to exist.
@@ -144,7 +144,7 @@ mod tests {
         assert!(ChargeSucceeded::parse(MEMBER, 0, "AUD").is_err());
         assert!(ChargeSucceeded::parse(MEMBER, -1, "AUD").is_err());
         assert!(
-            ChargeSucceeded::parse(MEMBER, platform::money::MAX_AMOUNT_MINOR + 1, "AUD").is_err()
+            ChargeSucceeded::parse(MEMBER, kernel::money::MAX_AMOUNT_MINOR + 1, "AUD").is_err()
         );
         assert!(ChargeSucceeded::parse(MEMBER, 100, "XXX").is_err());
         assert!(ChargeSucceeded::parse("42", 100, "AUD").is_err());

@@ -9,7 +9,7 @@ pub use paypal::PaypalConnector;
 pub use routing::{Connectors, RoutingRules};
 pub use stripe::StripeConnector;
 
-use platform::money::Money;
+use kernel::money::Money;
 use uuid::Uuid;
 
 pub struct AuthorizeRequest<'a> {

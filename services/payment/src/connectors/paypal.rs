@@ -9,7 +9,7 @@ use super::{
     WebhookError, WebhookEvent,
 };
 use crate::configuration::PaypalSettings;
-use platform::money::Money;
+use kernel::money::Money;
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
@@ -487,7 +487,7 @@ fn read_event(event: &Value) -> Result<WebhookEvent, WebhookError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use platform::money::Currency;
+    use kernel::money::Currency;
 
     #[test]
     fn amounts_are_decimal_strings_in_the_currencys_own_precision() {

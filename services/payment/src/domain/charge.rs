@@ -1,5 +1,5 @@
 use auth::{Principal, PrincipalKind, Role};
-use platform::money::{Currency, Money};
+use kernel::money::{Currency, Money};
 use platform::{ApiError, FieldError};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

@@ -1,4 +1,5 @@
-use super::{AppState, IdempotentWrite, STAFF};
+use platform::idempotency::IdempotentWrite;
+use super::{AppState, STAFF};
 use crate::connectors::ConnectorError;
 use crate::domain::{
     CardCharge, CardSummary, ChargeKind, ChargeStatus, CreateChargeRequest, NewCharge,
@@ -99,7 +100,7 @@ pub async fn create_charge(
 ) -> Result<HttpResponse, ApiError> {
     let request: CreateChargeRequest = platform::http::parse_json_body(&req, &body)?;
     let charge = NewCharge::parse(request, &principal)?;
-    let write = match IdempotentWrite::begin(&state, &req, principal.scope_key(), &body).await? {
+    let write = match IdempotentWrite::begin(&state.idempotency, &req, principal.scope_key(), &body).await? {
         Ok(write) => write,
         Err(replay) => return Ok(replay),
     };
@@ -111,7 +112,7 @@ pub async fn create_charge(
         response_for,
     )
     .await?;
-    write.finish(&state, response_for(&record)).await
+    write.finish(&state.idempotency, response_for(&record)).await
 }
 
 /// The PSP whose vault takes card details sent server to server.
@@ -151,7 +152,7 @@ pub async fn create_card_charge(
         redacted_body,
     } = CardCharge::parse(&body, &principal, Utc::now().date_naive())?;
     let write =
-        match IdempotentWrite::begin(&state, &req, principal.scope_key(), &redacted_body).await? {
+        match IdempotentWrite::begin(&state.idempotency, &req, principal.scope_key(), &redacted_body).await? {
             Ok(write) => write,
             Err(replay) => return Ok(replay),
         };
@@ -164,7 +165,7 @@ pub async fn create_card_charge(
     let token = match vault.tokenize_card(&card).await {
         Ok(token) => token,
         Err(e) => {
-            platform::idempotency::release(&state.pool, &write.scope, &write.key).await;
+            write.release(&state.idempotency).await;
             return Err(match e {
                 ConnectorError::Refused(why) => ApiError::Unprocessable {
                     slug: "card-refused",
@@ -189,7 +190,7 @@ pub async fn create_card_charge(
         response_for,
     )
     .await?;
-    write.finish(&state, response_for(&record)).await
+    write.finish(&state.idempotency, response_for(&record)).await
 }
 
 /// A charge, for its member, the partner that created it, or staff.

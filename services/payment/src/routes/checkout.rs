@@ -1,5 +1,6 @@
+use platform::idempotency::IdempotentWrite;
 use super::charges::ChargeView;
-use super::{AppState, IdempotentWrite};
+use super::AppState;
 use crate::domain::{CreateCheckoutSessionRequest, NewCheckout};
 use crate::storage::charges::ChargeRecord;
 use crate::storage::checkout_sessions::CheckoutSessionRecord;
@@ -67,7 +68,7 @@ pub async fn create_checkout_session(
 ) -> Result<HttpResponse, ApiError> {
     let request: CreateCheckoutSessionRequest = platform::http::parse_json_body(&req, &body)?;
     let checkout = NewCheckout::parse(request, &principal)?;
-    let write = match IdempotentWrite::begin(&state, &req, principal.scope_key(), &body).await? {
+    let write = match IdempotentWrite::begin(&state.idempotency, &req, principal.scope_key(), &body).await? {
         Ok(write) => write,
         Err(replay) => return Ok(replay),
     };
@@ -79,5 +80,5 @@ pub async fn create_checkout_session(
         response_for,
     )
     .await?;
-    write.finish(&state, response_for(&charge, &session)).await
+    write.finish(&state.idempotency, response_for(&charge, &session)).await
 }

@@ -8,11 +8,9 @@ mod webhooks;
 mod withdrawals;
 
 use crate::processor::Processor;
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::web;
 use auth::Role;
-use platform::idempotency::{self, IdempotencyKey, Outcome, ResponseCache};
-use platform::ApiError;
+use platform::idempotency::IdempotencyStore;
 
 pub use charges::ChargeView;
 pub use refunds::RefundView;
@@ -20,83 +18,13 @@ pub use refunds::RefundView;
 pub struct AppState {
     pub pool: sqlx::PgPool,
     pub processor: Processor,
-    pub idempotency_cache: ResponseCache,
+    pub idempotency: IdempotencyStore,
 }
 
 /// Staff who may read every payment.
 const STAFF: &[Role] = &[Role::Support, Role::Admin, Role::SuperAdmin];
 /// Staff who may move money (refunds, withdrawals, dead-letter retries).
 const MONEY_STAFF: &[Role] = &[Role::Admin, Role::SuperAdmin];
-
-/// An idempotent write in progress: created by [`IdempotentWrite::begin`], which has already
-/// answered the request if it is a retry.
-pub(crate) struct IdempotentWrite {
-    pub scope: String,
-    pub key: IdempotencyKey,
-    request_hash: String,
-}
-
-impl IdempotentWrite {
-    /// Claims the request's key, or returns the response to send instead (a replay).
-    pub async fn begin(
-        state: &AppState,
-        req: &HttpRequest,
-        scope: String,
-        body: &[u8],
-    ) -> Result<Result<Self, HttpResponse>, ApiError> {
-        let key = IdempotencyKey::from_request(req)?;
-        let request_hash = idempotency::fingerprint(req, body);
-        let outcome = match state
-            .idempotency_cache
-            .lookup(&scope, &key, &request_hash)
-            .await
-        {
-            Some(cached) => cached?,
-            None => idempotency::claim(&state.pool, &scope, &key, &request_hash).await?,
-        };
-        Ok(match outcome {
-            Outcome::Claimed => Ok(Self {
-                scope,
-                key,
-                request_hash,
-            }),
-            Outcome::Replay { status, body } => Err(json_response(status, &body, true)?),
-        })
-    }
-
-    pub fn claimed(&self) -> crate::core::ClaimedKey<'_> {
-        crate::core::ClaimedKey {
-            scope: &self.scope,
-            key: &self.key,
-        }
-    }
-
-    /// The response, once Postgres holds it: mirrored to the cache, then sent.
-    pub async fn finish(
-        self,
-        state: &AppState,
-        (status, body): (u16, serde_json::Value),
-    ) -> Result<HttpResponse, ApiError> {
-        state
-            .idempotency_cache
-            .store(&self.scope, &self.key, &self.request_hash, status, &body)
-            .await;
-        json_response(status, &body, false)
-    }
-}
-
-fn json_response(
-    status: u16,
-    body: &serde_json::Value,
-    replayed: bool,
-) -> Result<HttpResponse, ApiError> {
-    let status = StatusCode::from_u16(status).map_err(|e| ApiError::Internal(e.into()))?;
-    let mut response = HttpResponse::build(status);
-    if replayed {
-        response.insert_header(("Idempotent-Replayed", "true"));
-    }
-    Ok(response.json(body))
-}
 
 #[derive(utoipa::OpenApi)]
 #[openapi(

@@ -1,5 +1,6 @@
+use platform::idempotency::IdempotentWrite;
 use super::charges::visible_charge;
-use super::{AppState, IdempotentWrite, MONEY_STAFF};
+use super::{AppState, MONEY_STAFF};
 use crate::core::NewRefund;
 use crate::storage::refunds::{self, RefundRecord};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -108,7 +109,7 @@ pub async fn create_refund(
             "must be a positive integer number of minor units",
         ));
     }
-    let write = match IdempotentWrite::begin(&state, &req, principal.scope_key(), &body).await? {
+    let write = match IdempotentWrite::begin(&state.idempotency, &req, principal.scope_key(), &body).await? {
         Ok(write) => write,
         Err(replay) => return Ok(replay),
     };
@@ -124,7 +125,7 @@ pub async fn create_refund(
         response_for,
     )
     .await?;
-    write.finish(&state, response_for(&refund)).await
+    write.finish(&state.idempotency, response_for(&refund)).await
 }
 
 /// A charge's refunds, oldest first.

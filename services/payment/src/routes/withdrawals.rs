@@ -1,9 +1,10 @@
-use super::{AppState, IdempotentWrite, MONEY_STAFF, STAFF};
+use platform::idempotency::IdempotentWrite;
+use super::{AppState, MONEY_STAFF, STAFF};
 use crate::storage::withdrawals::{self, WithdrawalRecord};
 use actix_web::{web, HttpRequest, HttpResponse};
 use auth::Principal;
 use chrono::{DateTime, Utc};
-use platform::money::{Currency, Money};
+use kernel::money::{Currency, Money};
 use platform::{ApiError, FieldError};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -79,7 +80,7 @@ pub async fn record_withdrawal(
             "must be at most 200 characters",
         ));
     }
-    let write = match IdempotentWrite::begin(&state, &req, principal.scope_key(), &body).await? {
+    let write = match IdempotentWrite::begin(&state.idempotency, &req, principal.scope_key(), &body).await? {
         Ok(write) => write,
         Err(replay) => return Ok(replay),
     };
@@ -91,20 +92,20 @@ pub async fn record_withdrawal(
             amount.amount_minor,
             amount.currency.code(),
             reference.as_deref(),
-            &write.scope,
+            write.claimed().scope,
         )
         .await?;
         events::outbox::enqueue(&mut tx, &crate::events::withdrawal_recorded(&withdrawal)).await?;
         let body = serde_json::to_value(WithdrawalView::from(&withdrawal)).unwrap_or_default();
-        platform::idempotency::complete(&mut tx, &write.scope, &write.key, 201, &body).await?;
+        write.claimed().complete(&mut tx, 201, &body).await?;
         tx.commit().await?;
         Ok::<_, ApiError>(body)
     }
     .await;
     match recorded {
-        Ok(body) => write.finish(&state, (201, body)).await,
+        Ok(body) => write.finish(&state.idempotency, (201, body)).await,
         Err(e) => {
-            platform::idempotency::release(&state.pool, &write.scope, &write.key).await;
+            write.release(&state.idempotency).await;
             Err(e)
         }
     }

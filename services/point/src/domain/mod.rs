@@ -3,7 +3,7 @@
 pub mod cursor;
 
 use chrono::{DateTime, Utc};
-use platform::money::Money;
+use kernel::money::Money;
 
 /// The largest number of points one request may move: far above any real purchase, low enough
 /// that sums over a member's history cannot overflow.
@@ -204,7 +204,7 @@ pub fn qualifying_tier(tiers: &[Tier], spend: i64) -> &Tier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use platform::money::Currency;
+    use kernel::money::Currency;
 
     fn money(amount: i64, currency: &str) -> Money {
         Money::positive(amount, Currency::parse(currency).unwrap()).unwrap()

@@ -9,7 +9,7 @@ use events::proto::{
     UserErased, UserRegistered,
 };
 use events::{topics, EventHandler, HandlerError, OutgoingEvent, ReceivedEvent};
-use platform::money::{Currency, Money};
+use kernel::money::{Currency, Money};
 use sqlx::PgConnection;
 use uuid::Uuid;
 

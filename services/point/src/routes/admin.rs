@@ -10,7 +10,7 @@ use auth::Principal;
 use chrono::{DateTime, Utc};
 use platform::http::Json;
 use platform::idempotency::IdempotencyKey;
-use platform::money::Currency;
+use kernel::money::Currency;
 use platform::{ApiError, FieldError};
 use serde::Deserialize;
 use uuid::Uuid;

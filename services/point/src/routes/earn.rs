@@ -5,7 +5,7 @@ use actix_web::{web, HttpResponse};
 use auth::Principal;
 use chrono::{DateTime, Duration, Utc};
 use platform::http::Json;
-use platform::money::{Currency, Money};
+use kernel::money::{Currency, Money};
 use platform::{ApiError, FieldError};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

@@ -21,9 +21,11 @@ const COLUMNS: &str =
 
 /// Active items, cheapest first (then by id, so the order is stable).
 pub async fn list_active(conn: &mut PgConnection) -> Result<Vec<CatalogItem>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM catalog_items WHERE active ORDER BY points_cost, id"
-    ))
+    sqlx::query_as!(
+        CatalogItem,
+        "SELECT id, name, description, points_cost, inventory, active, created_at, updated_at
+           FROM catalog_items WHERE active ORDER BY points_cost, id"
+    )
     .fetch_all(conn)
     .await
 }

@@ -1,0 +1,8 @@
+//! The shared kernel: the few domain types every service speaks, so that a charge's amount or
+//! a reason typed by staff is checked the same way everywhere. Pure values and rules: nothing
+//! here does I/O or knows about HTTP; callers turn the errors into their own.
+
+pub mod money;
+pub mod text;
+
+pub use money::{Currency, Money};
