@@ -112,3 +112,43 @@ impl FromRequest for Principal {
         })
     }
 }
+
+/// Principals for tests, without a token: `Principal::member(id)`, `Principal::staff(Role::Admin)`,
+/// `Principal::partner(&["points:earn"])`.
+#[cfg(any(test, feature = "test-util"))]
+impl Principal {
+    pub fn member(member_id: Uuid) -> Self {
+        Self {
+            subject: member_id,
+            kind: PrincipalKind::User,
+            role: Some(Role::Customer),
+            scopes: Vec::new(),
+        }
+    }
+
+    pub fn staff(role: Role) -> Self {
+        Self {
+            subject: Uuid::now_v7(),
+            kind: PrincipalKind::User,
+            role: Some(role),
+            scopes: Vec::new(),
+        }
+    }
+
+    pub fn partner(scopes: &[&str]) -> Self {
+        Self {
+            subject: Uuid::now_v7(),
+            kind: PrincipalKind::Partner,
+            role: None,
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    /// A user account that carries no role (a token of a kind we never issue).
+    pub fn without_role() -> Self {
+        Self {
+            role: None,
+            ..Self::member(Uuid::now_v7())
+        }
+    }
+}

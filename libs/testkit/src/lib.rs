@@ -4,8 +4,10 @@
 //! Postgres and Redis come from `DATABASE_URL` / `REDIS_URL`, else the standard local ports,
 //! else a private server started from the installed binaries under `target/`.
 
+pub mod host;
 pub mod tokens;
 
+pub use host::{Member, ServiceHost};
 pub use tokens::TokenIssuer;
 
 use anyhow::Context;

@@ -2,6 +2,7 @@
 //! comes later; for now staff manage the catalog and everyone signed in can browse it.
 
 pub mod configuration;
+pub mod core;
 pub mod domain;
 pub mod events;
 pub mod routes;

@@ -1,12 +1,22 @@
 //! Catalog rules, free of I/O.
 
-use platform::FieldError;
+use kernel::text::TextRule;
 use serde::Deserialize;
 
 pub const NAME_MAX_CHARS: usize = 200;
 pub const DESCRIPTION_MAX_CHARS: usize = 2_000;
 pub const POINTS_COST_MAX: i64 = 10_000_000;
 pub const INVENTORY_MAX: i64 = 1_000_000;
+
+const NAME: TextRule = TextRule::line(NAME_MAX_CHARS);
+const DESCRIPTION: TextRule = TextRule::paragraph(DESCRIPTION_MAX_CHARS);
+
+/// A field of a request that broke a rule, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidField {
+    pub field: &'static str,
+    pub message: String,
+}
 
 /// A new catalog item as an admin sends it.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -35,7 +45,7 @@ pub struct NewReward {
 }
 
 impl TryFrom<CreateReward> for NewReward {
-    type Error = Vec<FieldError>;
+    type Error = Vec<InvalidField>;
 
     /// Checks every field and reports all that are wrong, not just the first.
     fn try_from(request: CreateReward) -> Result<Self, Self::Error> {
@@ -62,45 +72,22 @@ impl TryFrom<CreateReward> for NewReward {
                 ("inventory", inventory.err()),
             ]
             .into_iter()
-            .filter_map(|(field, error)| error.map(|message| FieldError::new(field, message)))
+            .filter_map(|(field, error)| error.map(|message| InvalidField { field, message }))
             .collect()),
         }
     }
 }
 
-/// Trimmed, 1 to 200 characters, no control characters (Postgres refuses NUL in text anyway).
+/// Trimmed, 1 to 200 characters, no control characters.
 pub fn parse_name(raw: &str) -> Result<String, String> {
-    let name = raw.trim();
-    if name.is_empty() {
-        return Err("must not be empty".into());
-    }
-    if name.chars().count() > NAME_MAX_CHARS {
-        return Err(format!("must be at most {NAME_MAX_CHARS} characters"));
-    }
-    if name.chars().any(char::is_control) {
-        return Err("must not contain control characters".into());
-    }
-    Ok(name.to_owned())
+    NAME.parse(raw).map_err(|e| e.to_string())
 }
 
 /// Trimmed; blank becomes `None`. Line breaks and tabs are allowed, other control characters not.
 pub fn parse_description(raw: &str) -> Result<Option<String>, String> {
-    let description = raw.trim();
-    if description.is_empty() {
-        return Ok(None);
-    }
-    if description.chars().count() > DESCRIPTION_MAX_CHARS {
-        return Err(format!(
-            "must be at most {DESCRIPTION_MAX_CHARS} characters"
-        ));
-    }
-    if description
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return Err("must not contain control characters other than line breaks and tabs".into());
-    }
-    Ok(Some(description.to_owned()))
+    DESCRIPTION
+        .parse_optional(Some(raw))
+        .map_err(|e| e.to_string())
 }
 
 pub fn parse_points_cost(points: i64) -> Result<i64, String> {
@@ -140,7 +127,7 @@ mod tests {
         }
     }
 
-    fn fields(result: Result<NewReward, Vec<FieldError>>) -> Vec<String> {
+    fn fields(result: Result<NewReward, Vec<InvalidField>>) -> Vec<&'static str> {
         result.unwrap_err().into_iter().map(|e| e.field).collect()
     }
 

@@ -1,30 +1,9 @@
 //! Events in and out of the rewards service.
 
-use events::{topics, EventHandler, HandlerError, ReceivedEvent};
-use sqlx::PgConnection;
+pub mod consumes;
+pub mod publishes;
 
-/// Redemptions will publish `reward.redeemed`; it is listed now so the topic exists.
-pub const PUBLISHES: &[&str] = &[topics::REWARD_REDEEMED];
+pub use consumes::RewardsEvents;
+pub use publishes::PUBLISHES;
 
-pub const CONSUMES: &[&str] = &[topics::USER_ERASED];
-
-pub struct RewardsEvents;
-
-#[async_trait::async_trait]
-impl EventHandler for RewardsEvents {
-    async fn handle(
-        &self,
-        _conn: &mut PgConnection,
-        event: &ReceivedEvent,
-    ) -> Result<(), HandlerError> {
-        match event.event_type.as_str() {
-            // The catalog holds no personal data yet (items are not tied to members), so there
-            // is nothing to anonymise: acknowledge. Once redemptions are stored per member, this
-            // must anonymise them.
-            topics::USER_ERASED => Ok(()),
-            other => Err(HandlerError::Permanent(anyhow::anyhow!(
-                "the rewards service does not handle {other}"
-            ))),
-        }
-    }
-}
+pub const CONSUMES: &[&str] = &[events::topics::USER_ERASED];

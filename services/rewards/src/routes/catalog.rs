@@ -1,10 +1,11 @@
 use super::AppState;
-use crate::domain::{self, CreateReward, NewReward};
-use crate::storage::catalog::{self, CatalogItem};
+use crate::core;
+use crate::domain::{self, CreateReward, InvalidField, NewReward};
+use crate::storage::catalog::CatalogItem;
 use actix_web::{web, HttpResponse};
 use auth::{Principal, Role};
 use platform::http::Json;
-use platform::ApiError;
+use platform::{ApiError, FieldError};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -43,6 +44,15 @@ pub struct CatalogView {
     pub items: Vec<RewardView>,
 }
 
+fn invalid(fields: Vec<InvalidField>) -> ApiError {
+    ApiError::Validation(
+        fields
+            .into_iter()
+            .map(|f| FieldError::new(f.field, f.message))
+            .collect(),
+    )
+}
+
 fn authorize_browse(principal: &Principal) -> Result<(), ApiError> {
     if principal.has_role(BROWSER_ROLES) || principal.has_scope(BROWSE_SCOPE) {
         Ok(())
@@ -68,8 +78,7 @@ pub async fn list_rewards(
     principal: Principal,
 ) -> Result<HttpResponse, ApiError> {
     authorize_browse(&principal)?;
-    let mut conn = state.pool.acquire().await?;
-    let items = catalog::list_active(&mut conn).await?;
+    let items = core::catalog::list_active(&state.pool).await?;
     Ok(HttpResponse::Ok().json(CatalogView {
         items: items.into_iter().map(RewardView::from).collect(),
     }))
@@ -94,65 +103,46 @@ pub async fn create_reward(
     Json(request): Json<CreateReward>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require_role(CATALOG_MANAGERS)?;
-    let reward = NewReward::try_from(request).map_err(ApiError::Validation)?;
-    let mut conn = state.pool.acquire().await?;
-    let item = catalog::insert(&mut conn, Uuid::now_v7(), &reward).await?;
-    tracing::info!(reward_id = %item.id, points_cost = item.points_cost, "reward added to the catalog");
+    let reward = NewReward::try_from(request).map_err(invalid)?;
+    let item = core::catalog::add_reward(&state.pool, &reward).await?;
     Ok(HttpResponse::Created().json(RewardView::from(item)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use auth::PrincipalKind;
-
-    fn principal(kind: PrincipalKind, role: Option<Role>, scopes: &[&str]) -> Principal {
-        Principal {
-            subject: Uuid::now_v7(),
-            kind,
-            role,
-            scopes: scopes.iter().map(|s| s.to_string()).collect(),
-        }
-    }
 
     #[test]
     fn members_staff_and_scoped_partners_may_browse() {
-        for role in [Role::Customer, Role::Support, Role::Admin, Role::SuperAdmin] {
+        for role in [Role::Support, Role::Admin, Role::SuperAdmin] {
             assert!(
-                authorize_browse(&principal(PrincipalKind::User, Some(role), &[])).is_ok(),
+                authorize_browse(&Principal::staff(role)).is_ok(),
                 "{role:?}"
             );
         }
-        assert!(
-            authorize_browse(&principal(PrincipalKind::Partner, None, &["rewards:read"])).is_ok()
-        );
-        assert!(
-            authorize_browse(&principal(PrincipalKind::Partner, None, &["points:read"])).is_err()
-        );
-        assert!(
-            authorize_browse(&principal(PrincipalKind::Partner, Some(Role::Admin), &[])).is_err()
-        );
-        assert!(
-            authorize_browse(&principal(PrincipalKind::User, None, &["rewards:read"])).is_err()
-        );
+        assert!(authorize_browse(&Principal::member(Uuid::now_v7())).is_ok());
+        assert!(authorize_browse(&Principal::partner(&["rewards:read"])).is_ok());
+        assert!(authorize_browse(&Principal::partner(&["points:read"])).is_err());
+        assert!(authorize_browse(&Principal::without_role()).is_err());
     }
 
     #[test]
     fn only_admins_manage_the_catalog() {
-        assert!(principal(PrincipalKind::User, Some(Role::Admin), &[])
+        assert!(Principal::staff(Role::Admin)
             .require_role(CATALOG_MANAGERS)
             .is_ok());
-        assert!(principal(PrincipalKind::User, Some(Role::SuperAdmin), &[])
+        assert!(Principal::staff(Role::SuperAdmin)
             .require_role(CATALOG_MANAGERS)
             .is_ok());
-        assert!(principal(PrincipalKind::User, Some(Role::Support), &[])
-            .require_role(CATALOG_MANAGERS)
-            .is_err());
-        assert!(principal(PrincipalKind::User, Some(Role::Customer), &[])
-            .require_role(CATALOG_MANAGERS)
-            .is_err());
-        assert!(principal(PrincipalKind::Partner, None, &["rewards:write"])
-            .require_role(CATALOG_MANAGERS)
-            .is_err());
+        for refused in [
+            Principal::staff(Role::Support),
+            Principal::member(Uuid::now_v7()),
+            Principal::partner(&["rewards:write"]),
+        ] {
+            assert!(
+                refused.require_role(CATALOG_MANAGERS).is_err(),
+                "{refused:?}"
+            );
+        }
     }
 }

@@ -3,7 +3,8 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// A row of `catalog_items`.
+#[derive(Debug, Clone)]
 pub struct CatalogItem {
     pub id: Uuid,
     pub name: String,
@@ -15,9 +16,6 @@ pub struct CatalogItem {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
-
-const COLUMNS: &str =
-    "id, name, description, points_cost, inventory, active, created_at, updated_at";
 
 /// Active items, cheapest first (then by id, so the order is stable).
 pub async fn list_active(conn: &mut PgConnection) -> Result<Vec<CatalogItem>, sqlx::Error> {
@@ -35,15 +33,17 @@ pub async fn insert(
     id: Uuid,
     reward: &NewReward,
 ) -> Result<CatalogItem, sqlx::Error> {
-    sqlx::query_as(&format!(
+    sqlx::query_as!(
+        CatalogItem,
         "INSERT INTO catalog_items (id, name, description, points_cost, inventory)
-         VALUES ($1, $2, $3, $4, $5) RETURNING {COLUMNS}"
-    ))
-    .bind(id)
-    .bind(&reward.name)
-    .bind(&reward.description)
-    .bind(reward.points_cost)
-    .bind(reward.inventory)
+         VALUES ($1, $2, $3, $4, $5)
+         RETURNING id, name, description, points_cost, inventory, active, created_at, updated_at",
+        id,
+        reward.name,
+        reward.description,
+        reward.points_cost,
+        reward.inventory,
+    )
     .fetch_one(conn)
     .await
 }

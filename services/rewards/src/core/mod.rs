@@ -1,0 +1,4 @@
+//! The rewards service's use cases. Each owns its transaction; routes and event handlers call
+//! exactly one of them.
+
+pub mod catalog;

@@ -1,0 +1,4 @@
+//! The rewards service's API over real HTTP, Postgres, Redis and a Kafka-protocol broker.
+
+mod catalog;
+mod helpers;
