@@ -82,6 +82,32 @@ impl TestInfra {
         }
     }
 
+    /// Publishes `payload` to `topic` as a producing service's relay does: in the envelope, keyed
+    /// by the member.
+    pub async fn publish(
+        &self,
+        topic: &'static str,
+        member: uuid::Uuid,
+        payload: &impl prost::Message,
+    ) {
+        use prost::Message as _;
+        let event = events::OutgoingEvent::new("test", topic, member, payload);
+        let producer = self
+            .kafka_settings()
+            .producer("test")
+            .expect("a test producer");
+        producer
+            .send(
+                rdkafka::producer::FutureRecord::to(topic)
+                    .key(&member.to_string())
+                    .payload(&event.envelope.encode_to_vec()),
+                Duration::from_secs(5),
+            )
+            .await
+            .map_err(|(e, _)| e)
+            .expect("the mock broker takes the event");
+    }
+
     /// A pool on this test's database with `search_path` set to `schema`.
     pub async fn pool(&self, schema: &str) -> anyhow::Result<sqlx::PgPool> {
         platform::db::connect(&self.database_url, schema, 5).await

@@ -23,7 +23,10 @@ impl Settings {
 
     /// The fleet runner: the defaults around its connections, then `ADMIN__*` variables.
     pub fn in_fleet(service: &ServiceSettings) -> anyhow::Result<Self> {
-        Loader::new(PREFIX, SETTINGS).service(service).from_env().load()
+        Loader::new(PREFIX, SETTINGS)
+            .service(service)
+            .from_env()
+            .load()
     }
 
     /// Tests: the defaults around the given connections; the environment is not read.

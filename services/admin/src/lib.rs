@@ -2,6 +2,7 @@
 //! projected from the events other services publish, and serves it to staff.
 
 pub mod configuration;
+pub mod core;
 pub mod domain;
 pub mod events;
 pub mod routes;

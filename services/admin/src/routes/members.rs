@@ -1,5 +1,6 @@
 use super::{AppState, STAFF};
-use crate::storage::activity::{self, CurrencyVolume, MemberActivity};
+use crate::core;
+use crate::storage::activity::{CurrencyVolume, MemberActivity};
 use actix_web::{web, HttpResponse};
 use auth::{Principal, Role};
 use chrono::{DateTime, Utc};
@@ -61,7 +62,7 @@ impl From<MemberActivity> for MemberActivityView {
         (status = 404, description = "No activity known for this member", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
     )
 )]
-#[tracing::instrument(skip_all, fields(flow = "admin_get_member"))]
+#[tracing::instrument(skip_all, fields(flow = "admin_get_member", member_id = %path))]
 pub async fn get_member(
     state: web::Data<AppState>,
     principal: Principal,
@@ -69,9 +70,6 @@ pub async fn get_member(
 ) -> Result<HttpResponse, ApiError> {
     principal.require_role(STAFF)?;
     let member_id = path.into_inner();
-    let mut conn = state.pool.acquire().await?;
-    let found = activity::find(&mut conn, member_id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("no activity is known for this member".into()))?;
+    let found = core::members::member_activity(&state.pool, member_id).await?;
     Ok(HttpResponse::Ok().json(MemberActivityView::from(found)))
 }

@@ -45,40 +45,25 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
 #[cfg(test)]
 mod tests {
     use super::STAFF;
-    use auth::{Principal, PrincipalKind, Role};
+    use auth::{Principal, Role};
     use uuid::Uuid;
-
-    fn principal(kind: PrincipalKind, role: Option<Role>, scopes: &[&str]) -> Principal {
-        Principal {
-            subject: Uuid::now_v7(),
-            kind,
-            role,
-            scopes: scopes.iter().map(|s| s.to_string()).collect(),
-        }
-    }
 
     #[test]
     fn only_staff_may_use_the_back_office() {
         for role in [Role::Support, Role::Admin, Role::SuperAdmin] {
             assert!(
-                principal(PrincipalKind::User, Some(role), &[])
-                    .require_role(STAFF)
-                    .is_ok(),
+                Principal::staff(role).require_role(STAFF).is_ok(),
                 "{role:?}"
             );
         }
-        assert!(principal(PrincipalKind::User, Some(Role::Customer), &[])
+        assert!(Principal::member(Uuid::now_v7())
             .require_role(STAFF)
             .is_err());
-        assert!(principal(PrincipalKind::User, None, &[])
+        assert!(Principal::without_role().require_role(STAFF).is_err());
+        // A partner is never staff, whatever scopes it carries.
+        assert!(Principal::partner(&["admin:read"])
             .require_role(STAFF)
             .is_err());
-        // A partner is never staff, whatever it claims.
-        assert!(
-            principal(PrincipalKind::Partner, Some(Role::Admin), &["admin:read"])
-                .require_role(STAFF)
-                .is_err()
-        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
 use super::{AppState, STAFF};
-use crate::storage::activity;
+use crate::core;
 use actix_web::{web, HttpResponse};
 use auth::Principal;
 use platform::ApiError;
@@ -28,8 +28,7 @@ pub async fn get_stats(
     principal: Principal,
 ) -> Result<HttpResponse, ApiError> {
     principal.require_role(STAFF)?;
-    let mut conn = state.pool.acquire().await?;
-    let totals = activity::program_totals(&mut conn).await?;
+    let totals = core::members::program_totals(&state.pool).await?;
     Ok(HttpResponse::Ok().json(ProgramStatsView {
         members: totals.members,
         points_earned_total: totals.points_earned_total,

@@ -13,7 +13,7 @@ pub async fn record_registration(
     registration: &Registration,
     occurred_at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO member_activity (member_id, role, registered_at, last_event_at)
          VALUES ($1, $2, $3, $4)
          ON CONFLICT (member_id) DO UPDATE SET
@@ -21,11 +21,11 @@ pub async fn record_registration(
              registered_at = LEAST(member_activity.registered_at, EXCLUDED.registered_at),
              last_event_at = GREATEST(member_activity.last_event_at, EXCLUDED.last_event_at),
              updated_at = now()",
+        registration.member_id,
+        registration.role.as_str(),
+        registration.registered_at,
+        occurred_at,
     )
-    .bind(registration.member_id)
-    .bind(registration.role.as_str())
-    .bind(registration.registered_at)
-    .bind(occurred_at)
     .execute(conn)
     .await?;
     Ok(())
@@ -36,7 +36,7 @@ pub async fn record_points(
     earned: &PointsEarned,
     occurred_at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO member_activity (member_id, points_earned_total, points_events, last_event_at)
          VALUES ($1, $2, 1, $3)
          ON CONFLICT (member_id) DO UPDATE SET
@@ -44,10 +44,10 @@ pub async fn record_points(
              points_events = member_activity.points_events + 1,
              last_event_at = GREATEST(member_activity.last_event_at, EXCLUDED.last_event_at),
              updated_at = now()",
+        earned.member_id,
+        earned.points,
+        occurred_at,
     )
-    .bind(earned.member_id)
-    .bind(earned.points)
-    .bind(occurred_at)
     .execute(conn)
     .await?;
     Ok(())
@@ -59,27 +59,27 @@ pub async fn record_charge(
     charge: &ChargeSucceeded,
     occurred_at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO member_activity (member_id, charges_succeeded, last_event_at)
          VALUES ($1, 1, $2)
          ON CONFLICT (member_id) DO UPDATE SET
              charges_succeeded = member_activity.charges_succeeded + 1,
              last_event_at = GREATEST(member_activity.last_event_at, EXCLUDED.last_event_at),
              updated_at = now()",
+        charge.member_id,
+        occurred_at,
     )
-    .bind(charge.member_id)
-    .bind(occurred_at)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO member_charge_volume (member_id, currency, amount_total)
          VALUES ($1, $2, $3)
          ON CONFLICT (member_id, currency) DO UPDATE SET
              amount_total = member_charge_volume.amount_total + EXCLUDED.amount_total",
+        charge.member_id,
+        charge.amount.currency.code(),
+        charge.amount.amount_minor,
     )
-    .bind(charge.member_id)
-    .bind(charge.amount.currency.code())
-    .bind(charge.amount.amount_minor)
     .execute(conn)
     .await?;
     Ok(())
@@ -105,7 +105,6 @@ pub struct MemberActivity {
     pub last_event_at: DateTime<Utc>,
 }
 
-#[derive(sqlx::FromRow)]
 struct MemberActivityRow {
     member_id: Uuid,
     role: Option<String>,
@@ -123,16 +122,17 @@ pub async fn find(
     conn: &mut PgConnection,
     member_id: Uuid,
 ) -> Result<Option<MemberActivity>, sqlx::Error> {
-    let row: Option<MemberActivityRow> = sqlx::query_as(
-        "SELECT a.member_id, a.role, a.registered_at, a.points_earned_total, a.points_events,
-                a.charges_succeeded, a.last_event_at,
-                ARRAY(SELECT v.currency FROM member_charge_volume v
-                       WHERE v.member_id = a.member_id ORDER BY v.currency) AS volume_currencies,
-                ARRAY(SELECT v.amount_total FROM member_charge_volume v
-                       WHERE v.member_id = a.member_id ORDER BY v.currency) AS volume_amounts
-           FROM member_activity a WHERE a.member_id = $1",
+    let row = sqlx::query_as!(
+        MemberActivityRow,
+        r#"SELECT a.member_id, a.role, a.registered_at, a.points_earned_total, a.points_events,
+                  a.charges_succeeded, a.last_event_at,
+                  ARRAY(SELECT v.currency FROM member_charge_volume v
+                         WHERE v.member_id = a.member_id ORDER BY v.currency) AS "volume_currencies!",
+                  ARRAY(SELECT v.amount_total FROM member_charge_volume v
+                         WHERE v.member_id = a.member_id ORDER BY v.currency) AS "volume_amounts!"
+             FROM member_activity a WHERE a.member_id = $1"#,
+        member_id,
     )
-    .bind(member_id)
     .fetch_optional(conn)
     .await?;
     Ok(row.map(|r| MemberActivity {
@@ -152,7 +152,7 @@ pub async fn find(
     }))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProgramTotals {
     /// Customers, and accounts whose registration has not been seen yet (only members earn
     /// points and pay); staff accounts are not members.
@@ -162,11 +162,12 @@ pub struct ProgramTotals {
 }
 
 pub async fn program_totals(conn: &mut PgConnection) -> Result<ProgramTotals, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT COUNT(*) FILTER (WHERE role IS NULL OR role = 'customer') AS members,
-                COALESCE(SUM(points_earned_total), 0)::bigint AS points_earned_total,
-                COALESCE(SUM(charges_succeeded), 0)::bigint AS charges_succeeded
-           FROM member_activity",
+    sqlx::query_as!(
+        ProgramTotals,
+        r#"SELECT COUNT(*) FILTER (WHERE role IS NULL OR role = 'customer') AS "members!",
+                  COALESCE(SUM(points_earned_total), 0)::bigint AS "points_earned_total!",
+                  COALESCE(SUM(charges_succeeded), 0)::bigint AS "charges_succeeded!"
+             FROM member_activity"#,
     )
     .fetch_one(conn)
     .await
@@ -178,27 +179,33 @@ pub async fn erase_member(
     member_id: Uuid,
     erased_at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO erased_members (member_id, erased_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        member_id,
+        erased_at,
     )
-    .bind(member_id)
-    .bind(erased_at)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("DELETE FROM member_charge_volume WHERE member_id = $1")
-        .bind(member_id)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("DELETE FROM member_activity WHERE member_id = $1")
-        .bind(member_id)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "DELETE FROM member_charge_volume WHERE member_id = $1",
+        member_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "DELETE FROM member_activity WHERE member_id = $1",
+        member_id
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 pub async fn is_erased(conn: &mut PgConnection, member_id: Uuid) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM erased_members WHERE member_id = $1)")
-        .bind(member_id)
-        .fetch_one(conn)
-        .await
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM erased_members WHERE member_id = $1) AS "erased!""#,
+        member_id
+    )
+    .fetch_one(conn)
+    .await
 }

@@ -1,0 +1,5 @@
+//! The admin service's use cases: projecting events into the read model, and reading it. Event
+//! handlers and routes call exactly one of them.
+
+pub mod members;
+pub mod projection;

@@ -1,0 +1,3 @@
+//! What the admin service publishes: nothing yet.
+
+pub const PUBLISHES: &[&str] = &[];
