@@ -3,7 +3,7 @@
 #
 # - tessera_prereqs: checks (and, as root on Debian, installs) what building and running
 #   the fleet needs: Rust, a C/C++ toolchain for librdkafka, zlib headers, pkg-config,
-#   the PostgreSQL server binaries and redis-server; optionally cargo-nextest.
+#   the PostgreSQL server binaries and redis-server; optionally cargo-nextest and sqlx-cli.
 # - pg_private_start / redis_private_start: start a private Postgres cluster or Redis
 #   server like the Rust crate libs/localinfra does (same directories, same lock
 #   protocol: mkdir <dir>.lock, owner pid in <dir>.lock/pid), so both can share them.
@@ -139,11 +139,16 @@ rust_problem() {
     fi
 }
 
-# tessera_prereqs [--nextest]: checks everything, installs missing Debian packages when
+# tessera_prereqs [--nextest] [--sqlx]: checks everything, installs missing Debian packages when
 # running as root with apt-get, otherwise says what to install and exits 1.
 tessera_prereqs() {
-    local want_nextest="" problems=() rust pkgs
-    [ "${1:-}" = --nextest ] && want_nextest=1
+    local want_nextest="" want_sqlx="" problems=() rust pkgs arg
+    for arg in "$@"; do
+        case "$arg" in
+        --nextest) want_nextest=1 ;;
+        --sqlx) want_sqlx=1 ;;
+        esac
+    done
 
     rust_path_fix
     rust="$(rust_problem)"
@@ -168,6 +173,12 @@ tessera_prereqs() {
     pg_bin_dir >/dev/null || die "$PG_MISSING_MSG"
     redis_server_bin >/dev/null || die "$REDIS_MISSING_MSG"
 
+    if [ -n "$want_sqlx" ] && ! sqlx_cli_ok; then
+        say "installing sqlx-cli $SQLX_CLI_VERSION (cargo install sqlx-cli --locked)"
+        cargo install sqlx-cli --version "$SQLX_CLI_VERSION" --locked --quiet \
+            --no-default-features --features postgres,rustls
+        sqlx_cli_ok || die "sqlx-cli $SQLX_CLI_VERSION is still not usable; is ${CARGO_HOME:-$HOME/.cargo}/bin on PATH?"
+    fi
     if [ -n "$want_nextest" ] && ! cargo nextest --version >/dev/null 2>&1; then
         say "installing cargo-nextest (cargo install cargo-nextest --locked)"
         cargo install cargo-nextest --locked --quiet
@@ -175,6 +186,10 @@ tessera_prereqs() {
     fi
     return 0
 }
+
+# The sqlx-cli that checks the query macros' offline data: the version of the workspace's sqlx.
+SQLX_CLI_VERSION=0.8.6
+sqlx_cli_ok() { cargo sqlx --version 2>/dev/null | grep -q " $SQLX_CLI_VERSION\$"; }
 
 # tessera_browser_prereqs: what the browser test of the web SDK needs: Node, npm and Debian's
 # Chromium (installed as root with apt-get, never downloaded by Playwright), and the SDK's
