@@ -6,7 +6,6 @@ pub mod connectors;
 pub mod core;
 pub mod domain;
 pub mod events;
-pub mod processor;
 pub mod routes;
 pub mod startup;
 pub mod storage;

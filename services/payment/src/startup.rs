@@ -1,5 +1,5 @@
 use crate::connectors::{Connector, Connectors, PaypalConnector, RoutingRules, StripeConnector};
-use crate::processor::Processor;
+use crate::core::{self, Payments};
 use crate::routes::{self, AppState};
 use crate::Settings;
 use actix_web::web;
@@ -36,13 +36,12 @@ impl Application {
         foundation
             .consume(
                 crate::events::CONSUMES,
-                Arc::new(crate::events::PaymentEvents),
+                Arc::new(crate::events::consumes::PaymentEvents),
             )
             .await?;
-        let processor = Processor::new(foundation.pool.clone(), connectors, settings.jobs.clone());
+        let payments = Payments::new(foundation.pool.clone(), connectors, settings.jobs.clone());
         let state = web::Data::new(AppState {
-            pool: foundation.pool.clone(),
-            processor: processor.clone(),
+            payments: payments.clone(),
             idempotency: IdempotencyStore::new(
                 foundation.pool.clone(),
                 ResponseCache::new(
@@ -55,7 +54,10 @@ impl Application {
             foundation.serve(routes::ApiDoc::openapi(), shutdown.clone(), move |cfg| {
                 routes::configure(cfg, state.clone())
             })?;
-        Ok(service.with_worker("psp-jobs", processor.work(shutdown).boxed()))
+        Ok(service.with_worker(
+            "psp-jobs",
+            core::worker::run(payments, shutdown).boxed(),
+        ))
     }
 
     /// Applies the schema's migrations and exits (the `migrate` subcommand).

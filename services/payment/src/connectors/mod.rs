@@ -9,6 +9,7 @@ pub use paypal::PaypalConnector;
 pub use routing::{Connectors, RoutingRules};
 pub use stripe::StripeConnector;
 
+pub use crate::domain::CardDetails;
 use kernel::money::Money;
 use uuid::Uuid;
 
@@ -147,25 +148,6 @@ pub enum WebhookError {
     /// The PSP's verification service could not be asked; the PSP will redeliver.
     #[error("{0}")]
     Unverifiable(String),
-}
-
-/// Card details on their way to the PSP's vault. Never stored, never logged: `Debug` shows only
-/// the last four digits.
-pub struct CardDetails {
-    pub number: secrecy::SecretString,
-    pub exp_month: u32,
-    pub exp_year: i32,
-    pub cvc: secrecy::SecretString,
-}
-
-impl std::fmt::Debug for CardDetails {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use secrecy::ExposeSecret;
-        let number = self.number.expose_secret();
-        f.debug_struct("CardDetails")
-            .field("last4", &&number[number.len().saturating_sub(4)..])
-            .finish_non_exhaustive()
-    }
 }
 
 /// What the PSP's vault gave back for a card: a payment method token and receipt details.

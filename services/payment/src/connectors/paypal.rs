@@ -409,9 +409,12 @@ impl Connector for PaypalConnector {
         let signature = header("paypal-transmission-sig")?;
         let sent_at = chrono::DateTime::parse_from_rfc3339(&transmission_time)
             .map_err(|_| WebhookError::BadSignature("unreadable transmission time".into()))?;
-        if (chrono::Utc::now().timestamp() - sent_at.timestamp()).abs()
-            > TRANSMISSION_TOLERANCE_SECS
-        {
+        let within_tolerance = chrono::Utc::now()
+            .timestamp()
+            .checked_sub(sent_at.timestamp())
+            .and_then(i64::checked_abs)
+            .is_some_and(|age| age <= TRANSMISSION_TOLERANCE_SECS);
+        if !within_tolerance {
             return Err(WebhookError::BadSignature(
                 "the transmission time is outside the 5 minute tolerance".into(),
             ));

@@ -194,7 +194,12 @@ pub fn verify_signature(
     }
     let timestamp = timestamp
         .ok_or_else(|| WebhookError::BadSignature("the signature has no timestamp".into()))?;
-    if (now - timestamp).abs() > SIGNATURE_TOLERANCE_SECS {
+    // The timestamp is the sender's: an extreme one must be refused, not overflow.
+    let within_tolerance = now
+        .checked_sub(timestamp)
+        .and_then(i64::checked_abs)
+        .is_some_and(|age| age <= SIGNATURE_TOLERANCE_SECS);
+    if !within_tolerance {
         return Err(WebhookError::BadSignature(
             "the signature's timestamp is outside the 5 minute tolerance".into(),
         ));
@@ -625,6 +630,25 @@ mod tests {
                     Err(WebhookError::BadSignature(_))
                 ),
                 "{header} at {at}"
+            );
+        }
+    }
+
+    #[test]
+    fn extreme_timestamps_are_refused_without_overflow() {
+        let body = br#"{"id":"evt_1"}"#;
+        for (t, now) in [
+            (i64::MIN, 1_700_000_000),
+            (i64::MAX, 1_700_000_000),
+            (i64::MIN, i64::MAX),
+            (1_700_000_000, i64::MIN),
+        ] {
+            assert!(
+                matches!(
+                    verify_signature("whsec_a", &sign("whsec_a", t, body), body, now),
+                    Err(WebhookError::BadSignature(_))
+                ),
+                "t={t} at {now}"
             );
         }
     }

@@ -1,81 +1,40 @@
-//! The server-to-server card path: a charge request carrying card details. The card is checked,
-//! sent to the PSP's vault and forgotten; nothing here ever echoes or formats the number.
+//! Card details sent server to server. The card is checked, sent to the PSP's vault and
+//! forgotten; nothing here ever echoes or formats the number.
 
-use super::{CreateChargeRequest, NewCharge};
-use crate::connectors::CardDetails;
-use auth::{Principal, PrincipalKind};
+use super::{FieldProblem, InputError};
 use chrono::Datelike;
-use platform::{ApiError, FieldError};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
-/// A valid card charge: the charge (its payment method filled in once the card is tokenised),
-/// the card, and the request with the card replaced by its last four digits, for idempotency.
-pub struct CardCharge {
-    pub charge: NewCharge,
-    pub card: CardDetails,
-    pub redacted_body: Vec<u8>,
+/// Card details on their way to the PSP's vault. Never stored, never logged: `Debug` shows only
+/// the last four digits.
+pub struct CardDetails {
+    pub number: SecretString,
+    pub exp_month: u32,
+    pub exp_year: i32,
+    pub cvc: SecretString,
 }
 
-/// Placeholder until the PSP's token replaces it; never stored.
-const PENDING_TOKEN: &str = "pm_pending_card";
-
-impl CardCharge {
-    pub fn parse(
-        body: &[u8],
-        principal: &Principal,
-        today: chrono::NaiveDate,
-    ) -> Result<Self, ApiError> {
-        if principal.kind != PrincipalKind::Partner {
-            return Err(ApiError::Forbidden(
-                "card details are accepted from merchant servers only; apps use a payment method token".into(),
-            ));
-        }
-        // Parse errors from serde may quote the offending value: report none of them.
-        let mut value: Value = serde_json::from_slice(body)
-            .map_err(|_| ApiError::MalformedRequest("the body is not valid JSON".into()))?;
-        let object = value
-            .as_object_mut()
-            .ok_or_else(|| ApiError::MalformedRequest("the body must be a JSON object".into()))?;
-        let card = object
-            .remove("card")
-            .ok_or_else(|| ApiError::validation("card", "is required"))?;
-        if object.contains_key("payment_method") {
-            return Err(ApiError::validation(
-                "payment_method",
-                "send either card details here or a payment method token to /charges",
-            ));
-        }
-        let card = read_card(&card, today)?;
-        object.insert("payment_method".into(), Value::String(PENDING_TOKEN.into()));
-        let request: CreateChargeRequest =
-            platform::http::parse_json(value.to_string().as_bytes())?;
-        let charge = NewCharge::parse(request, principal)?;
-
-        let mut redacted = value;
-        if let Some(object) = redacted.as_object_mut() {
-            object.remove("payment_method");
-            object.insert(
-                "card".into(),
-                serde_json::json!({ "last4": last4(&card), "exp_month": card.exp_month, "exp_year": card.exp_year }),
-            );
-        }
-        Ok(CardCharge {
-            charge,
-            card,
-            redacted_body: redacted.to_string().into_bytes(),
-        })
+impl CardDetails {
+    /// What a receipt may show of the number.
+    pub fn last4(&self) -> &str {
+        let number = self.number.expose_secret();
+        &number[number.len().saturating_sub(4)..]
     }
 }
 
-fn last4(card: &CardDetails) -> String {
-    use secrecy::ExposeSecret;
-    let number = card.number.expose_secret();
-    number[number.len().saturating_sub(4)..].to_owned()
+impl std::fmt::Debug for CardDetails {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CardDetails")
+            .field("last4", &self.last4())
+            .finish_non_exhaustive()
+    }
 }
 
-fn read_card(card: &Value, today: chrono::NaiveDate) -> Result<CardDetails, ApiError> {
-    let mut errors = Vec::new();
+/// Reads `{number, exp_month, exp_year, cvc}`: a Luhn-valid number, a month and year not past
+/// `today`, a 3 or 4 digit CVC. Problems name the field, never the number.
+pub fn read_card(card: &Value, today: chrono::NaiveDate) -> Result<CardDetails, InputError> {
+    let mut problems = Vec::new();
     let digits: String = card["number"]
         .as_str()
         .unwrap_or_default()
@@ -86,37 +45,40 @@ fn read_card(card: &Value, today: chrono::NaiveDate) -> Result<CardDetails, ApiE
         && digits.bytes().all(|b| b.is_ascii_digit())
         && luhn_valid(&digits);
     if !number_ok {
-        errors.push(FieldError::new("card.number", "is not a valid card number"));
+        problems.push(FieldProblem::new("card.number", "is not a valid card number"));
     }
-    let exp_month = card["exp_month"].as_u64().filter(|m| (1..=12).contains(m));
+    let exp_month = card["exp_month"]
+        .as_u64()
+        .filter(|m| (1..=12).contains(m))
+        .and_then(|m| u32::try_from(m).ok());
     let exp_year = card["exp_year"]
         .as_i64()
-        .filter(|y| (2000..=2100).contains(y));
+        .filter(|y| (2000..=2100).contains(y))
+        .and_then(|y| i32::try_from(y).ok());
     match (exp_month, exp_year) {
         (Some(month), Some(year)) => {
-            let expired = (year as i32, month as u32) < (today.year(), today.month());
-            if expired {
-                errors.push(FieldError::new("card.exp_year", "the card has expired"));
+            if (year, month) < (today.year(), today.month()) {
+                problems.push(FieldProblem::new("card.exp_year", "the card has expired"));
             }
         }
-        _ => errors.push(FieldError::new(
+        _ => problems.push(FieldProblem::new(
             "card.exp_month",
             "exp_month (1-12) and a four-digit exp_year are required",
         )),
     }
     let cvc = card["cvc"].as_str().unwrap_or_default();
     if !((3..=4).contains(&cvc.len()) && cvc.bytes().all(|b| b.is_ascii_digit())) {
-        errors.push(FieldError::new("card.cvc", "must be 3 or 4 digits"));
+        problems.push(FieldProblem::new("card.cvc", "must be 3 or 4 digits"));
     }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
+    match (exp_month, exp_year) {
+        (Some(exp_month), Some(exp_year)) if problems.is_empty() => Ok(CardDetails {
+            number: SecretString::from(digits),
+            exp_month,
+            exp_year,
+            cvc: SecretString::from(cvc.to_owned()),
+        }),
+        _ => Err(InputError::Invalid(problems)),
     }
-    Ok(CardDetails {
-        number: SecretString::from(digits),
-        exp_month: exp_month.unwrap_or_default() as u32,
-        exp_year: exp_year.unwrap_or_default() as i32,
-        cvc: SecretString::from(cvc.to_owned()),
-    })
 }
 
 /// The Luhn checksum every card number carries.
@@ -146,25 +108,9 @@ fn luhn_valid(digits: &str) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
-    use uuid::Uuid;
-
-    fn partner() -> Principal {
-        Principal {
-            subject: Uuid::new_v4(),
-            kind: PrincipalKind::Partner,
-            role: None,
-            scopes: vec!["payments:write".into()],
-        }
-    }
 
     fn today() -> chrono::NaiveDate {
         chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
-    }
-
-    fn body(card: Value) -> Vec<u8> {
-        json!({"amount": 100, "currency": "AUD", "member_id": Uuid::new_v4(), "card": card})
-            .to_string()
-            .into_bytes()
     }
 
     #[test]
@@ -175,18 +121,14 @@ mod tests {
     }
 
     #[test]
-    fn a_valid_card_is_redacted_for_the_idempotency_record() {
-        let parsed = CardCharge::parse(
-            &body(json!({"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2030, "cvc": "123"})),
-            &partner(),
+    fn a_valid_card_shows_only_its_last_four_digits() {
+        let card = read_card(
+            &json!({"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}),
             today(),
         )
         .unwrap();
-        let redacted = String::from_utf8(parsed.redacted_body).unwrap();
-        assert!(!redacted.contains("42424242"), "{redacted}");
-        assert!(!redacted.contains("123\""), "{redacted}");
-        assert!(redacted.contains("\"last4\":\"4242\""));
-        assert!(!format!("{:?}", parsed.card).contains("42424242"));
+        assert_eq!(card.last4(), "4242");
+        assert!(!format!("{card:?}").contains("42424242"));
     }
 
     #[test]
@@ -209,10 +151,10 @@ mod tests {
                 "card.cvc",
             ),
         ] {
-            match CardCharge::parse(&body(card), &partner(), today()) {
-                Err(ApiError::Validation(errors)) => {
-                    assert_eq!(errors[0].field, field);
-                    assert!(!format!("{errors:?}").contains("424242"));
+            match read_card(&card, today()) {
+                Err(InputError::Invalid(problems)) => {
+                    assert_eq!(problems[0].field, field);
+                    assert!(!format!("{problems:?}").contains("424242"));
                 }
                 _ => panic!("expected a validation error for {field}"),
             }

@@ -1,7 +1,9 @@
-use auth::{Principal, PrincipalKind, Role};
+use super::{check_url, FieldProblem, InputError};
+use chrono::{DateTime, Utc};
 use kernel::money::{Currency, Money};
-use platform::{ApiError, FieldError};
+use kernel::text::TextRule;
 use serde::{Deserialize, Serialize};
+use std::fmt;
 use uuid::Uuid;
 
 /// A charge's life: created -> processing -> (requires_action ->) succeeded | failed | canceled.
@@ -58,6 +60,12 @@ impl ChargeStatus {
     }
 }
 
+impl fmt::Display for ChargeStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ChargeKind {
@@ -75,24 +83,97 @@ impl ChargeKind {
             ChargeKind::Load => "load",
         }
     }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Purchase, Self::Load]
+            .into_iter()
+            .find(|k| k.as_str() == value)
+    }
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateChargeRequest {
-    /// Minor units of `currency`: 12345 is 123.45 AUD.
-    pub amount: i64,
-    /// ISO 4217 code.
-    pub currency: String,
-    /// A payment method token from client-side tokenisation, e.g. `pm_card_visa`.
-    pub payment_method: String,
-    #[serde(default)]
+/// A charge as stored.
+#[derive(Debug, Clone)]
+pub struct Charge {
+    pub id: Uuid,
+    pub member_id: Uuid,
+    /// Who asked for it: `user:<id>` for a member in the app, `partner:<id>` for a merchant.
+    pub created_by: String,
     pub kind: ChargeKind,
-    /// Required when a partner charges on a member's behalf; members charge themselves.
+    pub amount: i64,
+    pub currency: String,
+    pub payment_method: String,
+    pub description: Option<String>,
+    pub status: ChargeStatus,
+    pub psp: String,
+    pub psp_reference: Option<String>,
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
+    /// Minor units refunded or being refunded (pending refunds reserve their amount).
+    pub amount_refunded: i64,
+    pub next_action_url: Option<String>,
+    pub card_brand: Option<String>,
+    pub card_last4: Option<String>,
+    pub return_url: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Charge {
+    /// The charge's amount as money, if its stored currency is one we know.
+    pub fn money(&self) -> Result<Money, String> {
+        let currency = Currency::parse(&self.currency)?;
+        Ok(Money {
+            amount_minor: self.amount,
+            currency,
+        })
+    }
+}
+
+/// A move of a charge to another status, with what the PSP said.
+#[derive(Debug, Clone, Copy)]
+pub struct Transition<'a> {
+    pub to: ChargeStatus,
+    pub cause: &'a str,
+    pub psp_reference: Option<&'a str>,
+    pub failure_code: Option<&'a str>,
+    pub failure_message: Option<&'a str>,
+    pub next_action_url: Option<&'a str>,
+}
+
+impl<'a> Transition<'a> {
+    /// A move that sets nothing but the status (and keeps the PSP reference).
+    pub fn new(to: ChargeStatus, cause: &'a str) -> Self {
+        Self {
+            to,
+            cause,
+            psp_reference: None,
+            failure_code: None,
+            failure_message: None,
+            next_action_url: None,
+        }
+    }
+}
+
+/// Who is asking to pay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Payer {
+    /// A member signed in to the app: pays for themself.
+    Member(Uuid),
+    /// A merchant backend; it charges members only with the `payments:write` scope.
+    Partner { may_charge: bool },
+    /// Staff accounts do not pay.
+    Staff,
+}
+
+/// The fields of a charge request, as received.
+#[derive(Debug, Clone)]
+pub struct ChargeInput {
+    pub amount: i64,
+    pub currency: String,
+    pub payment_method: String,
+    pub kind: ChargeKind,
     pub member_id: Option<Uuid>,
     pub description: Option<String>,
-    /// Where the customer's browser comes back to if the card needs the bank's challenge
-    /// (3-D Secure): an absolute http(s) URL, usually the page that started the payment.
     pub return_url: Option<String>,
 }
 
@@ -118,94 +199,108 @@ pub struct CardSummary {
     pub last4: String,
 }
 
+pub const DESCRIPTION_RULE: TextRule = TextRule::paragraph(500);
+
 impl NewCharge {
     /// Who may charge whom: a member charges themself; a partner with `payments:write` charges
     /// the member it names; staff accounts do not pay.
-    pub fn parse(request: CreateChargeRequest, principal: &Principal) -> Result<Self, ApiError> {
-        let member_id = match principal.kind {
-            PrincipalKind::User if principal.role == Some(Role::Customer) => {
-                match request.member_id {
-                    Some(other) if other != principal.subject => {
-                        return Err(ApiError::Forbidden(
-                            "members can only charge their own account".into(),
-                        ))
-                    }
-                    _ => principal.subject,
+    pub fn parse(input: ChargeInput, payer: &Payer) -> Result<Self, InputError> {
+        let member_id = match *payer {
+            Payer::Member(me) => match input.member_id {
+                Some(other) if other != me => {
+                    return Err(InputError::Forbidden(
+                        "members can only charge their own account".into(),
+                    ))
                 }
-            }
-            PrincipalKind::Partner if principal.has_scope("payments:write") => {
-                request.member_id.ok_or_else(|| {
-                    ApiError::validation("member_id", "is required when a partner creates a charge")
-                })?
-            }
-            PrincipalKind::Partner => {
-                return Err(ApiError::Forbidden(
+                _ => me,
+            },
+            Payer::Partner { may_charge: true } => input.member_id.ok_or_else(|| {
+                InputError::field("member_id", "is required when a partner creates a charge")
+            })?,
+            Payer::Partner { may_charge: false } => {
+                return Err(InputError::Forbidden(
                     "this client lacks the payments:write scope".into(),
                 ))
             }
-            PrincipalKind::User => {
-                return Err(ApiError::Forbidden(
+            Payer::Staff => {
+                return Err(InputError::Forbidden(
                     "staff accounts cannot create charges".into(),
                 ))
             }
         };
-        let mut errors = Vec::new();
-        let currency = Currency::parse(&request.currency)
-            .map_err(|e| errors.push(FieldError::new("currency", e)))
+        let mut problems = Vec::new();
+        let currency = Currency::parse(&input.currency)
+            .map_err(|e| problems.push(FieldProblem::new("currency", e)))
             .ok();
-        if let Some(currency) = currency {
-            if let Err(e) = Money::positive(request.amount, currency) {
-                errors.push(FieldError::new("amount", e));
+        let amount = match currency {
+            Some(currency) => Money::positive(input.amount, currency)
+                .map_err(|e| problems.push(FieldProblem::new("amount", e)))
+                .ok(),
+            None => {
+                if input.amount <= 0 {
+                    problems.push(FieldProblem::new(
+                        "amount",
+                        "must be a positive integer number of minor units",
+                    ));
+                }
+                None
             }
-        } else if request.amount <= 0 {
-            errors.push(FieldError::new(
-                "amount",
-                "must be a positive integer number of minor units",
-            ));
-        }
-        let method = request.payment_method.trim();
+        };
+        let method = input.payment_method.trim();
         let method_ok = (3..=255).contains(&method.len())
             && method
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         if !method_ok {
-            errors.push(FieldError::new(
+            problems.push(FieldProblem::new(
                 "payment_method",
                 "must be a payment method token such as pm_card_visa",
             ));
         }
-        let description = request
-            .description
-            .map(|d| d.trim().to_owned())
-            .filter(|d| !d.is_empty());
-        if description
-            .as_ref()
-            .is_some_and(|d| d.chars().count() > 500)
-        {
-            errors.push(FieldError::new(
-                "description",
-                "must be at most 500 characters",
-            ));
+        let description = DESCRIPTION_RULE
+            .parse_optional(input.description.as_deref())
+            .map_err(|e| problems.push(FieldProblem::new("description", e.to_string())))
+            .ok()
+            .flatten();
+        if let Some(url) = &input.return_url {
+            check_url("return_url", url, &mut problems);
         }
-        if let Some(url) = &request.return_url {
-            super::check_url("return_url", url, &mut errors);
+        match amount {
+            Some(amount) if problems.is_empty() => Ok(NewCharge {
+                member_id,
+                amount,
+                kind: input.kind,
+                payment_method: method.to_owned(),
+                description,
+                card: None,
+                pinned_psp: None,
+                return_url: input.return_url,
+            }),
+            _ => Err(InputError::Invalid(problems)),
         }
-        if !errors.is_empty() {
-            return Err(ApiError::Validation(errors));
-        }
-        let amount = Money::positive(request.amount, currency.expect("checked above"))
-            .expect("checked above");
-        Ok(NewCharge {
-            member_id,
-            amount,
-            kind: request.kind,
-            payment_method: method.to_owned(),
-            description,
-            card: None,
-            pinned_psp: None,
-            return_url: request.return_url,
-        })
     }
+}
+
+/// Which charges a caller may list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Visibility {
+    /// Staff: every charge.
+    All,
+    /// A member: their own.
+    Member(Uuid),
+    /// A partner: the ones it created (by its scope key).
+    CreatedBy(String),
+}
+
+/// What to list: the caller's visibility narrowed by the query's filters.
+#[derive(Debug, Clone)]
+pub struct ChargeFilter {
+    pub visibility: Visibility,
+    pub member_id: Option<Uuid>,
+    pub status: Option<ChargeStatus>,
+    pub kind: Option<ChargeKind>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]
@@ -213,17 +308,12 @@ pub(super) mod tests {
     use super::*;
 
     /// A member signed in to the app.
-    pub(in crate::domain) fn member() -> Principal {
-        Principal {
-            subject: Uuid::new_v4(),
-            kind: PrincipalKind::User,
-            role: Some(Role::Customer),
-            scopes: vec![],
-        }
+    pub(in crate::domain) fn member() -> Payer {
+        Payer::Member(Uuid::new_v4())
     }
 
-    fn request(amount: i64, currency: &str) -> CreateChargeRequest {
-        CreateChargeRequest {
+    fn request(amount: i64, currency: &str) -> ChargeInput {
+        ChargeInput {
             amount,
             currency: currency.into(),
             payment_method: "pm_card_visa".into(),
@@ -234,18 +324,18 @@ pub(super) mod tests {
         }
     }
 
-    fn fields(err: ApiError) -> Vec<String> {
+    fn fields(err: InputError) -> Vec<String> {
         match err {
-            ApiError::Validation(errors) => errors.into_iter().map(|e| e.field).collect(),
-            other => panic!("expected validation, got {other:?}"),
+            InputError::Invalid(problems) => problems.into_iter().map(|e| e.field).collect(),
+            other => panic!("expected invalid fields, got {other:?}"),
         }
     }
 
     #[test]
     fn a_member_charges_themself() {
-        let principal = member();
-        let charge = NewCharge::parse(request(12345, "aud"), &principal).unwrap();
-        assert_eq!(charge.member_id, principal.subject);
+        let payer = member();
+        let charge = NewCharge::parse(request(12345, "aud"), &payer).unwrap();
+        assert_eq!(Payer::Member(charge.member_id), payer);
         assert_eq!(charge.amount.currency.code(), "AUD");
     }
 
@@ -267,6 +357,33 @@ pub(super) mod tests {
             fields(NewCharge::parse(request(-1, "XYZ"), &member()).unwrap_err()),
             ["currency", "amount"]
         );
+        assert_eq!(
+            fields(NewCharge::parse(request(i64::MAX, "AUD"), &member()).unwrap_err()),
+            ["amount"]
+        );
+        assert_eq!(
+            fields(NewCharge::parse(request(i64::MIN, "AUD"), &member()).unwrap_err()),
+            ["amount"]
+        );
+    }
+
+    #[test]
+    fn descriptions_are_bounded_text_without_nul() {
+        let mut nul = request(100, "AUD");
+        nul.description = Some("coffee\0".into());
+        assert_eq!(
+            fields(NewCharge::parse(nul, &member()).unwrap_err()),
+            ["description"]
+        );
+        let mut long = request(100, "AUD");
+        long.description = Some("x".repeat(501));
+        assert_eq!(
+            fields(NewCharge::parse(long, &member()).unwrap_err()),
+            ["description"]
+        );
+        let mut blank = request(100, "AUD");
+        blank.description = Some("   ".into());
+        assert_eq!(NewCharge::parse(blank, &member()).unwrap().description, None);
     }
 
     #[test]
@@ -275,26 +392,17 @@ pub(super) mod tests {
         other.member_id = Some(Uuid::new_v4());
         assert!(matches!(
             NewCharge::parse(other, &member()),
-            Err(ApiError::Forbidden(_))
+            Err(InputError::Forbidden(_))
         ));
-        let staff = Principal {
-            role: Some(Role::Admin),
-            ..member()
-        };
         assert!(matches!(
-            NewCharge::parse(request(100, "AUD"), &staff),
-            Err(ApiError::Forbidden(_))
+            NewCharge::parse(request(100, "AUD"), &Payer::Staff),
+            Err(InputError::Forbidden(_))
         ));
     }
 
     #[test]
     fn a_partner_needs_the_scope_and_a_member() {
-        let partner = Principal {
-            subject: Uuid::new_v4(),
-            kind: PrincipalKind::Partner,
-            role: None,
-            scopes: vec!["payments:write".into()],
-        };
+        let partner = Payer::Partner { may_charge: true };
         assert_eq!(
             fields(NewCharge::parse(request(100, "AUD"), &partner).unwrap_err()),
             ["member_id"]
@@ -302,13 +410,9 @@ pub(super) mod tests {
         let mut named = request(100, "AUD");
         named.member_id = Some(Uuid::new_v4());
         assert!(NewCharge::parse(named, &partner).is_ok());
-        let unscoped = Principal {
-            scopes: vec!["points:read".into()],
-            ..partner
-        };
         assert!(matches!(
-            NewCharge::parse(request(100, "AUD"), &unscoped),
-            Err(ApiError::Forbidden(_))
+            NewCharge::parse(request(100, "AUD"), &Payer::Partner { may_charge: false }),
+            Err(InputError::Forbidden(_))
         ));
     }
 

@@ -1,7 +1,5 @@
-use super::{check_url, ChargeKind, CreateChargeRequest, NewCharge};
-use auth::Principal;
-use platform::ApiError;
-use serde::Deserialize;
+use super::{check_url, ChargeInput, ChargeKind, InputError, NewCharge, Payer};
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 /// What a hosted-checkout charge records as its payment method: the customer chooses the card
@@ -11,24 +9,15 @@ pub const HOSTED_CHECKOUT_METHOD: &str = "hosted_checkout";
 /// What the page shows when the request gives no description.
 const DEFAULT_DESCRIPTION: &str = "Payment";
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateCheckoutSessionRequest {
-    /// Minor units of `currency`.
+/// The fields of a checkout request, as received.
+#[derive(Debug, Clone)]
+pub struct CheckoutInput {
     pub amount: i64,
-    /// ISO 4217 code.
     pub currency: String,
-    #[serde(default)]
     pub kind: ChargeKind,
-    /// Required when a partner opens the page for a member; members pay for themselves.
     pub member_id: Option<Uuid>,
-    /// Shown to the customer on the payment page.
     pub description: Option<String>,
-    /// Where the customer lands after paying (absolute http(s) URL). `{CHECKOUT_SESSION_ID}` is
-    /// replaced with the PSP's session id. Landing there proves nothing: the charge's status
-    /// (set by the PSP's webhook) is what counts.
     pub success_url: String,
-    /// Where the customer lands on giving up.
     pub cancel_url: Option<String>,
 }
 
@@ -43,33 +32,30 @@ pub struct NewCheckout {
 
 impl NewCheckout {
     /// The same rules as any charge (who may pay for whom, amount, currency), plus the URLs.
-    pub fn parse(
-        request: CreateCheckoutSessionRequest,
-        principal: &Principal,
-    ) -> Result<Self, ApiError> {
-        let mut errors = Vec::new();
-        check_url("success_url", &request.success_url, &mut errors);
-        if let Some(url) = &request.cancel_url {
-            check_url("cancel_url", url, &mut errors);
+    pub fn parse(input: CheckoutInput, payer: &Payer) -> Result<Self, InputError> {
+        let mut problems = Vec::new();
+        check_url("success_url", &input.success_url, &mut problems);
+        if let Some(url) = &input.cancel_url {
+            check_url("cancel_url", url, &mut problems);
         }
         let charge = NewCharge::parse(
-            CreateChargeRequest {
-                amount: request.amount,
-                currency: request.currency,
+            ChargeInput {
+                amount: input.amount,
+                currency: input.currency,
                 payment_method: HOSTED_CHECKOUT_METHOD.to_owned(),
-                kind: request.kind,
-                member_id: request.member_id,
-                description: request.description,
+                kind: input.kind,
+                member_id: input.member_id,
+                description: input.description,
                 return_url: None,
             },
-            principal,
+            payer,
         );
         let charge = match charge {
-            Ok(charge) if errors.is_empty() => charge,
-            Ok(_) => return Err(ApiError::Validation(errors)),
-            Err(ApiError::Validation(mut charge_errors)) => {
-                charge_errors.extend(errors);
-                return Err(ApiError::Validation(charge_errors));
+            Ok(charge) if problems.is_empty() => charge,
+            Ok(_) => return Err(InputError::Invalid(problems)),
+            Err(InputError::Invalid(mut charge_problems)) => {
+                charge_problems.extend(problems);
+                return Err(InputError::Invalid(charge_problems));
             }
             Err(other) => return Err(other),
         };
@@ -79,10 +65,23 @@ impl NewCheckout {
                 .clone()
                 .unwrap_or_else(|| DEFAULT_DESCRIPTION.to_owned()),
             charge,
-            success_url: request.success_url,
-            cancel_url: request.cancel_url,
+            success_url: input.success_url,
+            cancel_url: input.cancel_url,
         })
     }
+}
+
+/// A hosted payment page at a PSP, one per charge.
+#[derive(Debug, Clone)]
+pub struct CheckoutSession {
+    pub charge_id: Uuid,
+    pub psp: String,
+    pub psp_session_id: String,
+    pub url: String,
+    pub success_url: String,
+    pub cancel_url: Option<String>,
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
 }
 
 #[cfg(test)]
@@ -90,8 +89,8 @@ mod tests {
     use super::*;
     use crate::domain::charge::tests::member;
 
-    fn request(success_url: &str) -> CreateCheckoutSessionRequest {
-        CreateCheckoutSessionRequest {
+    fn request(success_url: &str) -> CheckoutInput {
+        CheckoutInput {
             amount: 2500,
             currency: "EUR".into(),
             kind: ChargeKind::Purchase,
@@ -102,22 +101,22 @@ mod tests {
         }
     }
 
-    fn invalid_fields(result: Result<NewCheckout, ApiError>) -> Vec<String> {
+    fn invalid_fields(result: Result<NewCheckout, InputError>) -> Vec<String> {
         match result {
-            Err(ApiError::Validation(errors)) => errors.into_iter().map(|e| e.field).collect(),
-            other => panic!("expected validation, got {other:?}"),
+            Err(InputError::Invalid(problems)) => problems.into_iter().map(|e| e.field).collect(),
+            other => panic!("expected invalid fields, got {other:?}"),
         }
     }
 
     #[test]
     fn a_member_opens_a_page_for_themself() {
-        let principal = member();
+        let payer = member();
         let checkout = NewCheckout::parse(
             request("https://shop.example/done?session={CHECKOUT_SESSION_ID}"),
-            &principal,
+            &payer,
         )
         .unwrap();
-        assert_eq!(checkout.charge.member_id, principal.subject);
+        assert_eq!(Payer::Member(checkout.charge.member_id), payer);
         assert_eq!(checkout.charge.payment_method, HOSTED_CHECKOUT_METHOD);
         assert_eq!(checkout.description, "Payment");
     }

@@ -1,16 +1,50 @@
-use platform::idempotency::IdempotentWrite;
-use super::{AppState, STAFF};
-use crate::connectors::ConnectorError;
+use super::{payer, AppState, STAFF};
 use crate::domain::{
-    CardCharge, CardSummary, ChargeKind, ChargeStatus, CreateChargeRequest, NewCharge,
+    read_card, CardDetails, Charge, ChargeFilter, ChargeInput, ChargeKind, ChargeStatus,
+    NewCharge, Visibility,
 };
-use crate::storage::charges::{self, ChargeFilter, ChargeRecord, Visibility};
 use actix_web::{web, HttpRequest, HttpResponse};
-use auth::Principal;
+use auth::{Principal, PrincipalKind};
 use chrono::{DateTime, Utc};
+use platform::idempotency::IdempotentWrite;
+use platform::pagination::PageRequest;
 use platform::ApiError;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use uuid::Uuid;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateChargeRequest {
+    /// Minor units of `currency`: 12345 is 123.45 AUD.
+    pub amount: i64,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// A payment method token from client-side tokenisation, e.g. `pm_card_visa`.
+    pub payment_method: String,
+    #[serde(default)]
+    pub kind: ChargeKind,
+    /// Required when a partner charges on a member's behalf; members charge themselves.
+    pub member_id: Option<Uuid>,
+    pub description: Option<String>,
+    /// Where the customer's browser comes back to if the card needs the bank's challenge
+    /// (3-D Secure): an absolute http(s) URL, usually the page that started the payment.
+    pub return_url: Option<String>,
+}
+
+impl From<CreateChargeRequest> for ChargeInput {
+    fn from(r: CreateChargeRequest) -> Self {
+        ChargeInput {
+            amount: r.amount,
+            currency: r.currency,
+            payment_method: r.payment_method,
+            kind: r.kind,
+            member_id: r.member_id,
+            description: r.description,
+            return_url: r.return_url,
+        }
+    }
+}
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ChargeView {
@@ -39,20 +73,16 @@ pub struct ChargeView {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<&ChargeRecord> for ChargeView {
-    fn from(c: &ChargeRecord) -> Self {
+impl From<&Charge> for ChargeView {
+    fn from(c: &Charge) -> Self {
         ChargeView {
             id: c.id,
             object: "charge",
-            status: ChargeStatus::parse(&c.status).unwrap_or(ChargeStatus::Processing),
+            status: c.status,
             amount: c.amount,
             amount_refunded: c.amount_refunded,
             currency: c.currency.clone(),
-            kind: if c.kind == "load" {
-                ChargeKind::Load
-            } else {
-                ChargeKind::Purchase
-            },
+            kind: c.kind,
             member_id: c.member_id,
             payment_method: c.payment_method.clone(),
             description: c.description.clone(),
@@ -70,10 +100,17 @@ impl From<&ChargeRecord> for ChargeView {
 }
 
 /// 201 for a charge with an outcome (succeeded or failed), 202 while the outcome is pending.
-fn response_for(charge: &ChargeRecord) -> (u16, serde_json::Value) {
+fn response_for(charge: &Charge) -> (u16, serde_json::Value) {
     let view = ChargeView::from(charge);
     let status = if view.status.is_final() { 201 } else { 202 };
     (status, serde_json::to_value(&view).unwrap_or_default())
+}
+
+/// Whether `principal` may see the charge: its member, the partner that created it, or staff.
+pub(super) fn visible(principal: &Principal, charge: &Charge) -> bool {
+    principal.is_member(charge.member_id)
+        || principal.has_role(STAFF)
+        || charge.created_by == principal.scope_key()
 }
 
 /// Create a charge. Retry with the same `Idempotency-Key` to get the same charge back.
@@ -91,7 +128,7 @@ fn response_for(charge: &ChargeRecord) -> (u16, serde_json::Value) {
         (status = 422, description = "A field is invalid, or the key was used with another body", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
     )
 )]
-#[tracing::instrument(skip_all, fields(flow = "create_charge"))]
+#[tracing::instrument(skip_all, fields(flow = "create_charge", principal = %principal.subject, charge_id = tracing::field::Empty))]
 pub async fn create_charge(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -99,24 +136,68 @@ pub async fn create_charge(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let request: CreateChargeRequest = platform::http::parse_json_body(&req, &body)?;
-    let charge = NewCharge::parse(request, &principal)?;
-    let write = match IdempotentWrite::begin(&state.idempotency, &req, principal.scope_key(), &body).await? {
-        Ok(write) => write,
-        Err(replay) => return Ok(replay),
-    };
-    let record = crate::core::create_charge(
-        &state.pool,
-        &state.processor,
-        charge,
-        &write.claimed(),
-        response_for,
-    )
-    .await?;
-    write.finish(&state.idempotency, response_for(&record)).await
+    let charge = NewCharge::parse(request.into(), &payer(&principal))?;
+    let write =
+        match IdempotentWrite::begin(&state.idempotency, &req, principal.scope_key(), &body).await? {
+            Ok(write) => write,
+            Err(replay) => return Ok(replay),
+        };
+    let charge =
+        crate::core::charges::create(&state.payments, charge, &write.claimed(), response_for)
+            .await?;
+    tracing::Span::current().record("charge_id", tracing::field::display(charge.id));
+    write.finish(&state.idempotency, response_for(&charge)).await
 }
 
-/// The PSP whose vault takes card details sent server to server.
-const CARD_VAULT: &str = "stripe";
+/// Placeholder until the PSP's token replaces it; never stored.
+const PENDING_TOKEN: &str = "pm_pending_card";
+
+/// A card charge request, split: the charge, the card, and the request with the card replaced
+/// by its last four digits (what the idempotency record fingerprints).
+struct CardChargeRequest {
+    charge: NewCharge,
+    card: CardDetails,
+    redacted_body: Vec<u8>,
+}
+
+/// Reads a card charge request. Parse errors from serde may quote the offending value, so none
+/// of them is reported.
+fn parse_card_charge(
+    body: &[u8],
+    principal: &Principal,
+    today: chrono::NaiveDate,
+) -> Result<CardChargeRequest, ApiError> {
+    let mut value: Value = serde_json::from_slice(body)
+        .map_err(|_| ApiError::MalformedRequest("the body is not valid JSON".into()))?;
+    let object = value
+        .as_object_mut()
+        .ok_or_else(|| ApiError::MalformedRequest("the body must be a JSON object".into()))?;
+    let card = object
+        .remove("card")
+        .ok_or_else(|| ApiError::validation("card", "is required"))?;
+    if object.contains_key("payment_method") {
+        return Err(ApiError::validation(
+            "payment_method",
+            "send either card details here or a payment method token to /charges",
+        ));
+    }
+    let card = read_card(&card, today)?;
+    object.insert("payment_method".into(), Value::String(PENDING_TOKEN.into()));
+    let request: CreateChargeRequest = platform::http::parse_json(value.to_string().as_bytes())?;
+    let charge = NewCharge::parse(request.into(), &payer(principal))?;
+    if let Some(object) = value.as_object_mut() {
+        object.remove("payment_method");
+        object.insert(
+            "card".into(),
+            serde_json::json!({ "last4": card.last4(), "exp_month": card.exp_month, "exp_year": card.exp_year }),
+        );
+    }
+    Ok(CardChargeRequest {
+        charge,
+        card,
+        redacted_body: value.to_string().into_bytes(),
+    })
+}
 
 /// Charge a card whose details a merchant's server sends (`card: {number, exp_month, exp_year,
 /// cvc}`). For partners only. The card goes to the PSP's vault and is forgotten: only the PSP's
@@ -134,7 +215,7 @@ const CARD_VAULT: &str = "stripe";
         (status = 503, description = "The PSP's vault could not be reached; retry with the same key", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
     )
 )]
-#[tracing::instrument(skip_all, fields(flow = "create_card_charge"))]
+#[tracing::instrument(skip_all, fields(flow = "create_card_charge", principal = %principal.subject, charge_id = tracing::field::Empty))]
 pub async fn create_card_charge(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -146,51 +227,38 @@ pub async fn create_card_charge(
             "Content-Type must be application/json".into(),
         ));
     }
-    let CardCharge {
-        mut charge,
+    if principal.kind != PrincipalKind::Partner {
+        return Err(ApiError::Forbidden(
+            "card details are accepted from merchant servers only; apps use a payment method token"
+                .into(),
+        ));
+    }
+    let CardChargeRequest {
+        charge,
         card,
         redacted_body,
-    } = CardCharge::parse(&body, &principal, Utc::now().date_naive())?;
-    let write =
-        match IdempotentWrite::begin(&state.idempotency, &req, principal.scope_key(), &redacted_body).await? {
-            Ok(write) => write,
-            Err(replay) => return Ok(replay),
-        };
-    let vault = state
-        .processor
-        .connectors()
-        .get(CARD_VAULT)
-        .cloned()
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no PSP takes card details")))?;
-    let token = match vault.tokenize_card(&card).await {
-        Ok(token) => token,
-        Err(e) => {
-            write.release(&state.idempotency).await;
-            return Err(match e {
-                ConnectorError::Refused(why) => ApiError::Unprocessable {
-                    slug: "card-refused",
-                    detail: why,
-                },
-                other => ApiError::Unavailable(other.to_string()),
-            });
-        }
+    } = parse_card_charge(&body, &principal, Utc::now().date_naive())?;
+    let write = match IdempotentWrite::begin(
+        &state.idempotency,
+        &req,
+        principal.scope_key(),
+        &redacted_body,
+    )
+    .await?
+    {
+        Ok(write) => write,
+        Err(replay) => return Ok(replay),
     };
-    drop(card);
-    charge.payment_method = token.payment_method;
-    charge.card = Some(CardSummary {
-        brand: token.brand,
-        last4: token.last4,
-    });
-    charge.pinned_psp = Some(CARD_VAULT);
-    let record = crate::core::create_charge(
-        &state.pool,
-        &state.processor,
+    let charge = crate::core::charges::create_with_card(
+        &state.payments,
         charge,
+        card,
         &write.claimed(),
         response_for,
     )
     .await?;
-    write.finish(&state.idempotency, response_for(&record)).await
+    tracing::Span::current().record("charge_id", tracing::field::display(charge.id));
+    write.finish(&state.idempotency, response_for(&charge)).await
 }
 
 /// A charge, for its member, the partner that created it, or staff.
@@ -199,34 +267,17 @@ pub async fn create_card_charge(
     params(("charge_id" = Uuid, Path)),
     responses((status = 200, body = ChargeView), (status = 404, body = platform::problem::ProblemDetails, content_type = "application/problem+json"))
 )]
+#[tracing::instrument(skip_all, fields(flow = "get_charge", charge_id = %path))]
 pub async fn get_charge(
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let charge = visible_charge(&state, &principal, path.into_inner()).await?;
+    let charge = crate::core::charges::get(&state.payments, path.into_inner(), |charge| {
+        visible(&principal, charge)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(ChargeView::from(&charge)))
-}
-
-/// The charge if `principal` may see it: its member, the partner that created it, or staff.
-/// Someone else's charge looks exactly like a missing one, so ids cannot be probed.
-pub(super) async fn visible_charge(
-    state: &AppState,
-    principal: &Principal,
-    charge_id: Uuid,
-) -> Result<ChargeRecord, ApiError> {
-    let not_found = || ApiError::NotFound("no such charge".into());
-    let charge = charges::find(&state.pool, charge_id)
-        .await?
-        .ok_or_else(not_found)?;
-    let allowed = principal.is_member(charge.member_id)
-        || principal.has_role(STAFF)
-        || charge.created_by == principal.scope_key();
-    if allowed {
-        Ok(charge)
-    } else {
-        Err(not_found())
-    }
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -243,7 +294,7 @@ pub struct ChargeQuery {
     /// Created before (RFC 3339).
     pub to: Option<DateTime<Utc>>,
     /// `next_cursor` of the previous page.
-    pub cursor: Option<Uuid>,
+    pub cursor: Option<String>,
     /// 1 to 100, default 20.
     pub limit: Option<i64>,
 }
@@ -252,7 +303,7 @@ pub struct ChargeQuery {
 pub struct ChargePage {
     pub items: Vec<ChargeView>,
     /// Pass as `cursor` for the next page; absent on the last page.
-    pub next_cursor: Option<Uuid>,
+    pub next_cursor: Option<String>,
 }
 
 /// Charges, newest first: a member sees their own, a partner those it created, staff all.
@@ -261,9 +312,10 @@ pub struct ChargePage {
     params(ChargeQuery),
     responses(
         (status = 200, body = ChargePage),
-        (status = 422, description = "An unknown status or kind, or a bad limit", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "An unknown status or kind, a bad limit or cursor", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
     )
 )]
+#[tracing::instrument(skip_all, fields(flow = "list_charges", principal = %principal.subject))]
 pub async fn list_charges(
     state: web::Data<AppState>,
     principal: Principal,
@@ -283,10 +335,7 @@ pub async fn list_charges(
             "this account cannot list charges".into(),
         ));
     };
-    let limit = query.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::validation("limit", "must be between 1 and 100"));
-    }
+    let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 20, 100)?;
     let status = match query.status.as_deref() {
         Some(raw) => Some(ChargeStatus::parse(raw).ok_or_else(|| {
             ApiError::validation(
@@ -296,32 +345,54 @@ pub async fn list_charges(
         })?),
         None => None,
     };
-    if query
-        .kind
-        .as_deref()
-        .is_some_and(|k| k != "purchase" && k != "load")
-    {
-        return Err(ApiError::validation("kind", "must be purchase or load"));
-    }
+    let kind = match query.kind.as_deref() {
+        Some(raw) => Some(
+            ChargeKind::parse(raw)
+                .ok_or_else(|| ApiError::validation("kind", "must be purchase or load"))?,
+        ),
+        None => None,
+    };
     let filter = ChargeFilter {
         visibility,
         member_id: query.member_id,
         status,
-        kind: query.kind,
+        kind,
         created_from: query.from,
         created_to: query.to,
-        before: query.cursor,
-        limit: limit + 1,
     };
-    let mut found = charges::list(&state.pool, &filter).await?;
-    let next_cursor = if found.len() as i64 > limit {
-        found.truncate(limit as usize);
-        found.last().map(|c| c.id)
-    } else {
-        None
-    };
+    let (found, next_cursor) = crate::core::charges::list(&state.payments, &filter, &page).await?;
     Ok(HttpResponse::Ok().json(ChargePage {
         items: found.iter().map(ChargeView::from).collect(),
         next_cursor,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn today() -> chrono::NaiveDate {
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
+    }
+
+    #[test]
+    fn a_card_request_is_redacted_for_the_idempotency_record() {
+        let body = json!({
+            "amount": 100, "currency": "AUD", "member_id": Uuid::new_v4(),
+            "card": {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
+        });
+        let partner = Principal {
+            subject: Uuid::new_v4(),
+            kind: PrincipalKind::Partner,
+            role: None,
+            scopes: vec![auth::scopes::PAYMENTS_WRITE.into()],
+        };
+        let parsed = parse_card_charge(body.to_string().as_bytes(), &partner, today()).unwrap();
+        let redacted = String::from_utf8(parsed.redacted_body).unwrap();
+        assert!(!redacted.contains("42424242"), "{redacted}");
+        assert!(!redacted.contains("123\""), "{redacted}");
+        assert!(redacted.contains("\"last4\":\"4242\""));
+        assert!(!format!("{:?}", parsed.card).contains("42424242"));
+    }
 }

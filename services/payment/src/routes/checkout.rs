@@ -1,14 +1,48 @@
-use platform::idempotency::IdempotentWrite;
 use super::charges::ChargeView;
-use super::AppState;
-use crate::domain::{CreateCheckoutSessionRequest, NewCheckout};
-use crate::storage::charges::ChargeRecord;
-use crate::storage::checkout_sessions::CheckoutSessionRecord;
+use super::{payer, AppState};
+use crate::domain::{Charge, ChargeKind, CheckoutInput, CheckoutSession, NewCheckout};
 use actix_web::{web, HttpRequest, HttpResponse};
 use auth::Principal;
 use chrono::{DateTime, Utc};
+use platform::idempotency::IdempotentWrite;
 use platform::ApiError;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCheckoutSessionRequest {
+    /// Minor units of `currency`.
+    pub amount: i64,
+    /// ISO 4217 code.
+    pub currency: String,
+    #[serde(default)]
+    pub kind: ChargeKind,
+    /// Required when a partner opens the page for a member; members pay for themselves.
+    pub member_id: Option<Uuid>,
+    /// Shown to the customer on the payment page.
+    pub description: Option<String>,
+    /// Where the customer lands after paying (absolute http(s) URL). `{CHECKOUT_SESSION_ID}` is
+    /// replaced with the PSP's session id. Landing there proves nothing: the charge's status
+    /// (set by the PSP's webhook) is what counts.
+    pub success_url: String,
+    /// Where the customer lands on giving up.
+    pub cancel_url: Option<String>,
+}
+
+impl From<CreateCheckoutSessionRequest> for CheckoutInput {
+    fn from(r: CreateCheckoutSessionRequest) -> Self {
+        CheckoutInput {
+            amount: r.amount,
+            currency: r.currency,
+            kind: r.kind,
+            member_id: r.member_id,
+            description: r.description,
+            success_url: r.success_url,
+            cancel_url: r.cancel_url,
+        }
+    }
+}
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct CheckoutSessionView {
@@ -25,10 +59,7 @@ pub struct CheckoutSessionView {
     pub charge: ChargeView,
 }
 
-fn response_for(
-    charge: &ChargeRecord,
-    session: &CheckoutSessionRecord,
-) -> (u16, serde_json::Value) {
+fn response_for(charge: &Charge, session: &CheckoutSession) -> (u16, serde_json::Value) {
     let view = CheckoutSessionView {
         object: "checkout_session",
         id: session.psp_session_id.clone(),
@@ -59,7 +90,7 @@ fn response_for(
         (status = 503, description = "No PSP answered; retry with the same key", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
     )
 )]
-#[tracing::instrument(skip_all, fields(flow = "create_checkout_session"))]
+#[tracing::instrument(skip_all, fields(flow = "create_checkout_session", principal = %principal.subject, charge_id = tracing::field::Empty))]
 pub async fn create_checkout_session(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -67,18 +98,17 @@ pub async fn create_checkout_session(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let request: CreateCheckoutSessionRequest = platform::http::parse_json_body(&req, &body)?;
-    let checkout = NewCheckout::parse(request, &principal)?;
-    let write = match IdempotentWrite::begin(&state.idempotency, &req, principal.scope_key(), &body).await? {
-        Ok(write) => write,
-        Err(replay) => return Ok(replay),
-    };
-    let (charge, session) = crate::core::create_checkout(
-        &state.pool,
-        &state.processor,
-        checkout,
-        &write.claimed(),
-        response_for,
-    )
-    .await?;
-    write.finish(&state.idempotency, response_for(&charge, &session)).await
+    let checkout = NewCheckout::parse(request.into(), &payer(&principal))?;
+    let write =
+        match IdempotentWrite::begin(&state.idempotency, &req, principal.scope_key(), &body).await? {
+            Ok(write) => write,
+            Err(replay) => return Ok(replay),
+        };
+    let (charge, session) =
+        crate::core::checkout::create(&state.payments, checkout, &write.claimed(), response_for)
+            .await?;
+    tracing::Span::current().record("charge_id", tracing::field::display(charge.id));
+    write
+        .finish(&state.idempotency, response_for(&charge, &session))
+        .await
 }

@@ -1,10 +1,51 @@
 use super::{AppState, MONEY_STAFF, STAFF};
-use crate::storage::jobs::{self, Job};
+use crate::domain::Job;
 use actix_web::{web, HttpResponse};
 use auth::Principal;
+use chrono::{DateTime, Utc};
 use platform::ApiError;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+/// A PSP job as staff see it in the dead-letter queue.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Job)]
+pub struct JobView {
+    pub id: Uuid,
+    /// `authorize`, `refund` or `capture`.
+    pub kind: String,
+    pub charge_id: Uuid,
+    pub refund_id: Option<Uuid>,
+    /// `queued`, `running`, `done` or `dead`.
+    pub status: String,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    /// Whether a request may have reached the PSP: a retry then asks the PSP first.
+    pub psp_contacted: bool,
+    pub run_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&Job> for JobView {
+    fn from(job: &Job) -> Self {
+        JobView {
+            id: job.id,
+            kind: job.kind.as_str().to_owned(),
+            charge_id: job.charge_id,
+            refund_id: job.refund_id,
+            status: job.status.as_str().to_owned(),
+            attempts: job.attempts,
+            max_attempts: job.max_attempts,
+            psp_contacted: job.psp_contacted,
+            run_at: job.run_at,
+            last_error: job.last_error.clone(),
+            created_at: job.created_at,
+            updated_at: job.updated_at,
+        }
+    }
+}
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -18,8 +59,9 @@ pub struct DeadJobQuery {
 #[utoipa::path(
     get, path = "/api/v1/payments/jobs/dead", tag = "operations", security(("bearer" = [])),
     params(DeadJobQuery),
-    responses((status = 200, body = [Job]), (status = 403, body = platform::problem::ProblemDetails, content_type = "application/problem+json"))
+    responses((status = 200, body = [JobView]), (status = 403, body = platform::problem::ProblemDetails, content_type = "application/problem+json"))
 )]
+#[tracing::instrument(skip_all, fields(flow = "list_dead_jobs", principal = %principal.subject))]
 pub async fn list_dead_jobs(
     state: web::Data<AppState>,
     principal: Principal,
@@ -30,7 +72,8 @@ pub async fn list_dead_jobs(
     if !(1..=200).contains(&limit) {
         return Err(ApiError::validation("limit", "must be between 1 and 200"));
     }
-    Ok(HttpResponse::Ok().json(jobs::list_dead(&state.pool, limit).await?))
+    let dead = crate::core::jobs::list_dead(&state.payments, limit).await?;
+    Ok(HttpResponse::Ok().json(dead.iter().map(JobView::from).collect::<Vec<_>>()))
 }
 
 /// Gives a dead job a fresh set of attempts, starting now. Safe whatever happened before: a
@@ -39,30 +82,21 @@ pub async fn list_dead_jobs(
     post, path = "/api/v1/payments/jobs/{job_id}/retry", tag = "operations", security(("bearer" = [])),
     params(("job_id" = Uuid, Path)),
     responses(
-        (status = 202, description = "Queued; the worker runs it", body = Job),
+        (status = 202, description = "Queued; the worker runs it", body = JobView),
         (status = 403, body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
         (status = 404, body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
         (status = 409, description = "The job is not dead", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
     )
 )]
+#[tracing::instrument(skip_all, fields(flow = "retry_job", job_id = %path, principal = %principal.subject))]
 pub async fn retry_job(
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require_role(MONEY_STAFF)?;
-    let id = path.into_inner();
-    match jobs::revive(&state.pool, id).await? {
-        Some(job) => {
-            tracing::info!(job_id = %id, by = %principal.scope_key(), "dead PSP job retried");
-            Ok(HttpResponse::Accepted().json(job))
-        }
-        None => match jobs::find(&state.pool, id).await? {
-            Some(job) => Err(ApiError::Conflict {
-                slug: "job-not-dead",
-                detail: format!("the job is {}; only dead jobs can be retried", job.status),
-            }),
-            None => Err(ApiError::NotFound("no such job".into())),
-        },
-    }
+    let job = crate::core::jobs::retry(&state.payments, path.into_inner()).await?;
+    tracing::info!(job_id = %job.id, charge_id = %job.charge_id, by = %principal.scope_key(),
+        "dead PSP job retried");
+    Ok(HttpResponse::Accepted().json(JobView::from(&job)))
 }

@@ -1,4 +1,5 @@
-//! HTTP endpoints of the payment service.
+//! HTTP endpoints of the payment service: each parses its input, authorizes the caller, calls
+//! one use case in `core` and maps its result to a response.
 
 mod charges;
 mod checkout;
@@ -7,17 +8,17 @@ mod refunds;
 mod webhooks;
 mod withdrawals;
 
-use crate::processor::Processor;
+use crate::core::Payments;
+use crate::domain::Payer;
 use actix_web::web;
-use auth::Role;
+use auth::{Principal, PrincipalKind, Role};
 use platform::idempotency::IdempotencyStore;
 
 pub use charges::ChargeView;
 pub use refunds::RefundView;
 
 pub struct AppState {
-    pub pool: sqlx::PgPool,
-    pub processor: Processor,
+    pub payments: Payments,
     pub idempotency: IdempotencyStore,
 }
 
@@ -25,6 +26,19 @@ pub struct AppState {
 const STAFF: &[Role] = &[Role::Support, Role::Admin, Role::SuperAdmin];
 /// Staff who may move money (refunds, withdrawals, dead-letter retries).
 const MONEY_STAFF: &[Role] = &[Role::Admin, Role::SuperAdmin];
+
+/// Who is paying, as the charge rules see the caller.
+fn payer(principal: &Principal) -> Payer {
+    match principal.kind {
+        PrincipalKind::User if principal.role == Some(Role::Customer) => {
+            Payer::Member(principal.subject)
+        }
+        PrincipalKind::Partner => Payer::Partner {
+            may_charge: principal.has_scope(auth::scopes::PAYMENTS_WRITE),
+        },
+        PrincipalKind::User => Payer::Staff,
+    }
+}
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -51,13 +65,13 @@ const MONEY_STAFF: &[Role] = &[Role::Admin, Role::SuperAdmin];
         ChargeView,
         charges::ChargePage,
         checkout::CheckoutSessionView,
-        crate::domain::CreateCheckoutSessionRequest,
+        checkout::CreateCheckoutSessionRequest,
         RefundView,
         refunds::CreateRefundRequest,
         withdrawals::WithdrawalView,
         withdrawals::RecordWithdrawalRequest,
-        crate::storage::jobs::Job,
-        crate::domain::CreateChargeRequest,
+        jobs::JobView,
+        charges::CreateChargeRequest,
         crate::domain::ChargeKind,
         crate::domain::ChargeStatus,
         platform::problem::ProblemDetails,

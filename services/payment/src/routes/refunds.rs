@@ -1,11 +1,10 @@
-use platform::idempotency::IdempotentWrite;
-use super::charges::visible_charge;
+use super::charges::visible;
 use super::{AppState, MONEY_STAFF};
-use crate::core::NewRefund;
-use crate::storage::refunds::{self, RefundRecord};
+use crate::domain::{Charge, NewRefund, Refund};
 use actix_web::{web, HttpRequest, HttpResponse};
 use auth::Principal;
 use chrono::{DateTime, Utc};
+use platform::idempotency::IdempotentWrite;
 use platform::ApiError;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -34,8 +33,8 @@ pub struct RefundView {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<&RefundRecord> for RefundView {
-    fn from(r: &RefundRecord) -> Self {
+impl From<&Refund> for RefundView {
+    fn from(r: &Refund) -> Self {
         RefundView {
             id: r.id,
             object: "refund",
@@ -43,7 +42,7 @@ impl From<&RefundRecord> for RefundView {
             amount: r.amount,
             currency: r.currency.clone(),
             reason: r.reason.clone(),
-            status: r.status.clone(),
+            status: r.status.as_str().to_owned(),
             psp_reference: r.psp_reference.clone(),
             failure_reason: r.failure_reason.clone(),
             created_at: r.created_at,
@@ -53,12 +52,36 @@ impl From<&RefundRecord> for RefundView {
 }
 
 /// 201 once the PSP has answered, 202 while the refund waits for a retry.
-fn response_for(refund: &RefundRecord) -> (u16, serde_json::Value) {
-    let status = if refund.status == "pending" { 202 } else { 201 };
+fn response_for(refund: &Refund) -> (u16, serde_json::Value) {
+    let status = if refund.status == crate::domain::RefundStatus::Pending {
+        202
+    } else {
+        201
+    };
     (
         status,
         serde_json::to_value(RefundView::from(refund)).unwrap_or_default(),
     )
+}
+
+/// Whether `principal` may refund the charge: admins, or the merchant that took the payment.
+/// Someone who cannot see the charge learns nothing about it.
+fn may_refund(principal: &Principal, charge: &Charge) -> Result<(), ApiError> {
+    if !visible(principal, charge) {
+        return Err(ApiError::NotFound("no such charge".into()));
+    }
+    let created_it = charge.created_by == principal.scope_key();
+    if principal.has_role(MONEY_STAFF)
+        || (created_it && principal.has_scope(auth::scopes::PAYMENTS_WRITE))
+    {
+        Ok(())
+    } else {
+        Err(refused())
+    }
+}
+
+fn refused() -> ApiError {
+    ApiError::Forbidden("refunds are made by admins or the merchant that took the payment".into())
 }
 
 /// Refund a succeeded charge, in full or in part. Partial refunds add up to at most the charge.
@@ -75,7 +98,7 @@ fn response_for(refund: &RefundRecord) -> (u16, serde_json::Value) {
         (status = 422, description = "More than is left to refund, a charge that did not succeed, or a bad field", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
     )
 )]
-#[tracing::instrument(skip_all, fields(flow = "create_refund"))]
+#[tracing::instrument(skip_all, fields(flow = "create_refund", charge_id = %path, refund_id = tracing::field::Empty))]
 pub async fn create_refund(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -83,48 +106,27 @@ pub async fn create_refund(
     path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let charge = visible_charge(&state, &principal, path.into_inner()).await?;
-    let created_it = charge.created_by == principal.scope_key();
-    let may_refund = principal.has_role(MONEY_STAFF)
-        || (created_it && principal.has_scope(auth::scopes::PAYMENTS_WRITE));
-    if !may_refund {
-        return Err(ApiError::Forbidden(
-            "refunds are made by admins or the merchant that took the payment".into(),
-        ));
+    // Nobody else refunds anything; the charge itself is checked by `may_refund`.
+    if !(principal.has_role(MONEY_STAFF) || principal.has_scope(auth::scopes::PAYMENTS_WRITE)) {
+        return Err(refused());
     }
     let request: CreateRefundRequest = platform::http::parse_json_body(&req, &body)?;
-    let reason = request
-        .reason
-        .map(|r| r.trim().to_owned())
-        .filter(|r| !r.is_empty());
-    if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
-        return Err(ApiError::validation(
-            "reason",
-            "must be at most 500 characters",
-        ));
-    }
-    if request.amount.is_some_and(|a| a <= 0) {
-        return Err(ApiError::validation(
-            "amount",
-            "must be a positive integer number of minor units",
-        ));
-    }
-    let write = match IdempotentWrite::begin(&state.idempotency, &req, principal.scope_key(), &body).await? {
-        Ok(write) => write,
-        Err(replay) => return Ok(replay),
-    };
-    let refund = crate::core::create_refund(
-        &state.pool,
-        &state.processor,
-        charge.id,
-        NewRefund {
-            amount: request.amount,
-            reason,
-        },
+    let refund = NewRefund::parse(request.amount, request.reason.as_deref())?;
+    let write =
+        match IdempotentWrite::begin(&state.idempotency, &req, principal.scope_key(), &body).await? {
+            Ok(write) => write,
+            Err(replay) => return Ok(replay),
+        };
+    let refund = crate::core::refunds::create(
+        &state.payments,
+        path.into_inner(),
+        refund,
+        |charge| may_refund(&principal, charge),
         &write.claimed(),
         response_for,
     )
     .await?;
+    tracing::Span::current().record("refund_id", tracing::field::display(refund.id));
     write.finish(&state.idempotency, response_for(&refund)).await
 }
 
@@ -134,12 +136,15 @@ pub async fn create_refund(
     params(("charge_id" = Uuid, Path)),
     responses((status = 200, body = [RefundView]), (status = 404, body = platform::problem::ProblemDetails, content_type = "application/problem+json"))
 )]
+#[tracing::instrument(skip_all, fields(flow = "list_refunds", charge_id = %path))]
 pub async fn list_refunds(
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let charge = visible_charge(&state, &principal, path.into_inner()).await?;
-    let found = refunds::for_charge(&state.pool, charge.id).await?;
+    let found = crate::core::refunds::list(&state.payments, path.into_inner(), |charge| {
+        visible(&principal, charge)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(found.iter().map(RefundView::from).collect::<Vec<_>>()))
 }

@@ -1,11 +1,10 @@
-use platform::idempotency::IdempotentWrite;
 use super::{AppState, MONEY_STAFF, STAFF};
-use crate::storage::withdrawals::{self, WithdrawalRecord};
+use crate::domain::{NewWithdrawal, Withdrawal, WithdrawalInput};
 use actix_web::{web, HttpRequest, HttpResponse};
 use auth::Principal;
 use chrono::{DateTime, Utc};
-use kernel::money::{Currency, Money};
-use platform::{ApiError, FieldError};
+use platform::idempotency::IdempotentWrite;
+use platform::ApiError;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -31,8 +30,8 @@ pub struct WithdrawalView {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<&WithdrawalRecord> for WithdrawalView {
-    fn from(w: &WithdrawalRecord) -> Self {
+impl From<&Withdrawal> for WithdrawalView {
+    fn from(w: &Withdrawal) -> Self {
         WithdrawalView {
             id: w.id,
             object: "withdrawal",
@@ -43,6 +42,13 @@ impl From<&WithdrawalRecord> for WithdrawalView {
             created_at: w.created_at,
         }
     }
+}
+
+fn response_for(withdrawal: &Withdrawal) -> (u16, serde_json::Value) {
+    (
+        201,
+        serde_json::to_value(WithdrawalView::from(withdrawal)).unwrap_or_default(),
+    )
 }
 
 /// Records money taken off a member's card (an ATM or cash withdrawal reported by the card
@@ -58,6 +64,7 @@ impl From<&WithdrawalRecord> for WithdrawalView {
         (status = 422, body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
     )
 )]
+#[tracing::instrument(skip_all, fields(flow = "record_withdrawal", principal = %principal.subject, withdrawal_id = tracing::field::Empty))]
 pub async fn record_withdrawal(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -66,49 +73,26 @@ pub async fn record_withdrawal(
 ) -> Result<HttpResponse, ApiError> {
     principal.require_scope(auth::scopes::PAYMENTS_WRITE, MONEY_STAFF)?;
     let request: RecordWithdrawalRequest = platform::http::parse_json_body(&req, &body)?;
-    let currency = Currency::parse(&request.currency)
-        .map_err(|e| ApiError::Validation(vec![FieldError::new("currency", e)]))?;
-    let amount = Money::positive(request.amount, currency)
-        .map_err(|e| ApiError::Validation(vec![FieldError::new("amount", e)]))?;
-    let reference = request
-        .reference
-        .map(|r| r.trim().to_owned())
-        .filter(|r| !r.is_empty());
-    if reference.as_ref().is_some_and(|r| r.len() > 200) {
-        return Err(ApiError::validation(
-            "reference",
-            "must be at most 200 characters",
-        ));
-    }
-    let write = match IdempotentWrite::begin(&state.idempotency, &req, principal.scope_key(), &body).await? {
-        Ok(write) => write,
-        Err(replay) => return Ok(replay),
-    };
-    let recorded = async {
-        let mut tx = state.pool.begin().await?;
-        let withdrawal = withdrawals::insert(
-            &mut tx,
-            request.member_id,
-            amount.amount_minor,
-            amount.currency.code(),
-            reference.as_deref(),
-            write.claimed().scope,
-        )
-        .await?;
-        events::outbox::enqueue(&mut tx, &crate::events::withdrawal_recorded(&withdrawal)).await?;
-        let body = serde_json::to_value(WithdrawalView::from(&withdrawal)).unwrap_or_default();
-        write.claimed().complete(&mut tx, 201, &body).await?;
-        tx.commit().await?;
-        Ok::<_, ApiError>(body)
-    }
-    .await;
-    match recorded {
-        Ok(body) => write.finish(&state.idempotency, (201, body)).await,
-        Err(e) => {
-            write.release(&state.idempotency).await;
-            Err(e)
-        }
-    }
+    let withdrawal = NewWithdrawal::parse(WithdrawalInput {
+        member_id: request.member_id,
+        amount: request.amount,
+        currency: request.currency,
+        reference: request.reference,
+    })?;
+    let write =
+        match IdempotentWrite::begin(&state.idempotency, &req, principal.scope_key(), &body).await? {
+            Ok(write) => write,
+            Err(replay) => return Ok(replay),
+        };
+    let recorded = crate::core::withdrawals::record(
+        &state.payments,
+        &withdrawal,
+        &write.claimed(),
+        response_for,
+    )
+    .await?;
+    tracing::Span::current().record("withdrawal_id", tracing::field::display(recorded.id));
+    write.finish(&state.idempotency, response_for(&recorded)).await
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -123,6 +107,7 @@ pub struct WithdrawalQuery {
     params(WithdrawalQuery),
     responses((status = 200, body = [WithdrawalView]), (status = 403, body = platform::problem::ProblemDetails, content_type = "application/problem+json"))
 )]
+#[tracing::instrument(skip_all, fields(flow = "list_withdrawals", member_id = %query.member_id))]
 pub async fn list_withdrawals(
     state: web::Data<AppState>,
     principal: Principal,
@@ -131,6 +116,6 @@ pub async fn list_withdrawals(
     if !(principal.is_member(query.member_id) || principal.has_role(STAFF)) {
         return Err(ApiError::Forbidden("not your withdrawals".into()));
     }
-    let found = withdrawals::for_member(&state.pool, query.member_id, 100).await?;
+    let found = crate::core::withdrawals::for_member(&state.payments, query.member_id).await?;
     Ok(HttpResponse::Ok().json(found.iter().map(WithdrawalView::from).collect::<Vec<_>>()))
 }

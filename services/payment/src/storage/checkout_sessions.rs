@@ -1,18 +1,7 @@
+use crate::domain::CheckoutSession;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct CheckoutSessionRecord {
-    pub charge_id: Uuid,
-    pub psp: String,
-    pub psp_session_id: String,
-    pub url: String,
-    pub success_url: String,
-    pub cancel_url: Option<String>,
-    pub expires_at: DateTime<Utc>,
-    pub created_at: DateTime<Utc>,
-}
 
 pub struct NewSession<'a> {
     pub charge_id: Uuid,
@@ -24,39 +13,38 @@ pub struct NewSession<'a> {
     pub expires_at: DateTime<Utc>,
 }
 
+/// Stores a session, first checked when its page expires.
 pub async fn insert(conn: &mut PgConnection, session: &NewSession<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO checkout_sessions (charge_id, psp, psp_session_id, url, success_url, cancel_url, expires_at,
-                                        next_check_at)
+    sqlx::query!(
+        "INSERT INTO checkout_sessions (charge_id, psp, psp_session_id, url, success_url,
+                                        cancel_url, expires_at, next_check_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        session.charge_id,
+        session.psp,
+        session.psp_session_id,
+        session.url,
+        session.success_url,
+        session.cancel_url,
+        session.expires_at,
     )
-    .bind(session.charge_id)
-    .bind(session.psp)
-    .bind(session.psp_session_id)
-    .bind(session.url)
-    .bind(session.success_url)
-    .bind(session.cancel_url)
-    .bind(session.expires_at)
     .execute(conn)
     .await?;
     Ok(())
 }
 
-pub async fn find(
-    pool: &PgPool,
-    charge_id: Uuid,
-) -> Result<Option<CheckoutSessionRecord>, sqlx::Error> {
-    sqlx::query_as(
+pub async fn find(pool: &PgPool, charge_id: Uuid) -> Result<Option<CheckoutSession>, sqlx::Error> {
+    sqlx::query_as!(
+        CheckoutSession,
         "SELECT charge_id, psp, psp_session_id, url, success_url, cancel_url, expires_at, created_at
            FROM checkout_sessions WHERE charge_id = $1",
+        charge_id,
     )
-    .bind(charge_id)
     .fetch_optional(pool)
     .await
 }
 
 /// A checkout whose page has expired while its charge still waits for the customer.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct ExpiredCheckout {
     pub charge_id: Uuid,
     pub psp: String,
@@ -69,10 +57,10 @@ pub struct ExpiredCheckout {
 pub async fn claim_expired(
     pool: &PgPool,
     limit: i64,
-    recheck_secs: i64,
+    recheck_secs: f64,
 ) -> Result<Vec<ExpiredCheckout>, sqlx::Error> {
-    let rows: Vec<(Uuid, String, String, String)> = sqlx::query_as(
-        "WITH due AS (
+    let rows = sqlx::query!(
+        r#"WITH due AS (
              SELECT s.charge_id, c.status FROM checkout_sessions s JOIN charges c ON c.id = s.charge_id
               WHERE s.next_check_at <= now()
               ORDER BY s.next_check_at LIMIT $1
@@ -81,19 +69,20 @@ pub async fn claim_expired(
             SET next_check_at = CASE WHEN due.status = 'requires_action'
                                      THEN now() + make_interval(secs => $2) END
            FROM due WHERE s.charge_id = due.charge_id
-         RETURNING s.charge_id, s.psp, s.psp_session_id, due.status",
+         RETURNING s.charge_id AS "charge_id!", s.psp AS "psp!", s.psp_session_id AS "psp_session_id!",
+                   due.status AS "status!""#,
+        limit,
+        recheck_secs,
     )
-    .bind(limit)
-    .bind(recheck_secs as f64)
     .fetch_all(pool)
     .await?;
     Ok(rows
         .into_iter()
-        .filter(|(_, _, _, status)| status == "requires_action")
-        .map(|(charge_id, psp, psp_session_id, _)| ExpiredCheckout {
-            charge_id,
-            psp,
-            psp_session_id,
+        .filter(|row| row.status == "requires_action")
+        .map(|row| ExpiredCheckout {
+            charge_id: row.charge_id,
+            psp: row.psp,
+            psp_session_id: row.psp_session_id,
         })
         .collect())
 }

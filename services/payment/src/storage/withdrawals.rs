@@ -1,38 +1,25 @@
-use chrono::{DateTime, Utc};
+use crate::domain::{NewWithdrawal, Withdrawal};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct WithdrawalRecord {
-    pub id: Uuid,
-    pub member_id: Uuid,
-    pub amount: i64,
-    pub currency: String,
-    pub reference: Option<String>,
-    pub created_by: String,
-    pub created_at: DateTime<Utc>,
-}
-
-const COLUMNS: &str = "id, member_id, amount, currency, reference, created_by, created_at";
-
 pub async fn insert(
     conn: &mut PgConnection,
-    member_id: Uuid,
-    amount: i64,
-    currency: &str,
-    reference: Option<&str>,
+    id: Uuid,
+    withdrawal: &NewWithdrawal,
     created_by: &str,
-) -> Result<WithdrawalRecord, sqlx::Error> {
-    sqlx::query_as(&format!(
+) -> Result<Withdrawal, sqlx::Error> {
+    sqlx::query_as!(
+        Withdrawal,
         "INSERT INTO withdrawals (id, member_id, amount, currency, reference, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLUMNS}"
-    ))
-    .bind(Uuid::now_v7())
-    .bind(member_id)
-    .bind(amount)
-    .bind(currency)
-    .bind(reference)
-    .bind(created_by)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         RETURNING id, member_id, amount, currency, reference, created_by, created_at",
+        id,
+        withdrawal.member_id,
+        withdrawal.amount.amount_minor,
+        withdrawal.amount.currency.code(),
+        withdrawal.reference.as_deref(),
+        created_by,
+    )
     .fetch_one(conn)
     .await
 }
@@ -41,12 +28,14 @@ pub async fn for_member(
     pool: &PgPool,
     member_id: Uuid,
     limit: i64,
-) -> Result<Vec<WithdrawalRecord>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM withdrawals WHERE member_id = $1 ORDER BY id DESC LIMIT $2"
-    ))
-    .bind(member_id)
-    .bind(limit)
+) -> Result<Vec<Withdrawal>, sqlx::Error> {
+    sqlx::query_as!(
+        Withdrawal,
+        "SELECT id, member_id, amount, currency, reference, created_by, created_at
+           FROM withdrawals WHERE member_id = $1 ORDER BY id DESC LIMIT $2",
+        member_id,
+        limit,
+    )
     .fetch_all(pool)
     .await
 }
