@@ -4,7 +4,7 @@ use crate::signing::Jwks;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use platform::ApiError;
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
@@ -15,10 +15,17 @@ const REFETCH_INTERVAL: Duration = Duration::from_secs(10);
 /// Verifies access tokens against the user service's published keys, fetched once and cached;
 /// a token signed with a key not yet seen (after a rotation) triggers a refetch.
 pub struct JwtVerifier {
+    keys: Arc<KeyCache>,
+    validation: Validation,
+}
+
+/// The keys and how to fetch them, shared with the fetch task so that the fetch finishes (and
+/// installs what it got) even when the request that started it is dropped half-way: a request
+/// that fails on its body must not leave the key id stamped as fetched but never installed.
+struct KeyCache {
     source: KeySource,
     keys: RwLock<HashMap<String, DecodingKey>>,
     last_fetch: Mutex<Option<Instant>>,
-    validation: Validation,
 }
 
 enum KeySource {
@@ -53,28 +60,17 @@ impl JwtVerifier {
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 30;
         Self {
-            source,
-            keys: RwLock::new(HashMap::new()),
-            last_fetch: Mutex::new(None),
+            keys: Arc::new(KeyCache {
+                source,
+                keys: RwLock::new(HashMap::new()),
+                last_fetch: Mutex::new(None),
+            }),
             validation,
         }
     }
 
     pub fn install(&self, jwks: &Jwks) {
-        let mut keys = self.keys.write().unwrap_or_else(|p| p.into_inner());
-        keys.clear();
-        for jwk in &jwks.keys {
-            if jwk.kty == "OKP" && jwk.crv == "Ed25519" {
-                match DecodingKey::from_ed_components(&jwk.x) {
-                    Ok(key) => {
-                        keys.insert(jwk.kid.clone(), key);
-                    }
-                    Err(e) => {
-                        tracing::warn!(kid = %jwk.kid, error = %e, "ignoring an unusable JWK")
-                    }
-                }
-            }
-        }
+        self.keys.install(jwks)
     }
 
     pub async fn verify(&self, token: &str) -> Result<Principal, ApiError> {
@@ -84,10 +80,10 @@ impl JwtVerifier {
             return Err(invalid("unsupported algorithm"));
         }
         let kid = header.kid.ok_or_else(|| invalid("no key id"))?;
-        if !self.has_key(&kid) {
+        if !self.keys.has(&kid) {
             self.refresh().await;
         }
-        let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
+        let keys = self.keys.keys.read().unwrap_or_else(|p| p.into_inner());
         let key = keys
             .get(&kid)
             .ok_or_else(|| invalid("unknown signing key"))?;
@@ -107,11 +103,54 @@ impl JwtVerifier {
         })
     }
 
-    fn has_key(&self, kid: &str) -> bool {
+    /// Fetches the JWKS unless a fetch happened in the last [`REFETCH_INTERVAL`]. The fetch runs
+    /// as a task of its own: dropping this future does not stop it.
+    async fn refresh(&self) {
+        let keys = Arc::clone(&self.keys);
+        if let Err(e) = tokio::spawn(async move { keys.refresh().await }).await {
+            tracing::warn!(error = %e, "the JWKS fetch task failed");
+        }
+    }
+
+    /// Whether any signing key is known: a service is not ready to serve before it can verify.
+    pub fn has_keys(&self) -> bool {
+        !self
+            .keys
+            .keys
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty()
+    }
+
+    /// Readiness: ready once the keys are fetched (the first check fetches them).
+    pub fn readiness(verifier: Arc<JwtVerifier>) -> KeysReadiness {
+        KeysReadiness(verifier)
+    }
+}
+
+impl KeyCache {
+    fn has(&self, kid: &str) -> bool {
         self.keys
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .contains_key(kid)
+    }
+
+    fn install(&self, jwks: &Jwks) {
+        let mut keys = self.keys.write().unwrap_or_else(|p| p.into_inner());
+        keys.clear();
+        for jwk in &jwks.keys {
+            if jwk.kty == "OKP" && jwk.crv == "Ed25519" {
+                match DecodingKey::from_ed_components(&jwk.x) {
+                    Ok(key) => {
+                        keys.insert(jwk.kid.clone(), key);
+                    }
+                    Err(e) => {
+                        tracing::warn!(kid = %jwk.kid, error = %e, "ignoring an unusable JWK")
+                    }
+                }
+            }
+        }
     }
 
     async fn refresh(&self) {
@@ -122,16 +161,42 @@ impl JwtVerifier {
         if last.is_some_and(|t| t.elapsed() < REFETCH_INTERVAL) {
             return;
         }
-        *last = Some(Instant::now());
         let fetched = async {
             let response = http.get(url).send().await?.error_for_status()?;
             response.json::<Jwks>().await
         }
         .await;
         match fetched {
-            Ok(jwks) => self.install(&jwks),
-            Err(e) => tracing::warn!(error = %e, %url, "could not fetch the JWKS"),
+            Ok(jwks) => {
+                self.install(&jwks);
+                *last = Some(Instant::now());
+            }
+            // A failed fetch is stamped too, so an outage of the user service is not answered
+            // with a fetch per request; it is retried after the interval.
+            Err(e) => {
+                *last = Some(Instant::now());
+                tracing::warn!(error = %e, %url, "could not fetch the JWKS");
+            }
         }
+    }
+}
+
+/// `/health/ready` waits for the first JWKS: before it, every token would be refused.
+pub struct KeysReadiness(Arc<JwtVerifier>);
+
+impl platform::health::ReadinessCheck for KeysReadiness {
+    fn name(&self) -> &'static str {
+        "jwks"
+    }
+
+    fn check(&self) -> futures::future::BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move {
+            if !self.0.has_keys() {
+                self.0.refresh().await;
+            }
+            anyhow::ensure!(self.0.has_keys(), "no token signing keys fetched yet");
+            Ok(())
+        })
     }
 }
 
@@ -220,6 +285,96 @@ mod tests {
             .issue(member, PrincipalKind::User, Some(Role::Admin), vec![], 900)
             .unwrap();
         assert!(verifier.verify(&foreign).await.is_err());
+    }
+
+    /// Serves `jwks` after `delay`, counting requests.
+    async fn slow_jwks_server(
+        jwks: Jwks,
+        delay: Duration,
+    ) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        use actix_web::{web, App, HttpResponse, HttpServer};
+        let served = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = served.clone();
+        let jwks = web::Data::new(jwks);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = HttpServer::new(move || {
+            let counter = counter.clone();
+            App::new().app_data(jwks.clone()).route(
+                "/jwks.json",
+                web::get().to(move |jwks: web::Data<Jwks>| {
+                    let counter = counter.clone();
+                    async move {
+                        tokio::time::sleep(delay).await;
+                        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        HttpResponse::Ok().json(jwks.get_ref())
+                    }
+                }),
+            )
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .unwrap()
+        .run();
+        tokio::spawn(server);
+        (format!("http://127.0.0.1:{port}/jwks.json"), served)
+    }
+
+    #[tokio::test]
+    async fn a_request_dropped_during_the_key_fetch_does_not_lock_its_key_out() {
+        let key = SigningKey::generate().unwrap();
+        let (url, served) = slow_jwks_server(
+            Jwks {
+                keys: vec![key.jwk()],
+            },
+            Duration::from_millis(300),
+        )
+        .await;
+        let verifier = JwtVerifier::from_url(url);
+        let token = key
+            .issue(
+                Uuid::new_v4(),
+                PrincipalKind::User,
+                Some(Role::Customer),
+                vec![],
+                900,
+            )
+            .unwrap();
+        // The request that started the fetch goes away before the keys arrive (as actix drops a
+        // handler whose body failed to parse).
+        let dropped =
+            tokio::time::timeout(Duration::from_millis(50), verifier.verify(&token)).await;
+        assert!(dropped.is_err(), "the first verification was cut short");
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        // Within the refetch interval, so no new fetch: the first one must have installed the key.
+        assert!(verifier.verify(&token).await.is_ok());
+        assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn readiness_waits_for_the_first_keys() {
+        use platform::health::ReadinessCheck;
+        let key = SigningKey::generate().unwrap();
+        let verifier = Arc::new(JwtVerifier::from_url("http://127.0.0.1:9/unreachable"));
+        assert!(JwtVerifier::readiness(verifier.clone())
+            .check()
+            .await
+            .is_err());
+        let (url, _) = slow_jwks_server(
+            Jwks {
+                keys: vec![key.jwk()],
+            },
+            Duration::ZERO,
+        )
+        .await;
+        let verifier = Arc::new(JwtVerifier::from_url(url));
+        assert!(!verifier.has_keys());
+        assert!(JwtVerifier::readiness(verifier.clone())
+            .check()
+            .await
+            .is_ok());
+        assert!(verifier.has_keys());
     }
 
     #[tokio::test]

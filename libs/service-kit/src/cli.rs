@@ -3,8 +3,8 @@
 //! anything is read or connected, so `--help` or a typo never touches a database.
 
 use clap::{ArgMatches, Command};
-use platform::CancellationToken;
 use platform::service::Service;
+use platform::CancellationToken;
 
 /// What a service tells the shared entry point about itself.
 #[allow(async_fn_in_trait)] // called only from `run`, on the runtime it builds
@@ -26,8 +26,10 @@ pub trait ServiceApp {
     async fn migrate(settings: Self::Settings) -> anyhow::Result<()>;
 
     /// Connects, migrates and returns the service ready to run (`serve`).
-    async fn build(settings: Self::Settings, shutdown: CancellationToken)
-        -> anyhow::Result<Service>;
+    async fn build(
+        settings: Self::Settings,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<Service>;
 
     /// Commands of this service beyond `serve` and `migrate`.
     fn extra_commands() -> Vec<Command> {
@@ -77,7 +79,10 @@ async fn run_command<A: ServiceApp>(matches: ArgMatches) -> anyhow::Result<()> {
         None | Some(("serve", _)) => {
             let shutdown = CancellationToken::new();
             platform::service::cancel_on_signal(shutdown.clone());
-            A::build(settings, shutdown).await?.run_until_stopped().await
+            A::build(settings, shutdown)
+                .await?
+                .run_until_stopped()
+                .await
         }
         Some(("migrate", _)) => A::migrate(settings).await,
         Some((name, args)) => A::run_extra(name, args, settings).await,

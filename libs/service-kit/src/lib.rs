@@ -21,8 +21,8 @@ use platform::redis::RedisPool;
 use platform::service::Service;
 use platform::CancellationToken;
 use sqlx::migrate::{Migration, Migrator};
-use std::borrow::Cow;
 use sqlx::PgPool;
+use std::borrow::Cow;
 use std::net::TcpListener;
 use std::sync::Arc;
 
@@ -124,6 +124,7 @@ impl Foundation {
             .with(health::Postgres(self.pool.clone()))
             .with(health::Redis(self.redis.clone()))
             .with(KafkaReadiness(self.producer.clone()))
+            .with(JwtVerifier::readiness(self.verifier.clone().into_inner()))
     }
 
     /// Serves HTTP on the configured address and runs the outbox relay and the consumers beside it.
