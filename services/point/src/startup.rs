@@ -2,6 +2,7 @@ use crate::routes::{self, AppState};
 use crate::Settings;
 use actix_web::web;
 use futures::FutureExt;
+use platform::idempotency::{IdempotencyStore, ResponseCache};
 use platform::service::Service;
 use platform::CancellationToken;
 use service_kit::Foundation;
@@ -30,6 +31,13 @@ impl Application {
             .await?;
         let state = web::Data::new(AppState {
             pool: foundation.pool.clone(),
+            idempotency: IdempotencyStore::new(
+                foundation.pool.clone(),
+                ResponseCache::new(
+                    foundation.redis.clone(),
+                    settings.service.redis_namespace("points"),
+                ),
+            ),
         });
         let pool = foundation.pool.clone();
         let service =
@@ -39,7 +47,7 @@ impl Application {
         let every = std::time::Duration::from_secs(settings.jobs_interval_secs.max(1));
         Ok(service.with_worker(
             "point-jobs",
-            crate::jobs::run(pool, every, shutdown).boxed(),
+            crate::core::scheduler::run(pool, every, shutdown).boxed(),
         ))
     }
 

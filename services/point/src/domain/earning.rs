@@ -1,13 +1,8 @@
-//! Earning rules, tiers and the arithmetic of points, free of I/O.
+//! Earning: what a purchase is worth under the program's rules, and what an earn is.
 
-pub mod cursor;
-
-use chrono::{DateTime, Utc};
+use super::points::{Points, MAX_POINTS};
+use chrono::{DateTime, Duration, Utc};
 use kernel::money::Money;
-
-/// The largest number of points one request may move: far above any real purchase, low enough
-/// that sums over a member's history cannot overflow.
-pub const MAX_POINTS: i64 = 1_000_000_000;
 
 /// A tier's earn multiplier in basis points: 100 is 1.00x, 125 is 1.25x.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,7 +125,9 @@ pub fn quote(
         .map(|r| r.multiplier_bp)
         .max()
         .unwrap_or(100);
-    let fixed: i64 = applying.iter().map(|r| r.bonus_points).sum();
+    let fixed = applying
+        .iter()
+        .fold(0i64, |sum, r| sum.saturating_add(r.bonus_points));
     let numerator = i128::from(purchase.amount.amount_minor)
         * i128::from(policy.points_per_unit)
         * i128::from(tier.0)
@@ -143,7 +140,7 @@ pub fn quote(
         points = points.min(cap);
     }
     if let Some(cap) = policy.cap_per_day {
-        points = points.min((cap - earned_today).max(0));
+        points = points.min(cap.saturating_sub(earned_today).max(0));
     }
     EarnQuote {
         points,
@@ -170,6 +167,13 @@ pub fn points_for_purchase(amount: Money, points_per_unit: i32, multiplier: Mult
     quote(&purchase, &policy, multiplier, &[], 0).points
 }
 
+/// A charge's refund state: how much of it has been refunded so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChargeRefund {
+    pub total_refunded: i64,
+    pub charge_amount: i64,
+}
+
 /// How many of `earned` points a refund takes back in total: proportional to the share of the
 /// charge refunded so far, rounded down, so partial refunds add up to the whole when the charge
 /// is fully refunded.
@@ -182,23 +186,144 @@ pub fn points_to_reverse(earned: i64, charge_amount: i64, total_refunded: i64) -
         .unwrap_or(earned)
 }
 
-/// A tier and what it takes to reach it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tier {
-    pub code: String,
-    pub rank: i32,
-    pub multiplier_bp: i32,
-    pub min_qualifying_spend: i64,
+/// What is being earned for.
+#[derive(Debug, Clone)]
+pub enum EarnBasis<'a> {
+    /// Money spent: the earn rules decide the points.
+    Purchase {
+        amount: Money,
+        store_id: Option<&'a str>,
+        category: Option<&'a str>,
+    },
+    /// A fixed number of points (a campaign bonus, a partner's own calculation).
+    Points(Points),
 }
 
-/// The highest tier whose threshold `spend` reaches. `tiers` must hold at least the entry tier.
-pub fn qualifying_tier(tiers: &[Tier], spend: i64) -> &Tier {
-    tiers
-        .iter()
-        .filter(|t| spend >= t.min_qualifying_spend)
-        .max_by_key(|t| t.rank)
-        .or_else(|| tiers.iter().min_by_key(|t| t.rank))
-        .expect("the program has tiers")
+/// The outcome of an earn that added points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Earned {
+    pub transaction_id: uuid::Uuid,
+    pub points: i64,
+    /// True while the points wait out the source's return window.
+    pub pending: bool,
+    pub balance_after: i64,
+    pub tier: String,
+    /// Points the program's caps held back.
+    pub capped: i64,
+}
+
+/// Sources the platform itself earns from; partners may not use them, so a partner's request
+/// can never collide with (and block) the earn for a real charge or campaign.
+pub const RESERVED_SOURCES: &[&str] = &[
+    "charge",
+    "campaign",
+    "refund",
+    "hold",
+    "adjustment",
+    "expiry",
+    "pending",
+    "pos",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SourceError {
+    #[error("must be 1 to 40 of a-z, 0-9, - and _")]
+    Malformed,
+    #[error("is reserved for the platform's own earns")]
+    Reserved,
+}
+
+/// Where a partner's earn comes from (`shop`, `order`, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartnerSource(String);
+
+impl PartnerSource {
+    pub fn parse(raw: &str) -> Result<Self, SourceError> {
+        let well_formed = !raw.is_empty()
+            && raw.len() <= 40
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if !well_formed {
+            Err(SourceError::Malformed)
+        } else if RESERVED_SOURCES.contains(&raw) {
+            Err(SourceError::Reserved)
+        } else {
+            Ok(Self(raw.to_owned()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OccurredAtError {
+    #[error("must not be in the future")]
+    Future,
+    #[error("must be within the last year")]
+    TooOld,
+}
+
+/// When a reported purchase happened: absent is now; a little clock skew is allowed, more than
+/// a year back is not.
+pub fn occurred_at(
+    reported: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, OccurredAtError> {
+    match reported {
+        Some(t) if t > now + Duration::minutes(5) => Err(OccurredAtError::Future),
+        Some(t) if t < now - Duration::days(365) => Err(OccurredAtError::TooOld),
+        Some(t) => Ok(t),
+        None => Ok(now),
+    }
+}
+
+/// The kinds of ledger transactions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransactionKind {
+    Earn,
+    /// Earned, waiting out the source's return window.
+    EarnPending,
+    /// Pending points whose window closed.
+    Activate,
+    /// Pending points a refund took back.
+    CancelPending,
+    Redeem,
+    Reverse,
+    Expire,
+    Adjust,
+}
+
+impl TransactionKind {
+    pub const ALL: [TransactionKind; 8] = [
+        TransactionKind::Earn,
+        TransactionKind::EarnPending,
+        TransactionKind::Activate,
+        TransactionKind::CancelPending,
+        TransactionKind::Redeem,
+        TransactionKind::Reverse,
+        TransactionKind::Expire,
+        TransactionKind::Adjust,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransactionKind::Earn => "earn",
+            TransactionKind::EarnPending => "earn_pending",
+            TransactionKind::Activate => "activate",
+            TransactionKind::CancelPending => "cancel_pending",
+            TransactionKind::Redeem => "redeem",
+            TransactionKind::Reverse => "reverse",
+            TransactionKind::Expire => "expire",
+            TransactionKind::Adjust => "adjust",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == raw)
+    }
 }
 
 #[cfg(test)]
@@ -330,18 +455,18 @@ mod tests {
     }
 
     #[test]
-    fn the_highest_reached_tier_qualifies() {
-        let tiers: Vec<Tier> = [("BRONZE", 1, 0), ("SILVER", 2, 100000), ("GOLD", 3, 500000)]
-            .into_iter()
-            .map(|(code, rank, min)| Tier {
-                code: code.into(),
-                rank,
-                multiplier_bp: 100,
-                min_qualifying_spend: min,
-            })
-            .collect();
-        assert_eq!(qualifying_tier(&tiers, 0).code, "BRONZE");
-        assert_eq!(qualifying_tier(&tiers, 100000).code, "SILVER");
-        assert_eq!(qualifying_tier(&tiers, 9_999_999).code, "GOLD");
+    fn partner_sources_are_plain_and_never_the_platform_s_own() {
+        assert!(PartnerSource::parse("shop").is_ok());
+        assert_eq!(PartnerSource::parse("charge"), Err(SourceError::Reserved));
+        assert_eq!(PartnerSource::parse("Shop Name!"), Err(SourceError::Malformed));
+        assert_eq!(PartnerSource::parse(""), Err(SourceError::Malformed));
+    }
+
+    #[test]
+    fn transaction_kinds_round_trip() {
+        for kind in TransactionKind::ALL {
+            assert_eq!(TransactionKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(TransactionKind::parse("gift"), None);
     }
 }

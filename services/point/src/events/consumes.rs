@@ -1,29 +1,18 @@
-//! Events in and out of the point service.
+//! What the point service does with the events it consumes: each one calls a use case in the
+//! consumer's transaction, next to its inbox record.
 
-use crate::ledger::{self, EarnBasis, EarnRequest, Earned};
-use crate::storage::accounts;
-use chrono::{DateTime, Utc};
+use crate::core;
+use crate::core::earn::EarnRequest;
+use crate::domain::earning::ChargeRefund;
+use crate::domain::{EarnBasis, LedgerError, Points};
 use events::proto::{
-    CampaignRewardDue, ChargeRefunded, ChargeSucceeded, OrderCompleted, PointsAdjusted,
-    PointsEarned, PointsExpired, PointsExpiring, PointsRedeemed, PointsReversed, TierChanged,
-    UserErased, UserRegistered,
+    CampaignRewardDue, ChargeRefunded, ChargeSucceeded, OrderCompleted, UserErased,
+    UserRegistered,
 };
-use events::{topics, EventHandler, HandlerError, OutgoingEvent, ReceivedEvent};
+use events::{topics, EventHandler, HandlerError, ReceivedEvent};
 use kernel::money::{Currency, Money};
 use sqlx::PgConnection;
 use uuid::Uuid;
-
-pub const PUBLISHES: &[&str] = &[
-    topics::POINTS_EARNED,
-    topics::POINTS_REDEEMED,
-    topics::POINTS_REVERSED,
-    topics::POINTS_EXPIRED,
-    topics::POINTS_EXPIRING,
-    topics::POINTS_ADJUSTED,
-    topics::TIER_UPGRADED,
-    topics::TIER_DOWNGRADED,
-    topics::TIER_DOWNGRADE_WARNING,
-];
 
 pub const CONSUMES: &[&str] = &[
     topics::USER_REGISTERED,
@@ -33,176 +22,6 @@ pub const CONSUMES: &[&str] = &[
     topics::ORDER_COMPLETED,
     topics::CAMPAIGN_REWARD_DUE,
 ];
-
-fn event(topic: &'static str, member_id: Uuid, payload: &impl prost::Message) -> OutgoingEvent {
-    OutgoingEvent::new("point", topic, member_id, payload)
-}
-
-pub fn points_earned(
-    member_id: Uuid,
-    earned: &Earned,
-    source: &str,
-    reference_id: &str,
-) -> OutgoingEvent {
-    event(
-        topics::POINTS_EARNED,
-        member_id,
-        &PointsEarned {
-            transaction_id: earned.transaction_id.to_string(),
-            member_id: member_id.to_string(),
-            points: earned.points,
-            source: source.to_owned(),
-            reference_id: reference_id.to_owned(),
-            balance_after: earned.balance_after,
-            tier: earned.tier.clone(),
-            pending: earned.pending,
-        },
-    )
-}
-
-pub fn points_redeemed(
-    member_id: Uuid,
-    transaction_id: Uuid,
-    points: i64,
-    reference_id: &str,
-    balance_after: i64,
-) -> OutgoingEvent {
-    event(
-        topics::POINTS_REDEEMED,
-        member_id,
-        &PointsRedeemed {
-            transaction_id: transaction_id.to_string(),
-            member_id: member_id.to_string(),
-            points,
-            reference_id: reference_id.to_owned(),
-            balance_after,
-        },
-    )
-}
-
-pub fn points_reversed(
-    member_id: Uuid,
-    transaction_id: Uuid,
-    points: i64,
-    reference_id: &str,
-    balance_after: i64,
-) -> OutgoingEvent {
-    event(
-        topics::POINTS_REVERSED,
-        member_id,
-        &PointsReversed {
-            transaction_id: transaction_id.to_string(),
-            member_id: member_id.to_string(),
-            points,
-            reference_id: reference_id.to_owned(),
-            balance_after,
-        },
-    )
-}
-
-pub fn points_expired(
-    member_id: Uuid,
-    transaction_id: Uuid,
-    points: i64,
-    balance_after: i64,
-) -> OutgoingEvent {
-    event(
-        topics::POINTS_EXPIRED,
-        member_id,
-        &PointsExpired {
-            transaction_id: transaction_id.to_string(),
-            member_id: member_id.to_string(),
-            points,
-            balance_after,
-        },
-    )
-}
-
-pub fn points_expiring(
-    member_id: Uuid,
-    lot_id: Uuid,
-    points: i64,
-    expires_at: DateTime<Utc>,
-) -> OutgoingEvent {
-    event(
-        topics::POINTS_EXPIRING,
-        member_id,
-        &PointsExpiring {
-            member_id: member_id.to_string(),
-            points,
-            expires_on: expires_at.date_naive().to_string(),
-            lot_id: lot_id.to_string(),
-        },
-    )
-}
-
-pub fn points_adjusted(
-    member_id: Uuid,
-    transaction_id: Uuid,
-    points: i64,
-    reason: &str,
-    actor: &str,
-    balance_after: i64,
-) -> OutgoingEvent {
-    event(
-        topics::POINTS_ADJUSTED,
-        member_id,
-        &PointsAdjusted {
-            transaction_id: transaction_id.to_string(),
-            member_id: member_id.to_string(),
-            points,
-            reason: reason.to_owned(),
-            adjusted_by: actor.to_owned(),
-            balance_after,
-        },
-    )
-}
-
-pub fn tier_changed(
-    member_id: Uuid,
-    from: &str,
-    to: &str,
-    reason: &str,
-    upgrade: bool,
-) -> OutgoingEvent {
-    let topic = if upgrade {
-        topics::TIER_UPGRADED
-    } else {
-        topics::TIER_DOWNGRADED
-    };
-    event(
-        topic,
-        member_id,
-        &TierChanged {
-            member_id: member_id.to_string(),
-            from_tier: from.to_owned(),
-            to_tier: to.to_owned(),
-            reason: reason.to_owned(),
-        },
-    )
-}
-
-/// Notice, ahead of the period's end, that the member's spend so far qualifies for a lower tier.
-pub fn tier_downgrade_warning(
-    member_id: Uuid,
-    from: &str,
-    to: &str,
-    period_ends_at: DateTime<Utc>,
-) -> OutgoingEvent {
-    event(
-        topics::TIER_DOWNGRADE_WARNING,
-        member_id,
-        &TierChanged {
-            member_id: member_id.to_string(),
-            from_tier: from.to_owned(),
-            to_tier: to.to_owned(),
-            reason: format!(
-                "qualification period ends on {}",
-                period_ends_at.date_naive()
-            ),
-        },
-    )
-}
 
 pub struct PointEvents;
 
@@ -217,13 +36,17 @@ impl EventHandler for PointEvents {
             topics::USER_REGISTERED => {
                 let registered: UserRegistered = event.decode()?;
                 if registered.role == auth::Role::Customer.as_str() {
-                    accounts::open(conn, parse_member(&registered.user_id)?).await?;
+                    core::members::open_account(conn, parse_member(&registered.user_id)?)
+                        .await
+                        .map_err(handler_error)?;
                 }
                 Ok(())
             }
             topics::USER_ERASED => {
                 let erased: UserErased = event.decode()?;
-                ledger::erase(conn, parse_member(&erased.user_id)?).await?;
+                core::members::erase(conn, parse_member(&erased.user_id)?)
+                    .await
+                    .map_err(handler_error)?;
                 Ok(())
             }
             topics::CHARGE_SUCCEEDED => {
@@ -253,17 +76,19 @@ impl EventHandler for PointEvents {
             }
             topics::CHARGE_REFUNDED => {
                 let refund: ChargeRefunded = event.decode()?;
-                let result = ledger::refund(
+                let result = core::refunds::refund_in(
                     conn,
                     parse_member(&refund.member_id)?,
                     &refund.charge_id,
-                    refund.total_refunded,
-                    refund.charge_amount,
+                    ChargeRefund {
+                        total_refunded: refund.total_refunded,
+                        charge_amount: refund.charge_amount,
+                    },
                 )
                 .await;
                 match result {
-                    Ok(()) | Err(ledger::LedgerError::Erased) => Ok(()),
-                    Err(e) => Err(e.into()),
+                    Ok(()) | Err(core::Error::Refused(LedgerError::Erased)) => Ok(()),
+                    Err(e) => Err(handler_error(e)),
                 }
             }
             topics::ORDER_COMPLETED => {
@@ -289,19 +114,15 @@ impl EventHandler for PointEvents {
             }
             topics::CAMPAIGN_REWARD_DUE => {
                 let due: CampaignRewardDue = event.decode()?;
-                if due.points <= 0 || due.points > crate::domain::MAX_POINTS {
-                    return Err(permanent(format!(
-                        "campaign bonus of {} points",
-                        due.points
-                    )));
-                }
+                let points = Points::parse(due.points)
+                    .map_err(|_| permanent(format!("campaign bonus of {} points", due.points)))?;
                 // One bonus per member and campaign window, however often the event comes.
                 let reference = format!("{}/{}", due.window_id, due.member_id);
                 earn_event(
                     conn,
                     EarnRequest {
                         member_id: parse_member(&due.member_id)?,
-                        basis: EarnBasis::Points(due.points),
+                        basis: EarnBasis::Points(points),
                         source: "campaign",
                         reference_id: &reference,
                         description: Some(due.reason.as_str()).filter(|s| !s.is_empty()),
@@ -321,9 +142,9 @@ impl EventHandler for PointEvents {
 /// Earns for an event. An erased member's events are dropped; other refusals (a currency the
 /// program does not accept) are dead-lettered for someone to look at.
 async fn earn_event(conn: &mut PgConnection, request: EarnRequest<'_>) -> Result<(), HandlerError> {
-    match ledger::earn(conn, &request).await {
-        Ok(_) | Err(ledger::LedgerError::Erased) => Ok(()),
-        Err(e) => Err(e.into()),
+    match core::earn::earn_in(conn, &request).await {
+        Ok(_) | Err(core::Error::Refused(LedgerError::Erased)) => Ok(()),
+        Err(e) => Err(handler_error(e)),
     }
 }
 
@@ -338,4 +159,12 @@ fn parse_member(id: &str) -> Result<Uuid, HandlerError> {
 
 fn permanent(message: String) -> HandlerError {
     HandlerError::Permanent(anyhow::anyhow!(message))
+}
+
+/// A database failure is retried; a refusal by the ledger's rules is dead-lettered.
+fn handler_error(e: core::Error) -> HandlerError {
+    match e {
+        core::Error::Database(e) => e.into(),
+        core::Error::Refused(refusal) => HandlerError::Permanent(anyhow::anyhow!(refusal)),
+    }
 }

@@ -1,48 +1,17 @@
+//! Reading points: balances, transactions, the program's liability.
+
+use super::views::{BalanceView, LiabilityView, TransactionPage, TransactionView};
 use super::{AppState, STAFF};
-use crate::domain::cursor::Cursor;
-use crate::domain::Multiplier;
-use crate::jobs::EXPIRY_WARNING_DAYS;
-use crate::storage::{accounts, entries, lots, program};
+use crate::core;
+use crate::core::balance::TransactionFilter;
+use crate::domain::TransactionKind;
 use actix_web::{web, HttpResponse};
 use auth::Principal;
 use chrono::{DateTime, Utc};
+use platform::pagination::{Cursor, PageRequest};
 use platform::ApiError;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use uuid::Uuid;
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct NextTier {
-    pub tier: String,
-    /// Qualifying spend still needed, in minor units of the program currency.
-    pub spend_needed: i64,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct BalanceView {
-    pub user_id: Uuid,
-    /// Active points (held ones included).
-    pub total_points: i64,
-    /// What the member can spend now: active minus held.
-    pub available_points: i64,
-    /// Points still waiting out a return window.
-    pub pending_points: i64,
-    /// Points reserved by unfinished redemptions.
-    pub on_hold_points: i64,
-    /// Active points that expire within 30 days.
-    pub expiring_within_30_days: i64,
-    pub tier: String,
-    /// The tier's earn multiplier, e.g. 1.25.
-    pub tier_multiplier: f64,
-    /// Set while an admin's override is in force.
-    pub tier_override_reason: Option<String>,
-    pub tier_override_expires_at: Option<DateTime<Utc>>,
-    /// Qualifying spend over the last 12 months, minor units of the program currency.
-    pub qualifying_spend: i64,
-    /// Absent at the top tier.
-    pub next_tier: Option<NextTier>,
-    pub tier_period_ends_at: DateTime<Utc>,
-    pub lifetime_points: i64,
-}
 
 /// A member's points: balance, pending, held, expiring, tier and progress to the next tier.
 #[utoipa::path(
@@ -55,7 +24,7 @@ pub struct BalanceView {
         (status = 404, body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
     )
 )]
-#[tracing::instrument(skip_all, fields(flow = "get_balance"))]
+#[tracing::instrument(skip_all, fields(flow = "get_balance", member_id = %*path))]
 pub async fn get_balance(
     state: web::Data<AppState>,
     principal: Principal,
@@ -63,38 +32,8 @@ pub async fn get_balance(
 ) -> Result<HttpResponse, ApiError> {
     let member_id = path.into_inner();
     principal.authorize_member_access(member_id, STAFF, Some(auth::scopes::POINTS_READ))?;
-    let mut conn = state.pool.acquire().await?;
-    let account = accounts::find(&mut conn, member_id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("this member has no points account".into()))?;
-    let now = Utc::now();
-    let expiring = lots::expiring_within(&mut conn, member_id, now, EXPIRY_WARNING_DAYS).await?;
-    let spend = program::rolling_spend(&mut conn, member_id, now).await?;
-    let tiers = program::tiers(&mut conn).await?;
-    let next_tier = tiers
-        .iter()
-        .filter(|t| t.rank > account.tier_rank)
-        .min_by_key(|t| t.rank)
-        .map(|t| NextTier {
-            tier: t.code.clone(),
-            spend_needed: (t.min_qualifying_spend - spend).max(0),
-        });
-    Ok(HttpResponse::Ok().json(BalanceView {
-        user_id: member_id,
-        total_points: account.balance,
-        available_points: account.available(),
-        pending_points: account.pending,
-        on_hold_points: account.held,
-        expiring_within_30_days: expiring,
-        tier_multiplier: Multiplier::from_basis_points(account.multiplier_bp).as_decimal(),
-        tier_override_reason: account.override_reason,
-        tier_override_expires_at: account.override_expires_at,
-        tier: account.tier,
-        qualifying_spend: spend,
-        next_tier,
-        tier_period_ends_at: account.tier_period_ends_at,
-        lifetime_points: account.lifetime_earned,
-    }))
+    let balance = core::balance::balance(&state.pool, member_id).await?;
+    Ok(HttpResponse::Ok().json(BalanceView::from(balance)))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -115,38 +54,19 @@ pub struct TransactionQuery {
     pub offset: Option<i64>,
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct TransactionView {
-    pub id: Uuid,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub points: i64,
-    pub source: String,
-    pub reference_id: String,
-    pub description: Option<String>,
-    pub amount: Option<i64>,
-    pub currency: Option<String>,
-    pub occurred_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
+fn parse_kinds(raw: &str) -> Result<Vec<TransactionKind>, ApiError> {
+    raw.split(',')
+        .map(|k| {
+            TransactionKind::parse(k.trim()).ok_or_else(|| {
+                let known: Vec<&str> = TransactionKind::ALL.iter().map(|k| k.as_str()).collect();
+                ApiError::validation(
+                    "type",
+                    format!("`{}` is not one of {}", k.trim(), known.join(", ")),
+                )
+            })
+        })
+        .collect()
 }
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct TransactionPage {
-    pub items: Vec<TransactionView>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    pub next_cursor: Option<String>,
-}
-
-const KINDS: &[&str] = &[
-    "earn",
-    "earn_pending",
-    "activate",
-    "cancel_pending",
-    "redeem",
-    "reverse",
-    "expire",
-    "adjust",
-];
 
 /// A member's transactions, newest first, filtered by type and date.
 #[utoipa::path(
@@ -159,6 +79,7 @@ const KINDS: &[&str] = &[
         (status = 422, description = "An unknown type or a bad limit", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
     )
 )]
+#[tracing::instrument(skip_all, fields(flow = "list_transactions", member_id = %*path))]
 pub async fn list_transactions(
     state: web::Data<AppState>,
     principal: Principal,
@@ -167,96 +88,46 @@ pub async fn list_transactions(
 ) -> Result<HttpResponse, ApiError> {
     let member_id = path.into_inner();
     principal.authorize_member_access(member_id, STAFF, Some(auth::scopes::POINTS_READ))?;
-    let limit = query.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::validation("limit", "must be between 1 and 100"));
-    }
+    let mut page = PageRequest::parse(query.limit, None, 20, 100)?;
+    // A cursor that does not decode was not issued here: a malformed request, not a bad field.
+    page.after = query
+        .cursor
+        .as_deref()
+        .map(|raw| {
+            Cursor::decode(raw).ok_or_else(|| {
+                ApiError::MalformedRequest("the cursor is not one this API issued".into())
+            })
+        })
+        .transpose()?;
     let offset = query.offset.unwrap_or(0);
     if offset < 0 {
         return Err(ApiError::validation("offset", "must not be negative"));
     }
-    let kinds: Option<Vec<String>> = match &query.kind {
-        Some(raw) => {
-            let kinds: Vec<String> = raw.split(',').map(|k| k.trim().to_owned()).collect();
-            if let Some(bad) = kinds.iter().find(|k| !KINDS.contains(&k.as_str())) {
-                return Err(ApiError::validation(
-                    "type",
-                    format!("`{bad}` is not one of {}", KINDS.join(", ")),
-                ));
-            }
-            Some(kinds)
-        }
-        None => None,
+    let filter = TransactionFilter {
+        kinds: query.kind.as_deref().map(parse_kinds).transpose()?,
+        from: query.from,
+        to: query.to,
+        offset,
     };
-    let mut conn = state.pool.acquire().await?;
-    let after = match &query.cursor {
-        Some(raw) => {
-            let cursor = Cursor::decode(raw).ok_or_else(|| {
-                ApiError::MalformedRequest("the cursor is not one this API issued".into())
-            })?;
-            if !entries::cursor_is_valid(&mut conn, member_id, &cursor).await? {
-                return Err(ApiError::MalformedRequest(
-                    "the cursor is not one this API issued".into(),
-                ));
-            }
-            Some(cursor)
-        }
-        None => None,
-    };
-    let mut rows = entries::page(
-        &mut conn,
-        &entries::Page {
-            member_id,
-            kinds: kinds.as_deref(),
-            from: query.from,
-            to: query.to,
-            after,
-            offset,
-            limit: limit + 1,
-        },
-    )
-    .await?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next_cursor = more
-        .then(|| {
-            rows.last().map(|r| {
-                Cursor {
-                    created_at: r.created_at,
-                    id: r.id,
-                }
-                .encode()
-            })
-        })
-        .flatten();
-    let items = rows
-        .into_iter()
-        .map(|r| TransactionView {
-            id: r.id,
-            kind: r.kind,
-            points: r.points,
-            source: r.source,
-            reference_id: r.reference_id,
-            description: r.description,
-            amount: r.amount_minor,
-            currency: r.currency,
-            occurred_at: r.occurred_at,
-            created_at: r.created_at,
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(TransactionPage { items, next_cursor }))
+    let (rows, next_cursor) =
+        core::balance::transactions(&state.pool, member_id, &filter, &page).await?;
+    Ok(HttpResponse::Ok().json(TransactionPage {
+        items: rows.into_iter().map(TransactionView::from).collect(),
+        next_cursor,
+    }))
 }
 
 /// What the program owes: every member's points, from the balances and from the ledger.
 #[utoipa::path(
     get, path = "/api/v1/points/liability", tag = "program", security(("bearer" = [])),
-    responses((status = 200, body = crate::storage::accounts::Liability), (status = 403, body = platform::problem::ProblemDetails, content_type = "application/problem+json"))
+    responses((status = 200, body = LiabilityView), (status = 403, body = platform::problem::ProblemDetails, content_type = "application/problem+json"))
 )]
+#[tracing::instrument(skip_all, fields(flow = "liability"))]
 pub async fn liability(
     state: web::Data<AppState>,
     principal: Principal,
 ) -> Result<HttpResponse, ApiError> {
     principal.require_role(STAFF)?;
-    let mut conn = state.pool.acquire().await?;
-    Ok(HttpResponse::Ok().json(accounts::liability(&mut conn).await?))
+    let liability = core::balance::liability(&state.pool).await?;
+    Ok(HttpResponse::Ok().json(LiabilityView::from(liability)))
 }

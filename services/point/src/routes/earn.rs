@@ -1,32 +1,30 @@
-use super::{actor, AppState, ADMINS};
-use crate::domain::MAX_POINTS;
-use crate::ledger::{self, EarnBasis, EarnOutcome, EarnRequest, Earned};
+//! Earning from partners: earns for a member, and point-of-sale purchases.
+
+use super::views::{EarnView, EarnedView};
+use super::{actor, AppState, FieldErrors, ADMINS};
+use crate::core;
+use crate::core::earn::{EarnOutcome, EarnRequest, PosPurchase};
+use crate::domain::program::{DESCRIPTION, REFERENCE};
+use crate::domain::{earning, EarnBasis, PartnerSource, Points, TransactionKind};
 use actix_web::{web, HttpResponse};
 use auth::Principal;
-use chrono::{DateTime, Duration, Utc};
-use platform::http::Json;
+use chrono::{DateTime, Utc};
 use kernel::money::{Currency, Money};
-use platform::{ApiError, FieldError};
-use serde::{Deserialize, Serialize};
+use kernel::text::TextRule;
+use platform::http::Json;
+use platform::{text, ApiError};
+use serde::Deserialize;
 use uuid::Uuid;
 
-/// Sources the platform itself earns from; partners may not use them, so a partner's request
-/// can never collide with (and block) the earn for a real charge or campaign.
-const RESERVED_SOURCES: &[&str] = &[
-    "charge",
-    "campaign",
-    "refund",
-    "hold",
-    "adjustment",
-    "expiry",
-    "pending",
-    "pos",
-];
+const STORE_ID: TextRule = TextRule::line(100);
+const TILL_TRANSACTION_ID: TextRule = TextRule::line(100);
+const MATCH_FIELD: TextRule = TextRule::line(200);
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EarnBody {
     /// A fixed number of points; or give `amount` and `currency` and let the earn rules decide.
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
     pub points: Option<i64>,
     /// Money spent, in minor units.
     pub amount: Option<i64>,
@@ -42,64 +40,9 @@ pub struct EarnBody {
     pub category: Option<String>,
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct EarnView {
-    pub transaction_id: Option<Uuid>,
-    pub points: i64,
-    pub pending: bool,
-    /// True when this (source, reference_id) had been earned for already.
-    pub replayed: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub earned: Option<Earned>,
-}
-
-fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) {
-    if value.trim().is_empty() || value.chars().count() > max || value.chars().any(char::is_control)
-    {
-        errors.push(FieldError::new(
-            field,
-            format!("must be 1 to {max} printable characters"),
-        ));
-    }
-}
-
-fn check_occurred_at(
-    errors: &mut Vec<FieldError>,
-    occurred_at: Option<DateTime<Utc>>,
-) -> DateTime<Utc> {
-    let now = Utc::now();
-    match occurred_at {
-        Some(t) if t > now + Duration::minutes(5) => {
-            errors.push(FieldError::new("occurred_at", "must not be in the future"));
-            now
-        }
-        Some(t) if t < now - Duration::days(365) => {
-            errors.push(FieldError::new(
-                "occurred_at",
-                "must be within the last year",
-            ));
-            now
-        }
-        Some(t) => t,
-        None => now,
-    }
-}
-
-fn parse_amount(errors: &mut Vec<FieldError>, amount: i64, currency: &str) -> Option<Money> {
-    let currency = match Currency::parse(currency) {
-        Ok(c) => c,
-        Err(e) => {
-            errors.push(FieldError::new("currency", e));
-            return None;
-        }
-    };
-    match Money::positive(amount, currency) {
-        Ok(m) => Some(m),
-        Err(e) => {
-            errors.push(FieldError::new("amount", e));
-            None
-        }
-    }
+fn parse_amount(errors: &mut FieldErrors, amount: i64, currency: &str) -> Option<Money> {
+    let currency = errors.field("currency", Currency::parse(currency))?;
+    errors.field("amount", Money::positive(amount, currency))
 }
 
 fn earn_response(outcome: EarnOutcome) -> HttpResponse {
@@ -109,12 +52,12 @@ fn earn_response(outcome: EarnOutcome) -> HttpResponse {
             points: earned.points,
             pending: earned.pending,
             replayed: false,
-            earned: Some(earned),
+            earned: Some(EarnedView::from(earned)),
         }),
         EarnOutcome::Repeat(record) => HttpResponse::Ok().json(EarnView {
             transaction_id: Some(record.id),
             points: record.points,
-            pending: record.kind == "earn_pending",
+            pending: TransactionKind::parse(&record.kind) == Some(TransactionKind::EarnPending),
             replayed: true,
             earned: None,
         }),
@@ -144,6 +87,7 @@ fn earn_response(outcome: EarnOutcome) -> HttpResponse {
         (status = 422, body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
     )
 )]
+#[tracing::instrument(skip_all, fields(flow = "earn", member_id = %*path))]
 pub async fn earn(
     state: web::Data<AppState>,
     principal: Principal,
@@ -152,81 +96,67 @@ pub async fn earn(
 ) -> Result<HttpResponse, ApiError> {
     principal.require_scope(auth::scopes::POINTS_EARN, ADMINS)?;
     let member_id = path.into_inner();
-    let mut errors = Vec::new();
-    let source_ok = !body.source.is_empty()
-        && body.source.len() <= 40
-        && body
-            .source
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-    if !source_ok {
-        errors.push(FieldError::new(
-            "source",
-            "must be 1 to 40 of a-z, 0-9, - and _",
-        ));
-    } else if RESERVED_SOURCES.contains(&body.source.as_str()) {
-        errors.push(FieldError::new(
-            "source",
-            "is reserved for the platform's own earns",
-        ));
-    }
-    check_text(&mut errors, "reference_id", &body.reference_id, 200);
-    if let Some(d) = &body.description {
-        check_text(&mut errors, "description", d, 500);
-    }
-    let occurred_at = check_occurred_at(&mut errors, body.occurred_at);
+    let mut errors = FieldErrors::default();
+    let source = errors.field("source", PartnerSource::parse(&body.source));
+    let reference_id =
+        errors.checked(text::required("reference_id", REFERENCE, &body.reference_id))?;
+    let description = errors.checked(text::optional(
+        "description",
+        DESCRIPTION,
+        body.description.as_deref(),
+    ))?;
+    let store_id = errors.checked(text::optional(
+        "store_id",
+        MATCH_FIELD,
+        body.store_id.as_deref(),
+    ))?;
+    let category = errors.checked(text::optional(
+        "category",
+        MATCH_FIELD,
+        body.category.as_deref(),
+    ))?;
+    let occurred_at = errors.field(
+        "occurred_at",
+        earning::occurred_at(body.occurred_at, Utc::now()),
+    );
+    let store_id = store_id.flatten();
+    let category = category.flatten();
     let basis = match (body.points, body.amount, body.currency.as_deref()) {
-        (Some(points), None, None) => {
-            if !(1..=MAX_POINTS).contains(&points) {
-                errors.push(FieldError::new(
-                    "points",
-                    format!("must be between 1 and {MAX_POINTS}"),
-                ));
-            }
-            Some(EarnBasis::Points(points))
-        }
+        (Some(points), None, None) => errors
+            .field("points", Points::parse(points))
+            .map(EarnBasis::Points),
         (None, Some(amount), Some(currency)) => {
             parse_amount(&mut errors, amount, currency).map(|amount| EarnBasis::Purchase {
                 amount,
-                store_id: body.store_id.as_deref(),
-                category: body.category.as_deref(),
+                store_id: store_id.as_deref(),
+                category: category.as_deref(),
             })
         }
         _ => {
-            errors.push(FieldError::new(
-                "points",
-                "give either `points`, or `amount` with `currency`",
-            ));
+            errors.push("points", "give either `points`, or `amount` with `currency`");
             None
         }
     };
-    let (Some(basis), true) = (basis, errors.is_empty()) else {
-        return Err(ApiError::Validation(errors));
+    let (Some(source), Some(reference_id), Some(description), Some(occurred_at), Some(basis)) =
+        (source, reference_id, description, occurred_at, basis)
+    else {
+        return Err(errors.into_error());
     };
+    errors.into_result()?;
     let actor = actor(&principal);
-    let mut tx = state.pool.begin().await?;
-    if crate::storage::accounts::find(&mut tx, member_id)
-        .await?
-        .is_none()
-    {
-        return Err(ApiError::NotFound(
-            "no member with this id has a points account".into(),
-        ));
-    }
-    let outcome = ledger::earn(
-        &mut tx,
+    let outcome = core::earn::earn_for_member(
+        &state.pool,
         &EarnRequest {
             member_id,
             basis,
-            source: &body.source,
-            reference_id: &body.reference_id,
-            description: body.description.as_deref(),
+            source: source.as_str(),
+            reference_id: &reference_id,
+            description: description.as_deref(),
             occurred_at,
             actor: Some(&actor),
         },
     )
     .await?;
-    tx.commit().await?;
     Ok(earn_response(outcome))
 }
 
@@ -258,60 +188,71 @@ pub struct PosBody {
         (status = 422, body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
     )
 )]
+#[tracing::instrument(skip_all, fields(flow = "pos_transaction", member_id = tracing::field::Empty))]
 pub async fn pos_transaction(
     state: web::Data<AppState>,
     principal: Principal,
     Json(body): Json<PosBody>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require_scope(auth::scopes::POINTS_EARN, ADMINS)?;
-    let mut errors = Vec::new();
-    check_text(&mut errors, "store_id", &body.store_id, 100);
-    check_text(&mut errors, "transaction_id", &body.transaction_id, 100);
-    let member_id = Uuid::parse_str(body.user_identifier.trim()).ok();
-    if member_id.is_none() {
-        errors.push(FieldError::new(
-            "user_identifier",
-            "must be the member's id (the UUID in their app's code)",
-        ));
-    }
-    let occurred_at = check_occurred_at(&mut errors, body.timestamp);
-    let mut tx = state.pool.begin().await?;
-    let program_currency = crate::storage::program::settings(&mut tx).await?.currency;
-    let amount = parse_amount(
-        &mut errors,
-        body.amount,
-        body.currency.as_deref().unwrap_or(&program_currency),
+    let mut errors = FieldErrors::default();
+    let store_id = errors.checked(text::required("store_id", STORE_ID, &body.store_id))?;
+    let till_transaction_id = errors.checked(text::required(
+        "transaction_id",
+        TILL_TRANSACTION_ID,
+        &body.transaction_id,
+    ))?;
+    let member_id = errors.field(
+        "user_identifier",
+        Uuid::parse_str(body.user_identifier.trim())
+            .map_err(|_| "must be the member's id (the UUID in their app's code)"),
     );
-    let (Some(member_id), Some(amount), true) = (member_id, amount, errors.is_empty()) else {
-        return Err(ApiError::Validation(errors));
+    let occurred_at = errors.field(
+        "occurred_at",
+        earning::occurred_at(body.timestamp, Utc::now()),
+    );
+    let currency = match body.currency.as_deref() {
+        Some(code) => errors.field("currency", Currency::parse(code)).map(Some),
+        None => Some(None),
     };
-    if crate::storage::accounts::find(&mut tx, member_id)
-        .await?
-        .is_none()
-    {
-        return Err(ApiError::NotFound(
-            "no member with this id has a points account".into(),
-        ));
-    }
-    let reference = format!("{}:{}", body.store_id.trim(), body.transaction_id.trim());
+    let category = errors.checked(text::optional(
+        "category",
+        MATCH_FIELD,
+        body.category.as_deref(),
+    ))?;
+    let (
+        Some(store_id),
+        Some(till_transaction_id),
+        Some(member_id),
+        Some(occurred_at),
+        Some(currency),
+        Some(category),
+    ) = (
+        store_id,
+        till_transaction_id,
+        member_id,
+        occurred_at,
+        currency,
+        category,
+    )
+    else {
+        return Err(errors.into_error());
+    };
+    tracing::Span::current().record("member_id", tracing::field::display(member_id));
     let actor = actor(&principal);
-    let outcome = ledger::earn(
-        &mut tx,
-        &EarnRequest {
+    let outcome = core::earn::pos_purchase(
+        &state.pool,
+        &PosPurchase {
             member_id,
-            basis: EarnBasis::Purchase {
-                amount,
-                store_id: Some(body.store_id.trim()),
-                category: body.category.as_deref(),
-            },
-            source: "pos",
-            reference_id: &reference,
-            description: Some("In-store purchase"),
+            store_id: &store_id,
+            till_transaction_id: &till_transaction_id,
+            amount_minor: body.amount,
+            currency,
+            category: category.as_deref(),
             occurred_at,
-            actor: Some(&actor),
+            actor: &actor,
         },
     )
     .await?;
-    tx.commit().await?;
     Ok(earn_response(outcome))
 }

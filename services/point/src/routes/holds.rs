@@ -1,19 +1,18 @@
-use super::{actor, AppState, ADMINS};
-use crate::domain::MAX_POINTS;
-use crate::ledger::{self, HoldRequest};
+//! Holds and redemptions.
+
+use super::views::HoldView;
+use super::{actor, created_once, to_json, AppState, FieldErrors, ADMINS};
+use crate::core;
+use crate::core::holds::HoldRequest;
+use crate::domain::program::{DESCRIPTION, REFERENCE};
+use crate::domain::{HoldTtl, Points, MAX_POINTS};
 use crate::storage::holds::Hold;
 use actix_web::{web, HttpRequest, HttpResponse};
 use auth::Principal;
-use platform::http::Json;
-use platform::idempotency::IdempotencyKey;
-use platform::{ApiError, FieldError};
+use platform::idempotency::{self, IdempotentWrite};
+use platform::{text, ApiError};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
-
-/// How long a hold lives if nobody captures or releases it, by default and at most.
-const DEFAULT_HOLD_SECS: i64 = 15 * 60;
-const MAX_HOLD_SECS: i64 = 24 * 3600;
 
 /// Holds and redemptions: the member themselves, partners with `points:redeem`, admins.
 fn authorize(principal: &Principal, member_id: Uuid) -> Result<(), ApiError> {
@@ -23,6 +22,7 @@ fn authorize(principal: &Principal, member_id: Uuid) -> Result<(), ApiError> {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HoldBody {
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
     pub points: i64,
     /// What the points are for (a redemption id).
     pub reference_id: Option<String>,
@@ -31,45 +31,52 @@ pub struct HoldBody {
     pub expires_in: Option<i64>,
 }
 
-fn validate(
-    points: i64,
-    reference_id: Option<&str>,
-    description: Option<&str>,
-) -> Result<(), ApiError> {
-    let mut errors = Vec::new();
-    if !(1..=MAX_POINTS).contains(&points) {
-        errors.push(FieldError::new(
-            "points",
-            format!("must be between 1 and {MAX_POINTS}"),
-        ));
-    }
-    for (field, value, max) in [
-        ("reference_id", reference_id, 200),
-        ("description", description, 500),
-    ] {
-        if value.is_some_and(|v| v.trim().is_empty() || v.chars().count() > max) {
-            errors.push(FieldError::new(
-                field,
-                format!("must be 1 to {max} characters"),
-            ));
-        }
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::Validation(errors))
-    }
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedeemBody {
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
+    pub points: i64,
+    pub reference_id: Option<String>,
+    pub description: Option<String>,
 }
 
-fn fingerprint(member_id: Uuid, kind: &str, body: &impl serde::Serialize) -> String {
-    let json = serde_json::to_vec(body).unwrap_or_default();
-    hex::encode(
-        Sha256::new()
-            .chain_update(member_id.as_bytes())
-            .chain_update(kind)
-            .chain_update(json)
-            .finalize(),
-    )
+/// A hold or redemption request in domain terms.
+struct Parsed {
+    points: Points,
+    ttl: HoldTtl,
+    reference_id: Option<String>,
+    description: Option<String>,
+}
+
+fn parse(
+    points: i64,
+    ttl: Option<Result<HoldTtl, crate::domain::holds::HoldTtlError>>,
+    reference_id: Option<&str>,
+    description: Option<&str>,
+) -> Result<Parsed, ApiError> {
+    let mut errors = FieldErrors::default();
+    let points = errors.field("points", Points::parse(points));
+    let reference_id = errors.checked(text::optional("reference_id", REFERENCE, reference_id))?;
+    let description = errors.checked(text::optional("description", DESCRIPTION, description))?;
+    let ttl = match ttl {
+        Some(ttl) => errors.field("expires_in", ttl),
+        None => Some(HoldTtl::redemption()),
+    };
+    let (Some(points), Some(ttl), Some(reference_id), Some(description)) =
+        (points, ttl, reference_id, description)
+    else {
+        return Err(errors.into_error());
+    };
+    Ok(Parsed {
+        points,
+        ttl,
+        reference_id,
+        description,
+    })
+}
+
+fn hold_json(hold: &Hold) -> serde_json::Value {
+    to_json(&HoldView::from(hold))
 }
 
 /// Reserve points for a redemption (idempotent on the `Idempotency-Key` header). A hold larger
@@ -79,106 +86,30 @@ fn fingerprint(member_id: Uuid, kind: &str, body: &impl serde::Serialize) -> Str
     params(("user_id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
     request_body = HoldBody,
     responses(
-        (status = 201, body = Hold),
-        (status = 200, description = "The hold this key created before", body = Hold),
+        (status = 201, body = HoldView),
+        (status = 200, description = "The hold this key created before", body = HoldView),
+        (status = 409, description = "A request with this key is still in flight", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
         (status = 422, description = "insufficient-points (with the available amount), or the key was used for another request", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
     )
 )]
+#[tracing::instrument(skip_all, fields(flow = "create_hold", member_id = %*path))]
 pub async fn create_hold(
     state: web::Data<AppState>,
     principal: Principal,
     req: HttpRequest,
     path: web::Path<Uuid>,
-    Json(body): Json<HoldBody>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let member_id = path.into_inner();
     authorize(&principal, member_id)?;
-    let key = IdempotencyKey::from_request(&req)?;
-    validate(
-        body.points,
-        body.reference_id.as_deref(),
-        body.description.as_deref(),
+    let request: HoldBody = platform::http::parse_json_body(&req, &body)?;
+    let parsed = parse(
+        request.points,
+        Some(HoldTtl::parse(request.expires_in)),
+        request.reference_id.as_deref(),
+        request.description.as_deref(),
     )?;
-    let ttl = body.expires_in.unwrap_or(DEFAULT_HOLD_SECS);
-    if !(1..=MAX_HOLD_SECS).contains(&ttl) {
-        return Err(ApiError::validation(
-            "expires_in",
-            format!("must be between 1 and {MAX_HOLD_SECS} seconds"),
-        ));
-    }
-    let fingerprint = fingerprint(
-        member_id,
-        "hold",
-        &(body.points, &body.reference_id, &body.description, ttl),
-    );
-    let created_by = actor(&principal);
-    let mut tx = state.pool.begin().await?;
-    let (hold, replayed) = ledger::hold(
-        &mut tx,
-        &HoldRequest {
-            member_id,
-            points: body.points,
-            ttl_secs: ttl,
-            reference_id: body.reference_id.as_deref(),
-            description: body.description.as_deref(),
-            created_by: &created_by,
-            idempotency_key: key.as_str(),
-            fingerprint: &fingerprint,
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(if replayed {
-        HttpResponse::Ok().json(hold)
-    } else {
-        HttpResponse::Created().json(hold)
-    })
-}
-
-/// Spend a hold's points. Capturing twice is harmless; a released or expired hold is 409.
-#[utoipa::path(
-    post, path = "/api/v1/points/{user_id}/holds/{hold_id}/capture", tag = "holds", security(("bearer" = [])),
-    params(("user_id" = Uuid, Path), ("hold_id" = Uuid, Path)),
-    responses((status = 200, body = Hold), (status = 404, body = platform::problem::ProblemDetails, content_type = "application/problem+json"), (status = 409, body = platform::problem::ProblemDetails, content_type = "application/problem+json"))
-)]
-pub async fn capture_hold(
-    state: web::Data<AppState>,
-    principal: Principal,
-    path: web::Path<(Uuid, Uuid)>,
-) -> Result<HttpResponse, ApiError> {
-    let (member_id, hold_id) = path.into_inner();
-    authorize(&principal, member_id)?;
-    let mut tx = state.pool.begin().await?;
-    let hold = ledger::capture(&mut tx, member_id, hold_id).await?;
-    tx.commit().await?;
-    Ok(HttpResponse::Ok().json(hold))
-}
-
-/// Give a hold's points back. Releasing twice is harmless; a captured hold is 409.
-#[utoipa::path(
-    post, path = "/api/v1/points/{user_id}/holds/{hold_id}/release", tag = "holds", security(("bearer" = [])),
-    params(("user_id" = Uuid, Path), ("hold_id" = Uuid, Path)),
-    responses((status = 200, body = Hold), (status = 404, body = platform::problem::ProblemDetails, content_type = "application/problem+json"), (status = 409, body = platform::problem::ProblemDetails, content_type = "application/problem+json"))
-)]
-pub async fn release_hold(
-    state: web::Data<AppState>,
-    principal: Principal,
-    path: web::Path<(Uuid, Uuid)>,
-) -> Result<HttpResponse, ApiError> {
-    let (member_id, hold_id) = path.into_inner();
-    authorize(&principal, member_id)?;
-    let mut tx = state.pool.begin().await?;
-    let hold = ledger::release(&mut tx, member_id, hold_id, "released").await?;
-    tx.commit().await?;
-    Ok(HttpResponse::Ok().json(hold))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RedeemBody {
-    pub points: i64,
-    pub reference_id: Option<String>,
-    pub description: Option<String>,
+    place(&state, &principal, &req, &body, member_id, parsed, false).await
 }
 
 /// Spend points in one step (seed 003): a hold captured at once. Idempotent on the
@@ -188,52 +119,106 @@ pub struct RedeemBody {
     params(("user_id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
     request_body = RedeemBody,
     responses(
-        (status = 201, body = Hold),
-        (status = 200, description = "Redeemed before with this key", body = Hold),
+        (status = 201, body = HoldView),
+        (status = 200, description = "Redeemed before with this key", body = HoldView),
+        (status = 409, description = "A request with this key is still in flight", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
         (status = 422, body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
     )
 )]
+#[tracing::instrument(skip_all, fields(flow = "redeem", member_id = %*path))]
 pub async fn redeem(
     state: web::Data<AppState>,
     principal: Principal,
     req: HttpRequest,
     path: web::Path<Uuid>,
-    Json(body): Json<RedeemBody>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let member_id = path.into_inner();
     authorize(&principal, member_id)?;
-    let key = IdempotencyKey::from_request(&req)?;
-    validate(
-        body.points,
-        body.reference_id.as_deref(),
-        body.description.as_deref(),
+    let request: RedeemBody = platform::http::parse_json_body(&req, &body)?;
+    let parsed = parse(
+        request.points,
+        None,
+        request.reference_id.as_deref(),
+        request.description.as_deref(),
     )?;
-    let fingerprint = fingerprint(
-        member_id,
-        "redeem",
-        &(body.points, &body.reference_id, &body.description),
-    );
-    let created_by = actor(&principal);
-    let mut tx = state.pool.begin().await?;
-    let (hold, replayed) = ledger::hold(
-        &mut tx,
-        &HoldRequest {
-            member_id,
-            points: body.points,
-            ttl_secs: 60,
-            reference_id: body.reference_id.as_deref(),
-            description: body.description.as_deref(),
-            created_by: &created_by,
-            idempotency_key: key.as_str(),
-            fingerprint: &fingerprint,
-        },
-    )
-    .await?;
-    let hold = ledger::capture(&mut tx, member_id, hold.id).await?;
-    tx.commit().await?;
-    Ok(if replayed {
-        HttpResponse::Ok().json(hold)
-    } else {
-        HttpResponse::Created().json(hold)
-    })
+    place(&state, &principal, &req, &body, member_id, parsed, true).await
 }
+
+/// Claims the request's key, then places the hold (and captures it, for a redemption).
+async fn place(
+    state: &AppState,
+    principal: &Principal,
+    req: &HttpRequest,
+    body: &[u8],
+    member_id: Uuid,
+    parsed: Parsed,
+    capture: bool,
+) -> Result<HttpResponse, ApiError> {
+    let write =
+        match IdempotentWrite::begin(&state.idempotency, req, principal.scope_key(), body).await? {
+            Ok(write) => write,
+            Err(replay) => return Ok(replay),
+        };
+    let created_by = actor(principal);
+    let fingerprint = idempotency::fingerprint(req, body);
+    let request = HoldRequest {
+        member_id,
+        points: parsed.points,
+        ttl: parsed.ttl,
+        reference_id: parsed.reference_id.as_deref(),
+        description: parsed.description.as_deref(),
+        created_by: &created_by,
+        fingerprint: &fingerprint,
+    };
+    let placed = if capture {
+        core::holds::redeem(&state.pool, &request, &write.claimed(), hold_json).await?
+    } else {
+        core::holds::place(&state.pool, &request, &write.claimed(), hold_json).await?
+    };
+    created_once(
+        write,
+        &state.idempotency,
+        placed.replayed,
+        hold_json(&placed.hold),
+    )
+    .await
+}
+
+/// Spend a hold's points. Capturing twice is harmless; a released or expired hold is 409.
+#[utoipa::path(
+    post, path = "/api/v1/points/{user_id}/holds/{hold_id}/capture", tag = "holds", security(("bearer" = [])),
+    params(("user_id" = Uuid, Path), ("hold_id" = Uuid, Path)),
+    responses((status = 200, body = HoldView), (status = 404, body = platform::problem::ProblemDetails, content_type = "application/problem+json"), (status = 409, body = platform::problem::ProblemDetails, content_type = "application/problem+json"))
+)]
+#[tracing::instrument(skip_all, fields(flow = "capture_hold", member_id = %path.0, hold_id = %path.1))]
+pub async fn capture_hold(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let (member_id, hold_id) = path.into_inner();
+    authorize(&principal, member_id)?;
+    let hold = core::holds::capture(&state.pool, member_id, hold_id).await?;
+    Ok(HttpResponse::Ok().json(HoldView::from(&hold)))
+}
+
+/// Give a hold's points back. Releasing twice is harmless; a captured hold is 409.
+#[utoipa::path(
+    post, path = "/api/v1/points/{user_id}/holds/{hold_id}/release", tag = "holds", security(("bearer" = [])),
+    params(("user_id" = Uuid, Path), ("hold_id" = Uuid, Path)),
+    responses((status = 200, body = HoldView), (status = 404, body = platform::problem::ProblemDetails, content_type = "application/problem+json"), (status = 409, body = platform::problem::ProblemDetails, content_type = "application/problem+json"))
+)]
+#[tracing::instrument(skip_all, fields(flow = "release_hold", member_id = %path.0, hold_id = %path.1))]
+pub async fn release_hold(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let (member_id, hold_id) = path.into_inner();
+    authorize(&principal, member_id)?;
+    let hold = core::holds::release(&state.pool, member_id, hold_id).await?;
+    Ok(HttpResponse::Ok().json(HoldView::from(&hold)))
+}
+
+const _: () = assert!(MAX_POINTS == 1_000_000_000, "the schema bounds above say so");

@@ -1,17 +1,24 @@
-//! HTTP endpoints of the point service.
+//! HTTP endpoints of the point service: each parses its input into domain types, authorizes
+//! the caller, calls one use case in `core` and maps the result to HTTP.
 
 mod admin;
 mod balance;
 mod earn;
 mod holds;
+mod program;
+pub mod views;
 
-use actix_web::web;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
 use auth::Role;
+use platform::idempotency::{IdempotencyStore, IdempotentWrite};
+use platform::{ApiError, FieldError};
 
-pub use balance::BalanceView;
+pub use views::BalanceView;
 
 pub struct AppState {
     pub pool: sqlx::PgPool,
+    pub idempotency: IdempotencyStore,
 }
 
 /// Roles that may read any member's points.
@@ -36,34 +43,34 @@ pub const ADMINS: &[Role] = &[Role::Admin, Role::SuperAdmin];
         holds::release_hold,
         holds::redeem,
         admin::adjust,
-        admin::list_rules,
-        admin::create_rule,
-        admin::replace_rule,
-        admin::retire_rule,
-        admin::get_program,
-        admin::update_program,
-        admin::set_source,
+        program::list_rules,
+        program::create_rule,
+        program::replace_rule,
+        program::retire_rule,
+        program::get_program,
+        program::update_program,
+        program::set_source,
         admin::override_tier
     ),
     components(schemas(
         BalanceView,
-        balance::NextTier,
-        balance::TransactionView,
-        balance::TransactionPage,
-        crate::storage::accounts::Liability,
+        views::NextTier,
+        views::TransactionView,
+        views::TransactionPage,
+        views::LiabilityView,
         earn::EarnBody,
         earn::PosBody,
-        earn::EarnView,
-        crate::ledger::Earned,
+        views::EarnView,
+        views::EarnedView,
         holds::HoldBody,
         holds::RedeemBody,
-        crate::storage::holds::Hold,
+        views::HoldView,
         admin::AdjustBody,
-        admin::RuleBody,
-        admin::SourceBody,
+        program::RuleBody,
+        program::SourceBody,
         admin::TierOverrideBody,
-        crate::storage::program::RuleRecord,
-        crate::storage::program::ProgramSettings,
+        views::RuleView,
+        views::ProgramSettingsView,
         platform::problem::ProblemDetails,
         platform::FieldError
     ))
@@ -75,13 +82,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
         .service(
             web::scope("/api/v1/points")
                 .route("/liability", web::get().to(balance::liability))
-                .route("/rules", web::get().to(admin::list_rules))
-                .route("/rules", web::post().to(admin::create_rule))
-                .route("/rules/{rule_id}", web::put().to(admin::replace_rule))
-                .route("/rules/{rule_id}", web::delete().to(admin::retire_rule))
-                .route("/program", web::get().to(admin::get_program))
-                .route("/program", web::put().to(admin::update_program))
-                .route("/sources/{source}", web::put().to(admin::set_source))
+                .route("/rules", web::get().to(program::list_rules))
+                .route("/rules", web::post().to(program::create_rule))
+                .route("/rules/{rule_id}", web::put().to(program::replace_rule))
+                .route("/rules/{rule_id}", web::delete().to(program::retire_rule))
+                .route("/program", web::get().to(program::get_program))
+                .route("/program", web::put().to(program::update_program))
+                .route("/sources/{source}", web::put().to(program::set_source))
                 .route("/{user_id}/balance", web::get().to(balance::get_balance))
                 .route(
                     "/{user_id}/transactions",
@@ -113,4 +120,68 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
 /// The caller recorded as the actor of a change: `user:<id>` or `partner:<id>`.
 pub fn actor(principal: &auth::Principal) -> String {
     principal.scope_key()
+}
+
+/// Every bad field of a request, reported at once.
+#[derive(Default)]
+struct FieldErrors(Vec<FieldError>);
+
+impl FieldErrors {
+    /// Keeps a parsed value, or the reason it was refused.
+    fn field<T, E: std::fmt::Display>(&mut self, name: &str, parsed: Result<T, E>) -> Option<T> {
+        parsed
+            .map_err(|e| self.0.push(FieldError::new(name, e.to_string())))
+            .ok()
+    }
+
+    /// Keeps a value checked by a shared validator (which names its field itself).
+    fn checked<T>(&mut self, parsed: Result<T, ApiError>) -> Result<Option<T>, ApiError> {
+        match parsed {
+            Ok(value) => Ok(Some(value)),
+            Err(ApiError::Validation(errors)) => {
+                self.0.extend(errors);
+                Ok(None)
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    fn push(&mut self, name: &str, message: impl Into<String>) {
+        self.0.push(FieldError::new(name, message));
+    }
+
+    /// The errors, once a field came back `None`.
+    fn into_error(self) -> ApiError {
+        ApiError::Validation(self.0)
+    }
+
+    fn into_result(self) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.0))
+        }
+    }
+}
+
+/// Sends the answer of an idempotent write: 201 the first time; the stored copy a retry gets
+/// says 200.
+async fn created_once(
+    write: IdempotentWrite,
+    store: &IdempotencyStore,
+    replayed: bool,
+    body: serde_json::Value,
+) -> Result<HttpResponse, ApiError> {
+    let mut response = write
+        .finish(store, (crate::core::REPLAY_STATUS, body))
+        .await?;
+    if !replayed {
+        *response.status_mut() = StatusCode::CREATED;
+    }
+    Ok(response)
+}
+
+/// A view as JSON, for storing a response beside the work that produced it.
+fn to_json(view: &impl serde::Serialize) -> serde_json::Value {
+    serde_json::to_value(view).unwrap_or_default()
 }

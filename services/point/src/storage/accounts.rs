@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Account {
     pub member_id: Uuid,
     /// The tier in force: an unexpired override, else the qualified tier.
@@ -27,45 +27,47 @@ pub struct Account {
 impl Account {
     /// What the member can spend now.
     pub fn available(&self) -> i64 {
-        self.balance - self.held
+        crate::domain::points::available(self.balance, self.held)
     }
 }
 
 /// Opens an account at the lowest tier; does nothing if it exists.
 pub async fn open(conn: &mut PgConnection, member_id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO accounts (member_id, tier)
          SELECT $1, code FROM tiers ORDER BY rank LIMIT 1
          ON CONFLICT (member_id) DO NOTHING",
+        member_id
     )
-    .bind(member_id)
     .execute(conn)
     .await?;
     Ok(())
 }
 
-const SELECT: &str = "
-    WITH a AS (
-        SELECT *, CASE WHEN override_tier IS NOT NULL AND override_expires_at > now()
-                       THEN override_tier ELSE tier END AS effective
-          FROM accounts WHERE member_id = $1
-    )
-    SELECT a.member_id, a.effective AS tier, a.tier AS qualified_tier, t.multiplier_bp,
-           t.rank AS tier_rank, a.balance, a.pending, a.held, a.lifetime_earned,
-           a.tier_period_ends_at,
-           CASE WHEN a.effective <> a.tier THEN a.override_reason END AS override_reason,
-           CASE WHEN a.effective <> a.tier THEN a.override_expires_at END AS override_expires_at,
-           a.erased_at
-      FROM a JOIN tiers t ON t.code = a.effective";
-
 pub async fn find(
     conn: &mut PgConnection,
     member_id: Uuid,
 ) -> Result<Option<Account>, sqlx::Error> {
-    sqlx::query_as(SELECT)
-        .bind(member_id)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as!(
+        Account,
+        r#"WITH a AS (
+               SELECT *, CASE WHEN override_tier IS NOT NULL AND override_expires_at > now()
+                              THEN override_tier ELSE tier END AS effective
+                 FROM accounts WHERE member_id = $1
+           )
+           SELECT a.member_id AS "member_id!", a.effective AS "tier!", a.tier AS "qualified_tier!",
+                  t.multiplier_bp, t.rank AS tier_rank, a.balance AS "balance!",
+                  a.pending AS "pending!", a.held AS "held!",
+                  a.lifetime_earned AS "lifetime_earned!",
+                  a.tier_period_ends_at AS "tier_period_ends_at!",
+                  CASE WHEN a.effective <> a.tier THEN a.override_reason END AS override_reason,
+                  CASE WHEN a.effective <> a.tier THEN a.override_expires_at END AS override_expires_at,
+                  a.erased_at
+             FROM a JOIN tiers t ON t.code = a.effective"#,
+        member_id
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 /// Locks the member's account for the rest of the transaction: every change to one member's
@@ -74,49 +76,76 @@ pub async fn lock(
     conn: &mut PgConnection,
     member_id: Uuid,
 ) -> Result<Option<Account>, sqlx::Error> {
-    sqlx::query("SELECT 1 FROM accounts WHERE member_id = $1 FOR UPDATE")
-        .bind(member_id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query_scalar!(
+        "SELECT member_id FROM accounts WHERE member_id = $1 FOR UPDATE",
+        member_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
     find(conn, member_id).await
 }
 
-/// Adds to the cached balances; `earned` also counts towards lifetime points.
+/// Changes of the cached balances; `earned` also counts towards lifetime points.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BalanceChange {
+    pub active: i64,
+    pub pending: i64,
+    pub held: i64,
+    pub earned: i64,
+}
+
 pub async fn apply(
     conn: &mut PgConnection,
     member_id: Uuid,
-    balance: i64,
-    pending: i64,
-    held: i64,
-    earned: i64,
+    change: BalanceChange,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE accounts SET balance = balance + $2, pending = pending + $3, held = held + $4,
                 lifetime_earned = lifetime_earned + $5, updated_at = now()
           WHERE member_id = $1",
+        member_id,
+        change.active,
+        change.pending,
+        change.held,
+        change.earned,
     )
-    .bind(member_id)
-    .bind(balance)
-    .bind(pending)
-    .bind(held)
-    .bind(earned)
     .execute(conn)
     .await?;
     Ok(())
 }
 
+/// Sets the qualified tier and when its period ends; a new period has not been warned about.
 pub async fn set_tier(
     conn: &mut PgConnection,
     member_id: Uuid,
     tier: &str,
     period_ends_at: DateTime<Utc>,
+    new_period: bool,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE accounts SET tier = $2, tier_period_ends_at = $3, updated_at = now() WHERE member_id = $1",
+    sqlx::query!(
+        "UPDATE accounts SET tier = $2, tier_period_ends_at = $3, updated_at = now(),
+                downgrade_warned_at = CASE WHEN $4 THEN NULL ELSE downgrade_warned_at END
+          WHERE member_id = $1",
+        member_id,
+        tier,
+        period_ends_at,
+        new_period,
     )
-    .bind(member_id)
-    .bind(tier)
-    .bind(period_ends_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn mark_downgrade_warned(
+    conn: &mut PgConnection,
+    member_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE accounts SET downgrade_warned_at = $2 WHERE member_id = $1",
+        member_id,
+        at
+    )
     .execute(conn)
     .await?;
     Ok(())
@@ -129,30 +158,68 @@ pub async fn set_override(
     reason: Option<&str>,
     expires_at: Option<DateTime<Utc>>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE accounts SET override_tier = $2, override_reason = $3, override_expires_at = $4,
                 updated_at = now()
           WHERE member_id = $1",
+        member_id,
+        tier,
+        reason,
+        expires_at,
     )
-    .bind(member_id)
-    .bind(tier)
-    .bind(reason)
-    .bind(expires_at)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 pub async fn mark_erased(conn: &mut PgConnection, member_id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE accounts SET erased_at = COALESCE(erased_at, now()) WHERE member_id = $1")
-        .bind(member_id)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE accounts SET erased_at = COALESCE(erased_at, now()) WHERE member_id = $1",
+        member_id
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
+/// Members above the entry tier whose period ends within `days` of `now` and who have not
+/// been warned of a downgrade yet.
+pub async fn due_downgrade_warning(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+    days: i32,
+    limit: i64,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT a.member_id FROM accounts a JOIN tiers t ON t.code = a.tier
+          WHERE a.erased_at IS NULL AND a.downgrade_warned_at IS NULL AND t.rank > 1
+            AND a.tier_period_ends_at > $1 AND a.tier_period_ends_at <= $1 + make_interval(days => $2)
+          LIMIT $3",
+        now,
+        days,
+        limit
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Members whose qualification period has ended by `now`.
+pub async fn due_tier_review(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT member_id FROM accounts WHERE tier_period_ends_at <= $1 AND erased_at IS NULL LIMIT $2",
+        now,
+        limit
+    )
+    .fetch_all(conn)
+    .await
+}
+
 /// Everything outstanding: what the program owes its members.
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct Liability {
     /// Active points of every member (the sum of the cached balances).
     pub active_points: i64,
@@ -165,16 +232,17 @@ pub struct Liability {
 }
 
 pub async fn liability(conn: &mut PgConnection) -> Result<Liability, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT COALESCE(sum(balance), 0)::bigint AS active_points,
-                COALESCE(sum(pending), 0)::bigint AS pending_points,
-                COALESCE(sum(held), 0)::bigint AS held_points,
-                count(*) AS members,
-                (SELECT COALESCE(sum(amount), 0) FROM ledger_entries WHERE account LIKE 'member:%')::bigint
-                    AS ledger_active_points,
-                (SELECT COALESCE(sum(amount), 0) FROM ledger_entries WHERE account LIKE 'pending:%')::bigint
-                    AS ledger_pending_points
-           FROM accounts",
+    sqlx::query_as!(
+        Liability,
+        r#"SELECT COALESCE(sum(balance), 0)::bigint AS "active_points!",
+                  COALESCE(sum(pending), 0)::bigint AS "pending_points!",
+                  COALESCE(sum(held), 0)::bigint AS "held_points!",
+                  count(*) AS "members!",
+                  (SELECT COALESCE(sum(amount), 0) FROM ledger_entries WHERE account LIKE 'member:%')::bigint
+                      AS "ledger_active_points!",
+                  (SELECT COALESCE(sum(amount), 0) FROM ledger_entries WHERE account LIKE 'pending:%')::bigint
+                      AS "ledger_pending_points!"
+             FROM accounts"#
     )
     .fetch_one(conn)
     .await

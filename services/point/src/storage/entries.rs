@@ -1,6 +1,8 @@
 //! `point_transactions` and their double entries.
 
+use crate::domain::TransactionKind;
 use chrono::{DateTime, Utc};
+use platform::pagination::Cursor;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -25,10 +27,10 @@ impl Book {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct NewTransaction<'a> {
     pub member_id: Uuid,
-    pub kind: &'a str,
+    pub kind: TransactionKind,
     /// Signed: what the transaction did to the member's points.
     pub points: i64,
     pub source: &'a str,
@@ -47,6 +49,36 @@ pub struct NewTransaction<'a> {
     pub moves: Vec<(Book, i64)>,
 }
 
+impl<'a> NewTransaction<'a> {
+    /// A transaction with only what every one has; the rest is set field by field.
+    pub fn new(
+        member_id: Uuid,
+        kind: TransactionKind,
+        points: i64,
+        source: &'a str,
+        reference_id: &'a str,
+    ) -> Self {
+        Self {
+            member_id,
+            kind,
+            points,
+            source,
+            reference_id,
+            description: None,
+            amount_minor: None,
+            currency: None,
+            multiplier_bp: None,
+            occurred_at: None,
+            store_id: None,
+            category: None,
+            rule_ids: None,
+            actor: None,
+            shortfall: 0,
+            moves: Vec::new(),
+        }
+    }
+}
+
 /// Writes the transaction and its entries. Returns `None` when a transaction with the same
 /// (source, reference, kind) exists already: the request or event was a repeat.
 pub async fn record(
@@ -54,29 +86,29 @@ pub async fn record(
     tx: &NewTransaction<'_>,
 ) -> Result<Option<Uuid>, sqlx::Error> {
     let id = Uuid::now_v7();
-    let inserted = sqlx::query(
+    let inserted = sqlx::query!(
         "INSERT INTO point_transactions
             (id, member_id, kind, points, source, reference_id, description, amount_minor, currency,
              multiplier_bp, occurred_at, store_id, category, rule_ids, actor, shortfall)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, COALESCE($11, now()), $12, $13, $14, $15, $16)
          ON CONFLICT (source, reference_id, kind) DO NOTHING",
+        id,
+        tx.member_id,
+        tx.kind.as_str(),
+        tx.points,
+        tx.source,
+        tx.reference_id,
+        tx.description,
+        tx.amount_minor,
+        tx.currency,
+        tx.multiplier_bp,
+        tx.occurred_at,
+        tx.store_id,
+        tx.category,
+        tx.rule_ids.as_deref(),
+        tx.actor,
+        tx.shortfall,
     )
-    .bind(id)
-    .bind(tx.member_id)
-    .bind(tx.kind)
-    .bind(tx.points)
-    .bind(tx.source)
-    .bind(tx.reference_id)
-    .bind(tx.description)
-    .bind(tx.amount_minor)
-    .bind(tx.currency)
-    .bind(tx.multiplier_bp)
-    .bind(tx.occurred_at)
-    .bind(tx.store_id)
-    .bind(tx.category)
-    .bind(&tx.rule_ids)
-    .bind(tx.actor)
-    .bind(tx.shortfall)
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -85,32 +117,34 @@ pub async fn record(
     }
     let mut accounts: Vec<String> = Vec::new();
     let mut amounts: Vec<i64> = Vec::new();
-    let mut members: Vec<Option<Uuid>> = Vec::new();
     for (book, amount) in tx.moves.iter().filter(|(_, a)| *a != 0) {
         accounts.push(book.account(tx.member_id));
         amounts.push(*amount);
-        members.push(Some(tx.member_id));
     }
-    let net: i64 = amounts.iter().sum();
-    if net != 0 {
-        accounts.push(PROGRAM_LIABILITY.to_owned());
-        amounts.push(-net);
-        members.push(None);
-    }
-    sqlx::query(
+    // The liability account balances the member's moves, so every transaction sums to zero.
+    let liability = amounts
+        .iter()
+        .try_fold(0i64, |sum, a| sum.checked_add(*a))
+        .and_then(i64::checked_neg)
+        .ok_or_else(|| sqlx::Error::Protocol("ledger moves overflow".into()))?;
+    sqlx::query!(
         "INSERT INTO ledger_entries (transaction_id, account, member_id, amount)
-         SELECT $1, a, m, x FROM unnest($2::text[], $3::uuid[], $4::bigint[]) AS e(a, m, x)",
+         SELECT $1::uuid, a, $2::uuid, x FROM unnest($3::text[], $4::bigint[]) AS e(a, x)
+         UNION ALL
+         SELECT $1::uuid, $5::text, NULL, $6::bigint WHERE $6::bigint <> 0",
+        id,
+        tx.member_id,
+        &accounts,
+        &amounts,
+        PROGRAM_LIABILITY,
+        liability,
     )
-    .bind(id)
-    .bind(&accounts)
-    .bind(&members)
-    .bind(&amounts)
     .execute(conn)
     .await?;
     Ok(Some(id))
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct TransactionRecord {
     pub id: Uuid,
     pub member_id: Uuid,
@@ -125,32 +159,33 @@ pub struct TransactionRecord {
     pub created_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "id, member_id, kind, points, source, reference_id, description, amount_minor, currency, occurred_at, created_at";
-
 pub async fn find_by_reference(
     conn: &mut PgConnection,
     source: &str,
     reference_id: &str,
-    kinds: &[&str],
+    kinds: &[TransactionKind],
 ) -> Result<Option<TransactionRecord>, sqlx::Error> {
-    let kinds: Vec<String> = kinds.iter().map(|k| k.to_string()).collect();
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM point_transactions
-          WHERE source = $1 AND reference_id = $2 AND kind = ANY($3) ORDER BY created_at LIMIT 1"
-    ))
-    .bind(source)
-    .bind(reference_id)
-    .bind(&kinds)
+    let kinds: Vec<String> = kinds.iter().map(|k| k.as_str().to_owned()).collect();
+    sqlx::query_as!(
+        TransactionRecord,
+        "SELECT id, member_id, kind, points, source, reference_id, description, amount_minor,
+                currency, occurred_at, created_at
+           FROM point_transactions
+          WHERE source = $1 AND reference_id = $2 AND kind = ANY($3) ORDER BY created_at LIMIT 1",
+        source,
+        reference_id,
+        &kinds,
+    )
     .fetch_optional(conn)
     .await
 }
 
 pub struct Page<'a> {
     pub member_id: Uuid,
-    pub kinds: Option<&'a [String]>,
+    pub kinds: Option<&'a [TransactionKind]>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
-    pub after: Option<crate::domain::cursor::Cursor>,
+    pub after: Option<Cursor>,
     pub offset: i64,
     pub limit: i64,
 }
@@ -160,24 +195,30 @@ pub async fn page(
     conn: &mut PgConnection,
     page: &Page<'_>,
 ) -> Result<Vec<TransactionRecord>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM point_transactions
+    let kinds: Option<Vec<String>> = page
+        .kinds
+        .map(|kinds| kinds.iter().map(|k| k.as_str().to_owned()).collect());
+    sqlx::query_as!(
+        TransactionRecord,
+        "SELECT id, member_id, kind, points, source, reference_id, description, amount_minor,
+                currency, occurred_at, created_at
+           FROM point_transactions
           WHERE member_id = $1
             AND ($2::text[] IS NULL OR kind = ANY($2))
             AND ($3::timestamptz IS NULL OR created_at >= $3)
             AND ($4::timestamptz IS NULL OR created_at < $4)
             AND ($5::timestamptz IS NULL OR (created_at, id) < ($5, $6))
           ORDER BY created_at DESC, id DESC
-          OFFSET $7 LIMIT $8"
-    ))
-    .bind(page.member_id)
-    .bind(page.kinds)
-    .bind(page.from)
-    .bind(page.to)
-    .bind(page.after.map(|c| c.created_at))
-    .bind(page.after.map(|c| c.id))
-    .bind(page.offset)
-    .bind(page.limit)
+          OFFSET $7 LIMIT $8",
+        page.member_id,
+        kinds.as_deref(),
+        page.from,
+        page.to,
+        page.after.map(|c| c.created_at),
+        page.after.map(|c| c.id),
+        page.offset,
+        page.limit,
+    )
     .fetch_all(conn)
     .await
 }
@@ -186,15 +227,16 @@ pub async fn page(
 pub async fn cursor_is_valid(
     conn: &mut PgConnection,
     member_id: Uuid,
-    cursor: &crate::domain::cursor::Cursor,
+    cursor: &Cursor,
 ) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM point_transactions
-                         WHERE id = $1 AND member_id = $2 AND date_trunc('microseconds', created_at) = $3)",
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM point_transactions
+                           WHERE id = $1 AND member_id = $2
+                             AND date_trunc('microseconds', created_at) = $3) AS "valid!""#,
+        cursor.id,
+        member_id,
+        cursor.created_at,
     )
-    .bind(cursor.id)
-    .bind(member_id)
-    .bind(cursor.created_at)
     .fetch_one(conn)
     .await
 }
@@ -205,12 +247,43 @@ pub async fn earned_since(
     member_id: Uuid,
     since: DateTime<Utc>,
 ) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT COALESCE(sum(points), 0)::bigint FROM point_transactions
-          WHERE member_id = $1 AND kind IN ('earn', 'earn_pending') AND created_at >= $2",
+    sqlx::query_scalar!(
+        r#"SELECT COALESCE(sum(points), 0)::bigint AS "earned!" FROM point_transactions
+            WHERE member_id = $1 AND kind IN ('earn', 'earn_pending') AND created_at >= $2"#,
+        member_id,
+        since,
     )
-    .bind(member_id)
-    .bind(since)
     .fetch_one(conn)
     .await
+}
+
+/// Points already taken back (or recorded as short) for a charge's refunds.
+pub async fn refunded_for_charge(
+    conn: &mut PgConnection,
+    charge_id: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT COALESCE(sum(-points + shortfall), 0)::bigint AS "accounted!"
+             FROM point_transactions
+            WHERE source = 'refund' AND split_part(reference_id, '/', 1) = $1"#,
+        charge_id,
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Blanks the free-text descriptions of a member's transactions (the one change the ledger's
+/// append-only trigger allows).
+pub async fn forget_descriptions(
+    conn: &mut PgConnection,
+    member_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE point_transactions SET description = NULL
+          WHERE member_id = $1 AND description IS NOT NULL",
+        member_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
 }

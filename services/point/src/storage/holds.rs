@@ -1,29 +1,61 @@
-//! `holds`: points reserved for a redemption until it is captured or released.
+//! `holds`: points reserved for a redemption until they are captured or released.
 
+use crate::domain::HoldStatus;
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct Hold {
     pub id: Uuid,
     pub member_id: Uuid,
     pub points: i64,
-    /// active, captured, released or expired.
-    pub status: String,
+    pub status: HoldStatus,
     pub reference_id: Option<String>,
     pub description: Option<String>,
     pub expires_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub settled_at: Option<DateTime<Utc>>,
     pub transaction_id: Option<Uuid>,
-    #[serde(skip)]
-    pub created_by: String,
-    #[serde(skip)]
     pub request_fingerprint: String,
 }
 
-const COLUMNS: &str = "id, member_id, points, status, reference_id, description, expires_at, created_at, settled_at, transaction_id, created_by, request_fingerprint";
+struct HoldRow {
+    id: Uuid,
+    member_id: Uuid,
+    points: i64,
+    status: String,
+    reference_id: Option<String>,
+    description: Option<String>,
+    expires_at: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+    settled_at: Option<DateTime<Utc>>,
+    transaction_id: Option<Uuid>,
+    request_fingerprint: String,
+}
+
+impl TryFrom<HoldRow> for Hold {
+    type Error = sqlx::Error;
+
+    fn try_from(row: HoldRow) -> Result<Self, sqlx::Error> {
+        let status = HoldStatus::parse(&row.status).ok_or_else(|| {
+            sqlx::Error::Decode(format!("unknown hold status {:?}", row.status).into())
+        })?;
+        Ok(Hold {
+            id: row.id,
+            member_id: row.member_id,
+            points: row.points,
+            status,
+            reference_id: row.reference_id,
+            description: row.description,
+            expires_at: row.expires_at,
+            created_at: row.created_at,
+            settled_at: row.settled_at,
+            transaction_id: row.transaction_id,
+            request_fingerprint: row.request_fingerprint,
+        })
+    }
+}
 
 pub struct NewHold<'a> {
     pub member_id: Uuid,
@@ -36,24 +68,33 @@ pub struct NewHold<'a> {
     pub ttl_secs: i64,
 }
 
-pub async fn insert(conn: &mut PgConnection, hold: &NewHold<'_>) -> Result<Hold, sqlx::Error> {
-    sqlx::query_as(&format!(
+/// Inserts an active hold; `None` when the caller's key already names a hold
+/// (`UNIQUE (created_by, idempotency_key)`).
+pub async fn insert(
+    conn: &mut PgConnection,
+    hold: &NewHold<'_>,
+) -> Result<Option<Hold>, sqlx::Error> {
+    let row = sqlx::query_as!(
+        HoldRow,
         "INSERT INTO holds (id, member_id, points, status, reference_id, description, created_by,
                             idempotency_key, request_fingerprint, expires_at)
          VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8, now() + make_interval(secs => $9))
-         RETURNING {COLUMNS}"
-    ))
-    .bind(Uuid::now_v7())
-    .bind(hold.member_id)
-    .bind(hold.points)
-    .bind(hold.reference_id)
-    .bind(hold.description)
-    .bind(hold.created_by)
-    .bind(hold.idempotency_key)
-    .bind(hold.request_fingerprint)
-    .bind(hold.ttl_secs as f64)
-    .fetch_one(conn)
-    .await
+         ON CONFLICT (created_by, idempotency_key) DO NOTHING
+         RETURNING id, member_id, points, status, reference_id, description, expires_at,
+                   created_at, settled_at, transaction_id, request_fingerprint",
+        Uuid::now_v7(),
+        hold.member_id,
+        hold.points,
+        hold.reference_id,
+        hold.description,
+        hold.created_by,
+        hold.idempotency_key,
+        hold.request_fingerprint,
+        hold.ttl_secs as f64,
+    )
+    .fetch_optional(conn)
+    .await?;
+    row.map(Hold::try_from).transpose()
 }
 
 pub async fn find_by_key(
@@ -61,13 +102,17 @@ pub async fn find_by_key(
     created_by: &str,
     idempotency_key: &str,
 ) -> Result<Option<Hold>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM holds WHERE created_by = $1 AND idempotency_key = $2"
-    ))
-    .bind(created_by)
-    .bind(idempotency_key)
+    let row = sqlx::query_as!(
+        HoldRow,
+        "SELECT id, member_id, points, status, reference_id, description, expires_at,
+                created_at, settled_at, transaction_id, request_fingerprint
+           FROM holds WHERE created_by = $1 AND idempotency_key = $2",
+        created_by,
+        idempotency_key,
+    )
     .fetch_optional(conn)
-    .await
+    .await?;
+    row.map(Hold::try_from).transpose()
 }
 
 pub async fn lock(
@@ -75,30 +120,44 @@ pub async fn lock(
     member_id: Uuid,
     id: Uuid,
 ) -> Result<Option<Hold>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM holds WHERE id = $1 AND member_id = $2 FOR UPDATE"
-    ))
-    .bind(id)
-    .bind(member_id)
+    let row = sqlx::query_as!(
+        HoldRow,
+        "SELECT id, member_id, points, status, reference_id, description, expires_at,
+                created_at, settled_at, transaction_id, request_fingerprint
+           FROM holds WHERE id = $1 AND member_id = $2 FOR UPDATE",
+        id,
+        member_id,
+    )
     .fetch_optional(conn)
-    .await
+    .await?;
+    row.map(Hold::try_from).transpose()
 }
 
 pub async fn settle(
     conn: &mut PgConnection,
     id: Uuid,
-    status: &str,
+    status: HoldStatus,
     transaction_id: Option<Uuid>,
 ) -> Result<Hold, sqlx::Error> {
-    sqlx::query_as(&format!(
+    let row = sqlx::query_as!(
+        HoldRow,
         "UPDATE holds SET status = $2, settled_at = now(), transaction_id = $3 WHERE id = $1
-         RETURNING {COLUMNS}"
-    ))
-    .bind(id)
-    .bind(status)
-    .bind(transaction_id)
+         RETURNING id, member_id, points, status, reference_id, description, expires_at,
+                   created_at, settled_at, transaction_id, request_fingerprint",
+        id,
+        status.as_str(),
+        transaction_id,
+    )
     .fetch_one(conn)
-    .await
+    .await?;
+    Hold::try_from(row)
+}
+
+/// A hold past its expiry, and whose it is.
+#[derive(Debug, Clone, Copy)]
+pub struct ExpiredHold {
+    pub id: Uuid,
+    pub member_id: Uuid,
 }
 
 /// Active holds past their expiry at `now`, oldest first.
@@ -106,21 +165,25 @@ pub async fn expired(
     conn: &mut PgConnection,
     now: DateTime<Utc>,
     limit: i64,
-) -> Result<Vec<(Uuid, Uuid)>, sqlx::Error> {
-    sqlx::query_as(
+) -> Result<Vec<ExpiredHold>, sqlx::Error> {
+    sqlx::query_as!(
+        ExpiredHold,
         "SELECT id, member_id FROM holds WHERE status = 'active' AND expires_at <= $1
           ORDER BY expires_at LIMIT $2",
+        now,
+        limit,
     )
-    .bind(now)
-    .bind(limit)
     .fetch_all(conn)
     .await
 }
 
-/// Sum of active holds, for checking invariants.
-pub async fn active_total(conn: &mut PgConnection, member_id: Uuid) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COALESCE(sum(points), 0)::bigint FROM holds WHERE member_id = $1 AND status = 'active'")
-        .bind(member_id)
-        .fetch_one(conn)
-        .await
+/// Forgets the free text of an erased member's holds.
+pub async fn forget_details(conn: &mut PgConnection, member_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE holds SET description = NULL, reference_id = NULL WHERE member_id = $1",
+        member_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
 }

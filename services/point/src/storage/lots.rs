@@ -18,22 +18,28 @@ pub struct NewLot {
 
 pub async fn create(conn: &mut PgConnection, lot: &NewLot) -> Result<Uuid, sqlx::Error> {
     let id = Uuid::now_v7();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO point_lots (id, member_id, transaction_id, points, remaining, status, earned_at, available_at, expires_at)
-         VALUES ($1, $2, $3, $4, $9, $5, $6, $7, $8)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        id,
+        lot.member_id,
+        lot.transaction_id,
+        lot.points,
+        lot.remaining,
+        if lot.pending { "pending" } else { "active" },
+        lot.earned_at,
+        lot.available_at,
+        lot.expires_at,
     )
-    .bind(id)
-    .bind(lot.member_id)
-    .bind(lot.transaction_id)
-    .bind(lot.points)
-    .bind(if lot.pending { "pending" } else { "active" })
-    .bind(lot.earned_at)
-    .bind(lot.available_at)
-    .bind(lot.expires_at)
-    .bind(lot.remaining)
     .execute(conn)
     .await?;
     Ok(id)
+}
+
+/// A lot's id and what is left of it.
+struct Remaining {
+    id: Uuid,
+    remaining: i64,
 }
 
 /// Takes up to `points` from the member's active lots for `transaction_id`: first from the lot of
@@ -45,23 +51,33 @@ pub async fn take(
     transaction_id: Uuid,
     prefer: Option<Uuid>,
 ) -> Result<i64, sqlx::Error> {
-    let lots: Vec<(Uuid, i64)> = sqlx::query_as(
+    let lots = sqlx::query_as!(
+        Remaining,
         "SELECT id, remaining FROM point_lots
           WHERE member_id = $1 AND status = 'active' AND remaining > 0
           ORDER BY (transaction_id = $2) IS TRUE DESC, expires_at, earned_at, id
           FOR UPDATE",
+        member_id,
+        prefer,
     )
-    .bind(member_id)
-    .bind(prefer)
     .fetch_all(&mut *conn)
     .await?;
+    take_in_order(conn, lots, points, transaction_id).await
+}
+
+async fn take_in_order(
+    conn: &mut PgConnection,
+    lots: Vec<Remaining>,
+    points: i64,
+    transaction_id: Uuid,
+) -> Result<i64, sqlx::Error> {
     let mut left = points;
-    for (lot_id, remaining) in lots {
+    for lot in lots {
         if left == 0 {
             break;
         }
-        let taken = remaining.min(left);
-        take_from(conn, lot_id, taken, transaction_id).await?;
+        let taken = lot.remaining.min(left);
+        take_from(conn, lot.id, taken, transaction_id).await?;
         left -= taken;
     }
     Ok(points - left)
@@ -73,21 +89,19 @@ async fn take_from(
     points: i64,
     transaction_id: Uuid,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE point_lots SET remaining = remaining - $2 WHERE id = $1")
-        .bind(lot_id)
-        .bind(points)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("INSERT INTO lot_movements (lot_id, transaction_id, points) VALUES ($1, $2, $3)")
-        .bind(lot_id)
-        .bind(transaction_id)
-        .bind(points)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "WITH taken AS (UPDATE point_lots SET remaining = remaining - $2 WHERE id = $1)
+         INSERT INTO lot_movements (lot_id, transaction_id, points) VALUES ($1, $3, $2)",
+        lot_id,
+        points,
+        transaction_id,
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct LotRecord {
     pub id: Uuid,
     pub member_id: Uuid,
@@ -98,17 +112,35 @@ pub struct LotRecord {
     pub expires_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "id, member_id, transaction_id, points, remaining, status, expires_at";
+impl LotRecord {
+    pub fn is_pending(&self) -> bool {
+        self.status == "pending"
+    }
+}
 
 /// The lot an earn created, locked.
 pub async fn of_transaction(
     conn: &mut PgConnection,
     transaction_id: Uuid,
 ) -> Result<Option<LotRecord>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM point_lots WHERE transaction_id = $1 FOR UPDATE"
-    ))
-    .bind(transaction_id)
+    sqlx::query_as!(
+        LotRecord,
+        "SELECT id, member_id, transaction_id, points, remaining, status, expires_at
+           FROM point_lots WHERE transaction_id = $1 FOR UPDATE",
+        transaction_id,
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// A lot, locked.
+pub async fn lock(conn: &mut PgConnection, lot_id: Uuid) -> Result<Option<LotRecord>, sqlx::Error> {
+    sqlx::query_as!(
+        LotRecord,
+        "SELECT id, member_id, transaction_id, points, remaining, status, expires_at
+           FROM point_lots WHERE id = $1 FOR UPDATE",
+        lot_id,
+    )
     .fetch_optional(conn)
     .await
 }
@@ -122,18 +154,22 @@ pub async fn cancel_pending(
     transaction_id: Uuid,
 ) -> Result<(), sqlx::Error> {
     take_from(conn, lot_id, points, transaction_id).await?;
-    sqlx::query("UPDATE point_lots SET status = 'cancelled' WHERE id = $1 AND remaining = 0")
-        .bind(lot_id)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE point_lots SET status = 'cancelled' WHERE id = $1 AND remaining = 0",
+        lot_id
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 pub async fn activate(conn: &mut PgConnection, lot_id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE point_lots SET status = 'active' WHERE id = $1 AND status = 'pending'")
-        .bind(lot_id)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE point_lots SET status = 'active' WHERE id = $1 AND status = 'pending'",
+        lot_id
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -143,31 +179,49 @@ pub async fn due_pending(
     now: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<LotRecord>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM point_lots
+    sqlx::query_as!(
+        LotRecord,
+        "SELECT id, member_id, transaction_id, points, remaining, status, expires_at
+           FROM point_lots
           WHERE status = 'pending' AND remaining > 0 AND available_at <= $1
-          ORDER BY available_at LIMIT $2"
-    ))
-    .bind(now)
-    .bind(limit)
+          ORDER BY available_at LIMIT $2",
+        now,
+        limit,
+    )
     .fetch_all(conn)
     .await
 }
 
-/// Members with active points that have expired by `now`, and how many.
-pub async fn expired_by_member(
+/// Members with active points that have expired by `now`.
+pub async fn members_with_expired(
     conn: &mut PgConnection,
     now: DateTime<Utc>,
     limit: i64,
-) -> Result<Vec<(Uuid, i64)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT member_id, sum(remaining)::bigint FROM point_lots
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT DISTINCT member_id FROM point_lots
           WHERE status = 'active' AND remaining > 0 AND expires_at <= $1
-          GROUP BY member_id LIMIT $2",
+          LIMIT $2",
+        now,
+        limit,
     )
-    .bind(now)
-    .bind(limit)
     .fetch_all(conn)
+    .await
+}
+
+/// Active points of the member that have expired by `now`.
+pub async fn expired_total(
+    conn: &mut PgConnection,
+    member_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT COALESCE(sum(remaining), 0)::bigint AS "due!" FROM point_lots
+            WHERE member_id = $1 AND status = 'active' AND remaining > 0 AND expires_at <= $2"#,
+        member_id,
+        now,
+    )
+    .fetch_one(conn)
     .await
 }
 
@@ -179,25 +233,17 @@ pub async fn take_expired(
     points: i64,
     transaction_id: Uuid,
 ) -> Result<i64, sqlx::Error> {
-    let lots: Vec<(Uuid, i64)> = sqlx::query_as(
+    let lots = sqlx::query_as!(
+        Remaining,
         "SELECT id, remaining FROM point_lots
           WHERE member_id = $1 AND status = 'active' AND remaining > 0 AND expires_at <= $2
           ORDER BY expires_at, earned_at, id FOR UPDATE",
+        member_id,
+        now,
     )
-    .bind(member_id)
-    .bind(now)
     .fetch_all(&mut *conn)
     .await?;
-    let mut left = points;
-    for (lot_id, remaining) in lots {
-        if left == 0 {
-            break;
-        }
-        let taken = remaining.min(left);
-        take_from(conn, lot_id, taken, transaction_id).await?;
-        left -= taken;
-    }
-    Ok(points - left)
+    take_in_order(conn, lots, points, transaction_id).await
 }
 
 /// Lots expiring within `window_days` of `now` that have not been warned about yet; marks them.
@@ -207,17 +253,18 @@ pub async fn claim_expiry_warnings(
     window_days: i32,
     limit: i64,
 ) -> Result<Vec<LotRecord>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    sqlx::query_as!(
+        LotRecord,
         "UPDATE point_lots SET expiry_warned_at = $1
           WHERE id IN (SELECT id FROM point_lots
                         WHERE status = 'active' AND remaining > 0 AND expiry_warned_at IS NULL
                           AND expires_at > $1 AND expires_at <= $1 + make_interval(days => $2)
                         ORDER BY expires_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-          RETURNING {COLUMNS}"
-    ))
-    .bind(now)
-    .bind(window_days)
-    .bind(limit)
+          RETURNING id, member_id, transaction_id, points, remaining, status, expires_at",
+        now,
+        window_days,
+        limit,
+    )
     .fetch_all(conn)
     .await
 }
@@ -229,26 +276,14 @@ pub async fn expiring_within(
     now: DateTime<Utc>,
     days: i32,
 ) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT COALESCE(sum(remaining), 0)::bigint FROM point_lots
-          WHERE member_id = $1 AND status = 'active' AND remaining > 0
-            AND expires_at <= $2 + make_interval(days => $3)",
+    sqlx::query_scalar!(
+        r#"SELECT COALESCE(sum(remaining), 0)::bigint AS "expiring!" FROM point_lots
+            WHERE member_id = $1 AND status = 'active' AND remaining > 0
+              AND expires_at <= $2::timestamptz + make_interval(days => $3)"#,
+        member_id,
+        now,
+        days,
     )
-    .bind(member_id)
-    .bind(now)
-    .bind(days)
-    .fetch_one(conn)
-    .await
-}
-
-/// Sums for checking invariants: (active remaining, pending remaining, negative lots).
-pub async fn totals(conn: &mut PgConnection, member_id: Uuid) -> Result<(i64, i64), sqlx::Error> {
-    sqlx::query_as(
-        "SELECT COALESCE(sum(remaining) FILTER (WHERE status = 'active'), 0)::bigint,
-                COALESCE(sum(remaining) FILTER (WHERE status = 'pending'), 0)::bigint
-           FROM point_lots WHERE member_id = $1",
-    )
-    .bind(member_id)
     .fetch_one(conn)
     .await
 }

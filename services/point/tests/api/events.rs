@@ -198,12 +198,12 @@ async fn partner_orders_stay_pending_through_the_return_window() {
 
     // Not yet spendable, and the jobs leave them alone until the window closes.
     let early =
-        point_service::jobs::run_once(&app.pool, chrono::Utc::now() + chrono::Duration::days(13))
+        point_service::core::scheduler::run_once(&app.pool, chrono::Utc::now() + chrono::Duration::days(13))
             .await
             .unwrap();
     assert_eq!(early.activated_lots, 0);
     let report =
-        point_service::jobs::run_once(&app.pool, chrono::Utc::now() + chrono::Duration::days(15))
+        point_service::core::scheduler::run_once(&app.pool, chrono::Utc::now() + chrono::Duration::days(15))
             .await
             .unwrap();
     assert_eq!(report.activated_lots, 2);
@@ -245,7 +245,7 @@ async fn a_charge_refunded_inside_its_return_window_cancels_the_pending_points()
     )
     .await;
     app.wait_for(member, |b| b["pending_points"] == 75).await;
-    point_service::jobs::run_once(&app.pool, chrono::Utc::now() + chrono::Duration::days(15))
+    point_service::core::scheduler::run_once(&app.pool, chrono::Utc::now() + chrono::Duration::days(15))
         .await
         .unwrap();
     let balance = app.balance(member).await;

@@ -29,12 +29,12 @@ async fn points_expire_oldest_first_after_twelve_months_with_a_warning_before() 
 
     // 25 days before the old lot expires (in 10 months): a warning, once.
     let warn_at = Utc::now().checked_add_months(Months::new(10)).unwrap() - Duration::days(25);
-    let report = point_service::jobs::run_once(&app.pool, warn_at)
+    let report = point_service::core::scheduler::run_once(&app.pool, warn_at)
         .await
         .unwrap();
     assert_eq!((report.expiry_warnings, report.expired_points), (1, 0));
     assert_eq!(
-        point_service::jobs::run_once(&app.pool, warn_at)
+        point_service::core::scheduler::run_once(&app.pool, warn_at)
             .await
             .unwrap()
             .expiry_warnings,
@@ -51,14 +51,14 @@ async fn points_expire_oldest_first_after_twelve_months_with_a_warning_before() 
 
     // After it expires: the 70 left of the old lot go, the newer 40 stay.
     let after = Utc::now().checked_add_months(Months::new(10)).unwrap() + Duration::days(1);
-    let report = point_service::jobs::run_once(&app.pool, after)
+    let report = point_service::core::scheduler::run_once(&app.pool, after)
         .await
         .unwrap();
     assert_eq!(report.expired_points, 70);
     let balance = app.balance(member.id).await;
     assert_eq!(balance["total_points"], 40);
     app.assert_ledger_consistent(member.id).await;
-    let again = point_service::jobs::run_once(&app.pool, after)
+    let again = point_service::core::scheduler::run_once(&app.pool, after)
         .await
         .unwrap();
     assert_eq!(again.expired_points, 0, "expiry runs are idempotent");
@@ -84,7 +84,7 @@ async fn expiry_never_takes_held_points() {
         .execute(&app.pool)
         .await
         .unwrap();
-    let report = point_service::jobs::run_once(&app.pool, later)
+    let report = point_service::core::scheduler::run_once(&app.pool, later)
         .await
         .unwrap();
     assert_eq!(report.expired_points, 40);
@@ -105,7 +105,7 @@ async fn a_hold_nobody_settles_expires_by_itself() {
     )
     .await;
     assert_eq!(app.balance(member.id).await["available_points"], 40);
-    let report = point_service::jobs::run_once(&app.pool, Utc::now() + Duration::minutes(2))
+    let report = point_service::core::scheduler::run_once(&app.pool, Utc::now() + Duration::minutes(2))
         .await
         .unwrap();
     assert_eq!(report.expired_holds, 1);
@@ -145,11 +145,11 @@ async fn tiers_go_up_at_once_and_down_only_at_the_end_of_the_period() {
     assert_eq!(upgrades.len(), 1);
 
     // Mid-period, nothing moves; after the period, with no spend in the last 12 months, BRONZE.
-    point_service::jobs::run_once(&app.pool, Utc::now() + Duration::days(200))
+    point_service::core::scheduler::run_once(&app.pool, Utc::now() + Duration::days(200))
         .await
         .unwrap();
     assert_eq!(app.balance(member.id).await["tier"], "SILVER");
-    let report = point_service::jobs::run_once(
+    let report = point_service::core::scheduler::run_once(
         &app.pool,
         Utc::now().checked_add_months(Months::new(13)).unwrap(),
     )

@@ -1,0 +1,329 @@
+//! Earning: purchases (charges, partner orders, POS), partner earns and campaign bonuses.
+//! Idempotent on (source, reference): a repeat answers with the original transaction.
+
+use super::{lock_member, refunds, tiers, Error, Result};
+use crate::domain::{
+    self, earning, points, EarnBasis, Earned, LedgerError, Multiplier, Purchase, TransactionKind,
+};
+use crate::events::publishes;
+use crate::storage::accounts::{self, Account, BalanceChange};
+use crate::storage::entries::{self, Book, NewTransaction, TransactionRecord};
+use crate::storage::lots::{self, NewLot};
+use crate::storage::{program, rules, spend};
+use chrono::{DateTime, Duration, Utc};
+use kernel::money::{Currency, Money};
+use platform::ApiError;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+const EARN_KINDS: &[TransactionKind] = &[TransactionKind::Earn, TransactionKind::EarnPending];
+
+#[derive(Debug, Clone)]
+pub struct EarnRequest<'a> {
+    pub member_id: Uuid,
+    pub basis: EarnBasis<'a>,
+    pub source: &'a str,
+    pub reference_id: &'a str,
+    pub description: Option<&'a str>,
+    pub occurred_at: DateTime<Utc>,
+    pub actor: Option<&'a str>,
+}
+
+#[derive(Debug)]
+pub enum EarnOutcome {
+    Earned(Earned),
+    /// The (source, reference) was earned for already: the original transaction.
+    Repeat(TransactionRecord),
+    /// Worth less than a point.
+    Nothing,
+}
+
+/// A partner's (or an admin's) earn for a member who must have an account already.
+pub async fn earn_for_member(
+    pool: &PgPool,
+    request: &EarnRequest<'_>,
+) -> std::result::Result<EarnOutcome, ApiError> {
+    let mut tx = pool.begin().await?;
+    if accounts::find(&mut tx, request.member_id).await?.is_none() {
+        return Err(ApiError::NotFound(
+            "no member with this id has a points account".into(),
+        ));
+    }
+    let outcome = earn_in(&mut tx, request).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// A till's purchase as the POS integration reports it.
+#[derive(Debug, Clone)]
+pub struct PosPurchase<'a> {
+    pub member_id: Uuid,
+    pub store_id: &'a str,
+    pub till_transaction_id: &'a str,
+    pub amount_minor: i64,
+    /// `None`: the program's currency.
+    pub currency: Option<Currency>,
+    pub category: Option<&'a str>,
+    pub occurred_at: DateTime<Utc>,
+    pub actor: &'a str,
+}
+
+/// Earns for a POS purchase; one earn per (store, till transaction).
+pub async fn pos_purchase(
+    pool: &PgPool,
+    purchase: &PosPurchase<'_>,
+) -> std::result::Result<EarnOutcome, ApiError> {
+    let mut tx = pool.begin().await?;
+    let currency = match purchase.currency {
+        Some(currency) => currency,
+        None => program::settings(&mut tx).await?.currency,
+    };
+    let amount = Money::positive(purchase.amount_minor, currency)
+        .map_err(|e| ApiError::validation("amount", e))?;
+    if accounts::find(&mut tx, purchase.member_id).await?.is_none() {
+        return Err(ApiError::NotFound(
+            "no member with this id has a points account".into(),
+        ));
+    }
+    let reference = format!("{}:{}", purchase.store_id, purchase.till_transaction_id);
+    let outcome = earn_in(
+        &mut tx,
+        &EarnRequest {
+            member_id: purchase.member_id,
+            basis: EarnBasis::Purchase {
+                amount,
+                store_id: Some(purchase.store_id),
+                category: purchase.category,
+            },
+            source: "pos",
+            reference_id: &reference,
+            description: Some("In-store purchase"),
+            occurred_at: purchase.occurred_at,
+            actor: Some(purchase.actor),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// What an earn is worth before it is written.
+struct Priced<'a> {
+    points: i64,
+    purchase: Option<Purchase<'a>>,
+    rule_ids: Vec<Uuid>,
+    capped: i64,
+}
+
+/// Earns points inside the caller's transaction, idempotently on (source, reference).
+pub async fn earn_in(conn: &mut PgConnection, request: &EarnRequest<'_>) -> Result<EarnOutcome> {
+    // The member may pay before their registration event arrives here: open the account now.
+    accounts::open(conn, request.member_id).await?;
+    let account = lock_member(conn, request.member_id).await?;
+    let settings = program::settings(conn).await?;
+    if let EarnBasis::Purchase { amount, .. } = &request.basis {
+        if amount.currency != settings.currency {
+            return Err(LedgerError::CurrencyNotAccepted {
+                expected: settings.currency.code().to_owned(),
+                given: amount.currency.code().to_owned(),
+            }
+            .into());
+        }
+    }
+    if let Some(repeat) =
+        entries::find_by_reference(conn, request.source, request.reference_id, EARN_KINDS).await?
+    {
+        return repeat_or_conflict(request, repeat);
+    }
+    let priced = price(conn, request, &settings.policy(), &account).await?;
+    if priced.points <= 0 {
+        add_qualifying_spend(conn, request, priced.purchase.as_ref()).await?;
+        tiers::upgrade_if_qualified(conn, &account, request.occurred_at).await?;
+        return Ok(EarnOutcome::Nothing);
+    }
+
+    let pending_days = program::pending_days(conn, request.source).await?;
+    let pending = pending_days > 0;
+    let amount = priced.purchase.as_ref().map(|p| p.amount);
+    let mut transaction = NewTransaction::new(
+        request.member_id,
+        if pending {
+            TransactionKind::EarnPending
+        } else {
+            TransactionKind::Earn
+        },
+        priced.points,
+        request.source,
+        request.reference_id,
+    );
+    transaction.description = request.description;
+    transaction.amount_minor = amount.map(|a| a.amount_minor);
+    transaction.currency = amount.map(|a| a.currency.code());
+    transaction.multiplier_bp = priced.purchase.as_ref().map(|_| account.multiplier_bp);
+    transaction.occurred_at = Some(request.occurred_at);
+    transaction.store_id = priced.purchase.as_ref().and_then(|p| p.store_id);
+    transaction.category = priced.purchase.as_ref().and_then(|p| p.category);
+    transaction.rule_ids = Some(priced.rule_ids.clone());
+    transaction.actor = request.actor;
+    transaction.moves = vec![(
+        if pending { Book::Pending } else { Book::Active },
+        priced.points,
+    )];
+    let Some(transaction_id) = entries::record(conn, &transaction).await? else {
+        // Another member's earn took this (source, reference) first.
+        let original =
+            entries::find_by_reference(conn, request.source, request.reference_id, EARN_KINDS)
+                .await?
+                .ok_or(LedgerError::ReferenceConflict(request.reference_id.to_owned()))?;
+        return repeat_or_conflict(request, original);
+    };
+    add_qualifying_spend(conn, request, priced.purchase.as_ref()).await?;
+
+    let available_at = request.occurred_at + Duration::days(i64::from(pending_days));
+    // A member in debt (a reversal under the negative-balance policy) repays it first.
+    let debt = if pending {
+        0
+    } else {
+        points::debt(account.balance)
+    };
+    lots::create(
+        conn,
+        &NewLot {
+            member_id: request.member_id,
+            transaction_id,
+            points: priced.points,
+            remaining: priced.points - debt.min(priced.points),
+            pending,
+            earned_at: request.occurred_at,
+            available_at,
+            expires_at: settings.expiry(available_at),
+        },
+    )
+    .await?;
+    let change = if pending {
+        BalanceChange {
+            pending: priced.points,
+            earned: priced.points,
+            ..Default::default()
+        }
+    } else {
+        BalanceChange {
+            active: priced.points,
+            earned: priced.points,
+            ..Default::default()
+        }
+    };
+    accounts::apply(conn, request.member_id, change).await?;
+    let tier = tiers::upgrade_if_qualified(conn, &account, request.occurred_at).await?;
+    let earned = Earned {
+        transaction_id,
+        points: priced.points,
+        pending,
+        balance_after: account
+            .balance
+            .checked_add(change.active)
+            .ok_or(LedgerError::OutOfRange)?,
+        tier,
+        capped: priced.capped,
+    };
+    events::outbox::enqueue(
+        conn,
+        &publishes::points_earned(
+            request.member_id,
+            &earned,
+            request.source,
+            request.reference_id,
+        ),
+    )
+    .await?;
+    // A refund that overtook its charge is applied now, as if it had come second.
+    if request.source == "charge" {
+        if let Some(early) = spend::take_early_refund(conn, request.reference_id).await? {
+            refunds::refund_in(conn, request.member_id, request.reference_id, early).await?;
+        }
+    }
+    Ok(EarnOutcome::Earned(earned))
+}
+
+/// A repeat of an earn is the original if it was for the same amount; else the reference was
+/// reused for something else.
+fn repeat_or_conflict(
+    request: &EarnRequest<'_>,
+    original: TransactionRecord,
+) -> Result<EarnOutcome> {
+    let same = match &request.basis {
+        EarnBasis::Purchase { amount, .. } => original.amount_minor == Some(amount.amount_minor),
+        EarnBasis::Points(points) => original.points == points.get(),
+    };
+    if same {
+        Ok(EarnOutcome::Repeat(original))
+    } else {
+        Err(Error::Refused(LedgerError::ReferenceConflict(
+            request.reference_id.to_owned(),
+        )))
+    }
+}
+
+/// The points an earn is worth: fixed, or by the earn rules for a purchase.
+async fn price<'a>(
+    conn: &mut PgConnection,
+    request: &EarnRequest<'a>,
+    policy: &domain::EarnPolicy,
+    account: &Account,
+) -> Result<Priced<'a>> {
+    match &request.basis {
+        EarnBasis::Points(points) => Ok(Priced {
+            points: points.get(),
+            purchase: None,
+            rule_ids: Vec::new(),
+            capped: 0,
+        }),
+        EarnBasis::Purchase {
+            amount,
+            store_id,
+            category,
+        } => {
+            let purchase = Purchase {
+                amount: *amount,
+                source: request.source,
+                store_id: *store_id,
+                category: *category,
+                occurred_at: request.occurred_at,
+            };
+            let day_start = Utc::now()
+                .date_naive()
+                .and_hms_opt(0, 0, 0)
+                .expect("midnight exists")
+                .and_utc();
+            let earned_today = entries::earned_since(conn, request.member_id, day_start).await?;
+            let rules = rules::live(conn).await?;
+            let tier = Multiplier::from_basis_points(account.multiplier_bp);
+            let quote = earning::quote(&purchase, policy, tier, &rules, earned_today);
+            Ok(Priced {
+                points: quote.points,
+                purchase: Some(purchase),
+                rule_ids: quote.rule_ids,
+                capped: quote.capped,
+            })
+        }
+    }
+}
+
+/// A purchase counts towards tiers, once per (source, reference).
+async fn add_qualifying_spend(
+    conn: &mut PgConnection,
+    request: &EarnRequest<'_>,
+    purchase: Option<&Purchase<'_>>,
+) -> Result<()> {
+    if let Some(purchase) = purchase {
+        spend::add_qualifying(
+            conn,
+            request.member_id,
+            &format!("{}:{}", request.source, request.reference_id),
+            purchase.amount.amount_minor,
+            request.occurred_at,
+        )
+        .await?;
+    }
+    Ok(())
+}

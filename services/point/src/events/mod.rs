@@ -1,0 +1,7 @@
+//! Events in and out of the point service.
+
+pub mod consumes;
+pub mod publishes;
+
+pub use consumes::{PointEvents, CONSUMES};
+pub use publishes::PUBLISHES;

@@ -1,0 +1,194 @@
+//! Builders of the events the point service publishes. They go to the outbox in the transaction
+//! of the change they announce.
+
+use crate::domain::Earned;
+use chrono::{DateTime, Utc};
+use events::proto::{
+    PointsAdjusted, PointsEarned, PointsExpired, PointsExpiring, PointsRedeemed, PointsReversed,
+    TierChanged,
+};
+use events::{topics, OutgoingEvent};
+use uuid::Uuid;
+
+pub const PUBLISHES: &[&str] = &[
+    topics::POINTS_EARNED,
+    topics::POINTS_REDEEMED,
+    topics::POINTS_REVERSED,
+    topics::POINTS_EXPIRED,
+    topics::POINTS_EXPIRING,
+    topics::POINTS_ADJUSTED,
+    topics::TIER_UPGRADED,
+    topics::TIER_DOWNGRADED,
+    topics::TIER_DOWNGRADE_WARNING,
+];
+
+fn event(topic: &'static str, member_id: Uuid, payload: &impl prost::Message) -> OutgoingEvent {
+    OutgoingEvent::new("point", topic, member_id, payload)
+}
+
+pub fn points_earned(
+    member_id: Uuid,
+    earned: &Earned,
+    source: &str,
+    reference_id: &str,
+) -> OutgoingEvent {
+    event(
+        topics::POINTS_EARNED,
+        member_id,
+        &PointsEarned {
+            transaction_id: earned.transaction_id.to_string(),
+            member_id: member_id.to_string(),
+            points: earned.points,
+            source: source.to_owned(),
+            reference_id: reference_id.to_owned(),
+            balance_after: earned.balance_after,
+            tier: earned.tier.clone(),
+            pending: earned.pending,
+        },
+    )
+}
+
+pub fn points_redeemed(
+    member_id: Uuid,
+    transaction_id: Uuid,
+    points: i64,
+    reference_id: &str,
+    balance_after: i64,
+) -> OutgoingEvent {
+    event(
+        topics::POINTS_REDEEMED,
+        member_id,
+        &PointsRedeemed {
+            transaction_id: transaction_id.to_string(),
+            member_id: member_id.to_string(),
+            points,
+            reference_id: reference_id.to_owned(),
+            balance_after,
+        },
+    )
+}
+
+pub fn points_reversed(
+    member_id: Uuid,
+    transaction_id: Uuid,
+    points: i64,
+    reference_id: &str,
+    balance_after: i64,
+) -> OutgoingEvent {
+    event(
+        topics::POINTS_REVERSED,
+        member_id,
+        &PointsReversed {
+            transaction_id: transaction_id.to_string(),
+            member_id: member_id.to_string(),
+            points,
+            reference_id: reference_id.to_owned(),
+            balance_after,
+        },
+    )
+}
+
+pub fn points_expired(
+    member_id: Uuid,
+    transaction_id: Uuid,
+    points: i64,
+    balance_after: i64,
+) -> OutgoingEvent {
+    event(
+        topics::POINTS_EXPIRED,
+        member_id,
+        &PointsExpired {
+            transaction_id: transaction_id.to_string(),
+            member_id: member_id.to_string(),
+            points,
+            balance_after,
+        },
+    )
+}
+
+pub fn points_expiring(
+    member_id: Uuid,
+    lot_id: Uuid,
+    points: i64,
+    expires_at: DateTime<Utc>,
+) -> OutgoingEvent {
+    event(
+        topics::POINTS_EXPIRING,
+        member_id,
+        &PointsExpiring {
+            member_id: member_id.to_string(),
+            points,
+            expires_on: expires_at.date_naive().to_string(),
+            lot_id: lot_id.to_string(),
+        },
+    )
+}
+
+pub fn points_adjusted(
+    member_id: Uuid,
+    transaction_id: Uuid,
+    points: i64,
+    reason: &str,
+    actor: &str,
+    balance_after: i64,
+) -> OutgoingEvent {
+    event(
+        topics::POINTS_ADJUSTED,
+        member_id,
+        &PointsAdjusted {
+            transaction_id: transaction_id.to_string(),
+            member_id: member_id.to_string(),
+            points,
+            reason: reason.to_owned(),
+            adjusted_by: actor.to_owned(),
+            balance_after,
+        },
+    )
+}
+
+pub fn tier_changed(
+    member_id: Uuid,
+    from: &str,
+    to: &str,
+    reason: &str,
+    upgrade: bool,
+) -> OutgoingEvent {
+    let topic = if upgrade {
+        topics::TIER_UPGRADED
+    } else {
+        topics::TIER_DOWNGRADED
+    };
+    event(
+        topic,
+        member_id,
+        &TierChanged {
+            member_id: member_id.to_string(),
+            from_tier: from.to_owned(),
+            to_tier: to.to_owned(),
+            reason: reason.to_owned(),
+        },
+    )
+}
+
+/// Notice, ahead of the period's end, that the member's spend so far qualifies for a lower tier.
+pub fn tier_downgrade_warning(
+    member_id: Uuid,
+    from: &str,
+    to: &str,
+    period_ends_at: DateTime<Utc>,
+) -> OutgoingEvent {
+    event(
+        topics::TIER_DOWNGRADE_WARNING,
+        member_id,
+        &TierChanged {
+            member_id: member_id.to_string(),
+            from_tier: from.to_owned(),
+            to_tier: to.to_owned(),
+            reason: format!(
+                "qualification period ends on {}",
+                period_ends_at.date_naive()
+            ),
+        },
+    )
+}
+
