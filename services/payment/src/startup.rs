@@ -54,10 +54,7 @@ impl Application {
             foundation.serve(routes::ApiDoc::openapi(), shutdown.clone(), move |cfg| {
                 routes::configure(cfg, state.clone())
             })?;
-        Ok(service.with_worker(
-            "psp-jobs",
-            core::worker::run(payments, shutdown).boxed(),
-        ))
+        Ok(service.with_worker("psp-jobs", core::worker::run(payments, shutdown).boxed()))
     }
 
     /// Applies the schema's migrations and exits (the `migrate` subcommand).
@@ -68,7 +65,8 @@ impl Application {
 
 impl service_kit::ServiceApp for Application {
     const NAME: &'static str = "payment";
-    const ABOUT: &'static str = "Charges, refunds and withdrawals through payment service providers.";
+    const ABOUT: &'static str =
+        "Charges, refunds and withdrawals through payment service providers.";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     type Settings = Settings;
 

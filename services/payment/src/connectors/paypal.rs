@@ -75,14 +75,9 @@ impl PaypalConnector {
             .as_str()
             .ok_or_else(|| ConnectorError::Refused("token answer without access_token".into()))?
             .into();
-        // Renew a minute before it expires.
-        let lifetime = body["expires_in"]
-            .as_u64()
-            .unwrap_or(300)
-            .saturating_sub(60);
         *cached = Some((
             token.clone(),
-            Instant::now() + Duration::from_secs(lifetime),
+            token_renewal(Instant::now(), body["expires_in"].as_u64()),
         ));
         Ok(token)
     }
@@ -128,6 +123,20 @@ impl PaypalConnector {
         let body = response.json::<Value>().await.unwrap_or(Value::Null);
         Ok((status, body))
     }
+}
+
+/// Longest we keep a token, whatever PayPal says its lifetime is.
+const MAX_TOKEN_LIFETIME_SECS: u64 = 24 * 60 * 60;
+
+/// When to renew a token PayPal says lives `expires_in` seconds: a minute before it expires.
+/// The lifetime is PayPal's number, so it is bounded before it is added to `now`.
+fn token_renewal(now: Instant, expires_in: Option<u64>) -> Instant {
+    let lifetime = expires_in
+        .unwrap_or(300)
+        .min(MAX_TOKEN_LIFETIME_SECS)
+        .saturating_sub(60);
+    now.checked_add(Duration::from_secs(lifetime))
+        .unwrap_or(now)
 }
 
 /// Minor units as PayPal's decimal string: 1234 AUD is "12.34", 500 JPY is "500".
@@ -491,6 +500,21 @@ fn read_event(event: &Value) -> Result<WebhookEvent, WebhookError> {
 mod tests {
     use super::*;
     use kernel::money::Currency;
+
+    #[test]
+    fn token_lifetimes_from_paypal_never_overflow() {
+        let now = Instant::now();
+        assert_eq!(
+            token_renewal(now, Some(3_600)),
+            now + Duration::from_secs(3_540)
+        );
+        assert_eq!(token_renewal(now, Some(10)), now);
+        assert_eq!(token_renewal(now, None), now + Duration::from_secs(240));
+        assert_eq!(
+            token_renewal(now, Some(u64::MAX)),
+            now + Duration::from_secs(MAX_TOKEN_LIFETIME_SECS - 60)
+        );
+    }
 
     #[test]
     fn amounts_are_decimal_strings_in_the_currencys_own_precision() {

@@ -114,7 +114,8 @@ async fn authorize(payments: &Payments, job: &Job) -> Result<(), AttemptError> {
     let outcome = loop {
         let connector = connector(payments, &charge.psp)?;
         tried.push(connector.name());
-        let result = authorize_with(payments, job, &charge, connector.as_ref(), &mut contacted).await;
+        let result =
+            authorize_with(payments, job, &charge, connector.as_ref(), &mut contacted).await;
         match result {
             // A vaulted card's token belongs to its PSP: such a charge cannot move.
             Err(ConnectorError::Unavailable(why)) if !contacted && charge.card_last4.is_none() => {
@@ -128,7 +129,11 @@ async fn authorize(payments: &Payments, job: &Job) -> Result<(), AttemptError> {
                 };
                 tracing::warn!(charge_id = %charge.id, from = %charge.psp, to = next.name(), %why,
                     "PSP unreachable; failing over");
-                let cause = format!("failover: {} unreachable, sent to {}", charge.psp, next.name());
+                let cause = format!(
+                    "failover: {} unreachable, sent to {}",
+                    charge.psp,
+                    next.name()
+                );
                 let mut tx = payments.pool.begin().await?;
                 charges::switch_psp(&mut tx, charge.id, next.name(), &cause).await?;
                 tx.commit().await?;
@@ -284,9 +289,14 @@ async fn refund(payments: &Payments, job: &Job) -> Result<(), AttemptError> {
             }
         }
         RefundOutcome::Failed { reason } => {
-            let settled =
-                refunds::settle(&mut tx, refund.id, RefundStatus::Failed, None, Some(&reason))
-                    .await?;
+            let settled = refunds::settle(
+                &mut tx,
+                refund.id,
+                RefundStatus::Failed,
+                None,
+                Some(&reason),
+            )
+            .await?;
             if settled.is_some() {
                 // The reserved amount can be refunded again.
                 charges::release_refund(&mut tx, charge.id, refund.amount).await?;

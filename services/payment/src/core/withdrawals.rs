@@ -18,7 +18,8 @@ pub async fn record(
 ) -> Result<Withdrawal, ApiError> {
     let recorded = async {
         let mut tx = payments.pool.begin().await?;
-        let stored = withdrawals::insert(&mut tx, Uuid::now_v7(), withdrawal, claimed.scope).await?;
+        let stored =
+            withdrawals::insert(&mut tx, Uuid::now_v7(), withdrawal, claimed.scope).await?;
         events::outbox::enqueue(&mut tx, &publishes::withdrawal_recorded(&stored)).await?;
         let (status, body) = respond(&stored);
         claimed.complete(&mut tx, status, &body).await?;

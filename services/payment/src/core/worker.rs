@@ -86,7 +86,8 @@ pub async fn check_expired_checkouts(payments: &Payments) -> Result<usize, sqlx:
                 .await?;
             }
             CheckoutState::Expired => {
-                let canceled = Transition::new(ChargeStatus::Canceled, "checkout page expired unpaid");
+                let canceled =
+                    Transition::new(ChargeStatus::Canceled, "checkout page expired unpaid");
                 transitions::apply(&mut tx, checkout.charge_id, &canceled).await?;
             }
         }

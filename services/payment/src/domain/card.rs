@@ -45,7 +45,10 @@ pub fn read_card(card: &Value, today: chrono::NaiveDate) -> Result<CardDetails, 
         && digits.bytes().all(|b| b.is_ascii_digit())
         && luhn_valid(&digits);
     if !number_ok {
-        problems.push(FieldProblem::new("card.number", "is not a valid card number"));
+        problems.push(FieldProblem::new(
+            "card.number",
+            "is not a valid card number",
+        ));
     }
     let exp_month = card["exp_month"]
         .as_u64()

@@ -383,7 +383,10 @@ pub(super) mod tests {
         );
         let mut blank = request(100, "AUD");
         blank.description = Some("   ".into());
-        assert_eq!(NewCharge::parse(blank, &member()).unwrap().description, None);
+        assert_eq!(
+            NewCharge::parse(blank, &member()).unwrap().description,
+            None
+        );
     }
 
     #[test]

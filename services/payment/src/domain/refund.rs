@@ -31,7 +31,10 @@ impl RefundStatus {
     pub fn can_become(&self, next: RefundStatus) -> bool {
         matches!(
             (self, next),
-            (RefundStatus::Pending, RefundStatus::Succeeded | RefundStatus::Failed)
+            (
+                RefundStatus::Pending,
+                RefundStatus::Succeeded | RefundStatus::Failed
+            )
         )
     }
 }
@@ -177,7 +180,13 @@ mod tests {
         assert!(refund_amount(&odd, Some(i64::MAX)).is_err());
         let paid = charge(1_000, 0, ChargeStatus::Succeeded);
         assert!(refund_amount(&paid, Some(i64::MAX)).is_err());
-        assert_eq!(NewRefund::parse(Some(i64::MIN), None).map(|_| ()), Err(InputError::field("amount", "must be a positive integer number of minor units")));
+        assert_eq!(
+            NewRefund::parse(Some(i64::MIN), None).map(|_| ()),
+            Err(InputError::field(
+                "amount",
+                "must be a positive integer number of minor units"
+            ))
+        );
     }
 
     #[test]

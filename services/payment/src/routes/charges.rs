@@ -1,7 +1,7 @@
 use super::{payer, AppState, STAFF};
 use crate::domain::{
-    read_card, CardDetails, Charge, ChargeFilter, ChargeInput, ChargeKind, ChargeStatus,
-    NewCharge, Visibility,
+    read_card, CardDetails, Charge, ChargeFilter, ChargeInput, ChargeKind, ChargeStatus, NewCharge,
+    Visibility,
 };
 use actix_web::{web, HttpRequest, HttpResponse};
 use auth::{Principal, PrincipalKind};
@@ -137,16 +137,19 @@ pub async fn create_charge(
 ) -> Result<HttpResponse, ApiError> {
     let request: CreateChargeRequest = platform::http::parse_json_body(&req, &body)?;
     let charge = NewCharge::parse(request.into(), &payer(&principal))?;
-    let write =
-        match IdempotentWrite::begin(&state.idempotency, &req, principal.scope_key(), &body).await? {
-            Ok(write) => write,
-            Err(replay) => return Ok(replay),
-        };
+    let write = match IdempotentWrite::begin(&state.idempotency, &req, principal.scope_key(), &body)
+        .await?
+    {
+        Ok(write) => write,
+        Err(replay) => return Ok(replay),
+    };
     let charge =
         crate::core::charges::create(&state.payments, charge, &write.claimed(), response_for)
             .await?;
     tracing::Span::current().record("charge_id", tracing::field::display(charge.id));
-    write.finish(&state.idempotency, response_for(&charge)).await
+    write
+        .finish(&state.idempotency, response_for(&charge))
+        .await
 }
 
 /// Placeholder until the PSP's token replaces it; never stored.
@@ -258,7 +261,9 @@ pub async fn create_card_charge(
     )
     .await?;
     tracing::Span::current().record("charge_id", tracing::field::display(charge.id));
-    write.finish(&state.idempotency, response_for(&charge)).await
+    write
+        .finish(&state.idempotency, response_for(&charge))
+        .await
 }
 
 /// A charge, for its member, the partner that created it, or staff.

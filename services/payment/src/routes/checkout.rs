@@ -99,11 +99,12 @@ pub async fn create_checkout_session(
 ) -> Result<HttpResponse, ApiError> {
     let request: CreateCheckoutSessionRequest = platform::http::parse_json_body(&req, &body)?;
     let checkout = NewCheckout::parse(request.into(), &payer(&principal))?;
-    let write =
-        match IdempotentWrite::begin(&state.idempotency, &req, principal.scope_key(), &body).await? {
-            Ok(write) => write,
-            Err(replay) => return Ok(replay),
-        };
+    let write = match IdempotentWrite::begin(&state.idempotency, &req, principal.scope_key(), &body)
+        .await?
+    {
+        Ok(write) => write,
+        Err(replay) => return Ok(replay),
+    };
     let (charge, session) =
         crate::core::checkout::create(&state.payments, checkout, &write.claimed(), response_for)
             .await?;

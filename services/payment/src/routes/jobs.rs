@@ -7,7 +7,7 @@ use platform::ApiError;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// A PSP job as staff see it in the dead-letter queue.
+// A PSP job as staff see it; published under the schema name `Job`.
 #[derive(Serialize, utoipa::ToSchema)]
 #[schema(as = Job)]
 pub struct JobView {

@@ -112,11 +112,12 @@ pub async fn create_refund(
     }
     let request: CreateRefundRequest = platform::http::parse_json_body(&req, &body)?;
     let refund = NewRefund::parse(request.amount, request.reason.as_deref())?;
-    let write =
-        match IdempotentWrite::begin(&state.idempotency, &req, principal.scope_key(), &body).await? {
-            Ok(write) => write,
-            Err(replay) => return Ok(replay),
-        };
+    let write = match IdempotentWrite::begin(&state.idempotency, &req, principal.scope_key(), &body)
+        .await?
+    {
+        Ok(write) => write,
+        Err(replay) => return Ok(replay),
+    };
     let refund = crate::core::refunds::create(
         &state.payments,
         path.into_inner(),
@@ -127,7 +128,9 @@ pub async fn create_refund(
     )
     .await?;
     tracing::Span::current().record("refund_id", tracing::field::display(refund.id));
-    write.finish(&state.idempotency, response_for(&refund)).await
+    write
+        .finish(&state.idempotency, response_for(&refund))
+        .await
 }
 
 /// A charge's refunds, oldest first.

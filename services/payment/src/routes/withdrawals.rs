@@ -79,11 +79,12 @@ pub async fn record_withdrawal(
         currency: request.currency,
         reference: request.reference,
     })?;
-    let write =
-        match IdempotentWrite::begin(&state.idempotency, &req, principal.scope_key(), &body).await? {
-            Ok(write) => write,
-            Err(replay) => return Ok(replay),
-        };
+    let write = match IdempotentWrite::begin(&state.idempotency, &req, principal.scope_key(), &body)
+        .await?
+    {
+        Ok(write) => write,
+        Err(replay) => return Ok(replay),
+    };
     let recorded = crate::core::withdrawals::record(
         &state.payments,
         &withdrawal,
@@ -92,7 +93,9 @@ pub async fn record_withdrawal(
     )
     .await?;
     tracing::Span::current().record("withdrawal_id", tracing::field::display(recorded.id));
-    write.finish(&state.idempotency, response_for(&recorded)).await
+    write
+        .finish(&state.idempotency, response_for(&recorded))
+        .await
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

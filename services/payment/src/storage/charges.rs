@@ -1,5 +1,7 @@
 use super::unknown;
-use crate::domain::{Charge, ChargeFilter, ChargeKind, ChargeStatus, NewCharge, Transition, Visibility};
+use crate::domain::{
+    Charge, ChargeFilter, ChargeKind, ChargeStatus, NewCharge, Transition, Visibility,
+};
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;

@@ -98,7 +98,11 @@ pub async fn insert_queued(
 
 /// Leases up to `limit` due jobs: queued ones whose time has come, and running ones whose
 /// runner's lease ran out (it crashed mid-attempt). Each lease counts as an attempt.
-pub async fn claim_due(pool: &PgPool, limit: i64, lease_secs: f64) -> Result<Vec<Job>, sqlx::Error> {
+pub async fn claim_due(
+    pool: &PgPool,
+    limit: i64,
+    lease_secs: f64,
+) -> Result<Vec<Job>, sqlx::Error> {
     jobs(
         sqlx::query_as!(
             JobRow,
@@ -148,7 +152,10 @@ pub async fn mark_done(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Er
 }
 
 /// A charge settled another way (a webhook): its waiting authorize jobs have nothing left to do.
-pub async fn finish_for_charge(conn: &mut PgConnection, charge_id: Uuid) -> Result<(), sqlx::Error> {
+pub async fn finish_for_charge(
+    conn: &mut PgConnection,
+    charge_id: Uuid,
+) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "UPDATE payment_jobs SET status = 'done', locked_until = NULL, updated_at = now()
           WHERE charge_id = $1 AND kind = 'authorize' AND status IN ('queued', 'dead')",

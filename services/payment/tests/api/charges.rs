@@ -204,3 +204,59 @@ async fn a_partner_charges_a_member_and_staff_cannot_pay() {
         .await;
     assert_problem(response, 403, "forbidden").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nul_byte_in_the_description_is_a_field_error_also_when_retried() {
+    let app = TestApp::start().await;
+    let member = app.member();
+    let with_nul = json!({"amount": 500, "currency": "AUD", "payment_method": "pm_card_visa",
+        "description": "coffee\u{0}beans"});
+    for _ in 0..2 {
+        let refused = app
+            .post(
+                &member.token,
+                "/api/v1/payments/charges",
+                Some("nul-1"),
+                &with_nul,
+            )
+            .await;
+        let problem = assert_problem(refused, 422, "validation-error").await;
+        assert_eq!(field_errors(&problem), ["description"], "{problem}");
+    }
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM charges WHERE member_id = $1")
+        .bind(member.id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0);
+    // The refused requests never took the key.
+    let valid = json!({"amount": 500, "currency": "AUD", "payment_method": "pm_card_visa",
+        "description": "coffee beans"});
+    let charged = app
+        .post(
+            &member.token,
+            "/api/v1/payments/charges",
+            Some("nul-1"),
+            &valid,
+        )
+        .await;
+    assert_eq!(charged.status(), 201);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn amounts_at_the_edges_of_i64_are_field_errors() {
+    let app = TestApp::start().await;
+    let member = app.member();
+    for amount in [i64::MIN, i64::MAX, -1] {
+        let refused = app
+            .post(
+                &member.token,
+                "/api/v1/payments/charges",
+                Some(&format!("edge-{amount}")),
+                &json!({"amount": amount, "currency": "AUD", "payment_method": "pm_card_visa"}),
+            )
+            .await;
+        let problem = assert_problem(refused, 422, "validation-error").await;
+        assert_eq!(field_errors(&problem), ["amount"], "{problem}");
+    }
+}

@@ -189,3 +189,45 @@ async fn only_admins_and_the_merchant_refund_and_only_succeeded_charges() {
         1000
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nul_byte_in_the_reason_or_an_extreme_amount_is_a_field_error_also_when_retried() {
+    let app = TestApp::start().await;
+    let member = app.member();
+    let charge = app.paid_charge(&member, 3_000).await;
+    let path = refunds_path(&charge);
+
+    for (body, field) in [
+        (json!({"amount": 100, "reason": "broken\u{0}"}), "reason"),
+        (json!({"amount": i64::MIN}), "amount"),
+    ] {
+        for _ in 0..2 {
+            let refused = app.post(&app.admin, &path, Some("nul-r"), &body).await;
+            let problem = assert_problem(refused, 422, "validation-error").await;
+            assert_eq!(field_errors(&problem), [field], "{problem}");
+        }
+    }
+    let too_much = app
+        .post(
+            &app.admin,
+            &path,
+            Some("max-r"),
+            &json!({"amount": i64::MAX}),
+        )
+        .await;
+    assert_problem(too_much, 422, "refund-exceeds-charge").await;
+    assert_eq!(
+        app.charge_status(charge["id"].as_str().unwrap()).await["amount_refunded"],
+        0
+    );
+    // The refused requests never took the key.
+    let refunded = app
+        .post(
+            &app.admin,
+            &path,
+            Some("nul-r"),
+            &json!({"amount": 100, "reason": "broken"}),
+        )
+        .await;
+    assert_eq!(refunded.status(), 201);
+}

@@ -127,6 +127,32 @@ async fn a_webhook_with_a_bad_or_stale_signature_is_refused_and_changes_nothing(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signature_with_an_extreme_timestamp_is_refused_without_overflow() {
+    let app = TestApp::start().await;
+    let charge = waiting_for_3ds(&app).await;
+    let body = event("evt_edge", "payment_intent.succeeded", &charge, "succeeded");
+    let raw = body.to_string();
+    for t in [i64::MIN, i64::MAX] {
+        // A correct HMAC over an impossible time: only the time can refuse it.
+        let signature = psp_sandbox::stripe::sign(SECRET, t, raw.as_bytes());
+        assert_problem(send(&app, &body, signature).await, 401, "unauthorized").await;
+    }
+    let bare = app
+        .http
+        .post(app.url("/api/v1/payments/webhooks/stripe"))
+        .header("stripe-signature", "t=-9223372036854775808")
+        .body(raw)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(bare, 401, "unauthorized").await;
+    assert_eq!(
+        app.charge_status(charge["id"].as_str().unwrap()).await["status"],
+        "requires_action"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replayed_and_out_of_order_webhooks_never_move_a_charge_twice_or_backwards() {
     let app = TestApp::start().await;
     let charge = waiting_for_3ds(&app).await;

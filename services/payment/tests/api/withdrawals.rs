@@ -122,3 +122,48 @@ async fn an_erased_member_keeps_the_payment_record_without_the_free_text() {
     assert_eq!(erased["amount"], 4200);
     assert_eq!(erased["status"], "succeeded");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nul_byte_in_the_reference_is_a_field_error_also_when_retried() {
+    let app = TestApp::start().await;
+    let member = app.member();
+    for (body, field) in [
+        (
+            json!({"member_id": member.id, "amount": 5_000, "currency": "AUD", "reference": "atm\u{0}9"}),
+            "reference",
+        ),
+        (
+            json!({"member_id": member.id, "amount": i64::MIN, "currency": "AUD"}),
+            "amount",
+        ),
+    ] {
+        for _ in 0..2 {
+            let refused = app
+                .post(
+                    &app.partner,
+                    "/api/v1/payments/withdrawals",
+                    Some("nul-w"),
+                    &body,
+                )
+                .await;
+            let problem = assert_problem(refused, 422, "validation-error").await;
+            assert_eq!(field_errors(&problem), [field], "{problem}");
+        }
+    }
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM withdrawals WHERE member_id = $1")
+        .bind(member.id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0);
+    // The refused requests never took the key.
+    let recorded = app
+        .post(
+            &app.partner,
+            "/api/v1/payments/withdrawals",
+            Some("nul-w"),
+            &json!({"member_id": member.id, "amount": 5_000, "currency": "AUD", "reference": "atm-9"}),
+        )
+        .await;
+    assert_eq!(recorded.status(), 201);
+}
