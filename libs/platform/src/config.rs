@@ -63,7 +63,10 @@ impl Setting {
 /// `database_schema` are in each service's own table.
 pub const COMMON: &[Setting] = &[
     Setting::new("host", "127.0.0.1"),
-    Setting::new("database_url", "postgres://postgres@127.0.0.1:5432/postgres"),
+    Setting::new(
+        "database_url",
+        "postgres://postgres@127.0.0.1:5432/postgres",
+    ),
     Setting::new("database_max_connections", "10"),
     Setting::new("redis_url", "redis://127.0.0.1:6379"),
     Setting::new("kafka_brokers", "127.0.0.1:9092"),
@@ -208,7 +211,11 @@ impl Loader {
             .iter()
             .map(|(key, value)| (*key, *value))
             .chain(fleet_wide.iter().map(|(key, value)| (*key, value.as_str())))
-            .chain(self.chosen.iter().map(|(key, value)| (key.as_str(), value.as_str())));
+            .chain(
+                self.chosen
+                    .iter()
+                    .map(|(key, value)| (key.as_str(), value.as_str())),
+            );
         let mut builder = config::Config::builder();
         for (key, value) in layers {
             builder = builder

@@ -4,8 +4,11 @@
 use crate::health::{self, HealthChecks};
 use crate::metrics::{self, Metrics};
 use crate::problem::ApiError;
+use actix_web::body::BoxBody;
+use actix_web::dev::ServiceResponse;
 use actix_web::dev::{Payload, Server};
-use actix_web::middleware::from_fn;
+use actix_web::http::header;
+use actix_web::middleware::{from_fn, ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{web, App, FromRequest, HttpRequest, HttpServer};
 use futures::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
@@ -41,6 +44,7 @@ where
         let setup = setup.clone();
         let openapi = openapi.clone();
         App::new()
+            .wrap(ErrorHandlers::new().default_handler(as_problem))
             .wrap(from_fn(metrics::track))
             .wrap(TracingLogger::default())
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
@@ -72,6 +76,39 @@ where
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+/// Errors raised by actix itself rather than by our handlers (a body over the size limit, a
+/// method the path does not take, a path parameter that does not parse) come as text/plain;
+/// they are answered as problem+json like every other error. Our own problems pass unchanged.
+fn as_problem<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = res
+        .response()
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/problem+json"));
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let error = match status {
+        actix_web::http::StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge {
+            max_bytes: MAX_BODY_BYTES,
+        },
+        actix_web::http::StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
+        actix_web::http::StatusCode::NOT_FOUND => ApiError::NotFound("no such resource".into()),
+        s if s.is_client_error() => {
+            ApiError::MalformedRequest(status.canonical_reason().unwrap_or("bad request").into())
+        }
+        _ => ApiError::Internal(anyhow::anyhow!("{status} raised outside the handlers")),
+    };
+    let (req, _) = res.into_parts();
+    let response: actix_web::HttpResponse<BoxBody> =
+        actix_web::ResponseError::error_response(&error);
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, response).map_into_right_body(),
+    ))
 }
 
 fn num_workers() -> usize {
@@ -120,9 +157,17 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                 )
                 .into());
             }
-            let bytes = body
-                .await
-                .map_err(|e| ApiError::MalformedRequest(format!("cannot read body: {e}")))?;
+            let bytes = body.await.map_err(|e| {
+                if e.as_response_error().status_code()
+                    == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE
+                {
+                    ApiError::PayloadTooLarge {
+                        max_bytes: MAX_BODY_BYTES,
+                    }
+                } else {
+                    ApiError::MalformedRequest(format!("cannot read body: {e}"))
+                }
+            })?;
             parse_json(&bytes).map(Json).map_err(Into::into)
         })
     }
@@ -243,5 +288,91 @@ mod tests {
             parse_json::<Charge>(br#"{"amount":1,"currency":"AUD"} trailing"#),
             Err(ApiError::MalformedRequest(_))
         ));
+    }
+}
+
+#[cfg(test)]
+mod server_tests {
+    use super::*;
+
+    async fn serve_echo() -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let setup = HttpSetup {
+            health: HealthChecks::default(),
+            metrics: Metrics::new("http_test").unwrap(),
+            openapi: OpenApi::default(),
+            workers: 1,
+        };
+        let server = serve(listener, setup, |cfg| {
+            cfg.service(
+                web::resource("/raw").route(
+                    web::post().to(|body: web::Bytes| async move { body.len().to_string() }),
+                ),
+            )
+            .route(
+                "/json",
+                web::post().to(|body: Json<serde_json::Value>| async move { body.0.to_string() }),
+            )
+            .route(
+                "/items/{id}",
+                web::get().to(|id: web::Path<u32>| async move { id.to_string() }),
+            );
+        })
+        .unwrap();
+        tokio::spawn(server);
+        format!("http://127.0.0.1:{port}")
+    }
+
+    async fn assert_problem(response: reqwest::Response, status: u16, slug: &str) {
+        assert_eq!(response.status().as_u16(), status);
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            content_type.starts_with("application/problem+json"),
+            "{content_type}"
+        );
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(
+            body["type"],
+            format!("urn:tessera:problem:{slug}"),
+            "{body}"
+        );
+        assert_eq!(body["status"], status);
+    }
+
+    #[tokio::test]
+    async fn errors_raised_by_actix_are_problems_too() {
+        let base = serve_echo().await;
+        let http = reqwest::Client::new();
+        let too_big = vec![b'x'; MAX_BODY_BYTES + 1];
+        let raw = http
+            .post(format!("{base}/raw"))
+            .body(too_big.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_problem(raw, 413, "payload-too-large").await;
+        let json = http
+            .post(format!("{base}/json"))
+            .header("content-type", "application/json")
+            .body(too_big)
+            .send()
+            .await
+            .unwrap();
+        assert_problem(json, 413, "payload-too-large").await;
+        let wrong_method = http.get(format!("{base}/raw")).send().await.unwrap();
+        assert_problem(wrong_method, 405, "method-not-allowed").await;
+        let bad_path = http.get(format!("{base}/items/abc")).send().await.unwrap();
+        assert_problem(bad_path, 404, "not-found").await;
+        let fine = http
+            .post(format!("{base}/raw"))
+            .body("abc")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(fine.text().await.unwrap(), "3");
     }
 }

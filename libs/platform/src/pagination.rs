@@ -81,7 +81,8 @@ impl PageRequest {
 
     /// The time bound for the keyset query (far future on the first page).
     pub fn after_time(&self) -> DateTime<Utc> {
-        self.after.map_or(DateTime::<Utc>::MAX_UTC, |c| c.created_at)
+        self.after
+            .map_or(DateTime::<Utc>::MAX_UTC, |c| c.created_at)
     }
 
     /// The id bound for the keyset query (the largest id on the first page).

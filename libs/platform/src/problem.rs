@@ -44,6 +44,12 @@ pub enum ApiError {
     /// The request is well-formed but breaks a business rule.
     #[error("unprocessable: {detail}")]
     Unprocessable { slug: &'static str, detail: String },
+    /// The body is larger than the endpoint accepts.
+    #[error("payload too large")]
+    PayloadTooLarge { max_bytes: usize },
+    /// The path exists but not with this method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
     #[error("service unavailable: {0}")]
@@ -65,6 +71,8 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not-found",
             ApiError::Conflict { slug, .. } | ApiError::Unprocessable { slug, .. } => slug,
+            ApiError::PayloadTooLarge { .. } => "payload-too-large",
+            ApiError::MethodNotAllowed => "method-not-allowed",
             ApiError::TooManyRequests { .. } => "rate-limited",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal-error",
@@ -80,6 +88,8 @@ impl ApiError {
             ApiError::NotFound(_) => "Not found",
             ApiError::Conflict { .. } => "Conflict",
             ApiError::Unprocessable { .. } => "Request cannot be processed",
+            ApiError::PayloadTooLarge { .. } => "Payload too large",
+            ApiError::MethodNotAllowed => "Method not allowed",
             ApiError::TooManyRequests { .. } => "Too many requests",
             ApiError::Unavailable(_) => "Service unavailable",
             ApiError::Internal(_) => "Internal error",
@@ -97,6 +107,10 @@ impl ApiError {
             ApiError::TooManyRequests { retry_after_secs } => {
                 format!("retry after {retry_after_secs} seconds")
             }
+            ApiError::PayloadTooLarge { max_bytes } => {
+                format!("the body must be at most {max_bytes} bytes")
+            }
+            ApiError::MethodNotAllowed => "this path does not take this method".to_owned(),
             ApiError::MalformedRequest(d)
             | ApiError::Unauthorized(d)
             | ApiError::Forbidden(d)
@@ -145,6 +159,8 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -10,7 +10,11 @@ pub fn required(field: &str, rule: TextRule, raw: &str) -> Result<String, ApiErr
 }
 
 /// An optional text field: absent or blank is `None`.
-pub fn optional(field: &str, rule: TextRule, raw: Option<&str>) -> Result<Option<String>, ApiError> {
+pub fn optional(
+    field: &str,
+    rule: TextRule,
+    raw: Option<&str>,
+) -> Result<Option<String>, ApiError> {
     rule.parse_optional(raw)
         .map_err(|e| ApiError::validation(field, e.to_string()))
 }
