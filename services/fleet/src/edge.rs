@@ -161,11 +161,13 @@ async fn forward(req: HttpRequest, body: web::Bytes, state: web::Data<EdgeState>
     let response = match upstream.body(body.to_vec()).send().await {
         Ok(r) => r,
         Err(e) => {
+            // The error names the upstream's internal address: it goes to the log, not the client.
+            tracing::warn!(service = %route.service, error = %e, "upstream did not answer");
             return problem(
                 502,
                 "Bad gateway",
-                format!("{} did not answer: {e}", route.service),
-            )
+                format!("{} did not answer", route.service),
+            );
         }
     };
     let mut reply = HttpResponse::build(
@@ -181,11 +183,14 @@ async fn forward(req: HttpRequest, body: web::Bytes, state: web::Data<EdgeState>
     }
     match response.bytes().await {
         Ok(bytes) => reply.body(bytes),
-        Err(e) => problem(
-            502,
-            "Bad gateway",
-            format!("{} broke off its answer: {e}", route.service),
-        ),
+        Err(e) => {
+            tracing::warn!(service = %route.service, error = %e, "upstream broke off its answer");
+            problem(
+                502,
+                "Bad gateway",
+                format!("{} broke off its answer", route.service),
+            )
+        }
     }
 }
 
@@ -214,5 +219,27 @@ mod tests {
         );
         assert!(route_for(&routes, "/api/v1/pointsx").is_none());
         assert!(route_for(&routes, "/health/live").is_none());
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_upstream_is_a_502_that_does_not_name_its_address() {
+        // A port that was free a moment ago: nothing listens there.
+        let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+        let upstream = format!("http://127.0.0.1:{}", closed.local_addr().unwrap().port());
+        drop(closed);
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let edge = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let upstreams = HashMap::from([("point-service".to_owned(), upstream.clone())]);
+        tokio::spawn(serve(listener, upstreams).unwrap());
+        let response = reqwest::get(format!("{edge}/api/v1/points/abc/balance"))
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 502);
+        let body = response.text().await.unwrap();
+        assert!(body.contains("urn:tessera:problem:bad-gateway"), "{body}");
+        assert!(
+            !body.contains(&upstream) && !body.contains("127.0.0.1"),
+            "{body}"
+        );
     }
 }

@@ -82,6 +82,10 @@ pub struct Urls {
 
 pub struct Fleet {
     pub urls: Urls,
+    /// The schemas the user and point services run in (their `database_schema` setting), for
+    /// seeding demo data.
+    pub user_schema: String,
+    pub point_schema: String,
     shutdown: CancellationToken,
     tasks: JoinSet<(&'static str, anyhow::Result<()>)>,
     sandbox: actix_web::dev::ServerHandle,
@@ -138,22 +142,22 @@ impl Fleet {
             &config.pii_key,
         )?;
         user_settings.message_console |= config.message_console;
+        let user_schema = user_settings.service.database_schema.clone();
         let user = user_service::Application::build(user_settings, shutdown.clone())
             .await
             .context("starting the user service")?;
         let user_url = config.url(user.port);
         let jwks_url = format!("{user_url}/api/v1/auth/jwks.json");
 
-        let point = point_service::Application::build(
-            point_service::Settings::in_fleet(&config.service(
-                "points",
-                config.ports.point,
-                &jwks_url,
-            ))?,
-            shutdown.clone(),
-        )
-        .await
-        .context("starting the point service")?;
+        let point_settings = point_service::Settings::in_fleet(&config.service(
+            "points",
+            config.ports.point,
+            &jwks_url,
+        ))?;
+        let point_schema = point_settings.service.database_schema.clone();
+        let point = point_service::Application::build(point_settings, shutdown.clone())
+            .await
+            .context("starting the point service")?;
         let rewards = rewards_service::Application::build(
             rewards_service::Settings::in_fleet(&config.service(
                 "rewards",
@@ -228,6 +232,8 @@ impl Fleet {
                 edge: edge_url,
                 ..urls
             },
+            user_schema,
+            point_schema,
             shutdown,
             tasks,
             sandbox: sandbox_handle,

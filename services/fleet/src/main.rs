@@ -71,13 +71,13 @@ async fn main() -> anyhow::Result<()> {
     let mut fleet = Fleet::start(config.clone())
         .await
         .context("starting the fleet")?;
-    let users = platform::db::connect(&config.database_url, "users", 2).await?;
+    let users = platform::db::connect(&config.database_url, &fleet.user_schema, 2).await?;
     let pii = user_service::domain::PiiCipher::from_base64(config.pii_key.expose_secret())?;
     user_service::seed::demo_accounts(&users, &pii)
         .await
         .context("seeding the demo accounts")?;
     users.close().await;
-    let points = platform::db::connect(&config.database_url, "points", 2).await?;
+    let points = platform::db::connect(&config.database_url, &fleet.point_schema, 2).await?;
     point_service::seed::demo_program(&points)
         .await
         .context("seeding the demo program")?;

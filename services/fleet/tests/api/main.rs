@@ -5,7 +5,9 @@ mod helpers;
 
 mod browser;
 mod charges;
+mod configuration;
 mod flow;
 mod gateway;
 mod partners;
 mod privacy;
+mod settings;
