@@ -1,11 +1,9 @@
 //! Demo accounts for local runs. Only the fleet runner calls this; no production path does.
 
-use crate::domain::{self, NewUser, PiiCipher, RegistrationRequest};
-use crate::storage::users::{self, InsertUserError};
+use crate::core;
+use crate::domain::{NewUser, PiiCipher, Registration};
 use auth::Role;
-use secrecy::SecretString;
 use sqlx::PgPool;
-use uuid::Uuid;
 
 pub struct DemoAccount {
     pub email: &'static str,
@@ -44,33 +42,18 @@ pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
 /// Creates the demo accounts that do not exist yet (safe to run at every start).
 pub async fn demo_accounts(pool: &PgPool, pii: &PiiCipher) -> anyhow::Result<()> {
     for account in DEMO_ACCOUNTS {
-        let user = NewUser::try_from(RegistrationRequest {
-            email: account.email.into(),
-            password: account.password.into(),
-            first_name: account.first_name.into(),
-            last_name: "Demo".into(),
+        let user = NewUser::parse(Registration {
+            email: account.email,
+            password: account.password,
+            first_name: account.first_name,
+            last_name: "Demo",
             phone_number: None,
             marketing_consent: false,
         })
         .map_err(|errors| {
             anyhow::anyhow!("demo account {} is invalid: {errors:?}", account.email)
         })?;
-        let hash = domain::hash_password(SecretString::from(account.password.to_owned())).await?;
-        let id = Uuid::now_v7();
-        let mut tx = pool.begin().await?;
-        match users::insert(&mut tx, pii, id, &user, &hash, account.role, None).await {
-            Ok(()) => {
-                events::outbox::enqueue(
-                    &mut tx,
-                    &crate::events::user_registered(id, account.role, false),
-                )
-                .await?;
-                tx.commit().await?;
-            }
-            Err(InsertUserError::DuplicateEmail) => {}
-            Err(InsertUserError::Database(e)) => return Err(e.into()),
-            Err(InsertUserError::Encryption(e)) => return Err(e),
-        }
+        core::staff::seed_account(pool, pii, user, account.role).await?;
     }
     Ok(())
 }

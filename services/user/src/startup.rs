@@ -1,74 +1,21 @@
-use crate::abuse::AuthLimits;
+use crate::core::keys::{self, KeyRing};
+use crate::core::limits::AuthLimits;
 use crate::domain::PiiCipher;
 use crate::routes::{self, AppState};
-use crate::storage::keys::{self, LoadedKeys};
-use crate::Settings;
+use crate::{core, Settings};
 use actix_web::web;
-use auth::{Jwks, JwtVerifier, SigningKey};
+use auth::JwtVerifier;
 use futures::FutureExt;
 use platform::service::Service;
 use platform::CancellationToken;
 use secrecy::ExposeSecret;
 use service_kit::Foundation;
 use sqlx::PgPool;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 use utoipa::OpenApi;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
-
-/// The keys this instance signs with and publishes, reloaded from the database periodically.
-pub struct KeyRing {
-    current: RwLock<Arc<LoadedKeys>>,
-}
-
-impl KeyRing {
-    pub fn new(keys: LoadedKeys) -> Self {
-        Self {
-            current: RwLock::new(Arc::new(keys)),
-        }
-    }
-
-    fn snapshot(&self) -> Arc<LoadedKeys> {
-        self.current
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    pub fn signer(&self) -> Signer {
-        Signer(self.snapshot())
-    }
-
-    pub fn jwks(&self) -> Jwks {
-        Jwks {
-            keys: self
-                .snapshot()
-                .published
-                .iter()
-                .map(SigningKey::jwk)
-                .collect(),
-        }
-    }
-
-    /// Reloads the keys; returns the new JWKS.
-    pub async fn reload(&self, pool: &PgPool) -> anyhow::Result<Jwks> {
-        if let Some(keys) = keys::load(pool).await? {
-            *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(keys);
-        }
-        Ok(self.jwks())
-    }
-}
-
-/// The key that signs right now (kept alive while a token is being signed).
-pub struct Signer(Arc<LoadedKeys>);
-
-impl std::ops::Deref for Signer {
-    type Target = SigningKey;
-    fn deref(&self) -> &SigningKey {
-        &self.0.signer
-    }
-}
 
 /// Builds the service: `build(..).await?.run_until_stopped()` runs it.
 pub struct Application;
@@ -83,28 +30,30 @@ impl Application {
             crate::events::PUBLISHES,
         )
         .await?;
-        let encrypted = crate::storage::users::encrypt_legacy_rows(&foundation.pool, &pii).await?;
+        let encrypted = core::profile::encrypt_legacy_contacts(&foundation.pool, &pii).await?;
         if encrypted > 0 {
             tracing::info!(
                 rows = encrypted,
                 "encrypted contact details stored before encryption at rest"
             );
         }
-        let keys = Arc::new(KeyRing::new(keys::load_or_create(&foundation.pool).await?));
+        let keys = Arc::new(KeyRing::load_or_create(&foundation.pool).await?);
         // The user service verifies its own tokens with the keys it holds, not over HTTP.
         let verifier = web::Data::new(JwtVerifier::from_jwks(&keys.jwks()));
         foundation.verifier = verifier.clone();
         let state = web::Data::new(AppState {
-            pool: foundation.pool.clone(),
-            keys: keys.clone(),
-            settings: settings.clone(),
-            pii,
-            limits: AuthLimits::new(
-                foundation.redis.clone(),
-                settings.service.redis_namespace("users"),
-                settings.auth_requests_per_minute,
-                settings.lockout_after_failures,
-            ),
+            core: core::Context {
+                pool: foundation.pool.clone(),
+                keys: keys.clone(),
+                settings: settings.clone(),
+                pii,
+                limits: AuthLimits::new(
+                    foundation.redis.clone(),
+                    settings.service.redis_namespace("users"),
+                    settings.auth_requests_per_minute,
+                    settings.lockout_after_failures,
+                ),
+            },
         });
         let pool = foundation.pool.clone();
         let service =
@@ -114,7 +63,7 @@ impl Application {
         let reload_every = Duration::from_secs(settings.key_reload_secs.max(1));
         let key_reloader =
             reload_keys(keys, verifier, pool.clone(), reload_every, shutdown.clone());
-        let messages = crate::messages::run(pool, settings, shutdown.clone());
+        let messages = core::messages::run(pool, settings, shutdown.clone());
         Ok(service
             .with_worker("signing-key-reload", key_reloader.boxed())
             .with_worker("message-delivery", messages.boxed()))
@@ -162,7 +111,8 @@ async fn reload_keys(
 
 impl service_kit::ServiceApp for Application {
     const NAME: &'static str = "user";
-    const ABOUT: &'static str = "Members, staff, partner clients, sessions and the token signing keys.";
+    const ABOUT: &'static str =
+        "Members, staff, partner clients, sessions and the token signing keys.";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     type Settings = Settings;
 

@@ -1,20 +1,10 @@
-//! Abuse limits on the authentication endpoints, kept in Redis so every instance shares them:
-//! a fixed window of requests per minute per client IP and per account, and a lockout that
-//! doubles with each further failure once an account has failed too often in a row.
-//!
-//! Accounts are keyed by the keyed hash of the email, so Redis never holds an address, and
-//! unknown emails are counted and locked exactly like real ones: the limits must not reveal
-//! whether an account exists.
+//! The authentication limits (see `domain::limits`), kept in Redis so every instance shares them.
 
+use crate::domain::limits::{self, FAILURE_MEMORY_SECS, WINDOW_SECS};
+use crate::domain::PiiCipher;
 use deadpool_redis::redis::AsyncCommands;
 use platform::redis::RedisPool;
 use platform::ApiError;
-
-const WINDOW_SECS: u64 = 60;
-/// Failures are forgotten an hour after the last one.
-const FAILURE_MEMORY_SECS: u64 = 3600;
-const FIRST_LOCKOUT_SECS: u64 = 30;
-const MAX_LOCKOUT_SECS: u64 = 3600;
 
 pub struct AuthLimits {
     redis: RedisPool,
@@ -38,9 +28,8 @@ impl AuthLimits {
     /// Counts one authentication request from `ip` (and for `account`, when the request names
     /// one); refuses it with 429 and `Retry-After` when either is over the limit.
     pub async fn admit(&self, ip: &str, account: Option<&str>) -> Result<(), ApiError> {
-        let now = chrono::Utc::now().timestamp() as u64;
-        let window = now / WINDOW_SECS;
-        let retry_after_secs = WINDOW_SECS - now % WINDOW_SECS;
+        let now = chrono::Utc::now().timestamp().max(0) as u64;
+        let (window, retry_after_secs) = limits::window(now);
         let mut keys = vec![format!("{}:auth:rate:ip:{ip}:{window}", self.namespace)];
         if let Some(account) = account {
             keys.push(format!(
@@ -55,6 +44,19 @@ impl AuthLimits {
             }
         }
         Ok(())
+    }
+
+    /// Counts a request naming `email` against the per-IP and per-account limits; returns the
+    /// account key its lockout is counted under.
+    pub async fn admit_account(
+        &self,
+        pii: &PiiCipher,
+        ip: &str,
+        email: &str,
+    ) -> Result<String, ApiError> {
+        let account = limits::account_key(pii, email);
+        self.admit(ip, Some(&account)).await?;
+        Ok(account)
     }
 
     /// 429 while the account is locked out.
@@ -77,8 +79,7 @@ impl AuthLimits {
         }
     }
 
-    /// Records a failed login; locks the account once failures reach the threshold, for
-    /// 30 s, then 60 s, 120 s, ... up to an hour.
+    /// Records a failed login; locks the account once failures reach the threshold.
     pub async fn record_failure(&self, account: &str) {
         let Some(failures) = self
             .incr_with_ttl(
@@ -89,9 +90,7 @@ impl AuthLimits {
         else {
             return;
         };
-        if failures >= u64::from(self.lockout_after) {
-            let doublings = (failures - u64::from(self.lockout_after)).min(16) as u32;
-            let secs = (FIRST_LOCKOUT_SECS << doublings).min(MAX_LOCKOUT_SECS);
+        if let Some(secs) = limits::lockout_secs(failures, self.lockout_after) {
             if let Ok(mut conn) = self.redis.get().await {
                 let _: Result<(), _> = conn
                     .set_ex(format!("{}:auth:locked:{account}", self.namespace), 1, secs)

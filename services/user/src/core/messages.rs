@@ -2,6 +2,7 @@
 //! webhook (`message_webhook_url`); development can print them instead (`message_console`).
 //! Failed deliveries retry with backoff; a delivered message is deleted.
 
+use crate::domain::messages::retry_backoff_secs;
 use crate::storage::messages::{self, QueuedMessage};
 use crate::Settings;
 use platform::CancellationToken;
@@ -44,7 +45,7 @@ pub async fn run(
         return Ok(());
     }
     loop {
-        match messages::lease_due(&pool, BATCH).await {
+        match lease_due(&pool).await {
             Ok(batch) => {
                 for message in batch {
                     deliver(&pool, &delivery, message).await;
@@ -57,6 +58,11 @@ pub async fn run(
             _ = tokio::time::sleep(POLL_INTERVAL) => {}
         }
     }
+}
+
+async fn lease_due(pool: &PgPool) -> Result<Vec<QueuedMessage>, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    messages::lease_due(&mut conn, BATCH).await
 }
 
 async fn deliver(pool: &PgPool, delivery: &Delivery, message: QueuedMessage) {
@@ -84,14 +90,27 @@ async fn deliver(pool: &PgPool, delivery: &Delivery, message: QueuedMessage) {
         Delivery::None => return,
     };
     let outcome = match result {
-        Ok(()) => messages::delivered(pool, message.id).await,
+        Ok(()) => record(pool, message.id, None).await,
         Err(error) => {
-            let backoff = (5i64 << message.attempts.clamp(0, 10)).min(3600);
+            let backoff = retry_backoff_secs(message.attempts);
             tracing::warn!(message_id = %message.id, %error, retry_in_secs = backoff, "message delivery failed");
-            messages::failed(pool, message.id, &error, backoff).await
+            record(pool, message.id, Some((&error, backoff))).await
         }
     };
     if let Err(e) = outcome {
         tracing::error!(error = %e, "recording a message delivery");
+    }
+}
+
+/// Deletes a delivered message, or records a failure with when to retry.
+async fn record(
+    pool: &PgPool,
+    id: uuid::Uuid,
+    failure: Option<(&str, i64)>,
+) -> Result<(), sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    match failure {
+        None => messages::delivered(&mut conn, id).await,
+        Some((error, retry_in_secs)) => messages::failed(&mut conn, id, error, retry_in_secs).await,
     }
 }

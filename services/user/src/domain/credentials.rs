@@ -1,3 +1,6 @@
+//! Passwords: the rules a new one meets, and argon2id hashing. Hashing takes tens of
+//! milliseconds of CPU by design; callers run it off the async threads.
+
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
@@ -37,21 +40,32 @@ const COMMON_PASSWORDS: &[&str] = &[
     "1qaz2wsx3edc",
 ];
 
+/// Why a new password was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordError {
+    #[error("must be at least 12 characters")]
+    TooShort,
+    #[error("must be at most 128 characters")]
+    TooLong,
+    #[error("is too common; choose another")]
+    TooCommon,
+}
+
 /// A password that meets the rules: 12 to 128 characters, not a well-known one.
 #[derive(Debug)]
 pub struct Password(SecretString);
 
 impl Password {
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, PasswordError> {
         let length = raw.chars().count();
         if length < 12 {
-            return Err("must be at least 12 characters".into());
+            return Err(PasswordError::TooShort);
         }
         if length > 128 {
-            return Err("must be at most 128 characters".into());
+            return Err(PasswordError::TooLong);
         }
         if COMMON_PASSWORDS.contains(&raw.to_lowercase().as_str()) {
-            return Err("is too common; choose another".into());
+            return Err(PasswordError::TooCommon);
         }
         Ok(Self(SecretString::from(raw.to_owned())))
     }
@@ -59,6 +73,18 @@ impl Password {
     pub fn expose(&self) -> &str {
         self.0.expose_secret()
     }
+
+    pub fn into_secret(self) -> SecretString {
+        self.0
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    #[error("hashing a password: {0}")]
+    Hashing(String),
+    #[error("stored password hash is malformed: {0}")]
+    MalformedHash(String),
 }
 
 fn hasher() -> Argon2<'static> {
@@ -67,37 +93,29 @@ fn hasher() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Hashes on the blocking pool: argon2 takes tens of milliseconds of CPU by design.
-pub async fn hash_password(password: SecretString) -> anyhow::Result<String> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        hasher()
-            .hash_password(password.expose_secret().as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
-    })
-    .await?
+/// The argon2id hash of a password, with a fresh salt.
+pub fn hash(password: &SecretString) -> Result<String, HashError> {
+    let salt = SaltString::generate(&mut OsRng);
+    hasher()
+        .hash_password(password.expose_secret().as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| HashError::Hashing(e.to_string()))
 }
 
 /// A valid-looking hash to verify against when the account does not exist, so that a login for
 /// an unknown email takes as long as one for a known email.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Qh0x1bS1lZ1kM7Y4fKkq3u3Hq4bq2k7uMZb6yJm0r1Q";
 
-pub async fn verify_password(
-    password: SecretString,
-    stored_hash: Option<String>,
-) -> anyhow::Result<bool> {
-    tokio::task::spawn_blocking(move || {
-        let known = stored_hash.is_some();
-        let hash = stored_hash.unwrap_or_else(|| DUMMY_HASH.to_owned());
-        let parsed = PasswordHash::new(&hash)
-            .map_err(|e| anyhow::anyhow!("stored password hash is malformed: {e}"))?;
-        let matches = hasher()
-            .verify_password(password.expose_secret().as_bytes(), &parsed)
-            .is_ok();
-        Ok(known && matches)
-    })
-    .await?
+/// Whether `password` matches `stored_hash`; with no hash (unknown account) it spends the same
+/// time and answers false.
+pub fn verify(password: &SecretString, stored_hash: Option<&str>) -> Result<bool, HashError> {
+    let known = stored_hash.is_some();
+    let parsed = PasswordHash::new(stored_hash.unwrap_or(DUMMY_HASH))
+        .map_err(|e| HashError::MalformedHash(e.to_string()))?;
+    let matches = hasher()
+        .verify_password(password.expose_secret().as_bytes(), &parsed)
+        .is_ok();
+    Ok(known && matches)
 }
 
 #[cfg(test)]
@@ -106,34 +124,29 @@ mod tests {
 
     #[test]
     fn password_rules() {
-        assert!(Password::parse("short").is_err());
-        assert!(
-            Password::parse("Password1234").is_err(),
+        assert_eq!(
+            Password::parse("short").unwrap_err(),
+            PasswordError::TooShort
+        );
+        assert_eq!(
+            Password::parse("Password1234").unwrap_err(),
+            PasswordError::TooCommon,
             "common passwords are refused case-insensitively"
         );
-        assert!(Password::parse(&"x".repeat(129)).is_err());
+        assert_eq!(
+            Password::parse(&"x".repeat(129)).unwrap_err(),
+            PasswordError::TooLong
+        );
         assert!(Password::parse("correct horse battery").is_ok());
     }
 
-    #[tokio::test]
-    async fn hashes_verify_only_the_right_password() {
-        let hash = hash_password("correct horse battery".to_owned().into())
-            .await
-            .unwrap();
+    #[test]
+    fn hashes_verify_only_the_right_password() {
+        let secret = |s: &str| SecretString::from(s.to_owned());
+        let hash = hash(&secret("correct horse battery")).unwrap();
         assert!(hash.starts_with("$argon2id$"));
-        assert!(verify_password(
-            "correct horse battery".to_owned().into(),
-            Some(hash.clone())
-        )
-        .await
-        .unwrap());
-        assert!(
-            !verify_password("wrong horse battery".to_owned().into(), Some(hash))
-                .await
-                .unwrap()
-        );
-        assert!(!verify_password("anything at all".to_owned().into(), None)
-            .await
-            .unwrap());
+        assert!(verify(&secret("correct horse battery"), Some(&hash)).unwrap());
+        assert!(!verify(&secret("wrong horse battery"), Some(&hash)).unwrap());
+        assert!(!verify(&secret("anything at all"), None).unwrap());
     }
 }

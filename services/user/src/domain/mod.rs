@@ -1,13 +1,20 @@
 //! Rules about users, free of I/O: what a valid email, password, name or phone number is, how
-//! personal data is encrypted, what codes and partner keys look like.
+//! personal data is encrypted, what codes, sessions and partner keys look like, and when an
+//! account is locked.
 
 pub mod clients;
-mod codes;
-mod credentials;
-mod pii;
-mod registration;
+pub mod codes;
+pub mod credentials;
+pub mod limits;
+pub mod messages;
+pub mod pii;
+pub mod registration;
+pub mod sessions;
+pub mod text;
+pub mod users;
 
-pub use codes::{generate_code, looks_like_code, Channel, CodePurpose};
-pub use credentials::{hash_password, verify_password, Password};
+pub use codes::{generate_code, Channel, Code, CodeCheck, CodePurpose};
+pub use credentials::Password;
 pub use pii::PiiCipher;
-pub use registration::{Email, NewUser, PersonName, PhoneNumber, RegistrationRequest};
+pub use registration::{Email, InvalidField, NewUser, PersonName, PhoneNumber, Registration};
+pub use users::{ProfileChange, StaffRole, User};

@@ -1,13 +1,33 @@
 use super::credentials::Password;
-use platform::FieldError;
-use serde::Deserialize;
+use super::text::TextRule;
+
+/// One field of a request that breaks a rule, named the way the client sent it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field} {message}")]
+pub struct InvalidField {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl InvalidField {
+    pub fn new(field: &'static str, message: impl ToString) -> Self {
+        Self {
+            field,
+            message: message.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("is not a valid email address")]
+pub struct InvalidEmail;
 
 /// An email address, trimmed and lower-cased.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
 
 impl Email {
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, InvalidEmail> {
         let email = raw.trim().to_lowercase();
         let valid = email.len() <= 254
             && !email.chars().any(|c| c.is_whitespace() || c.is_control())
@@ -26,7 +46,7 @@ impl Email {
         if valid {
             Ok(Self(email))
         } else {
-            Err("is not a valid email address".into())
+            Err(InvalidEmail)
         }
     }
 
@@ -39,19 +59,11 @@ impl Email {
 #[derive(Debug, Clone)]
 pub struct PersonName(String);
 
+const NAME: TextRule = TextRule::line(100);
+
 impl PersonName {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let name = raw.trim();
-        if name.is_empty() {
-            return Err("must not be empty".into());
-        }
-        if name.chars().count() > 100 {
-            return Err("must be at most 100 characters".into());
-        }
-        if name.chars().any(char::is_control) {
-            return Err("must not contain control characters".into());
-        }
-        Ok(Self(name.to_owned()))
+    pub fn parse(raw: &str) -> Result<Self, super::text::TextError> {
+        NAME.parse(raw).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -59,12 +71,16 @@ impl PersonName {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("must be an international number such as +61412345678")]
+pub struct InvalidPhoneNumber;
+
 /// A phone number in E.164 form: `+` and 7 to 15 digits.
 #[derive(Debug, Clone)]
 pub struct PhoneNumber(String);
 
 impl PhoneNumber {
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, InvalidPhoneNumber> {
         let compact: String = raw
             .chars()
             .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
@@ -76,7 +92,7 @@ impl PhoneNumber {
         if valid {
             Ok(Self(compact))
         } else {
-            Err("must be an international number such as +61412345678".into())
+            Err(InvalidPhoneNumber)
         }
     }
 
@@ -85,15 +101,14 @@ impl PhoneNumber {
     }
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RegistrationRequest {
-    pub email: String,
-    pub password: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub phone_number: Option<String>,
-    #[serde(default)]
+/// The fields of a new account as they arrived.
+#[derive(Debug, Clone, Copy)]
+pub struct Registration<'a> {
+    pub email: &'a str,
+    pub password: &'a str,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub phone_number: Option<&'a str>,
     pub marketing_consent: bool,
 }
 
@@ -108,43 +123,25 @@ pub struct NewUser {
     pub marketing_consent: bool,
 }
 
-impl TryFrom<RegistrationRequest> for NewUser {
-    type Error = Vec<FieldError>;
-
+impl NewUser {
     /// Checks every field and reports all that are wrong, not just the first.
-    fn try_from(request: RegistrationRequest) -> Result<Self, Self::Error> {
+    pub fn parse(fields: Registration<'_>) -> Result<Self, Vec<InvalidField>> {
         let mut errors = Vec::new();
-        let mut check = |field: &str, result: Result<(), String>| {
+        let mut check = |field: &'static str, result: Result<(), String>| {
             if let Err(message) = result {
-                errors.push(FieldError::new(field, message));
+                errors.push(InvalidField::new(field, message));
             }
         };
-        let email = Email::parse(&request.email);
-        check("email", email.as_ref().map(|_| ()).map_err(Clone::clone));
-        let password = Password::parse(&request.password);
-        check(
-            "password",
-            password.as_ref().map(|_| ()).map_err(Clone::clone),
-        );
-        let first_name = PersonName::parse(&request.first_name);
-        check(
-            "first_name",
-            first_name.as_ref().map(|_| ()).map_err(Clone::clone),
-        );
-        let last_name = PersonName::parse(&request.last_name);
-        check(
-            "last_name",
-            last_name.as_ref().map(|_| ()).map_err(Clone::clone),
-        );
-        let phone = request
-            .phone_number
-            .as_deref()
-            .map(PhoneNumber::parse)
-            .transpose();
-        check(
-            "phone_number",
-            phone.as_ref().map(|_| ()).map_err(Clone::clone),
-        );
+        let email = Email::parse(fields.email);
+        check("email", outcome(&email));
+        let password = Password::parse(fields.password);
+        check("password", outcome(&password));
+        let first_name = PersonName::parse(fields.first_name);
+        check("first_name", outcome(&first_name));
+        let last_name = PersonName::parse(fields.last_name);
+        check("last_name", outcome(&last_name));
+        let phone = fields.phone_number.map(PhoneNumber::parse).transpose();
+        check("phone_number", outcome(&phone));
         match (email, password, first_name, last_name, phone) {
             (Ok(email), Ok(password), Ok(first_name), Ok(last_name), Ok(phone_number))
                 if errors.is_empty() =>
@@ -155,12 +152,16 @@ impl TryFrom<RegistrationRequest> for NewUser {
                     first_name,
                     last_name,
                     phone_number,
-                    marketing_consent: request.marketing_consent,
+                    marketing_consent: fields.marketing_consent,
                 })
             }
             _ => Err(errors),
         }
     }
+}
+
+fn outcome<T, E: ToString>(result: &Result<T, E>) -> Result<(), String> {
+    result.as_ref().map(|_| ()).map_err(ToString::to_string)
 }
 
 #[cfg(test)]
@@ -202,20 +203,26 @@ mod tests {
     }
 
     #[test]
+    fn names_refuse_nul_and_control_characters() {
+        assert!(PersonName::parse("Ada\0").is_err());
+        assert!(PersonName::parse("A\u{1b}da").is_err());
+        assert_eq!(PersonName::parse(" Ada ").unwrap().as_str(), "Ada");
+    }
+
+    #[test]
     fn every_bad_field_is_reported() {
-        let request = RegistrationRequest {
-            email: "nope".into(),
-            password: "short".into(),
-            first_name: " ".into(),
-            last_name: "Lovelace".into(),
-            phone_number: Some("12".into()),
+        let fields: Vec<&str> = NewUser::parse(Registration {
+            email: "nope",
+            password: "short",
+            first_name: " ",
+            last_name: "Lovelace",
+            phone_number: Some("12"),
             marketing_consent: false,
-        };
-        let fields: Vec<String> = NewUser::try_from(request)
-            .unwrap_err()
-            .into_iter()
-            .map(|e| e.field)
-            .collect();
+        })
+        .unwrap_err()
+        .into_iter()
+        .map(|e| e.field)
+        .collect();
         assert_eq!(fields, ["email", "password", "first_name", "phone_number"]);
     }
 }

@@ -1,35 +1,8 @@
-//! What the user service publishes. It consumes nothing.
+//! Events in and out of the user service. It consumes nothing.
 
-use events::proto::{UserErased, UserRegistered};
-use events::{topics, OutgoingEvent};
-use uuid::Uuid;
+pub mod publishes;
+
+use events::topics;
 
 pub const PUBLISHES: &[&str] = &[topics::USER_REGISTERED, topics::USER_ERASED];
-
-pub fn user_registered(user_id: Uuid, role: auth::Role, marketing_consent: bool) -> OutgoingEvent {
-    let now = chrono::Utc::now();
-    OutgoingEvent::new(
-        "user",
-        topics::USER_REGISTERED,
-        user_id,
-        &UserRegistered {
-            user_id: user_id.to_string(),
-            role: role.as_str().to_owned(),
-            registered_at: Some(events::proto_timestamp(now)),
-            marketing_consent,
-        },
-    )
-}
-
-/// Carries the member id only: the event itself must not spread the data being erased.
-pub fn user_erased(user_id: Uuid) -> OutgoingEvent {
-    OutgoingEvent::new(
-        "user",
-        topics::USER_ERASED,
-        user_id,
-        &UserErased {
-            user_id: user_id.to_string(),
-            erased_at: Some(events::proto_timestamp(chrono::Utc::now())),
-        },
-    )
-}
+pub const CONSUMES: &[&str] = &[];

@@ -1,9 +1,6 @@
-use super::AppState;
-use crate::accounts;
-use crate::domain::{self, Channel, CodePurpose, Email, NewUser, Password, RegistrationRequest};
-use crate::storage::codes::CodeCheck;
-use crate::storage::sessions::Rotation;
-use crate::storage::{self, users::InsertUserError, users::UserRecord};
+use super::{invalid, invalid_field, AppState};
+use crate::core;
+use crate::domain::{Channel, Code, NewUser, Password, Registration, User};
 use actix_web::{web, HttpRequest, HttpResponse};
 use auth::{Jwks, Role};
 use platform::http::Json;
@@ -11,6 +8,18 @@ use platform::ApiError;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrationRequest {
+    pub email: String,
+    pub password: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub phone_number: Option<String>,
+    #[serde(default)]
+    pub marketing_consent: bool,
+}
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct RegisterResponse {
@@ -36,53 +45,17 @@ pub async fn register(
     req: HttpRequest,
     Json(request): Json<RegistrationRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    state.limits.admit(&state.client_ip(&req), None).await?;
-    let new_user = NewUser::try_from(request).map_err(ApiError::Validation)?;
-    let hash =
-        domain::hash_password(SecretString::from(new_user.password.expose().to_owned())).await?;
-    let user_id = Uuid::now_v7();
-    let mut tx = state.pool.begin().await?;
-    storage::users::insert(
-        &mut tx,
-        &state.pii,
-        user_id,
-        &new_user,
-        &hash,
-        Role::Customer,
-        None,
-    )
-    .await
-    .map_err(|e| match e {
-        InsertUserError::DuplicateEmail => ApiError::Conflict {
-            slug: "email-taken",
-            detail: "an account with this email already exists; log in or reset the password"
-                .into(),
-        },
-        InsertUserError::Database(e) => e.into(),
-        InsertUserError::Encryption(e) => e.into(),
-    })?;
-    accounts::send_code(
-        &mut tx,
-        &state,
-        user_id,
-        CodePurpose::VerifyEmail,
-        new_user.email.as_str(),
-    )
-    .await?;
-    if let Some(phone) = &new_user.phone_number {
-        accounts::send_code(
-            &mut tx,
-            &state,
-            user_id,
-            CodePurpose::VerifyPhone,
-            phone.as_str(),
-        )
-        .await?;
-    }
-    let event = crate::events::user_registered(user_id, Role::Customer, new_user.marketing_consent);
-    events::outbox::enqueue(&mut tx, &event).await?;
-    tx.commit().await?;
-    tracing::info!(%user_id, "member registered");
+    let new_user = NewUser::parse(Registration {
+        email: &request.email,
+        password: &request.password,
+        first_name: &request.first_name,
+        last_name: &request.last_name,
+        phone_number: request.phone_number.as_deref(),
+        marketing_consent: request.marketing_consent,
+    })
+    .map_err(invalid)?;
+    let user_id =
+        core::registration::register(&state.core, &state.client_ip(&req), new_user).await?;
     Ok(HttpResponse::Created().json(RegisterResponse {
         user_id,
         verification_required: true,
@@ -109,8 +82,8 @@ pub struct UserView {
     pub marketing_consent: bool,
 }
 
-impl From<UserRecord> for UserView {
-    fn from(u: UserRecord) -> Self {
+impl From<User> for UserView {
+    fn from(u: User) -> Self {
         UserView {
             id: u.id,
             email: u.email,
@@ -135,6 +108,18 @@ pub struct LoginResponse {
     pub user: UserView,
 }
 
+impl From<core::sessions::Session> for LoginResponse {
+    fn from(session: core::sessions::Session) -> Self {
+        LoginResponse {
+            access_token: session.access_token,
+            refresh_token: session.refresh_token,
+            token_type: "Bearer",
+            expires_in: session.expires_in,
+            user: UserView::from(session.user),
+        }
+    }
+}
+
 /// Log in with email and password.
 #[utoipa::path(
     post, path = "/api/v1/auth/login", tag = "auth",
@@ -151,25 +136,15 @@ pub async fn login(
     req: HttpRequest,
     Json(request): Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let account = state.admit_for_account(&req, &request.email).await?;
-    state.limits.check_lockout(&account).await?;
-    // A malformed email cannot belong to an account; still spend the hashing time.
-    let user = match Email::parse(&request.email) {
-        Ok(email) => storage::users::find_by_email(&state.pool, &state.pii, &email).await?,
-        Err(_) => None,
-    };
     let password = SecretString::from(request.password);
-    let matches =
-        domain::verify_password(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
-    let user = match (matches, user) {
-        (true, Some(user)) => user,
-        _ => {
-            state.limits.record_failure(&account).await;
-            return Err(ApiError::Unauthorized("invalid email or password".into()));
-        }
-    };
-    state.limits.record_success(&account).await;
-    Ok(HttpResponse::Ok().json(accounts::start_session(&state, user).await?))
+    let session = core::sessions::login(
+        &state.core,
+        &state.client_ip(&req),
+        &request.email,
+        password,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(LoginResponse::from(session)))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -188,33 +163,16 @@ pub struct RefreshRequest {
         (status = 401, description = "Unknown, expired, revoked or reused refresh token", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
     )
 )]
+#[tracing::instrument(skip_all, fields(flow = "refresh"))]
 pub async fn refresh(
     state: web::Data<AppState>,
     req: HttpRequest,
     Json(request): Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    state.limits.admit(&state.client_ip(&req), None).await?;
-    match storage::sessions::rotate(
-        &state.pool,
-        &request.refresh_token,
-        state.settings.refresh_token_ttl_secs,
-    )
-    .await?
-    {
-        Rotation::Rotated { user_id, token } => {
-            let user = storage::users::find_by_id(&state.pool, &state.pii, user_id)
-                .await?
-                .ok_or_else(|| ApiError::Unauthorized("this account no longer exists".into()))?;
-            Ok(HttpResponse::Ok().json(accounts::session_response(&state, user, token)?))
-        }
-        Rotation::Invalid => Err(ApiError::Unauthorized(
-            "the refresh token is unknown or expired; log in again".into(),
-        )),
-        Rotation::ReuseDetected { .. } => Err(ApiError::Unauthorized(
-            "this refresh token was already used; every session of this login has been signed out"
-                .into(),
-        )),
-    }
+    let session =
+        core::sessions::refresh(&state.core, &state.client_ip(&req), &request.refresh_token)
+            .await?;
+    Ok(HttpResponse::Ok().json(LoginResponse::from(session)))
 }
 
 /// Log out: the session's refresh tokens stop working. Access tokens already issued expire on
@@ -224,11 +182,12 @@ pub async fn refresh(
     request_body = RefreshRequest,
     responses((status = 204, description = "Signed out (also when the token was already invalid)"))
 )]
+#[tracing::instrument(skip_all, fields(flow = "logout"))]
 pub async fn logout(
     state: web::Data<AppState>,
     Json(request): Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    storage::sessions::revoke_session(&state.pool, &request.refresh_token).await?;
+    core::sessions::logout(&state.core, &request.refresh_token).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -247,48 +206,6 @@ fn default_channel() -> Channel {
     Channel::Email
 }
 
-fn code_refused() -> ApiError {
-    ApiError::Unprocessable {
-        slug: "code-invalid",
-        detail: "the code is wrong, expired or already used; request a new one".into(),
-    }
-}
-
-/// Spends a one-time code and returns the open transaction to finish the change in, so the code
-/// is used up only if the change commits. A wrong guess is committed (it counts against the
-/// code) and refused.
-async fn spend_code(
-    state: &AppState,
-    user_id: Uuid,
-    purpose: CodePurpose,
-    code: &str,
-) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, ApiError> {
-    let mut tx = state.pool.begin().await?;
-    let check = storage::codes::consume(
-        &mut tx,
-        &state.pii,
-        user_id,
-        purpose,
-        code.trim(),
-        state.settings.code_max_attempts,
-    )
-    .await?;
-    if check != CodeCheck::Accepted {
-        tx.commit().await?;
-        return Err(code_refused());
-    }
-    Ok(tx)
-}
-
-/// Finds the account an email names; `None` for malformed or unknown emails, which callers
-/// answer exactly like wrong codes so the endpoint does not reveal who has an account.
-async fn account_by_email(state: &AppState, email: &str) -> Result<Option<UserRecord>, ApiError> {
-    match Email::parse(email) {
-        Ok(email) => Ok(storage::users::find_by_email(&state.pool, &state.pii, &email).await?),
-        Err(_) => Ok(None),
-    }
-}
-
 /// Confirm an email address or phone number with the one-time code sent to it.
 #[utoipa::path(
     post, path = "/api/v1/auth/verify", tag = "auth",
@@ -299,28 +216,21 @@ async fn account_by_email(state: &AppState, email: &str) -> Result<Option<UserRe
         (status = 429, description = "Too many attempts", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
     )
 )]
+#[tracing::instrument(skip_all, fields(flow = "verify", channel = ?request.channel))]
 pub async fn verify(
     state: web::Data<AppState>,
     req: HttpRequest,
     Json(request): Json<VerifyRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    state.admit_for_account(&req, &request.email).await?;
-    if !domain::looks_like_code(request.code.trim()) {
-        return Err(ApiError::validation(
-            "code",
-            "must be the 6 digits that were sent",
-        ));
-    }
-    let user = account_by_email(&state, &request.email)
-        .await?
-        .ok_or_else(code_refused)?;
-    let purpose = CodePurpose::verifying(request.channel);
-    let mut tx = spend_code(&state, user.id, purpose, &request.code).await?;
-    storage::users::mark_verified(&mut tx, user.id, request.channel).await?;
-    tx.commit().await?;
-    let user = storage::users::find_by_id(&state.pool, &state.pii, user.id)
-        .await?
-        .ok_or_else(code_refused)?;
+    let code = Code::parse(&request.code).map_err(|e| invalid_field("code", e))?;
+    let user = core::codes::verify_contact(
+        &state.core,
+        &state.client_ip(&req),
+        &request.email,
+        request.channel,
+        &code,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(UserView::from(user)))
 }
 
@@ -345,17 +255,19 @@ pub struct PasswordResetRequest {
     request_body = ResendRequest,
     responses((status = 202, description = "A code is on its way if there is anything to confirm"))
 )]
+#[tracing::instrument(skip_all, fields(flow = "resend_verification", channel = ?request.channel))]
 pub async fn resend_verification(
     state: web::Data<AppState>,
     req: HttpRequest,
     Json(request): Json<ResendRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    state.admit_for_account(&req, &request.email).await?;
-    if let Some(user) = account_by_email(&state, &request.email).await? {
-        let mut tx = state.pool.begin().await?;
-        accounts::send_pending_verifications(&mut tx, &state, &user, request.channel).await?;
-        tx.commit().await?;
-    }
+    core::codes::resend_verification(
+        &state.core,
+        &state.client_ip(&req),
+        &request.email,
+        request.channel,
+    )
+    .await?;
     Ok(HttpResponse::Accepted().finish())
 }
 
@@ -365,24 +277,14 @@ pub async fn resend_verification(
     request_body = PasswordResetRequest,
     responses((status = 202, description = "A code is on its way if the account exists"))
 )]
+#[tracing::instrument(skip_all, fields(flow = "request_password_reset"))]
 pub async fn request_password_reset(
     state: web::Data<AppState>,
     req: HttpRequest,
     Json(request): Json<PasswordResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    state.admit_for_account(&req, &request.email).await?;
-    if let Some(user) = account_by_email(&state, &request.email).await? {
-        let mut tx = state.pool.begin().await?;
-        accounts::send_code(
-            &mut tx,
-            &state,
-            user.id,
-            CodePurpose::PasswordReset,
-            &user.email,
-        )
+    core::codes::request_password_reset(&state.core, &state.client_ip(&req), &request.email)
         .await?;
-        tx.commit().await?;
-    }
     Ok(HttpResponse::Accepted().finish())
 }
 
@@ -403,37 +305,32 @@ pub struct PasswordResetConfirm {
         (status = 422, description = "Weak password or a wrong, expired or used code", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
     )
 )]
+#[tracing::instrument(skip_all, fields(flow = "confirm_password_reset"))]
 pub async fn confirm_password_reset(
     state: web::Data<AppState>,
     req: HttpRequest,
     Json(request): Json<PasswordResetConfirm>,
 ) -> Result<HttpResponse, ApiError> {
-    let account = state.admit_for_account(&req, &request.email).await?;
-    let password = Password::parse(&request.new_password)
-        .map_err(|message| ApiError::validation("new_password", message))?;
-    if !domain::looks_like_code(request.code.trim()) {
-        return Err(ApiError::validation(
-            "code",
-            "must be the 6 digits that were sent",
-        ));
-    }
-    let user = account_by_email(&state, &request.email)
-        .await?
-        .ok_or_else(code_refused)?;
-    let hash = domain::hash_password(SecretString::from(password.expose().to_owned())).await?;
-    let mut tx = spend_code(&state, user.id, CodePurpose::PasswordReset, &request.code).await?;
-    storage::users::set_password(&mut tx, user.id, &hash).await?;
-    storage::sessions::revoke_all(&mut tx, user.id, "password_reset").await?;
-    tx.commit().await?;
-    state.limits.record_success(&account).await;
+    let new_password =
+        Password::parse(&request.new_password).map_err(|e| invalid_field("new_password", e))?;
+    let code = Code::parse(&request.code).map_err(|e| invalid_field("code", e))?;
+    core::codes::reset_password(
+        &state.core,
+        &state.client_ip(&req),
+        &request.email,
+        &code,
+        &new_password,
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// The public keys access tokens are signed with (RFC 7517): the current key, a key about to
 /// take over, and a replaced key until the tokens it signed have expired.
 #[utoipa::path(get, path = "/api/v1/auth/jwks.json", tag = "auth", responses((status = 200, body = Jwks)))]
+#[tracing::instrument(skip_all, fields(flow = "jwks"))]
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "public, max-age=300"))
-        .json(state.keys.jwks())
+        .json(state.core.keys.jwks())
 }

@@ -1,15 +1,18 @@
 //! Partner clients: staff create them with fixed scopes; the partner exchanges its secret key
 //! for a short-lived access token carrying exactly those scopes (OAuth 2.0 client credentials).
 
-use super::AppState;
-use crate::domain::clients::{generate_secret, secret_digest, secret_hint, validate_client};
-use crate::storage::{self, clients::ClientRecord, clients::SecretRecord};
+use super::{invalid, invalid_field, AppState};
+use crate::core;
+use crate::core::clients::{IssuedSecret, TokenGrant};
+use crate::domain::clients::{NewClient, PartnerClient, RotationOverlap, SecretHint};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use auth::{Principal, PrincipalKind, Role};
+use auth::{Principal, Role};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use chrono::{DateTime, Utc};
 use platform::http::Json;
+use platform::pagination::PageRequest;
 use platform::ApiError;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -34,65 +37,126 @@ pub struct CreatedClient {
     pub scopes: Vec<String>,
 }
 
+impl From<IssuedSecret> for CreatedClient {
+    fn from(issued: IssuedSecret) -> Self {
+        CreatedClient {
+            client_id: issued.client.id,
+            client_secret: issued.secret,
+            name: issued.client.name,
+            scopes: issued.client.scopes,
+        }
+    }
+}
+
 /// Create a partner client (admins). The answer is the only time the secret key is shown.
 #[utoipa::path(
     post, path = "/api/v1/auth/clients", tag = "partners", security(("bearer" = [])),
     request_body = CreateClientRequest,
     responses((status = 201, body = CreatedClient), (status = 403, body = platform::problem::ProblemDetails, content_type = "application/problem+json"), (status = 422, body = platform::problem::ProblemDetails, content_type = "application/problem+json"))
 )]
+#[tracing::instrument(skip_all, fields(created_by = %principal.subject))]
 pub async fn create_client(
     state: web::Data<AppState>,
     principal: Principal,
     Json(request): Json<CreateClientRequest>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require_role(MANAGERS)?;
-    let (name, scopes) =
-        validate_client(&request.name, &request.scopes).map_err(ApiError::Validation)?;
-    let client_id = Uuid::now_v7();
-    let secret = generate_secret();
-    let mut tx = state.pool.begin().await?;
-    storage::clients::insert(&mut tx, client_id, &name, &scopes, principal.subject).await?;
-    storage::clients::add_secret(
-        &mut tx,
-        client_id,
-        &secret_digest(&secret),
-        &secret_hint(&secret),
-    )
-    .await?;
-    tx.commit().await?;
-    tracing::info!(%client_id, created_by = %principal.subject, "partner client created");
-    Ok(HttpResponse::Created().json(CreatedClient {
-        client_id,
-        client_secret: secret,
-        name,
-        scopes,
-    }))
+    let new_client = NewClient::parse(&request.name, &request.scopes).map_err(invalid)?;
+    let issued = core::clients::create(&state.core, new_client, principal.subject).await?;
+    Ok(HttpResponse::Created().json(CreatedClient::from(issued)))
+}
+
+// The schema keeps the name it had when clients were listed straight from storage.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ClientRecord)]
+pub struct ClientSummary {
+    pub id: Uuid,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub created_by: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = SecretRecord)]
+pub struct SecretHintView {
+    pub id: Uuid,
+    pub hint: String,
+    pub created_at: DateTime<Utc>,
+    /// When a superseded key stops working; absent for the current key.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ClientView {
     #[serde(flatten)]
-    pub client: ClientRecord,
+    pub client: ClientSummary,
     /// The keys that work now (a superseded one until its overlap ends), as hints.
-    pub secrets: Vec<SecretRecord>,
+    pub secrets: Vec<SecretHintView>,
 }
 
-/// List partner clients and their live keys (hints only).
+impl ClientView {
+    fn new(client: PartnerClient, secrets: Vec<SecretHint>) -> Self {
+        ClientView {
+            client: ClientSummary {
+                id: client.id,
+                name: client.name,
+                scopes: client.scopes,
+                created_by: client.created_by,
+                created_at: client.created_at,
+                revoked_at: client.revoked_at,
+            },
+            secrets: secrets
+                .into_iter()
+                .map(|s| SecretHintView {
+                    id: s.id,
+                    hint: s.hint,
+                    created_at: s.created_at,
+                    expires_at: s.expires_at,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Clients per page, 1 to 100 (default 100).
+    pub limit: Option<i64>,
+    /// `X-Next-Cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Header naming where the next page of a list starts; absent on the last page.
+const NEXT_CURSOR: &str = "X-Next-Cursor";
+
+/// List partner clients and their live keys (hints only), newest first.
 #[utoipa::path(
     get, path = "/api/v1/auth/clients", tag = "partners", security(("bearer" = [])),
-    responses((status = 200, body = [ClientView]))
+    params(ListQuery),
+    responses((status = 200, body = [ClientView], headers(("X-Next-Cursor" = String, description = "Pass as `cursor` for the next page; absent on the last page"))))
 )]
+#[tracing::instrument(skip_all, fields(caller = %principal.subject))]
 pub async fn list_clients(
     state: web::Data<AppState>,
     principal: Principal,
+    query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require_role(MANAGERS)?;
-    let mut views = Vec::new();
-    for client in storage::clients::list(&state.pool).await? {
-        let secrets = storage::clients::live_secrets(&state.pool, client.id).await?;
-        views.push(ClientView { client, secrets });
+    let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 100, 100)?;
+    let listed = core::clients::list(&state.core, page).await?;
+    let views: Vec<ClientView> = listed
+        .clients
+        .into_iter()
+        .map(|(client, secrets)| ClientView::new(client, secrets))
+        .collect();
+    let mut response = HttpResponse::Ok();
+    if let Some(next) = listed.next_cursor {
+        response.insert_header((NEXT_CURSOR, next));
     }
-    Ok(HttpResponse::Ok().json(views))
+    Ok(response.json(views))
 }
 
 #[derive(Deserialize, utoipa::ToSchema, Default)]
@@ -109,6 +173,7 @@ pub struct RotateRequest {
     request_body = RotateRequest,
     responses((status = 200, body = CreatedClient), (status = 404, body = platform::problem::ProblemDetails, content_type = "application/problem+json"))
 )]
+#[tracing::instrument(skip_all, fields(client_id = %path, caller = %principal.subject))]
 pub async fn rotate_secret(
     state: web::Data<AppState>,
     principal: Principal,
@@ -119,35 +184,11 @@ pub async fn rotate_secret(
     let request = body.map(|Json(b)| b).unwrap_or_default();
     let overlap = request
         .overlap_secs
-        .unwrap_or(state.settings.secret_rotation_overlap_secs);
-    if !(0..=30 * 24 * 3600).contains(&overlap) {
-        return Err(ApiError::validation(
-            "overlap_secs",
-            "must be between 0 and 2592000 (30 days)",
-        ));
-    }
-    let mut tx = state.pool.begin().await?;
-    let client = storage::clients::lock(&mut tx, path.into_inner())
-        .await?
-        .filter(|c| c.revoked_at.is_none())
-        .ok_or_else(|| ApiError::NotFound("no such active partner client".into()))?;
-    storage::clients::expire_current_secrets(&mut tx, client.id, overlap).await?;
-    let secret = generate_secret();
-    storage::clients::add_secret(
-        &mut tx,
-        client.id,
-        &secret_digest(&secret),
-        &secret_hint(&secret),
-    )
-    .await?;
-    tx.commit().await?;
-    tracing::info!(client_id = %client.id, overlap_secs = overlap, "partner key rotated");
-    Ok(HttpResponse::Ok().json(CreatedClient {
-        client_id: client.id,
-        client_secret: secret,
-        name: client.name,
-        scopes: client.scopes,
-    }))
+        .map(RotationOverlap::parse)
+        .transpose()
+        .map_err(|e| invalid_field("overlap_secs", e))?;
+    let issued = core::clients::rotate_secret(&state.core, path.into_inner(), overlap).await?;
+    Ok(HttpResponse::Ok().json(CreatedClient::from(issued)))
 }
 
 /// Revoke a partner client: every key stops working at once. Tokens already issued expire
@@ -157,19 +198,14 @@ pub async fn rotate_secret(
     params(("client_id" = Uuid, Path)),
     responses((status = 204, description = "Revoked"), (status = 404, body = platform::problem::ProblemDetails, content_type = "application/problem+json"))
 )]
+#[tracing::instrument(skip_all, fields(client_id = %path, caller = %principal.subject))]
 pub async fn revoke_client(
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require_role(MANAGERS)?;
-    let mut tx = state.pool.begin().await?;
-    let client = storage::clients::lock(&mut tx, path.into_inner())
-        .await?
-        .ok_or_else(|| ApiError::NotFound("no such partner client".into()))?;
-    storage::clients::revoke(&mut tx, client.id).await?;
-    tx.commit().await?;
-    tracing::info!(client_id = %client.id, revoked_by = %principal.subject, "partner client revoked");
+    core::clients::revoke(&state.core, path.into_inner(), principal.subject).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -233,12 +269,12 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
         (status = 401, description = "invalid_client", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
     )
 )]
+#[tracing::instrument(skip_all, fields(flow = "client_credentials"))]
 pub async fn token(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    state.limits.admit(&state.client_ip(&req), None).await?;
     let is_json = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -280,48 +316,28 @@ pub async fn token(
             "client_id and client_secret are required",
         ));
     };
-    let client = match Uuid::parse_str(&client_id) {
-        Ok(id) => storage::clients::authenticate(&state.pool, id, &secret_digest(&secret)).await?,
-        Err(_) => None,
-    };
-    let Some(client) = client else {
-        return Ok(oauth_error(
+    let grant = core::clients::issue_token(
+        &state.core,
+        &state.client_ip(&req),
+        Uuid::parse_str(&client_id).ok(),
+        &secret,
+        request.scope.as_deref(),
+    )
+    .await?;
+    Ok(match grant {
+        TokenGrant::Issued(token) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(TokenResponse {
+                access_token: token.access_token,
+                token_type: "Bearer",
+                expires_in: token.expires_in,
+                scope: token.scopes.join(" "),
+            }),
+        TokenGrant::InvalidClient => oauth_error(
             401,
             "invalid_client",
             "unknown client, wrong or expired key, or revoked client",
-        ));
-    };
-    let scopes: Vec<String> = match request
-        .scope
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        None => client.scopes.clone(),
-        Some(asked) => {
-            let asked: Vec<String> = asked.split_whitespace().map(str::to_owned).collect();
-            if let Some(extra) = asked.iter().find(|s| !client.scopes.contains(s)) {
-                return Ok(oauth_error(
-                    400,
-                    "invalid_scope",
-                    &format!("this client may not have `{extra}`"),
-                ));
-            }
-            asked
-        }
-    };
-    let ttl = state.settings.client_token_ttl_secs;
-    let access_token =
-        state
-            .keys
-            .signer()
-            .issue(client.id, PrincipalKind::Partner, None, scopes.clone(), ttl)?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(TokenResponse {
-            access_token,
-            token_type: "Bearer",
-            expires_in: ttl,
-            scope: scopes.join(" "),
-        }))
+        ),
+        TokenGrant::InvalidScope(detail) => oauth_error(400, "invalid_scope", &detail),
+    })
 }

@@ -1,24 +1,24 @@
-use super::{AppState, LoginResponse, UserView};
-use crate::accounts;
-use crate::domain::{self, Channel, Password, PersonName, PhoneNumber};
-use crate::storage::{self, sessions::SessionView, users::ProfileChange, users::UserRecord};
+use super::{invalid, invalid_field, AppState, LoginResponse, UserView};
+use crate::core;
+use crate::domain::sessions::SessionSummary;
+use crate::domain::{Password, ProfileChange};
 use actix_web::{web, HttpResponse};
 use auth::{Principal, PrincipalKind};
 use chrono::{DateTime, Utc};
 use platform::http::Json;
-use platform::{ApiError, FieldError};
+use platform::ApiError;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
-async fn current_user(state: &AppState, principal: &Principal) -> Result<UserRecord, ApiError> {
+/// The signed-in user's id; partner clients have no account here.
+fn own_account(principal: &Principal) -> Result<Uuid, ApiError> {
     if principal.kind != PrincipalKind::User {
         return Err(ApiError::Forbidden(
             "partner clients have no profile".into(),
         ));
     }
-    storage::users::find_by_id(&state.pool, &state.pii, principal.subject)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("this account no longer exists".into()))
+    Ok(principal.subject)
 }
 
 /// The signed-in user's profile.
@@ -26,11 +26,13 @@ async fn current_user(state: &AppState, principal: &Principal) -> Result<UserRec
     get, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = UserView), (status = 401, body = platform::problem::ProblemDetails, content_type = "application/problem+json"))
 )]
+#[tracing::instrument(skip_all, fields(user_id = %principal.subject))]
 pub async fn get_me(
     state: web::Data<AppState>,
     principal: Principal,
 ) -> Result<HttpResponse, ApiError> {
-    let user = current_user(&state, &principal).await?;
+    let user_id = own_account(&principal)?;
+    let user = core::profile::own(&state.core, user_id).await?;
     Ok(HttpResponse::Ok().json(UserView::from(user)))
 }
 
@@ -58,49 +60,22 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
     request_body = ProfileUpdate,
     responses((status = 200, body = UserView), (status = 422, body = platform::problem::ProblemDetails, content_type = "application/problem+json"))
 )]
+#[tracing::instrument(skip_all, fields(user_id = %principal.subject))]
 pub async fn update_me(
     state: web::Data<AppState>,
     principal: Principal,
     Json(update): Json<ProfileUpdate>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = current_user(&state, &principal).await?;
-    let mut errors = Vec::new();
-    let mut change = ProfileChange {
-        marketing_consent: update.marketing_consent,
-        ..ProfileChange::default()
-    };
-    for (field, value, slot) in [
-        ("first_name", &update.first_name, &mut change.first_name),
-        ("last_name", &update.last_name, &mut change.last_name),
-    ] {
-        if let Some(raw) = value {
-            match PersonName::parse(raw) {
-                Ok(name) => *slot = Some(name.as_str().to_owned()),
-                Err(message) => errors.push(FieldError::new(field, message)),
-            }
-        }
-    }
-    match &update.phone_number {
-        Some(Some(raw)) => match PhoneNumber::parse(raw) {
-            Ok(phone) => change.phone_number = Some(Some(phone)),
-            Err(message) => errors.push(FieldError::new("phone_number", message)),
-        },
-        Some(None) => change.phone_number = Some(None),
-        None => {}
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    let mut tx = state.pool.begin().await?;
-    storage::users::update_profile(&mut tx, &state.pii, user.id, &change).await?;
-    tx.commit().await?;
-    let updated = current_user(&state, &principal).await?;
-    if change.phone_number.as_ref().is_some_and(Option::is_some) {
-        let mut tx = state.pool.begin().await?;
-        accounts::send_pending_verifications(&mut tx, &state, &updated, Channel::Phone).await?;
-        tx.commit().await?;
-    }
-    Ok(HttpResponse::Ok().json(UserView::from(updated)))
+    let user_id = own_account(&principal)?;
+    let change = ProfileChange::parse(
+        update.first_name.as_deref(),
+        update.last_name.as_deref(),
+        update.phone_number.as_ref().map(Option::as_deref),
+        update.marketing_consent,
+    )
+    .map_err(invalid)?;
+    let user = core::profile::update(&state.core, user_id, change).await?;
+    Ok(HttpResponse::Ok().json(UserView::from(user)))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -121,42 +96,39 @@ pub struct PasswordChange {
         (status = 422, description = "The new password is too weak", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
     )
 )]
+#[tracing::instrument(skip_all, fields(user_id = %principal.subject))]
 pub async fn change_password(
     state: web::Data<AppState>,
     principal: Principal,
     Json(request): Json<PasswordChange>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = current_user(&state, &principal).await?;
-    let password = Password::parse(&request.new_password)
-        .map_err(|message| ApiError::validation("new_password", message))?;
-    confirm_password(&state, &user, request.current_password).await?;
-    let hash = domain::hash_password(SecretString::from(password.expose().to_owned())).await?;
-    let mut tx = state.pool.begin().await?;
-    storage::users::set_password(&mut tx, user.id, &hash).await?;
-    storage::sessions::revoke_all(&mut tx, user.id, "password_changed").await?;
-    tx.commit().await?;
-    Ok(HttpResponse::Ok().json(accounts::start_session(&state, user).await?))
+    let user_id = own_account(&principal)?;
+    let new_password =
+        Password::parse(&request.new_password).map_err(|e| invalid_field("new_password", e))?;
+    let current = SecretString::from(request.current_password);
+    let session =
+        core::profile::change_password(&state.core, user_id, current, &new_password).await?;
+    Ok(HttpResponse::Ok().json(LoginResponse::from(session)))
 }
 
-async fn confirm_password(
-    state: &AppState,
-    user: &UserRecord,
-    password: String,
-) -> Result<(), ApiError> {
-    let account = state.account_key(&user.email);
-    state.limits.check_lockout(&account).await?;
-    let ok = domain::verify_password(
-        SecretString::from(password),
-        Some(user.password_hash.clone()),
-    )
-    .await?;
-    if ok {
-        Ok(())
-    } else {
-        state.limits.record_failure(&account).await;
-        Err(ApiError::Unauthorized(
-            "the current password is wrong".into(),
-        ))
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SessionView {
+    pub family_id: Uuid,
+    pub started_at: DateTime<Utc>,
+    pub last_refreshed_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<SessionSummary> for SessionView {
+    fn from(s: SessionSummary) -> Self {
+        SessionView {
+            family_id: s.family_id,
+            started_at: s.started_at,
+            last_refreshed_at: s.last_refreshed_at,
+            expires_at: s.expires_at,
+            revoked_at: s.revoked_at,
+        }
     }
 }
 
@@ -175,39 +147,46 @@ pub struct Export {
     pub other_services: Vec<String>,
 }
 
+impl From<core::profile::Export> for Export {
+    fn from(export: core::profile::Export) -> Self {
+        let user = export.user;
+        let id = user.id;
+        Export {
+            exported_at: Utc::now(),
+            registered_at: user.created_at,
+            email_verified_at: user.email_verified_at,
+            phone_verified_at: user.phone_verified_at,
+            marketing_consent: user.marketing_consent,
+            marketing_consent_updated_at: user.marketing_consent_updated_at,
+            profile: UserView::from(user),
+            sessions: export.sessions.into_iter().map(SessionView::from).collect(),
+            other_services: vec![
+                format!("/api/v1/points/{id}/balance"),
+                format!("/api/v1/points/{id}/transactions"),
+                "/api/v1/payments/charges".to_owned(),
+            ],
+        }
+    }
+}
+
 /// Everything the user service holds about the signed-in user, as JSON (data portability).
 #[utoipa::path(
     get, path = "/api/v1/users/me/export", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = Export))
 )]
+#[tracing::instrument(skip_all, fields(user_id = %principal.subject))]
 pub async fn export(
     state: web::Data<AppState>,
     principal: Principal,
 ) -> Result<HttpResponse, ApiError> {
-    let user = current_user(&state, &principal).await?;
-    let sessions = storage::sessions::list(&state.pool, user.id).await?;
-    let id = user.id;
-    let export = Export {
-        exported_at: Utc::now(),
-        registered_at: user.created_at,
-        email_verified_at: user.email_verified_at,
-        phone_verified_at: user.phone_verified_at,
-        marketing_consent: user.marketing_consent,
-        marketing_consent_updated_at: user.marketing_consent_updated_at,
-        profile: UserView::from(user),
-        sessions,
-        other_services: vec![
-            format!("/api/v1/points/{id}/balance"),
-            format!("/api/v1/points/{id}/transactions"),
-            "/api/v1/payments/charges".to_owned(),
-        ],
-    };
+    let user_id = own_account(&principal)?;
+    let export = core::profile::export(&state.core, user_id).await?;
     Ok(HttpResponse::Ok()
         .insert_header((
             "Content-Disposition",
             "attachment; filename=\"tessera-export.json\"",
         ))
-        .json(export))
+        .json(Export::from(export)))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -227,18 +206,14 @@ pub struct EraseRequest {
         (status = 401, description = "Wrong password", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
     )
 )]
+#[tracing::instrument(skip_all, fields(user_id = %principal.subject))]
 pub async fn erase_me(
     state: web::Data<AppState>,
     principal: Principal,
     Json(request): Json<EraseRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = current_user(&state, &principal).await?;
-    if user.role.is_staff() {
-        return Err(ApiError::Forbidden(
-            "staff accounts are closed by an administrator, not erased by themselves".into(),
-        ));
-    }
-    confirm_password(&state, &user, request.password).await?;
-    accounts::erase(&state, user.id, user.id).await?;
+    let user_id = own_account(&principal)?;
+    let password = SecretString::from(request.password);
+    core::erasure::erase_own_account(&state.core, user_id, password).await?;
     Ok(HttpResponse::NoContent().finish())
 }

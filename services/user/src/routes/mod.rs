@@ -1,31 +1,28 @@
-//! HTTP endpoints. Handlers are thin: parse into domain types, call storage, map the result.
+//! HTTP endpoints. Handlers are thin: parse into domain types, authorize, call one `core`
+//! function, map its result to an answer.
 
 mod auth;
 mod clients;
 mod me;
 mod staff;
 
-use crate::abuse::AuthLimits;
-use crate::domain::PiiCipher;
+use crate::core;
+use crate::domain::InvalidField;
 use actix_web::{web, HttpRequest};
-use std::sync::Arc;
+use platform::{ApiError, FieldError};
 
 pub use self::auth::{LoginResponse, RegisterResponse, UserView};
 
 /// What every handler of this service can reach.
 pub struct AppState {
-    pub pool: sqlx::PgPool,
-    pub keys: Arc<crate::startup::KeyRing>,
-    pub settings: crate::Settings,
-    pub pii: Arc<PiiCipher>,
-    pub limits: AuthLimits,
+    pub core: core::Context,
 }
 
 impl AppState {
     /// The caller's IP for rate limiting: the socket peer, or the first `X-Forwarded-For` hop
     /// when the service sits behind a proxy that sets it (and strips what clients send).
-    pub fn client_ip(&self, req: &HttpRequest) -> String {
-        if self.settings.trust_forwarded_for {
+    fn client_ip(&self, req: &HttpRequest) -> String {
+        if self.core.settings.trust_forwarded_for {
             if let Some(ip) = req
                 .headers()
                 .get("x-forwarded-for")
@@ -39,26 +36,21 @@ impl AppState {
             .map(|a| a.ip().to_string())
             .unwrap_or_else(|| "unknown".into())
     }
+}
 
-    /// Counts an authentication request naming `email` against the per-IP and per-account
-    /// limits; returns the account key its lockout is counted under.
-    pub async fn admit_for_account(
-        &self,
-        req: &HttpRequest,
-        email: &str,
-    ) -> Result<String, platform::ApiError> {
-        let account = self.account_key(email);
-        self.limits
-            .admit(&self.client_ip(req), Some(&account))
-            .await?;
-        Ok(account)
-    }
+/// A 422 naming every field that broke a rule.
+fn invalid(fields: Vec<InvalidField>) -> ApiError {
+    ApiError::Validation(
+        fields
+            .into_iter()
+            .map(|f| FieldError::new(f.field, f.message))
+            .collect(),
+    )
+}
 
-    /// The key an email's rate limits and lockout are counted under.
-    pub fn account_key(&self, email: &str) -> String {
-        let normalised = email.trim().to_lowercase();
-        hex::encode(&self.pii.lookup_hash("email", &normalised)[..16])
-    }
+/// A 422 for one field.
+fn invalid_field(field: &str, problem: impl ToString) -> ApiError {
+    ApiError::validation(field, problem.to_string())
 }
 
 #[derive(utoipa::OpenApi)]
@@ -92,7 +84,7 @@ impl AppState {
         staff::erase_user
     ),
     components(schemas(
-        crate::domain::RegistrationRequest,
+        auth::RegistrationRequest,
         crate::domain::Channel,
         auth::LoginRequest,
         auth::RefreshRequest,
@@ -108,8 +100,8 @@ impl AppState {
         clients::CreatedClient,
         clients::ClientView,
         clients::TokenResponse,
-        crate::storage::clients::SecretRecord,
-        crate::storage::sessions::SessionView,
+        clients::SecretHintView,
+        me::SessionView,
         me::ProfileUpdate,
         me::PasswordChange,
         me::EraseRequest,

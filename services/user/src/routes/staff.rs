@@ -1,16 +1,16 @@
 //! Staff-facing user management: creating staff accounts, reading and erasing members.
 
-use super::{AppState, UserView};
-use crate::accounts;
-use crate::domain::{self, NewUser, RegistrationRequest};
-use crate::storage::{self, users::InsertUserError};
+use super::{invalid, AppState, UserView};
+use crate::core;
+use crate::domain::{NewUser, Registration, StaffRole};
 use actix_web::{web, HttpResponse};
 use auth::{Principal, Role};
 use platform::http::Json;
-use platform::{ApiError, FieldError};
-use secrecy::SecretString;
+use platform::ApiError;
 use serde::Deserialize;
 use uuid::Uuid;
+
+const ADMINS: &[Role] = &[Role::Admin, Role::SuperAdmin];
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -35,64 +35,27 @@ pub struct NewStaff {
         (status = 422, body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
     )
 )]
+#[tracing::instrument(skip_all, fields(created_by = %principal.subject))]
 pub async fn create_staff(
     state: web::Data<AppState>,
     principal: Principal,
     Json(request): Json<NewStaff>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_role(&[Role::Admin, Role::SuperAdmin])?;
-    if !request.role.is_staff() {
-        return Err(ApiError::Validation(vec![FieldError::new(
-            "role",
-            "must be support, admin or super_admin; members register themselves",
-        )]));
-    }
-    if matches!(request.role, Role::Admin | Role::SuperAdmin) {
+    principal.require_role(ADMINS)?;
+    let role = StaffRole::parse(request.role).map_err(|e| invalid(vec![e]))?;
+    if role.needs_super_admin() {
         principal.require_role(&[Role::SuperAdmin])?;
     }
-    let new_user = NewUser::try_from(RegistrationRequest {
-        email: request.email,
-        password: request.password,
-        first_name: request.first_name,
-        last_name: request.last_name,
+    let new_user = NewUser::parse(Registration {
+        email: &request.email,
+        password: &request.password,
+        first_name: &request.first_name,
+        last_name: &request.last_name,
         phone_number: None,
         marketing_consent: false,
     })
-    .map_err(ApiError::Validation)?;
-    let hash =
-        domain::hash_password(SecretString::from(new_user.password.expose().to_owned())).await?;
-    let id = Uuid::now_v7();
-    let mut tx = state.pool.begin().await?;
-    storage::users::insert(
-        &mut tx,
-        &state.pii,
-        id,
-        &new_user,
-        &hash,
-        request.role,
-        Some(principal.subject),
-    )
-    .await
-    .map_err(|e| match e {
-        InsertUserError::DuplicateEmail => ApiError::Conflict {
-            slug: "email-taken",
-            detail: "an account with this email already exists".into(),
-        },
-        InsertUserError::Database(e) => e.into(),
-        InsertUserError::Encryption(e) => e.into(),
-    })?;
-    events::outbox::enqueue(
-        &mut tx,
-        &crate::events::user_registered(id, request.role, false),
-    )
-    .await?;
-    tx.commit().await?;
-    tracing::info!(user_id = %id, role = request.role.as_str(), created_by = %principal.subject, "staff account created");
-    let user = storage::users::find_by_id(&state.pool, &state.pii, id)
-        .await?
-        .ok_or_else(|| {
-            ApiError::Internal(anyhow::anyhow!("the staff account just created is missing"))
-        })?;
+    .map_err(invalid)?;
+    let user = core::staff::create(&state.core, new_user, role, principal.subject).await?;
     Ok(HttpResponse::Created().json(UserView::from(user)))
 }
 
@@ -102,6 +65,7 @@ pub async fn create_staff(
     params(("user_id" = Uuid, Path)),
     responses((status = 200, body = UserView), (status = 403, body = platform::problem::ProblemDetails, content_type = "application/problem+json"), (status = 404, body = platform::problem::ProblemDetails, content_type = "application/problem+json"))
 )]
+#[tracing::instrument(skip_all, fields(user_id = %path, caller = %principal.subject))]
 pub async fn get_user(
     state: web::Data<AppState>,
     principal: Principal,
@@ -113,9 +77,7 @@ pub async fn get_user(
         &[Role::Support, Role::Admin, Role::SuperAdmin],
         None,
     )?;
-    let user = storage::users::find_by_id(&state.pool, &state.pii, user_id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("no such user".into()))?;
+    let user = core::profile::by_id(&state.core, user_id).await?;
     Ok(HttpResponse::Ok().json(UserView::from(user)))
 }
 
@@ -126,19 +88,20 @@ pub async fn get_user(
     params(("user_id" = Uuid, Path)),
     responses((status = 204, description = "Erased"), (status = 403, body = platform::problem::ProblemDetails, content_type = "application/problem+json"), (status = 404, body = platform::problem::ProblemDetails, content_type = "application/problem+json"))
 )]
+#[tracing::instrument(skip_all, fields(user_id = %path, requested_by = %principal.subject))]
 pub async fn erase_user(
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_role(&[Role::Admin, Role::SuperAdmin])?;
-    let user_id = path.into_inner();
-    let user = storage::users::find_by_id(&state.pool, &state.pii, user_id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("no such user, or already erased".into()))?;
-    if user.role.is_staff() {
-        principal.require_role(&[Role::SuperAdmin])?;
-    }
-    accounts::erase(&state, user_id, principal.subject).await?;
+    principal.require_role(ADMINS)?;
+    let may_erase_staff = principal.has_role(&[Role::SuperAdmin]);
+    core::erasure::erase_on_request(
+        &state.core,
+        path.into_inner(),
+        principal.subject,
+        may_erase_staff,
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,89 +1,86 @@
 //! One-time codes, stored as keyed hashes. Issuing a new code for a purpose voids the older ones.
 
-use crate::domain::{CodePurpose, PiiCipher};
+use crate::domain::CodePurpose;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 pub async fn issue(
     conn: &mut PgConnection,
-    pii: &PiiCipher,
     user_id: Uuid,
     purpose: CodePurpose,
-    code: &str,
+    code_hash: &[u8],
     ttl_secs: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE one_time_codes SET consumed_at = now()
           WHERE user_id = $1 AND purpose = $2 AND consumed_at IS NULL",
+        user_id,
+        purpose.as_str(),
     )
-    .bind(user_id)
-    .bind(purpose.as_str())
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO one_time_codes (id, user_id, purpose, code_hash, expires_at)
          VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))",
+        Uuid::now_v7(),
+        user_id,
+        purpose.as_str(),
+        code_hash,
+        ttl_secs as f64,
     )
-    .bind(Uuid::now_v7())
-    .bind(user_id)
-    .bind(purpose.as_str())
-    .bind(pii.code_hash(user_id, purpose.as_str(), code))
-    .bind(ttl_secs as f64)
     .execute(conn)
     .await?;
     Ok(())
 }
 
-#[derive(Debug, PartialEq, Eq)]
-pub enum CodeCheck {
-    Accepted,
-    Wrong,
-    /// Expired, used, never issued, or out of guesses.
-    Unusable,
+pub struct OpenCode {
+    pub id: Uuid,
+    pub code_hash: Vec<u8>,
+    pub attempts: i32,
 }
 
-/// Checks a code and, if it is right, consumes it, all under a row lock so one code is used
-/// once even when submitted twice at the same moment. A wrong guess counts against the code.
-pub async fn consume(
+/// The newest unexpired, unused code for `purpose`, locked so one code is used once even when
+/// submitted twice at the same moment.
+pub async fn lock_open(
     conn: &mut PgConnection,
-    pii: &PiiCipher,
     user_id: Uuid,
     purpose: CodePurpose,
-    code: &str,
-    max_attempts: i32,
-) -> Result<CodeCheck, sqlx::Error> {
-    let row: Option<(Uuid, Vec<u8>, i32)> = sqlx::query_as(
+) -> Result<Option<OpenCode>, sqlx::Error> {
+    sqlx::query_as!(
+        OpenCode,
         "SELECT id, code_hash, attempts FROM one_time_codes
           WHERE user_id = $1 AND purpose = $2 AND consumed_at IS NULL AND expires_at > now()
           ORDER BY created_at DESC LIMIT 1 FOR UPDATE",
+        user_id,
+        purpose.as_str(),
     )
-    .bind(user_id)
-    .bind(purpose.as_str())
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some((id, expected, attempts)) = row else {
-        return Ok(CodeCheck::Unusable);
-    };
-    if attempts >= max_attempts {
-        return Ok(CodeCheck::Unusable);
-    }
-    let presented = pii.code_hash(user_id, purpose.as_str(), code);
-    if same_digest(&presented, &expected) {
-        sqlx::query("UPDATE one_time_codes SET consumed_at = now() WHERE id = $1")
-            .bind(id)
-            .execute(conn)
-            .await?;
-        Ok(CodeCheck::Accepted)
-    } else {
-        sqlx::query("UPDATE one_time_codes SET attempts = attempts + 1 WHERE id = $1")
-            .bind(id)
-            .execute(conn)
-            .await?;
-        Ok(CodeCheck::Wrong)
-    }
+    .fetch_optional(conn)
+    .await
 }
 
-/// Compares two digests in time that does not depend on where they differ.
-fn same_digest(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+pub async fn consume(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE one_time_codes SET consumed_at = now() WHERE id = $1",
+        id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn count_wrong_guess(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE one_time_codes SET attempts = attempts + 1 WHERE id = $1",
+        id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn delete_for_user(conn: &mut PgConnection, user_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!("DELETE FROM one_time_codes WHERE user_id = $1", user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

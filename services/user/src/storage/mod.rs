@@ -1,4 +1,5 @@
-//! The user service's tables.
+//! The user service's tables. Every query is checked against the schema at compile time; every
+//! function runs on the connection or transaction the caller holds.
 
 pub mod clients;
 pub mod codes;

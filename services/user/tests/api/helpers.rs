@@ -167,31 +167,20 @@ impl TestApp {
     /// A logged-in staff user with `role`, created straight in storage as an operator would
     /// seed the first super admin.
     pub async fn staff(&self, email: &str, role: auth::Role) -> String {
-        use user_service::domain::{NewUser, RegistrationRequest};
-        let user = NewUser::try_from(RegistrationRequest {
-            email: email.into(),
-            password: PASSWORD.into(),
-            first_name: "Sam".into(),
-            last_name: "Staff".into(),
+        use user_service::domain::{NewUser, Registration};
+        let user = NewUser::parse(Registration {
+            email,
+            password: PASSWORD,
+            first_name: "Sam",
+            last_name: "Staff",
             phone_number: None,
             marketing_consent: false,
         })
         .unwrap();
-        let hash = user_service::domain::hash_password(PASSWORD.to_owned().into())
+        let created = user_service::core::staff::seed_account(&self.pool, &self.pii, user, role)
             .await
             .unwrap();
-        let mut conn = self.pool.acquire().await.unwrap();
-        user_service::storage::users::insert(
-            &mut conn,
-            &self.pii,
-            Uuid::now_v7(),
-            &user,
-            &hash,
-            role,
-            None,
-        )
-        .await
-        .unwrap();
+        assert!(created, "{email} is new");
         let login: Value = self.login(email, PASSWORD).await.json().await.unwrap();
         login["access_token"].as_str().unwrap().to_owned()
     }

@@ -1,0 +1,14 @@
+use super::keys::KeyRing;
+use super::limits::AuthLimits;
+use crate::domain::PiiCipher;
+use crate::Settings;
+use std::sync::Arc;
+
+/// What the use cases run against.
+pub struct Context {
+    pub pool: sqlx::PgPool,
+    pub pii: Arc<PiiCipher>,
+    pub keys: Arc<KeyRing>,
+    pub limits: AuthLimits,
+    pub settings: Settings,
+}

@@ -1,0 +1,16 @@
+//! The user service's use cases. Each owns its transaction; a route calls exactly one of them.
+
+pub mod clients;
+pub mod codes;
+pub mod context;
+pub mod erasure;
+pub mod keys;
+pub mod limits;
+pub mod messages;
+pub mod passwords;
+pub mod profile;
+pub mod registration;
+pub mod sessions;
+pub mod staff;
+
+pub use context::Context;

@@ -1,0 +1,34 @@
+//! Password hashing off the async threads, and the check of a signed-in user's password.
+
+use super::Context;
+use crate::domain::{credentials, limits, Password, User};
+use platform::ApiError;
+use secrecy::SecretString;
+
+/// Hashes on the blocking pool: argon2 takes tens of milliseconds of CPU by design.
+pub async fn hash(password: &Password) -> anyhow::Result<String> {
+    let secret = SecretString::from(password.expose().to_owned());
+    Ok(tokio::task::spawn_blocking(move || credentials::hash(&secret)).await??)
+}
+
+pub async fn verify(password: SecretString, stored_hash: Option<String>) -> anyhow::Result<bool> {
+    Ok(
+        tokio::task::spawn_blocking(move || credentials::verify(&password, stored_hash.as_deref()))
+            .await??,
+    )
+}
+
+/// Checks a signed-in user's password before a sensitive change, under the same lockout as
+/// logins, so a stolen access token alone cannot guess it.
+pub async fn confirm(ctx: &Context, user: &User, password: SecretString) -> Result<(), ApiError> {
+    let account = limits::account_key(&ctx.pii, &user.email);
+    ctx.limits.check_lockout(&account).await?;
+    if verify(password, Some(user.password_hash.clone())).await? {
+        Ok(())
+    } else {
+        ctx.limits.record_failure(&account).await;
+        Err(ApiError::Unauthorized(
+            "the current password is wrong".into(),
+        ))
+    }
+}
