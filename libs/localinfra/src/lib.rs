@@ -12,6 +12,7 @@
 //! helpers in `scripts/lib.sh` follow the same layout and lock protocol.
 
 mod lock;
+mod owner;
 mod postgres;
 mod process;
 mod redis;

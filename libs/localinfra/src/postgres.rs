@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context};
 
 use crate::lock::{lock_path_for, DirLock};
+use crate::owner::OwnerFile;
 use crate::process::{
     command, find_in, is_executable, is_root, log_tail, path_dirs, run, shell_quote, wait_for_port,
     POSTGRES_OS_USER,
@@ -36,6 +37,7 @@ pub struct PostgresHandle {
     /// e.g. `postgres://postgres@127.0.0.1:55432/postgres`
     pub url: String,
     started: Option<StartedPostgres>,
+    owner: Option<OwnerFile>,
 }
 
 #[derive(Debug)]
@@ -75,6 +77,7 @@ impl PrivatePostgres {
         PostgresHandle {
             url: self.url(),
             started: None,
+            owner: None,
         }
     }
 
@@ -181,6 +184,57 @@ impl PrivatePostgres {
                 as_postgres,
                 port: self.port,
             }),
+            owner: None,
+        })
+    }
+
+    /// Like [`Self::ensure_running`], for a runner that owns the server (the fleet runner): the
+    /// server it starts is recorded as its own, and a server left running by an owner that
+    /// died (`kill -9`) is taken over. Either way [`PostgresHandle::stop`] stops it.
+    pub async fn ensure_running_as_owner(&self) -> anyhow::Result<PostgresHandle> {
+        let requested = absolute(&self.data_dir)?;
+        let owner = OwnerFile::next_to(&requested);
+        let mut handle = if answers(&self.addr()).await && owner.orphaned() {
+            self.take_over(&requested).await?
+        } else {
+            self.ensure_running().await?
+        };
+        if handle.started.is_some() {
+            owner.claim()?;
+            handle.owner = Some(owner);
+        }
+        Ok(handle)
+    }
+
+    /// The handle of a running cluster in this data directory, as if this process had started it.
+    async fn take_over(&self, requested: &Path) -> anyhow::Result<PostgresHandle> {
+        let bin_dir = find_pg_bin_dir().ok_or_else(|| anyhow!(POSTGRES_MISSING))?;
+        let as_postgres = is_root().await;
+        let data_dir = if as_postgres {
+            data_dir_reachable_by_postgres(requested, self.port).await?
+        } else {
+            requested.to_path_buf()
+        };
+        let pg_ctl = bin_dir.join("pg_ctl");
+        let ours = command(&pg_ctl, ["status", "-D"], as_postgres)
+            .arg(&data_dir)
+            .output()
+            .await
+            .is_ok_and(|out| out.status.success());
+        if !ours {
+            // Something else answers on the port: use it, never stop it.
+            return Ok(self.reused());
+        }
+        tracing::warn!(data_dir = %data_dir.display(), "taking over the Postgres a previous run left behind");
+        Ok(PostgresHandle {
+            url: self.url(),
+            started: Some(StartedPostgres {
+                pg_ctl,
+                data_dir,
+                as_postgres,
+                port: self.port,
+            }),
+            owner: None,
         })
     }
 }
@@ -207,6 +261,9 @@ impl PostgresHandle {
         let addr = format!("127.0.0.1:{}", s.port);
         if !wait_for_port(&addr, false, Duration::from_secs(10)).await {
             bail!("Postgres was stopped but {addr} still answers");
+        }
+        if let Some(owner) = self.owner {
+            owner.release();
         }
         Ok(())
     }

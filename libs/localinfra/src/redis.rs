@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context};
 
 use crate::lock::{lock_path_for, DirLock};
+use crate::owner::OwnerFile;
 use crate::process::{command, find_in, log_tail, path_dirs, run, wait_for_port};
 use crate::{answers, REDIS_MISSING};
 
@@ -28,6 +29,7 @@ pub struct RedisHandle {
     /// e.g. `redis://127.0.0.1:56379`
     pub url: String,
     started: Option<StartedRedis>,
+    owner: Option<OwnerFile>,
 }
 
 #[derive(Debug)]
@@ -61,6 +63,7 @@ impl PrivateRedis {
         RedisHandle {
             url: self.url(),
             started: None,
+            owner: None,
         }
     }
 
@@ -125,7 +128,42 @@ impl PrivateRedis {
                 port: self.port,
                 pidfile,
             }),
+            owner: None,
         })
+    }
+
+    /// Like [`Self::ensure_running`], for a runner that owns the server (the fleet runner): the
+    /// server it starts is recorded as its own, and a server left running by an owner that
+    /// died (`kill -9`) is taken over. Either way [`RedisHandle::stop`] stops it.
+    pub async fn ensure_running_as_owner(&self) -> anyhow::Result<RedisHandle> {
+        let dir = if self.dir.is_absolute() {
+            self.dir.clone()
+        } else {
+            std::env::current_dir()
+                .context("no current directory")?
+                .join(&self.dir)
+        };
+        let owner = OwnerFile::next_to(&dir);
+        let pidfile = dir.join("redis.pid");
+        let addr = format!("127.0.0.1:{}", self.port);
+        let mut handle = if answers(&addr).await && owner.orphaned() && pidfile.is_file() {
+            tracing::warn!(dir = %dir.display(), "taking over the Redis a previous run left behind");
+            RedisHandle {
+                url: self.url(),
+                started: Some(StartedRedis {
+                    port: self.port,
+                    pidfile,
+                }),
+                owner: None,
+            }
+        } else {
+            self.ensure_running().await?
+        };
+        if handle.started.is_some() {
+            owner.claim()?;
+            handle.owner = Some(owner);
+        }
+        Ok(handle)
     }
 }
 
@@ -161,6 +199,9 @@ impl RedisHandle {
         }
         if !wait_for_port(&addr, false, Duration::from_secs(10)).await {
             bail!("Redis was stopped but {addr} still answers");
+        }
+        if let Some(owner) = self.owner {
+            owner.release();
         }
         Ok(())
     }

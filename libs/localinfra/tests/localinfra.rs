@@ -143,3 +143,61 @@ async fn something_already_answering_is_reused() {
     pg.stop().await.unwrap();
     redis.stop().await.unwrap();
 }
+
+/// The pid of a process that has exited: what an owner file says after `kill -9` of its writer.
+fn dead_pid() -> u32 {
+    let mut child = Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    pid
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_takes_over_the_servers_a_dead_owner_left_running() {
+    let dir = scratch_dir("owned");
+    let (pg_port, redis_port) = (free_port(), free_port());
+    let pg = PrivatePostgres::new(dir.join("data"), pg_port);
+    let redis = PrivateRedis::new(dir.join("redis"), redis_port);
+
+    // A first run starts both, then dies without stopping them.
+    let first_pg = pg.ensure_running_as_owner().await.unwrap();
+    let first_redis = redis.ensure_running_as_owner().await.unwrap();
+    assert!(first_pg.started_here() && first_redis.started_here());
+    std::mem::forget(first_pg);
+    std::mem::forget(first_redis);
+    for owner in ["data.owner", "redis.owner"] {
+        std::fs::write(dir.join(owner), format!("{}\n", dead_pid())).unwrap();
+    }
+
+    // A shared user of the same servers never takes them over.
+    assert!(!pg.ensure_running().await.unwrap().started_here());
+
+    // The next owner takes them over, and its clean stop stops them.
+    let pg_handle = pg.ensure_running_as_owner().await.unwrap();
+    let redis_handle = redis.ensure_running_as_owner().await.unwrap();
+    assert!(
+        pg_handle.started_here(),
+        "the orphaned Postgres is taken over"
+    );
+    assert!(
+        redis_handle.started_here(),
+        "the orphaned Redis is taken over"
+    );
+    assert_eq!(
+        psql_select_1(pg_port),
+        "1",
+        "its data is still there to use"
+    );
+    redis_handle.stop().await.unwrap();
+    pg_handle.stop().await.unwrap();
+    assert!(!answers(&format!("127.0.0.1:{pg_port}")).await);
+    assert!(!answers(&format!("127.0.0.1:{redis_port}")).await);
+    assert!(!dir.join("data.owner").exists() && !dir.join("redis.owner").exists());
+
+    // A live owner's servers are left alone: the second caller only reuses them.
+    let owner = redis.ensure_running_as_owner().await.unwrap();
+    let second = redis.ensure_running_as_owner().await.unwrap();
+    assert!(owner.started_here() && !second.started_here());
+    owner.stop().await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}

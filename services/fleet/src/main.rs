@@ -17,24 +17,56 @@ const DEMO_SHOP_PORT: u16 = 3020;
 async fn main() -> anyhow::Result<()> {
     let _telemetry = platform::telemetry::init("fleet")?;
     let data_dir = localinfra::workspace_target_dir().join("fleet");
+    let mut servers = PrivateServers::default();
+    let result = run(&data_dir, &mut servers).await;
+    // Whatever happened, the private servers this run started (or took over) stop with it.
+    let stopped = servers.stop().await;
+    result.and(stopped)?;
+    println!("Stopped.");
+    Ok(())
+}
 
-    let (database_url, postgres) = match std::env::var("DATABASE_URL") {
-        Ok(url) => (url, None),
+/// The private Postgres and Redis of this run, stopped when it ends.
+#[derive(Default)]
+struct PrivateServers {
+    postgres: Option<localinfra::PostgresHandle>,
+    redis: Option<localinfra::RedisHandle>,
+}
+
+impl PrivateServers {
+    async fn stop(self) -> anyhow::Result<()> {
+        let redis = match self.redis {
+            Some(handle) => handle.stop().await,
+            None => Ok(()),
+        };
+        let postgres = match self.postgres {
+            Some(handle) => handle.stop().await,
+            None => Ok(()),
+        };
+        redis.and(postgres)
+    }
+}
+
+async fn run(data_dir: &std::path::Path, servers: &mut PrivateServers) -> anyhow::Result<()> {
+    let database_url = match std::env::var("DATABASE_URL") {
+        Ok(url) => url,
         Err(_) => {
             println!(
                 "Starting a private Postgres in {} ...",
                 data_dir.join("postgres").display()
             );
             let handle = PrivatePostgres::new(data_dir.join("postgres"), FLEET_POSTGRES_PORT)
-                .ensure_running()
+                .ensure_running_as_owner()
                 .await?;
-            (handle.url.clone(), Some(handle))
+            let url = handle.url.clone();
+            servers.postgres = Some(handle);
+            url
         }
     };
-    let (redis_url, redis) = match std::env::var("REDIS_URL") {
-        Ok(url) => (url, None),
+    let redis_url = match std::env::var("REDIS_URL") {
+        Ok(url) => url,
         Err(_) if localinfra::answers("127.0.0.1:6379").await => {
-            ("redis://127.0.0.1:6379".to_owned(), None)
+            "redis://127.0.0.1:6379".to_owned()
         }
         Err(_) => {
             println!(
@@ -42,9 +74,11 @@ async fn main() -> anyhow::Result<()> {
                 data_dir.join("redis").display()
             );
             let handle = PrivateRedis::new(data_dir.join("redis"), FLEET_REDIS_PORT)
-                .ensure_running()
+                .ensure_running_as_owner()
                 .await?;
-            (handle.url.clone(), Some(handle))
+            let url = handle.url.clone();
+            servers.redis = Some(handle);
+            url
         }
     };
     // The mock cluster must outlive the fleet: it is the broker.
@@ -65,7 +99,7 @@ async fn main() -> anyhow::Result<()> {
         kafka_brokers,
         kafka_create_topics: _mock_cluster.is_none(),
         http_workers: 2,
-        pii_key: pii_key(&data_dir)?,
+        pii_key: pii_key(data_dir)?,
         message_console: true,
     };
     let mut fleet = Fleet::start(config.clone())
@@ -98,15 +132,7 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     shop.stop().await;
-    let result = fleet.stop().await;
-    if let Some(handle) = redis {
-        handle.stop().await?;
-    }
-    if let Some(handle) = postgres {
-        handle.stop().await?;
-    }
-    println!("Stopped.");
-    result
+    fleet.stop().await
 }
 
 /// The example checkout page of `web/sdk`, paying as the demo member.
