@@ -10,7 +10,7 @@ use crate::configuration::JobSettings;
 use crate::connectors::{
     AuthorizeOutcome, AuthorizeRequest, Connector, ConnectorError, RefundOutcome, RefundRequest,
 };
-use crate::domain::{Charge, ChargeStatus, Job, JobKind, RefundStatus, Transition};
+use crate::domain::{Charge, ChargeStatus, Job, JobKind, Refund, RefundStatus, Transition};
 use crate::events::publishes;
 use crate::storage::{charges, jobs, refunds};
 use chrono::Utc;
@@ -251,7 +251,8 @@ async fn refund(payments: &Payments, job: &Job) -> Result<(), AttemptError> {
     let charge = charges::find(&payments.pool, job.charge_id)
         .await?
         .ok_or_else(|| AttemptError::Permanent("the charge does not exist".into()))?;
-    if refund.status != RefundStatus::Pending {
+    // Settled meanwhile (another runner): nothing left to send.
+    if !refund.status.can_become(RefundStatus::Succeeded) {
         let mut conn = payments.pool.acquire().await?;
         jobs::mark_done(&mut conn, job.id).await?;
         return Ok(());
@@ -271,6 +272,18 @@ async fn refund(payments: &Payments, job: &Job) -> Result<(), AttemptError> {
             },
         })
         .await?;
+    record_refund_outcome(payments, job, &charge, &refund, outcome).await
+}
+
+/// Settles the refund as the PSP answered, with its event or the release of its reservation,
+/// and finishes the job, in one transaction.
+async fn record_refund_outcome(
+    payments: &Payments,
+    job: &Job,
+    charge: &Charge,
+    refund: &Refund,
+    outcome: RefundOutcome,
+) -> Result<(), AttemptError> {
     let mut tx = payments.pool.begin().await?;
     match outcome {
         RefundOutcome::Succeeded { psp_reference } => {
@@ -284,7 +297,7 @@ async fn refund(payments: &Payments, job: &Job) -> Result<(), AttemptError> {
             .await?;
             if let Some(settled) = settled {
                 let total = refunds::total_succeeded(&mut tx, charge.id).await?;
-                let event = publishes::charge_refunded(&charge, &settled, total);
+                let event = publishes::charge_refunded(charge, &settled, total);
                 events::outbox::enqueue(&mut tx, &event).await?;
             }
         }

@@ -165,6 +165,29 @@ pub enum Payer {
     Staff,
 }
 
+impl Payer {
+    /// The member a charge by this payer is for, given the member the request names.
+    fn member_to_charge(&self, named: Option<Uuid>) -> Result<Uuid, InputError> {
+        match *self {
+            Payer::Member(me) => match named {
+                Some(other) if other != me => Err(InputError::Forbidden(
+                    "members can only charge their own account".into(),
+                )),
+                _ => Ok(me),
+            },
+            Payer::Partner { may_charge: true } => named.ok_or_else(|| {
+                InputError::field("member_id", "is required when a partner creates a charge")
+            }),
+            Payer::Partner { may_charge: false } => Err(InputError::Forbidden(
+                "this client lacks the payments:write scope".into(),
+            )),
+            Payer::Staff => Err(InputError::Forbidden(
+                "staff accounts cannot create charges".into(),
+            )),
+        }
+    }
+}
+
 /// The fields of a charge request, as received.
 #[derive(Debug, Clone)]
 pub struct ChargeInput {
@@ -205,29 +228,7 @@ impl NewCharge {
     /// Who may charge whom: a member charges themself; a partner with `payments:write` charges
     /// the member it names; staff accounts do not pay.
     pub fn parse(input: ChargeInput, payer: &Payer) -> Result<Self, InputError> {
-        let member_id = match *payer {
-            Payer::Member(me) => match input.member_id {
-                Some(other) if other != me => {
-                    return Err(InputError::Forbidden(
-                        "members can only charge their own account".into(),
-                    ))
-                }
-                _ => me,
-            },
-            Payer::Partner { may_charge: true } => input.member_id.ok_or_else(|| {
-                InputError::field("member_id", "is required when a partner creates a charge")
-            })?,
-            Payer::Partner { may_charge: false } => {
-                return Err(InputError::Forbidden(
-                    "this client lacks the payments:write scope".into(),
-                ))
-            }
-            Payer::Staff => {
-                return Err(InputError::Forbidden(
-                    "staff accounts cannot create charges".into(),
-                ))
-            }
-        };
+        let member_id = payer.member_to_charge(input.member_id)?;
         let mut problems = Vec::new();
         let currency = Currency::parse(&input.currency)
             .map_err(|e| problems.push(FieldProblem::new("currency", e)))

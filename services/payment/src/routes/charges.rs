@@ -304,6 +304,52 @@ pub struct ChargeQuery {
     pub limit: Option<i64>,
 }
 
+impl ChargeQuery {
+    fn into_filter(self, visibility: Visibility) -> Result<ChargeFilter, ApiError> {
+        let status = match self.status.as_deref() {
+            Some(raw) => Some(ChargeStatus::parse(raw).ok_or_else(|| {
+                ApiError::validation(
+                    "status",
+                    "must be created, processing, requires_action, succeeded, failed or canceled",
+                )
+            })?),
+            None => None,
+        };
+        let kind = match self.kind.as_deref() {
+            Some(raw) => Some(
+                ChargeKind::parse(raw)
+                    .ok_or_else(|| ApiError::validation("kind", "must be purchase or load"))?,
+            ),
+            None => None,
+        };
+        Ok(ChargeFilter {
+            visibility,
+            member_id: self.member_id,
+            status,
+            kind,
+            created_from: self.from,
+            created_to: self.to,
+        })
+    }
+}
+
+/// Which charges `principal` may list: staff all, a partner those it created, a member theirs.
+fn list_visibility(principal: &Principal) -> Result<Visibility, ApiError> {
+    if principal.has_role(STAFF) {
+        Ok(Visibility::All)
+    } else if principal.has_scope(auth::scopes::PAYMENTS_READ)
+        || principal.has_scope(auth::scopes::PAYMENTS_WRITE)
+    {
+        Ok(Visibility::CreatedBy(principal.scope_key()))
+    } else if principal.is_member(principal.subject) {
+        Ok(Visibility::Member(principal.subject))
+    } else {
+        Err(ApiError::Forbidden(
+            "this account cannot list charges".into(),
+        ))
+    }
+}
+
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ChargePage {
     pub items: Vec<ChargeView>,
@@ -327,44 +373,9 @@ pub async fn list_charges(
     query: web::Query<ChargeQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let visibility = if principal.has_role(STAFF) {
-        Visibility::All
-    } else if principal.has_scope(auth::scopes::PAYMENTS_READ)
-        || principal.has_scope(auth::scopes::PAYMENTS_WRITE)
-    {
-        Visibility::CreatedBy(principal.scope_key())
-    } else if principal.is_member(principal.subject) {
-        Visibility::Member(principal.subject)
-    } else {
-        return Err(ApiError::Forbidden(
-            "this account cannot list charges".into(),
-        ));
-    };
+    let visibility = list_visibility(&principal)?;
     let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 20, 100)?;
-    let status = match query.status.as_deref() {
-        Some(raw) => Some(ChargeStatus::parse(raw).ok_or_else(|| {
-            ApiError::validation(
-                "status",
-                "must be created, processing, requires_action, succeeded, failed or canceled",
-            )
-        })?),
-        None => None,
-    };
-    let kind = match query.kind.as_deref() {
-        Some(raw) => Some(
-            ChargeKind::parse(raw)
-                .ok_or_else(|| ApiError::validation("kind", "must be purchase or load"))?,
-        ),
-        None => None,
-    };
-    let filter = ChargeFilter {
-        visibility,
-        member_id: query.member_id,
-        status,
-        kind,
-        created_from: query.from,
-        created_to: query.to,
-    };
+    let filter = query.into_filter(visibility)?;
     let (found, next_cursor) = crate::core::charges::list(&state.payments, &filter, &page).await?;
     Ok(HttpResponse::Ok().json(ChargePage {
         items: found.iter().map(ChargeView::from).collect(),
