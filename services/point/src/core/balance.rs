@@ -1,11 +1,13 @@
 //! Reading points: a member's balance and tier progress, their transactions, the program's
 //! liability.
 
-use super::scheduler::EXPIRY_WARNING_DAYS;
+use crate::domain::program::EXPIRY_WARNING_DAYS;
 use crate::domain::tiers::next_tier;
 use crate::domain::TransactionKind;
-use crate::storage::accounts::{self, Account, Liability};
-use crate::storage::entries::{self, TransactionRecord};
+pub use crate::storage::accounts::Liability;
+use crate::storage::accounts::{self, Account};
+use crate::storage::entries;
+pub use crate::storage::entries::TransactionRecord;
 use crate::storage::{lots, program, spend};
 use chrono::{DateTime, Utc};
 use platform::pagination::{Cursor, PageRequest};

@@ -174,7 +174,9 @@ pub async fn earn_in(conn: &mut PgConnection, request: &EarnRequest<'_>) -> Resu
         let original =
             entries::find_by_reference(conn, request.source, request.reference_id, EARN_KINDS)
                 .await?
-                .ok_or(LedgerError::ReferenceConflict(request.reference_id.to_owned()))?;
+                .ok_or(LedgerError::ReferenceConflict(
+                    request.reference_id.to_owned(),
+                ))?;
         return repeat_or_conflict(request, original);
     };
     add_qualifying_spend(conn, request, priced.purchase.as_ref()).await?;

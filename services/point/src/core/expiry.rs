@@ -30,7 +30,10 @@ pub async fn activate_lot(pool: &PgPool, member_id: Uuid, lot_id: Uuid) -> Resul
         &reference,
     );
     activation.description = Some("Return window closed");
-    activation.moves = vec![(Book::Pending, -lot.remaining), (Book::Active, lot.remaining)];
+    activation.moves = vec![
+        (Book::Pending, -lot.remaining),
+        (Book::Active, lot.remaining),
+    ];
     let activated = entries::record(&mut tx, &activation).await?.is_some();
     if activated {
         lots::activate(&mut tx, lot_id).await?;

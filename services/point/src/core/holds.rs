@@ -7,7 +7,8 @@ use crate::domain::{HoldStatus, HoldTtl, LedgerError, Points, TransactionKind};
 use crate::events::publishes;
 use crate::storage::accounts::{self, BalanceChange};
 use crate::storage::entries::{self, Book, NewTransaction};
-use crate::storage::holds::{self, Hold, NewHold};
+pub use crate::storage::holds::Hold;
+use crate::storage::holds::{self, NewHold};
 use crate::storage::lots;
 use platform::idempotency::ClaimedKey;
 use platform::ApiError;
@@ -178,8 +179,13 @@ async fn capture_in(conn: &mut PgConnection, member_id: Uuid, hold_id: Uuid) -> 
     }
     let spent = hold.points.checked_neg().ok_or(LedgerError::OutOfRange)?;
     let reference = hold.id.to_string();
-    let mut redemption =
-        NewTransaction::new(member_id, TransactionKind::Redeem, spent, "hold", &reference);
+    let mut redemption = NewTransaction::new(
+        member_id,
+        TransactionKind::Redeem,
+        spent,
+        "hold",
+        &reference,
+    );
     redemption.description = hold.description.as_deref().or(Some("Redemption"));
     redemption.moves = vec![(Book::Active, spent)];
     let transaction_id = entries::record(conn, &redemption)

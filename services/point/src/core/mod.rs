@@ -7,8 +7,8 @@
 pub mod adjust;
 pub mod balance;
 pub mod earn;
-pub mod holds;
 pub mod expiry;
+pub mod holds;
 pub mod members;
 pub mod program;
 pub mod refunds;

@@ -3,7 +3,8 @@
 
 use crate::domain::program::{NewRule, PendingDays};
 use crate::domain::ProgramSettings;
-use crate::storage::rules::{self, RuleRecord};
+use crate::storage::rules;
+pub use crate::storage::rules::RuleRecord;
 use crate::storage::{audit, program};
 use platform::ApiError;
 use sqlx::PgPool;
@@ -16,10 +17,7 @@ pub struct Staff<'a> {
     pub actor: &'a str,
 }
 
-pub async fn list_rules(
-    pool: &PgPool,
-    include_retired: bool,
-) -> Result<Vec<RuleRecord>, ApiError> {
+pub async fn list_rules(pool: &PgPool, include_retired: bool) -> Result<Vec<RuleRecord>, ApiError> {
     let mut conn = pool.acquire().await?;
     Ok(rules::list(&mut conn, include_retired).await?)
 }

@@ -1,11 +1,11 @@
 //! Refunds of charges: the points a refunded purchase earned are taken back in proportion.
 
 use super::{lock_member, Result};
+use crate::domain::earning::ChargeRefund;
 use crate::domain::{earning, TransactionKind};
 use crate::events::publishes;
 use crate::storage::accounts::{self, BalanceChange};
 use crate::storage::entries::{self, Book, NewTransaction};
-use crate::domain::earning::ChargeRefund;
 use crate::storage::spend;
 use crate::storage::{lots, program};
 use sqlx::PgConnection;
@@ -86,8 +86,13 @@ pub async fn refund_in(
     } else {
         delta.min(account.available().max(0))
     };
-    let mut reversal =
-        NewTransaction::new(member_id, TransactionKind::Reverse, -take, "refund", &reference);
+    let mut reversal = NewTransaction::new(
+        member_id,
+        TransactionKind::Reverse,
+        -take,
+        "refund",
+        &reference,
+    );
     reversal.description = Some("Refund of the purchase");
     reversal.shortfall = delta - take;
     reversal.moves = vec![(Book::Active, -take)];

@@ -5,6 +5,7 @@
 //! expire, and tiers are reviewed at the end of their qualification period.
 
 use super::{expiry, holds, tiers};
+use crate::domain::program::EXPIRY_WARNING_DAYS;
 use crate::storage::{accounts, holds as hold_rows, lots};
 use chrono::{DateTime, Utc};
 use platform::CancellationToken;
@@ -12,8 +13,6 @@ use sqlx::PgPool;
 use std::time::Duration;
 
 const BATCH: i64 = 500;
-/// Members hear about expiring points, and about a coming tier downgrade, this many days ahead.
-pub const EXPIRY_WARNING_DAYS: i32 = 30;
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct JobReport {

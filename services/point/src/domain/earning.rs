@@ -458,7 +458,10 @@ mod tests {
     fn partner_sources_are_plain_and_never_the_platform_s_own() {
         assert!(PartnerSource::parse("shop").is_ok());
         assert_eq!(PartnerSource::parse("charge"), Err(SourceError::Reserved));
-        assert_eq!(PartnerSource::parse("Shop Name!"), Err(SourceError::Malformed));
+        assert_eq!(
+            PartnerSource::parse("Shop Name!"),
+            Err(SourceError::Malformed)
+        );
         assert_eq!(PartnerSource::parse(""), Err(SourceError::Malformed));
     }
 

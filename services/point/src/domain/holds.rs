@@ -119,7 +119,10 @@ mod tests {
         for s in [Active, Captured, Released, Expired] {
             assert_eq!(HoldStatus::parse(s.as_str()), Some(s));
         }
-        assert_eq!(HoldTtl::parse(None).map(HoldTtl::secs), Ok(DEFAULT_HOLD_SECS));
+        assert_eq!(
+            HoldTtl::parse(None).map(HoldTtl::secs),
+            Ok(DEFAULT_HOLD_SECS)
+        );
         assert!(HoldTtl::parse(Some(0)).is_err());
         assert!(HoldTtl::parse(Some(MAX_HOLD_SECS + 1)).is_err());
     }

@@ -22,6 +22,9 @@ impl InvalidField {
     }
 }
 
+/// Members hear about expiring points, and about a coming tier downgrade, this many days ahead.
+pub const EXPIRY_WARNING_DAYS: i32 = 30;
+
 /// Free text of the program's own records.
 pub const REASON: TextRule = TextRule::line(500);
 pub const DESCRIPTION: TextRule = TextRule::paragraph(500);

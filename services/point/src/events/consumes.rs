@@ -6,8 +6,7 @@ use crate::core::earn::EarnRequest;
 use crate::domain::earning::ChargeRefund;
 use crate::domain::{EarnBasis, LedgerError, Points};
 use events::proto::{
-    CampaignRewardDue, ChargeRefunded, ChargeSucceeded, OrderCompleted, UserErased,
-    UserRegistered,
+    CampaignRewardDue, ChargeRefunded, ChargeSucceeded, OrderCompleted, UserErased, UserRegistered,
 };
 use events::{topics, EventHandler, HandlerError, ReceivedEvent};
 use kernel::money::{Currency, Money};

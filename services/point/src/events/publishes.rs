@@ -191,4 +191,3 @@ pub fn tier_downgrade_warning(
         },
     )
 }
-

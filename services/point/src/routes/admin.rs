@@ -4,9 +4,9 @@ use super::views::TransactionView;
 use super::{actor, created_once, to_json, AppState, FieldErrors, ADMINS, STAFF};
 use crate::core;
 use crate::core::adjust::Adjustment;
+use crate::core::balance::TransactionRecord;
 use crate::domain::program::{TierOverride, REASON};
 use crate::domain::AdjustmentPoints;
-use crate::storage::entries::TransactionRecord;
 use actix_web::{web, HttpRequest, HttpResponse};
 use auth::Principal;
 use chrono::{DateTime, Utc};
@@ -60,11 +60,12 @@ pub async fn adjust(
     let (Some(points), Some(reason)) = (points, reason) else {
         return Err(errors.into_error());
     };
-    let write =
-        match IdempotentWrite::begin(&state.idempotency, &req, principal.scope_key(), &body).await? {
-            Ok(write) => write,
-            Err(replay) => return Ok(replay),
-        };
+    let write = match IdempotentWrite::begin(&state.idempotency, &req, principal.scope_key(), &body)
+        .await?
+    {
+        Ok(write) => write,
+        Err(replay) => return Ok(replay),
+    };
     let actor = actor(&principal);
     let adjusted = core::adjust::adjust(
         &state.pool,
@@ -116,8 +117,11 @@ pub async fn override_tier(
         None => None,
         Some(tier) => {
             let mut errors = FieldErrors::default();
-            let reason =
-                errors.checked(text::required("reason", REASON, body.reason.as_deref().unwrap_or("")))?;
+            let reason = errors.checked(text::required(
+                "reason",
+                REASON,
+                body.reason.as_deref().unwrap_or(""),
+            ))?;
             let expires_at = body.expires_at.filter(|t| *t > Utc::now());
             if expires_at.is_none() {
                 errors.push("expires_at", "must be a time in the future");

@@ -98,8 +98,11 @@ pub async fn earn(
     let member_id = path.into_inner();
     let mut errors = FieldErrors::default();
     let source = errors.field("source", PartnerSource::parse(&body.source));
-    let reference_id =
-        errors.checked(text::required("reference_id", REFERENCE, &body.reference_id))?;
+    let reference_id = errors.checked(text::required(
+        "reference_id",
+        REFERENCE,
+        &body.reference_id,
+    ))?;
     let description = errors.checked(text::optional(
         "description",
         DESCRIPTION,
@@ -133,7 +136,10 @@ pub async fn earn(
             })
         }
         _ => {
-            errors.push("points", "give either `points`, or `amount` with `currency`");
+            errors.push(
+                "points",
+                "give either `points`, or `amount` with `currency`",
+            );
             None
         }
     };

@@ -3,10 +3,10 @@
 use super::views::HoldView;
 use super::{actor, created_once, to_json, AppState, FieldErrors, ADMINS};
 use crate::core;
+use crate::core::holds::Hold;
 use crate::core::holds::HoldRequest;
 use crate::domain::program::{DESCRIPTION, REFERENCE};
 use crate::domain::{HoldTtl, Points, MAX_POINTS};
-use crate::storage::holds::Hold;
 use actix_web::{web, HttpRequest, HttpResponse};
 use auth::Principal;
 use platform::idempotency::{self, IdempotentWrite};
@@ -221,4 +221,7 @@ pub async fn release_hold(
     Ok(HttpResponse::Ok().json(HoldView::from(&hold)))
 }
 
-const _: () = assert!(MAX_POINTS == 1_000_000_000, "the schema bounds above say so");
+const _: () = assert!(
+    MAX_POINTS == 1_000_000_000,
+    "the schema bounds above say so"
+);

@@ -41,11 +41,18 @@ impl RuleBody {
     fn parse(&self) -> Result<NewRule, ApiError> {
         let mut errors = FieldErrors::default();
         let name = errors.checked(text::required("name", RULE_NAME, &self.name))?;
-        let source = errors.checked(text::optional("source", RULE_MATCH, self.source.as_deref()))?;
-        let store_id =
-            errors.checked(text::optional("store_id", RULE_MATCH, self.store_id.as_deref()))?;
-        let category =
-            errors.checked(text::optional("category", RULE_MATCH, self.category.as_deref()))?;
+        let source =
+            errors.checked(text::optional("source", RULE_MATCH, self.source.as_deref()))?;
+        let store_id = errors.checked(text::optional(
+            "store_id",
+            RULE_MATCH,
+            self.store_id.as_deref(),
+        ))?;
+        let category = errors.checked(text::optional(
+            "category",
+            RULE_MATCH,
+            self.category.as_deref(),
+        ))?;
         let (Some(name), Some(source), Some(store_id), Some(category)) =
             (name, source, store_id, category)
         else {

@@ -1,12 +1,10 @@
 //! What the API answers with, built from the use cases' results. Component names in the
 //! OpenAPI document stay those the clients know (`Hold`, `RuleRecord`, ...).
 
-use crate::core::balance::Balance;
+use crate::core::balance::{Balance, Liability, TransactionRecord};
+use crate::core::holds::Hold;
+use crate::core::program::RuleRecord;
 use crate::domain::{Earned, Multiplier, ProgramSettings, Rounding};
-use crate::storage::accounts::Liability;
-use crate::storage::entries::TransactionRecord;
-use crate::storage::holds::Hold;
-use crate::storage::rules::RuleRecord;
 use chrono::{DateTime, Utc};
 use kernel::money::Currency;
 use platform::FieldError;
@@ -172,10 +170,9 @@ impl From<Balance> for BalanceView {
             tier_override_expires_at: a.override_expires_at,
             tier: a.tier,
             qualifying_spend: b.qualifying_spend,
-            next_tier: b.next_tier.map(|(tier, spend_needed)| NextTier {
-                tier,
-                spend_needed,
-            }),
+            next_tier: b
+                .next_tier
+                .map(|(tier, spend_needed)| NextTier { tier, spend_needed }),
             tier_period_ends_at: a.tier_period_ends_at,
             lifetime_points: a.lifetime_earned,
         }

@@ -63,12 +63,14 @@ pub async fn rolling(
 }
 
 pub async fn forget_member(conn: &mut PgConnection, member_id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query!("DELETE FROM qualifying_spend WHERE member_id = $1", member_id)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "DELETE FROM qualifying_spend WHERE member_id = $1",
+        member_id
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
-
 
 /// A charge.refunded that arrived before its charge.succeeded: kept until the charge comes.
 pub async fn remember_early_refund(

@@ -159,3 +159,126 @@ async fn a_tampered_cursor_is_refused() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_nul_byte_in_free_text_is_a_field_error_not_a_crash() {
+    let app = TestApp::start().await;
+    let member = app.member().await;
+    assert_eq!(app.earn_points(member.id, 100, "r").await.status(), 201);
+    let id = member.id;
+    let cases = [
+        (
+            &app.support,
+            format!("/api/v1/points/{id}/adjustments"),
+            Some("nul-1"),
+            json!({"points": 5, "reason": "late\u{0}delivery"}),
+            "reason",
+        ),
+        (
+            &member.token,
+            format!("/api/v1/points/{id}/holds"),
+            Some("nul-2"),
+            json!({"points": 5, "description": "gift\u{0}card"}),
+            "description",
+        ),
+        (
+            &member.token,
+            format!("/api/v1/points/{id}/redeem"),
+            Some("nul-3"),
+            json!({"points": 5, "reference_id": "r\u{0}1"}),
+            "reference_id",
+        ),
+        (
+            &app.partner,
+            format!("/api/v1/points/{id}/earn"),
+            None,
+            json!({"points": 5, "source": "shop", "reference_id": "n", "description": "a\u{0}b"}),
+            "description",
+        ),
+        (
+            &app.admin,
+            "/api/v1/points/rules".to_owned(),
+            None,
+            json!({"name": "Double\u{0}", "multiplier_bp": 200}),
+            "name",
+        ),
+    ];
+    for (token, path, key, body, field) in cases {
+        let problem = assert_problem(
+            app.post(token, &path, key, &body).await,
+            422,
+            "validation-error",
+        )
+        .await;
+        assert!(problem.to_string().contains(field), "{path}: {problem}");
+    }
+    let balance = app.balance(member.id).await;
+    assert_eq!(
+        (
+            balance["total_points"].as_i64(),
+            balance["on_hold_points"].as_i64()
+        ),
+        (Some(100), Some(0))
+    );
+    let holds: i64 = sqlx::query_scalar("SELECT count(*) FROM holds")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(holds, 0);
+}
+
+#[tokio::test]
+async fn adjustments_at_the_ends_of_i64_are_refused() {
+    let app = TestApp::start().await;
+    let member = app.member().await;
+    assert_eq!(app.earn_points(member.id, 100, "r").await.status(), 201);
+    let path = format!("/api/v1/points/{}/adjustments", member.id);
+    for (i, points) in [
+        i64::MIN,
+        i64::MAX,
+        i64::MIN + 1,
+        -1_000_000_001,
+        1_000_000_001,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let problem = assert_problem(
+            app.post(
+                &app.support,
+                &path,
+                Some(&format!("extreme-{i}")),
+                &json!({"points": points, "reason": "Overflow attempt"}),
+            )
+            .await,
+            422,
+            "validation-error",
+        )
+        .await;
+        assert!(
+            problem.to_string().contains("points"),
+            "{points}: {problem}"
+        );
+    }
+    // The largest allowed debit is refused for want of points, not by an overflow.
+    assert_problem(
+        app.post(
+            &app.support,
+            &path,
+            Some("largest-debit"),
+            &json!({"points": -1_000_000_000, "reason": "Correction"}),
+        )
+        .await,
+        422,
+        "insufficient-points",
+    )
+    .await;
+    assert_eq!(app.balance(member.id).await["total_points"], 100);
+    let audited: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'points.adjust'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(audited, 0);
+    app.assert_ledger_consistent(member.id).await;
+}

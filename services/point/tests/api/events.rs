@@ -197,15 +197,19 @@ async fn partner_orders_stay_pending_through_the_return_window() {
     assert_eq!(balance["total_points"], 0);
 
     // Not yet spendable, and the jobs leave them alone until the window closes.
-    let early =
-        point_service::core::scheduler::run_once(&app.pool, chrono::Utc::now() + chrono::Duration::days(13))
-            .await
-            .unwrap();
+    let early = point_service::core::scheduler::run_once(
+        &app.pool,
+        chrono::Utc::now() + chrono::Duration::days(13),
+    )
+    .await
+    .unwrap();
     assert_eq!(early.activated_lots, 0);
-    let report =
-        point_service::core::scheduler::run_once(&app.pool, chrono::Utc::now() + chrono::Duration::days(15))
-            .await
-            .unwrap();
+    let report = point_service::core::scheduler::run_once(
+        &app.pool,
+        chrono::Utc::now() + chrono::Duration::days(15),
+    )
+    .await
+    .unwrap();
     assert_eq!(report.activated_lots, 2);
     let balance = app.balance(member).await;
     assert_eq!(
@@ -245,9 +249,12 @@ async fn a_charge_refunded_inside_its_return_window_cancels_the_pending_points()
     )
     .await;
     app.wait_for(member, |b| b["pending_points"] == 75).await;
-    point_service::core::scheduler::run_once(&app.pool, chrono::Utc::now() + chrono::Duration::days(15))
-        .await
-        .unwrap();
+    point_service::core::scheduler::run_once(
+        &app.pool,
+        chrono::Utc::now() + chrono::Duration::days(15),
+    )
+    .await
+    .unwrap();
     let balance = app.balance(member).await;
     assert_eq!(
         (

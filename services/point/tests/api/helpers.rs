@@ -28,11 +28,17 @@ pub struct Member {
 
 impl TestApp {
     pub async fn start() -> TestApp {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts the service with changed settings.
+    pub async fn start_with(change: impl FnOnce(&mut Settings)) -> TestApp {
         let infra = TestInfra::start().await.expect("test infrastructure");
         let tokens = TokenIssuer::start().await.unwrap();
         let mut settings = Settings::new(infra.service_settings("points", tokens.jwks_url()));
         // The tests run the jobs themselves, at chosen times.
         settings.jobs_interval_secs = 3600;
+        change(&mut settings);
         let service = Application::build(settings, platform::CancellationToken::new())
             .await
             .expect("the point service starts");

@@ -171,3 +171,124 @@ async fn redemptions_spend_the_oldest_points_first() {
     assert_eq!(lots, vec![(100, 0), (50, 30)]);
     app.assert_ledger_consistent(member.id).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_requests_with_one_partner_key_never_fail() {
+    let app = TestApp::start().await;
+    let first = app.member().await;
+    let second = app.member().await;
+    for member in [&first, &second] {
+        assert_eq!(
+            app.earn_points(member.id, 500, &format!("r-{}", member.id))
+                .await
+                .status(),
+            201
+        );
+    }
+    let app = &app;
+    // One partner, one key: the same request many times at once, and the same key for another
+    // member. One hold is placed; every other answer is a replay, "in flight" or "key reused".
+    let requests = (0..12).map(|i| {
+        let member = if i % 3 == 0 { second.id } else { first.id };
+        async move {
+            let response = app
+                .post(
+                    &app.partner,
+                    &format!("/api/v1/points/{member}/holds"),
+                    Some("partner-key-1"),
+                    &json!({"points": 50, "reference_id": "redemption-9"}),
+                )
+                .await;
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap();
+            (member, status, body)
+        }
+    });
+    let results = futures::future::join_all(requests).await;
+    for (_, status, body) in &results {
+        assert!([200, 201, 409, 422].contains(status), "{status}: {body}");
+    }
+    let created: Vec<&(uuid::Uuid, u16, Value)> =
+        results.iter().filter(|(_, s, _)| *s == 201).collect();
+    assert_eq!(created.len(), 1, "exactly one hold is placed: {results:?}");
+    let (winner, _, hold) = created[0];
+    for (member, status, body) in &results {
+        match status {
+            200 => assert_eq!(body["id"], hold["id"], "a replay is the same hold"),
+            422 => {
+                assert_ne!(
+                    member, winner,
+                    "the same request is never refused as another"
+                );
+                assert_eq!(body["type"], "urn:tessera:problem:idempotency-key-reused");
+            }
+            409 => assert_eq!(body["type"], "urn:tessera:problem:idempotency-key-in-use"),
+            _ => {}
+        }
+    }
+    let holds: i64 = sqlx::query_scalar("SELECT count(*) FROM holds")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(holds, 1);
+    let replay = app
+        .post(
+            &app.partner,
+            &format!("/api/v1/points/{winner}/holds"),
+            Some("partner-key-1"),
+            &json!({"points": 50, "reference_id": "redemption-9"}),
+        )
+        .await;
+    assert_eq!(replay.status(), 200);
+    assert_eq!(replay.json::<Value>().await.unwrap()["id"], hold["id"]);
+    for member in [&first, &second] {
+        let (_, _, held) = app.assert_ledger_consistent(member.id).await;
+        assert_eq!(held, if member.id == *winner { 50 } else { 0 });
+    }
+}
+
+#[tokio::test]
+async fn a_key_past_its_idempotency_window_still_names_its_hold() {
+    // Without Redis every retry reaches Postgres (the cache is a shortcut, never the record).
+    let app = TestApp::start_with(|settings| {
+        settings.service.redis_url = serde_json::from_value(json!("redis://127.0.0.1:1")).unwrap();
+    })
+    .await;
+    let member = app.member().await;
+    app.earn_points(member.id, 500, "r").await;
+    let holds = format!("/api/v1/points/{}/holds", member.id);
+    let body = json!({"points": 80, "reference_id": "redemption-7"});
+    let created = app
+        .post(&member.token, &holds, Some("old-key"), &body)
+        .await;
+    assert_eq!(created.status(), 201);
+    let hold: Value = created.json().await.unwrap();
+    // As after the 24 hours the shared idempotency table keeps a key.
+    sqlx::query("DELETE FROM idempotency_keys")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let again = app
+        .post(&member.token, &holds, Some("old-key"), &body)
+        .await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.json::<Value>().await.unwrap()["id"], hold["id"]);
+    sqlx::query("DELETE FROM idempotency_keys")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_problem(
+        app.post(
+            &member.token,
+            &holds,
+            Some("old-key"),
+            &json!({"points": 90}),
+        )
+        .await,
+        422,
+        "idempotency-key-reused",
+    )
+    .await;
+    let (_, _, held) = app.assert_ledger_consistent(member.id).await;
+    assert_eq!(held, 80);
+}

@@ -105,9 +105,10 @@ async fn a_hold_nobody_settles_expires_by_itself() {
     )
     .await;
     assert_eq!(app.balance(member.id).await["available_points"], 40);
-    let report = point_service::core::scheduler::run_once(&app.pool, Utc::now() + Duration::minutes(2))
-        .await
-        .unwrap();
+    let report =
+        point_service::core::scheduler::run_once(&app.pool, Utc::now() + Duration::minutes(2))
+            .await
+            .unwrap();
     assert_eq!(report.expired_holds, 1);
     assert_eq!(app.balance(member.id).await["available_points"], 100);
     app.assert_ledger_consistent(member.id).await;
