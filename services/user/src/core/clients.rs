@@ -1,7 +1,7 @@
 //! Partner clients: staff create them with fixed scopes; the partner exchanges its secret key
 //! for a short-lived access token carrying those scopes (OAuth 2.0 client credentials).
 
-use super::Context;
+use super::context::Context;
 use crate::domain::clients::{
     generate_secret, grant_scopes, secret_digest, secret_hint, ClientStatus, NewClient,
     PartnerClient, RotationOverlap, SecretHint,

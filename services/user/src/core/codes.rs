@@ -1,7 +1,8 @@
 //! One-time codes: sending them, and the changes they confirm (an email address, a phone
 //! number, a password reset). Answers never reveal whether an account exists.
 
-use super::{passwords, Context};
+use super::context::Context;
+use super::passwords;
 use crate::domain::messages::code_message;
 use crate::domain::sessions::RevokeReason;
 use crate::domain::{generate_code, Channel, Code, CodeCheck, CodePurpose, Email, Password, User};

@@ -1,7 +1,8 @@
 //! Erasure (GDPR): personal data is removed here and `user.erased` tells every other service to
 //! anonymise what it holds, in one transaction.
 
-use super::{passwords, profile, Context};
+use super::context::Context;
+use super::{passwords, profile};
 use crate::domain::sessions::RevokeReason;
 use crate::events::publishes;
 use crate::storage;

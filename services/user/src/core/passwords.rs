@@ -1,6 +1,6 @@
 //! Password hashing off the async threads, and the check of a signed-in user's password.
 
-use super::Context;
+use super::context::Context;
 use crate::domain::{credentials, limits, Password, User};
 use platform::ApiError;
 use secrecy::SecretString;

@@ -1,7 +1,8 @@
 //! A signed-in user's own account: reading and changing the profile, the password, and the
 //! data export. Also the staff read of any account.
 
-use super::{codes, passwords, sessions, Context};
+use super::context::Context;
+use super::{codes, passwords, sessions};
 use crate::domain::sessions::{RevokeReason, SessionSummary};
 use crate::domain::{Channel, Email, Password, PhoneNumber, PiiCipher, ProfileChange, User};
 use crate::storage;

@@ -1,7 +1,8 @@
 //! A member registers: the account, a confirmation code for each contact detail, and
 //! `user.registered`, in one transaction.
 
-use super::{codes, passwords, Context};
+use super::context::Context;
+use super::{codes, passwords};
 use crate::domain::{CodePurpose, NewUser};
 use crate::events::publishes;
 use crate::storage;

@@ -1,7 +1,8 @@
 //! Logging in, refreshing and logging out. A session is a short-lived access token and a
 //! refresh token of one family (one login).
 
-use super::{passwords, Context};
+use super::context::Context;
+use super::passwords;
 use crate::domain::sessions::{
     new_refresh_token, refresh_token_digest, RefreshTokenStatus, RevokeReason,
 };

@@ -1,6 +1,7 @@
 //! Staff accounts: created by administrators (or seeded for local runs), never self-registered.
 
-use super::{passwords, Context};
+use super::context::Context;
+use super::passwords;
 use crate::domain::{NewUser, PiiCipher, StaffRole, User};
 use crate::events::publishes;
 use crate::storage;

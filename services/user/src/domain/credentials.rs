@@ -73,10 +73,6 @@ impl Password {
     pub fn expose(&self) -> &str {
         self.0.expose_secret()
     }
-
-    pub fn into_secret(self) -> SecretString {
-        self.0
-    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -6,7 +6,7 @@
 //! and unknown emails are counted and locked exactly like real ones: the limits must not reveal
 //! whether an account exists.
 
-use super::PiiCipher;
+use super::pii::PiiCipher;
 
 pub const WINDOW_SECS: u64 = 60;
 /// Failures are forgotten an hour after the last one.

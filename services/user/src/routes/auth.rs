@@ -1,4 +1,5 @@
-use super::{invalid, invalid_field, AppState};
+use super::state::AppState;
+use super::validation::{invalid, invalid_field};
 use crate::core;
 use crate::domain::{Channel, Code, NewUser, Password, Registration, User};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -9,7 +10,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegistrationRequest {
     pub email: String,

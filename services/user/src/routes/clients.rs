@@ -1,7 +1,8 @@
 //! Partner clients: staff create them with fixed scopes; the partner exchanges its secret key
 //! for a short-lived access token carrying exactly those scopes (OAuth 2.0 client credentials).
 
-use super::{invalid, invalid_field, AppState};
+use super::state::AppState;
+use super::validation::{invalid, invalid_field};
 use crate::core;
 use crate::core::clients::{IssuedSecret, TokenGrant};
 use crate::domain::clients::{NewClient, PartnerClient, RotationOverlap, SecretHint};
@@ -218,6 +219,62 @@ struct TokenRequest {
     scope: Option<String>,
 }
 
+/// A well-formed client credentials request.
+struct ClientCredentials {
+    client_id: String,
+    secret: String,
+    scope: Option<String>,
+}
+
+impl ClientCredentials {
+    /// Reads the body and the credentials (HTTP Basic first); a refusal is the OAuth answer.
+    fn read(req: &HttpRequest, body: &[u8]) -> Result<Self, HttpResponse> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        let parsed: Result<TokenRequest, String> = if body.is_empty() {
+            Ok(TokenRequest::default())
+        } else if is_json {
+            serde_json::from_slice(body).map_err(|e| e.to_string())
+        } else {
+            serde_urlencoded::from_bytes(body).map_err(|e| e.to_string())
+        };
+        let request = parsed.map_err(|e| {
+            oauth_error(
+                400,
+                "invalid_request",
+                &format!("the body could not be read: {e}"),
+            )
+        })?;
+        if request.grant_type.as_deref() != Some("client_credentials") {
+            return Err(oauth_error(
+                400,
+                "unsupported_grant_type",
+                "grant_type must be client_credentials",
+            ));
+        }
+        let credentials =
+            basic_credentials(req).or(match (request.client_id, request.client_secret) {
+                (Some(id), Some(secret)) => Some((id, secret)),
+                _ => None,
+            });
+        let (client_id, secret) = credentials.ok_or_else(|| {
+            oauth_error(
+                401,
+                "invalid_client",
+                "client_id and client_secret are required",
+            )
+        })?;
+        Ok(Self {
+            client_id,
+            secret,
+            scope: request.scope,
+        })
+    }
+}
+
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct TokenResponse {
     pub access_token: String,
@@ -275,52 +332,15 @@ pub async fn token(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let is_json = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    let parsed: Result<TokenRequest, String> = if body.is_empty() {
-        Ok(TokenRequest::default())
-    } else if is_json {
-        serde_json::from_slice(&body).map_err(|e| e.to_string())
-    } else {
-        serde_urlencoded::from_bytes(&body).map_err(|e| e.to_string())
-    };
-    let request = match parsed {
-        Ok(r) => r,
-        Err(e) => {
-            return Ok(oauth_error(
-                400,
-                "invalid_request",
-                &format!("the body could not be read: {e}"),
-            ))
-        }
-    };
-    if request.grant_type.as_deref() != Some("client_credentials") {
-        return Ok(oauth_error(
-            400,
-            "unsupported_grant_type",
-            "grant_type must be client_credentials",
-        ));
-    }
-    let credentials =
-        basic_credentials(&req).or(match (request.client_id, request.client_secret) {
-            (Some(id), Some(secret)) => Some((id, secret)),
-            _ => None,
-        });
-    let Some((client_id, secret)) = credentials else {
-        return Ok(oauth_error(
-            401,
-            "invalid_client",
-            "client_id and client_secret are required",
-        ));
+    let request = match ClientCredentials::read(&req, &body) {
+        Ok(request) => request,
+        Err(refusal) => return Ok(refusal),
     };
     let grant = core::clients::issue_token(
         &state.core,
         &state.client_ip(&req),
-        Uuid::parse_str(&client_id).ok(),
-        &secret,
+        Uuid::parse_str(&request.client_id).ok(),
+        &request.secret,
         request.scope.as_deref(),
     )
     .await?;

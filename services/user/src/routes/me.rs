@@ -1,4 +1,6 @@
-use super::{invalid, invalid_field, AppState, LoginResponse, UserView};
+use super::auth::{LoginResponse, UserView};
+use super::state::AppState;
+use super::validation::{invalid, invalid_field};
 use crate::core;
 use crate::domain::sessions::SessionSummary;
 use crate::domain::{Password, ProfileChange};

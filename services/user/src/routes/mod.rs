@@ -5,53 +5,13 @@ mod auth;
 mod clients;
 mod me;
 mod staff;
+mod state;
+mod validation;
 
-use crate::core;
-use crate::domain::InvalidField;
-use actix_web::{web, HttpRequest};
-use platform::{ApiError, FieldError};
+use actix_web::web;
 
 pub use self::auth::{LoginResponse, RegisterResponse, UserView};
-
-/// What every handler of this service can reach.
-pub struct AppState {
-    pub core: core::Context,
-}
-
-impl AppState {
-    /// The caller's IP for rate limiting: the socket peer, or the first `X-Forwarded-For` hop
-    /// when the service sits behind a proxy that sets it (and strips what clients send).
-    fn client_ip(&self, req: &HttpRequest) -> String {
-        if self.core.settings.trust_forwarded_for {
-            if let Some(ip) = req
-                .headers()
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-            {
-                return ip.trim().to_owned();
-            }
-        }
-        req.peer_addr()
-            .map(|a| a.ip().to_string())
-            .unwrap_or_else(|| "unknown".into())
-    }
-}
-
-/// A 422 naming every field that broke a rule.
-fn invalid(fields: Vec<InvalidField>) -> ApiError {
-    ApiError::Validation(
-        fields
-            .into_iter()
-            .map(|f| FieldError::new(f.field, f.message))
-            .collect(),
-    )
-}
-
-/// A 422 for one field.
-fn invalid_field(field: &str, problem: impl ToString) -> ApiError {
-    ApiError::validation(field, problem.to_string())
-}
+pub use self::state::AppState;
 
 #[derive(utoipa::OpenApi)]
 #[openapi(

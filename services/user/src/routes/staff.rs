@@ -1,6 +1,8 @@
 //! Staff-facing user management: creating staff accounts, reading and erasing members.
 
-use super::{invalid, AppState, UserView};
+use super::auth::UserView;
+use super::state::AppState;
+use super::validation::invalid;
 use crate::core;
 use crate::domain::{NewUser, Registration, StaffRole};
 use actix_web::{web, HttpResponse};

@@ -133,6 +133,15 @@ async fn wrong_keys_unknown_scopes_and_non_admins_are_refused() {
         )
         .await;
     assert_problem(bad_scope, 422, "validation-error").await;
+    let nul_name = app
+        .post(
+            "/api/v1/auth/clients",
+            Some(&admin),
+            &json!({"name": "Corner\u{0}Shop", "scopes": ["points:earn"]}),
+        )
+        .await;
+    let body = assert_problem(nul_name, 422, "validation-error").await;
+    assert_eq!(body["errors"][0]["field"], "name", "{body}");
     assert_eq!(app.count("SELECT count(*) FROM partner_clients").await, 0);
 
     let client = create(&app, &admin, &["orders:write"]).await;

@@ -212,3 +212,31 @@ async fn contact_details_are_encrypted_at_rest() {
     assert_eq!(login["user"]["email"], "secret.person@example.com");
     assert_eq!(login["user"]["phone_number"], "+61412345678");
 }
+
+#[tokio::test]
+async fn a_nul_byte_in_a_name_is_a_field_error_not_a_server_error() {
+    let app = TestApp::start().await;
+    let register = app
+        .post(
+            "/api/v1/auth/register",
+            None,
+            &json!({"email": "nul@example.com", "password": PASSWORD, "first_name": "A\u{0}da", "last_name": "L"}),
+        )
+        .await;
+    let body = assert_problem(register, 422, "validation-error").await;
+    assert_eq!(body["errors"][0]["field"], "first_name", "{body}");
+    assert_eq!(app.count("SELECT count(*) FROM users").await, 0);
+
+    let login = app.member("named@example.com").await;
+    let token = login["access_token"].as_str().unwrap();
+    let renamed = app
+        .http
+        .patch(app.url("/api/v1/users/me"))
+        .bearer_auth(token)
+        .json(&json!({"last_name": "Love\u{0}lace"}))
+        .send()
+        .await
+        .unwrap();
+    let body = assert_problem(renamed, 422, "validation-error").await;
+    assert_eq!(body["errors"][0]["field"], "last_name", "{body}");
+}
