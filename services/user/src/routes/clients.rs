@@ -228,7 +228,7 @@ struct ClientCredentials {
 
 impl ClientCredentials {
     /// Reads the body and the credentials (HTTP Basic first); a refusal is the OAuth answer.
-    fn read(req: &HttpRequest, body: &[u8]) -> Result<Self, HttpResponse> {
+    fn read(req: &HttpRequest, body: &[u8]) -> Result<Self, OAuthRefusal> {
         let is_json = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -242,14 +242,14 @@ impl ClientCredentials {
             serde_urlencoded::from_bytes(body).map_err(|e| e.to_string())
         };
         let request = parsed.map_err(|e| {
-            oauth_error(
+            OAuthRefusal::new(
                 400,
                 "invalid_request",
-                &format!("the body could not be read: {e}"),
+                format!("the body could not be read: {e}"),
             )
         })?;
         if request.grant_type.as_deref() != Some("client_credentials") {
-            return Err(oauth_error(
+            return Err(OAuthRefusal::new(
                 400,
                 "unsupported_grant_type",
                 "grant_type must be client_credentials",
@@ -261,7 +261,7 @@ impl ClientCredentials {
                 _ => None,
             });
         let (client_id, secret) = credentials.ok_or_else(|| {
-            oauth_error(
+            OAuthRefusal::new(
                 401,
                 "invalid_client",
                 "client_id and client_secret are required",
@@ -272,6 +272,27 @@ impl ClientCredentials {
             secret,
             scope: request.scope,
         })
+    }
+}
+
+/// A refused token request (RFC 6749 section 5.2).
+struct OAuthRefusal {
+    status: u16,
+    error: &'static str,
+    description: String,
+}
+
+impl OAuthRefusal {
+    fn new(status: u16, error: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            status,
+            error,
+            description: description.into(),
+        }
+    }
+
+    fn response(&self) -> HttpResponse {
+        oauth_error(self.status, self.error, &self.description)
     }
 }
 
@@ -334,7 +355,7 @@ pub async fn token(
 ) -> Result<HttpResponse, ApiError> {
     let request = match ClientCredentials::read(&req, &body) {
         Ok(request) => request,
-        Err(refusal) => return Ok(refusal),
+        Err(refusal) => return Ok(refusal.response()),
     };
     let grant = core::clients::issue_token(
         &state.core,
