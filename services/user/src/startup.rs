@@ -111,8 +111,7 @@ async fn reload_keys(
 
 impl service_kit::ServiceApp for Application {
     const NAME: &'static str = "user";
-    const ABOUT: &'static str =
-        "Members, staff, partner clients, sessions and the token signing keys.";
+    const ABOUT: &'static str = "Members, staff, partner clients, sessions and the token signing keys.";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     type Settings = Settings;
 
