@@ -119,3 +119,27 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
                 .route("/{user_id}", web::delete().to(staff::erase_user)),
         );
 }
+
+#[cfg(test)]
+mod tests {
+    use utoipa::OpenApi;
+
+    #[test]
+    fn the_openapi_document_keeps_its_schema_names() {
+        let doc = super::ApiDoc::openapi();
+        let schemas = doc.components.expect("components").schemas;
+        for name in [
+            "ClientRecord",
+            "SecretRecord",
+            "SessionView",
+            "ClientView",
+            "RegistrationRequest",
+            "UserView",
+            "LoginResponse",
+            "Export",
+        ] {
+            assert!(schemas.contains_key(name), "{name} is missing");
+        }
+        assert_eq!(doc.paths.paths.len(), 18);
+    }
+}

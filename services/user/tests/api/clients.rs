@@ -211,3 +211,46 @@ async fn rotation_overlaps_and_revocation_ends_every_key() {
     assert_eq!(revoked.status(), 204);
     assert_eq!(exchange(&app, &id, newest, None).await.status(), 401);
 }
+
+#[tokio::test]
+async fn clients_are_listed_newest_first_a_page_at_a_time() {
+    let app = TestApp::start().await;
+    let admin = app.staff("admin@example.com", Role::Admin).await;
+    let mut created = Vec::new();
+    for _ in 0..3 {
+        let client = create(&app, &admin, &["points:read"]).await;
+        created.push(client["client_id"].as_str().unwrap().to_owned());
+    }
+
+    let first = app.get("/api/v1/auth/clients?limit=2", &admin).await;
+    assert_eq!(first.status(), 200);
+    let cursor = first.headers()["x-next-cursor"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let first: Value = first.json().await.unwrap();
+    let ids = |page: &Value| -> Vec<String> {
+        page.as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(ids(&first), [created[2].clone(), created[1].clone()]);
+    assert_eq!(first[0]["secrets"].as_array().unwrap().len(), 1);
+
+    let second = app
+        .get(
+            &format!("/api/v1/auth/clients?limit=2&cursor={cursor}"),
+            &admin,
+        )
+        .await;
+    assert!(!second.headers().contains_key("x-next-cursor"));
+    let second: Value = second.json().await.unwrap();
+    assert_eq!(ids(&second), [created[0].clone()]);
+
+    let garbage = app
+        .get("/api/v1/auth/clients?cursor=not-a-cursor", &admin)
+        .await;
+    assert_problem(garbage, 422, "validation-error").await;
+}

@@ -240,3 +240,17 @@ async fn a_nul_byte_in_a_name_is_a_field_error_not_a_server_error() {
     let body = assert_problem(renamed, 422, "validation-error").await;
     assert_eq!(body["errors"][0]["field"], "last_name", "{body}");
 }
+
+#[tokio::test]
+async fn two_registrations_of_one_email_at_once_end_as_one_account_and_one_conflict() {
+    let app = TestApp::start().await;
+    let body = json!({"email": "twice@example.com", "password": PASSWORD, "first_name": "A", "last_name": "B"});
+    let (a, b) = tokio::join!(
+        app.post("/api/v1/auth/register", None, &body),
+        app.post("/api/v1/auth/register", None, &body)
+    );
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [201, 409]);
+    assert_eq!(app.count("SELECT count(*) FROM users").await, 1);
+}
