@@ -26,7 +26,7 @@ pub async fn create(
     let client_id = Uuid::now_v7();
     let secret = generate_secret();
     let mut tx = ctx.pool.begin().await?;
-    storage::clients::insert(
+    let client = storage::clients::insert(
         &mut tx,
         client_id,
         &new_client.name,
@@ -41,9 +41,6 @@ pub async fn create(
         &secret_hint(&secret),
     )
     .await?;
-    let client = storage::clients::lock(&mut tx, client_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("the partner client just created is missing"))?;
     tx.commit().await?;
     tracing::info!(%client_id, %created_by, "partner client created");
     Ok(IssuedSecret { client, secret })

@@ -11,17 +11,18 @@ pub async fn insert(
     name: &str,
     scopes: &[String],
     created_by: Uuid,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "INSERT INTO partner_clients (id, name, scopes, created_by) VALUES ($1, $2, $3, $4)",
+) -> Result<PartnerClient, sqlx::Error> {
+    sqlx::query_as!(
+        PartnerClient,
+        "INSERT INTO partner_clients (id, name, scopes, created_by) VALUES ($1, $2, $3, $4)
+         RETURNING id, name, scopes, created_by, created_at, revoked_at",
         id,
         name,
         scopes,
         created_by,
     )
-    .execute(conn)
-    .await?;
-    Ok(())
+    .fetch_one(conn)
+    .await
 }
 
 pub async fn add_secret(
