@@ -2,7 +2,7 @@
 //! points expire (oldest first, never into held points), and members hear about it before.
 
 use super::{lock_account, Result};
-use crate::domain::TransactionKind;
+use crate::domain::{LotStatus, TransactionKind};
 use crate::events::publishes;
 use crate::storage::accounts::{self, BalanceChange};
 use crate::storage::entries::{self, Book, NewTransaction};
@@ -18,7 +18,7 @@ pub async fn activate_lot(pool: &PgPool, member_id: Uuid, lot_id: Uuid) -> Resul
     let Some(lot) = lots::lock(&mut tx, lot_id).await? else {
         return Ok(false);
     };
-    if !lot.is_pending() || lot.remaining == 0 {
+    if !lot.status.can_become(LotStatus::Active) || lot.remaining == 0 {
         return Ok(false);
     }
     let reference = lot_id.to_string();

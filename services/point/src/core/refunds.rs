@@ -2,7 +2,7 @@
 
 use super::{lock_member, Result};
 use crate::domain::earning::ChargeRefund;
-use crate::domain::{earning, TransactionKind};
+use crate::domain::{earning, LotStatus, TransactionKind};
 use crate::events::publishes;
 use crate::storage::accounts::{self, BalanceChange};
 use crate::storage::entries::{self, Book, NewTransaction};
@@ -51,7 +51,7 @@ pub async fn refund_in(
     }
     let reference = format!("{charge_id}/{}", refund.total_refunded);
     let lot = lots::of_transaction(conn, earn.id).await?;
-    if let Some(lot) = lot.filter(|l| l.is_pending()) {
+    if let Some(lot) = lot.filter(|l| l.status == LotStatus::Pending) {
         let cancel = delta.min(lot.remaining);
         let mut cancellation = NewTransaction::new(
             member_id,

@@ -3,6 +3,7 @@
 
 pub mod earning;
 pub mod holds;
+pub mod lots;
 pub mod points;
 pub mod program;
 pub mod tiers;
@@ -12,6 +13,7 @@ pub use earning::{
     Rounding, TransactionKind,
 };
 pub use holds::{HoldStatus, HoldTtl};
+pub use lots::LotStatus;
 pub use points::{AdjustmentPoints, Points, MAX_POINTS};
 pub use program::ProgramSettings;
 pub use tiers::Tier;

@@ -1,5 +1,6 @@
 //! `point_lots`: the points of each earn, spent and expired oldest first.
 
+use crate::domain::LotStatus;
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -26,7 +27,7 @@ pub async fn create(conn: &mut PgConnection, lot: &NewLot) -> Result<Uuid, sqlx:
         lot.transaction_id,
         lot.points,
         lot.remaining,
-        if lot.pending { "pending" } else { "active" },
+        LotStatus::new_lot(lot.pending).as_str(),
         lot.earned_at,
         lot.available_at,
         lot.expires_at,
@@ -108,14 +109,41 @@ pub struct LotRecord {
     pub transaction_id: Uuid,
     pub points: i64,
     pub remaining: i64,
-    pub status: String,
+    pub status: LotStatus,
     pub expires_at: DateTime<Utc>,
 }
 
-impl LotRecord {
-    pub fn is_pending(&self) -> bool {
-        self.status == "pending"
+struct LotRow {
+    id: Uuid,
+    member_id: Uuid,
+    transaction_id: Uuid,
+    points: i64,
+    remaining: i64,
+    status: String,
+    expires_at: DateTime<Utc>,
+}
+
+impl TryFrom<LotRow> for LotRecord {
+    type Error = sqlx::Error;
+
+    fn try_from(row: LotRow) -> Result<Self, sqlx::Error> {
+        let status = LotStatus::parse(&row.status).ok_or_else(|| {
+            sqlx::Error::Decode(format!("unknown lot status {:?}", row.status).into())
+        })?;
+        Ok(LotRecord {
+            id: row.id,
+            member_id: row.member_id,
+            transaction_id: row.transaction_id,
+            points: row.points,
+            remaining: row.remaining,
+            status,
+            expires_at: row.expires_at,
+        })
     }
+}
+
+fn records(rows: Vec<LotRow>) -> Result<Vec<LotRecord>, sqlx::Error> {
+    rows.into_iter().map(LotRecord::try_from).collect()
 }
 
 /// The lot an earn created, locked.
@@ -124,25 +152,29 @@ pub async fn of_transaction(
     transaction_id: Uuid,
 ) -> Result<Option<LotRecord>, sqlx::Error> {
     sqlx::query_as!(
-        LotRecord,
+        LotRow,
         "SELECT id, member_id, transaction_id, points, remaining, status, expires_at
            FROM point_lots WHERE transaction_id = $1 FOR UPDATE",
         transaction_id,
     )
     .fetch_optional(conn)
-    .await
+    .await?
+    .map(LotRecord::try_from)
+    .transpose()
 }
 
 /// A lot, locked.
 pub async fn lock(conn: &mut PgConnection, lot_id: Uuid) -> Result<Option<LotRecord>, sqlx::Error> {
     sqlx::query_as!(
-        LotRecord,
+        LotRow,
         "SELECT id, member_id, transaction_id, points, remaining, status, expires_at
            FROM point_lots WHERE id = $1 FOR UPDATE",
         lot_id,
     )
     .fetch_optional(conn)
-    .await
+    .await?
+    .map(LotRecord::try_from)
+    .transpose()
 }
 
 /// Takes `points` out of a pending lot (a refund inside the return window); a lot emptied this
@@ -180,7 +212,7 @@ pub async fn due_pending(
     limit: i64,
 ) -> Result<Vec<LotRecord>, sqlx::Error> {
     sqlx::query_as!(
-        LotRecord,
+        LotRow,
         "SELECT id, member_id, transaction_id, points, remaining, status, expires_at
            FROM point_lots
           WHERE status = 'pending' AND remaining > 0 AND available_at <= $1
@@ -190,6 +222,7 @@ pub async fn due_pending(
     )
     .fetch_all(conn)
     .await
+    .and_then(records)
 }
 
 /// Members with active points that have expired by `now`.
@@ -254,7 +287,7 @@ pub async fn claim_expiry_warnings(
     limit: i64,
 ) -> Result<Vec<LotRecord>, sqlx::Error> {
     sqlx::query_as!(
-        LotRecord,
+        LotRow,
         "UPDATE point_lots SET expiry_warned_at = $1
           WHERE id IN (SELECT id FROM point_lots
                         WHERE status = 'active' AND remaining > 0 AND expiry_warned_at IS NULL
@@ -267,6 +300,7 @@ pub async fn claim_expiry_warnings(
     )
     .fetch_all(conn)
     .await
+    .and_then(records)
 }
 
 /// Active points expiring within `days` of `now`.
