@@ -40,7 +40,7 @@ pub struct RegisterResponse {
         (status = 429, description = "Too many requests", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
     )
 )]
-#[tracing::instrument(skip_all, fields(flow = "register"))]
+#[tracing::instrument(skip_all, fields(flow = "register", user_id = tracing::field::Empty))]
 pub async fn register(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -57,6 +57,7 @@ pub async fn register(
     .map_err(invalid)?;
     let user_id =
         core::registration::register(&state.core, &state.client_ip(&req), new_user).await?;
+    tracing::Span::current().record("user_id", tracing::field::display(user_id));
     Ok(HttpResponse::Created().json(RegisterResponse {
         user_id,
         verification_required: true,
@@ -131,7 +132,7 @@ impl From<core::sessions::Session> for LoginResponse {
         (status = 429, description = "Too many attempts; see Retry-After", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
     )
 )]
-#[tracing::instrument(skip_all, fields(flow = "login"))]
+#[tracing::instrument(skip_all, fields(flow = "login", user_id = tracing::field::Empty))]
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -145,6 +146,7 @@ pub async fn login(
         password,
     )
     .await?;
+    tracing::Span::current().record("user_id", tracing::field::display(session.user.id));
     Ok(HttpResponse::Ok().json(LoginResponse::from(session)))
 }
 
