@@ -1,7 +1,7 @@
 //! Partner clients and their secret keys.
 
 use super::registration::InvalidField;
-use super::text::TextRule;
+use kernel::text::TextRule;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};

@@ -10,7 +10,6 @@ pub mod messages;
 pub mod pii;
 pub mod registration;
 pub mod sessions;
-pub mod text;
 pub mod users;
 
 pub use codes::{generate_code, Channel, Code, CodeCheck, CodePurpose};

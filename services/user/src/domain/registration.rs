@@ -1,5 +1,5 @@
 use super::credentials::Password;
-use super::text::TextRule;
+use kernel::text::TextRule;
 
 /// One field of a request that breaks a rule, named the way the client sent it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,7 +62,7 @@ pub struct PersonName(String);
 const NAME: TextRule = TextRule::line(100);
 
 impl PersonName {
-    pub fn parse(raw: &str) -> Result<Self, super::text::TextError> {
+    pub fn parse(raw: &str) -> Result<Self, kernel::text::TextError> {
         NAME.parse(raw).map(Self)
     }
 
