@@ -3,7 +3,8 @@
 
 use super::{lock_member, refunds, tiers, Error, Result};
 use crate::domain::{
-    self, earning, points, EarnBasis, Earned, LedgerError, Multiplier, Purchase, TransactionKind,
+    self, earning, points, EarnBasis, Earned, LedgerError, Multiplier, ProgramSettings, Purchase,
+    TransactionKind,
 };
 use crate::events::publishes;
 use crate::storage::accounts::{self, Account, BalanceChange};
@@ -142,6 +143,65 @@ pub async fn earn_in(conn: &mut PgConnection, request: &EarnRequest<'_>) -> Resu
         return Ok(EarnOutcome::Nothing);
     }
 
+    let Some(written) = write_earn(conn, request, &priced, &account, &settings).await? else {
+        // Another member's earn took this (source, reference) first.
+        let original =
+            entries::find_by_reference(conn, request.source, request.reference_id, EARN_KINDS)
+                .await?
+                .ok_or(LedgerError::ReferenceConflict(
+                    request.reference_id.to_owned(),
+                ))?;
+        return repeat_or_conflict(request, original);
+    };
+    add_qualifying_spend(conn, request, priced.purchase.as_ref()).await?;
+    let tier = tiers::upgrade_if_qualified(conn, &account, request.occurred_at).await?;
+    let earned = Earned {
+        transaction_id: written.transaction_id,
+        points: priced.points,
+        pending: written.pending,
+        balance_after: account
+            .balance
+            .checked_add(written.active)
+            .ok_or(LedgerError::OutOfRange)?,
+        tier,
+        capped: priced.capped,
+    };
+    events::outbox::enqueue(
+        conn,
+        &publishes::points_earned(
+            request.member_id,
+            &earned,
+            request.source,
+            request.reference_id,
+        ),
+    )
+    .await?;
+    // A refund that overtook its charge is applied now, as if it had come second.
+    if request.source == "charge" {
+        if let Some(early) = spend::take_early_refund(conn, request.reference_id).await? {
+            refunds::refund_in(conn, request.member_id, request.reference_id, early).await?;
+        }
+    }
+    Ok(EarnOutcome::Earned(earned))
+}
+
+/// An earn as written to the ledger.
+struct Written {
+    transaction_id: Uuid,
+    pending: bool,
+    /// What it added to the spendable balance.
+    active: i64,
+}
+
+/// Writes the earn's transaction, its lot and the cached balances; `None` if the
+/// (source, reference) was taken meanwhile.
+async fn write_earn(
+    conn: &mut PgConnection,
+    request: &EarnRequest<'_>,
+    priced: &Priced<'_>,
+    account: &Account,
+    settings: &ProgramSettings,
+) -> Result<Option<Written>> {
     let pending_days = program::pending_days(conn, request.source).await?;
     let pending = pending_days > 0;
     let amount = priced.purchase.as_ref().map(|p| p.amount);
@@ -170,17 +230,8 @@ pub async fn earn_in(conn: &mut PgConnection, request: &EarnRequest<'_>) -> Resu
         priced.points,
     )];
     let Some(transaction_id) = entries::record(conn, &transaction).await? else {
-        // Another member's earn took this (source, reference) first.
-        let original =
-            entries::find_by_reference(conn, request.source, request.reference_id, EARN_KINDS)
-                .await?
-                .ok_or(LedgerError::ReferenceConflict(
-                    request.reference_id.to_owned(),
-                ))?;
-        return repeat_or_conflict(request, original);
+        return Ok(None);
     };
-    add_qualifying_spend(conn, request, priced.purchase.as_ref()).await?;
-
     let available_at = request.occurred_at + Duration::days(i64::from(pending_days));
     // A member in debt (a reversal under the negative-balance policy) repays it first.
     let debt = if pending {
@@ -216,35 +267,11 @@ pub async fn earn_in(conn: &mut PgConnection, request: &EarnRequest<'_>) -> Resu
         }
     };
     accounts::apply(conn, request.member_id, change).await?;
-    let tier = tiers::upgrade_if_qualified(conn, &account, request.occurred_at).await?;
-    let earned = Earned {
+    Ok(Some(Written {
         transaction_id,
-        points: priced.points,
         pending,
-        balance_after: account
-            .balance
-            .checked_add(change.active)
-            .ok_or(LedgerError::OutOfRange)?,
-        tier,
-        capped: priced.capped,
-    };
-    events::outbox::enqueue(
-        conn,
-        &publishes::points_earned(
-            request.member_id,
-            &earned,
-            request.source,
-            request.reference_id,
-        ),
-    )
-    .await?;
-    // A refund that overtook its charge is applied now, as if it had come second.
-    if request.source == "charge" {
-        if let Some(early) = spend::take_early_refund(conn, request.reference_id).await? {
-            refunds::refund_in(conn, request.member_id, request.reference_id, early).await?;
-        }
-    }
-    Ok(EarnOutcome::Earned(earned))
+        active: change.active,
+    }))
 }
 
 /// A repeat of an earn is the original if it was for the same amount; else the reference was

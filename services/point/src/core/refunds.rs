@@ -6,8 +6,9 @@ use crate::domain::{earning, LotStatus, TransactionKind};
 use crate::events::publishes;
 use crate::storage::accounts::{self, BalanceChange};
 use crate::storage::entries::{self, Book, NewTransaction};
+use crate::storage::lots::{self, LotRecord};
+use crate::storage::program;
 use crate::storage::spend;
-use crate::storage::{lots, program};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -52,33 +53,7 @@ pub async fn refund_in(
     let reference = format!("{charge_id}/{}", refund.total_refunded);
     let lot = lots::of_transaction(conn, earn.id).await?;
     if let Some(lot) = lot.filter(|l| l.status == LotStatus::Pending) {
-        let cancel = delta.min(lot.remaining);
-        let mut cancellation = NewTransaction::new(
-            member_id,
-            TransactionKind::CancelPending,
-            -cancel,
-            "refund",
-            &reference,
-        );
-        cancellation.description = Some("Refund inside the return window");
-        cancellation.shortfall = delta - cancel;
-        cancellation.moves = vec![(Book::Pending, -cancel)];
-        let Some(transaction_id) = entries::record(conn, &cancellation).await? else {
-            return Ok(());
-        };
-        if cancel > 0 {
-            lots::cancel_pending(conn, lot.id, cancel, transaction_id).await?;
-            accounts::apply(
-                conn,
-                member_id,
-                BalanceChange {
-                    pending: -cancel,
-                    ..Default::default()
-                },
-            )
-            .await?;
-        }
-        return Ok(());
+        return cancel_pending(conn, member_id, &lot, delta, &reference).await;
     }
     let settings = program::settings(conn).await?;
     let take = if settings.allow_negative_balance {
@@ -125,5 +100,43 @@ pub async fn refund_in(
         ),
     )
     .await?;
+    Ok(())
+}
+
+/// Inside the return window: takes the refunded share out of the pending lot; what the lot no
+/// longer holds is recorded as a shortfall.
+async fn cancel_pending(
+    conn: &mut PgConnection,
+    member_id: Uuid,
+    lot: &LotRecord,
+    delta: i64,
+    reference: &str,
+) -> Result<()> {
+    let cancel = delta.min(lot.remaining);
+    let mut cancellation = NewTransaction::new(
+        member_id,
+        TransactionKind::CancelPending,
+        -cancel,
+        "refund",
+        reference,
+    );
+    cancellation.description = Some("Refund inside the return window");
+    cancellation.shortfall = delta - cancel;
+    cancellation.moves = vec![(Book::Pending, -cancel)];
+    let Some(transaction_id) = entries::record(conn, &cancellation).await? else {
+        return Ok(());
+    };
+    if cancel > 0 {
+        lots::cancel_pending(conn, lot.id, cancel, transaction_id).await?;
+        accounts::apply(
+            conn,
+            member_id,
+            BalanceChange {
+                pending: -cancel,
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
     Ok(())
 }

@@ -32,110 +32,134 @@ impl EventHandler for PointEvents {
         event: &ReceivedEvent,
     ) -> Result<(), HandlerError> {
         match event.event_type.as_str() {
-            topics::USER_REGISTERED => {
-                let registered: UserRegistered = event.decode()?;
-                if registered.role == auth::Role::Customer.as_str() {
-                    core::members::open_account(conn, parse_member(&registered.user_id)?)
-                        .await
-                        .map_err(handler_error)?;
-                }
-                Ok(())
-            }
-            topics::USER_ERASED => {
-                let erased: UserErased = event.decode()?;
-                core::members::erase(conn, parse_member(&erased.user_id)?)
-                    .await
-                    .map_err(handler_error)?;
-                Ok(())
-            }
-            topics::CHARGE_SUCCEEDED => {
-                let charge: ChargeSucceeded = event.decode()?;
-                // Card loads (seed 000) move money onto the card; they are not purchases.
-                if charge.kind == "load" {
-                    return Ok(());
-                }
-                let amount = money(charge.amount, &charge.currency)?;
-                earn_event(
-                    conn,
-                    EarnRequest {
-                        member_id: parse_member(&charge.member_id)?,
-                        basis: EarnBasis::Purchase {
-                            amount,
-                            store_id: None,
-                            category: None,
-                        },
-                        source: "charge",
-                        reference_id: &charge.charge_id,
-                        description: Some("Card payment"),
-                        occurred_at: event.occurred_at,
-                        actor: None,
-                    },
-                )
-                .await
-            }
-            topics::CHARGE_REFUNDED => {
-                let refund: ChargeRefunded = event.decode()?;
-                let result = core::refunds::refund_in(
-                    conn,
-                    parse_member(&refund.member_id)?,
-                    &refund.charge_id,
-                    ChargeRefund {
-                        total_refunded: refund.total_refunded,
-                        charge_amount: refund.charge_amount,
-                    },
-                )
-                .await;
-                match result {
-                    Ok(()) | Err(core::Error::Refused(LedgerError::Erased)) => Ok(()),
-                    Err(e) => Err(handler_error(e)),
-                }
-            }
-            topics::ORDER_COMPLETED => {
-                let order: OrderCompleted = event.decode()?;
-                let amount = money(order.amount, &order.currency)?;
-                earn_event(
-                    conn,
-                    EarnRequest {
-                        member_id: parse_member(&order.member_id)?,
-                        basis: EarnBasis::Purchase {
-                            amount,
-                            store_id: Some(order.store_id.as_str()).filter(|s| !s.is_empty()),
-                            category: Some(order.category.as_str()).filter(|s| !s.is_empty()),
-                        },
-                        source: "order",
-                        reference_id: &order.order_id,
-                        description: Some("Partner order"),
-                        occurred_at: event.occurred_at,
-                        actor: Some(order.partner_id.as_str()).filter(|s| !s.is_empty()),
-                    },
-                )
-                .await
-            }
-            topics::CAMPAIGN_REWARD_DUE => {
-                let due: CampaignRewardDue = event.decode()?;
-                let points = Points::parse(due.points)
-                    .map_err(|_| permanent(format!("campaign bonus of {} points", due.points)))?;
-                // One bonus per member and campaign window, however often the event comes.
-                let reference = format!("{}/{}", due.window_id, due.member_id);
-                earn_event(
-                    conn,
-                    EarnRequest {
-                        member_id: parse_member(&due.member_id)?,
-                        basis: EarnBasis::Points(points),
-                        source: "campaign",
-                        reference_id: &reference,
-                        description: Some(due.reason.as_str()).filter(|s| !s.is_empty()),
-                        occurred_at: event.occurred_at,
-                        actor: Some(due.campaign_id.as_str()),
-                    },
-                )
-                .await
-            }
+            topics::USER_REGISTERED => user_registered(conn, event.decode()?).await,
+            topics::USER_ERASED => user_erased(conn, event.decode()?).await,
+            topics::CHARGE_SUCCEEDED => charge_succeeded(conn, event, event.decode()?).await,
+            topics::CHARGE_REFUNDED => charge_refunded(conn, event.decode()?).await,
+            topics::ORDER_COMPLETED => order_completed(conn, event, event.decode()?).await,
+            topics::CAMPAIGN_REWARD_DUE => campaign_reward_due(conn, event, event.decode()?).await,
             other => Err(permanent(format!(
                 "the point service does not handle {other}"
             ))),
         }
     }
+}
+
+/// A new customer gets an account; staff do not.
+async fn user_registered(
+    conn: &mut PgConnection,
+    registered: UserRegistered,
+) -> Result<(), HandlerError> {
+    if registered.role == auth::Role::Customer.as_str() {
+        core::members::open_account(conn, parse_member(&registered.user_id)?)
+            .await
+            .map_err(handler_error)?;
+    }
+    Ok(())
+}
+
+async fn user_erased(conn: &mut PgConnection, erased: UserErased) -> Result<(), HandlerError> {
+    core::members::erase(conn, parse_member(&erased.user_id)?)
+        .await
+        .map_err(handler_error)
+}
+
+async fn charge_succeeded(
+    conn: &mut PgConnection,
+    event: &ReceivedEvent,
+    charge: ChargeSucceeded,
+) -> Result<(), HandlerError> {
+    // Card loads (seed 000) move money onto the card; they are not purchases.
+    if charge.kind == "load" {
+        return Ok(());
+    }
+    let amount = money(charge.amount, &charge.currency)?;
+    earn_event(
+        conn,
+        EarnRequest {
+            member_id: parse_member(&charge.member_id)?,
+            basis: EarnBasis::Purchase {
+                amount,
+                store_id: None,
+                category: None,
+            },
+            source: "charge",
+            reference_id: &charge.charge_id,
+            description: Some("Card payment"),
+            occurred_at: event.occurred_at,
+            actor: None,
+        },
+    )
+    .await
+}
+
+async fn charge_refunded(
+    conn: &mut PgConnection,
+    refund: ChargeRefunded,
+) -> Result<(), HandlerError> {
+    let result = core::refunds::refund_in(
+        conn,
+        parse_member(&refund.member_id)?,
+        &refund.charge_id,
+        ChargeRefund {
+            total_refunded: refund.total_refunded,
+            charge_amount: refund.charge_amount,
+        },
+    )
+    .await;
+    match result {
+        Ok(()) | Err(core::Error::Refused(LedgerError::Erased)) => Ok(()),
+        Err(e) => Err(handler_error(e)),
+    }
+}
+
+async fn order_completed(
+    conn: &mut PgConnection,
+    event: &ReceivedEvent,
+    order: OrderCompleted,
+) -> Result<(), HandlerError> {
+    let amount = money(order.amount, &order.currency)?;
+    earn_event(
+        conn,
+        EarnRequest {
+            member_id: parse_member(&order.member_id)?,
+            basis: EarnBasis::Purchase {
+                amount,
+                store_id: Some(order.store_id.as_str()).filter(|s| !s.is_empty()),
+                category: Some(order.category.as_str()).filter(|s| !s.is_empty()),
+            },
+            source: "order",
+            reference_id: &order.order_id,
+            description: Some("Partner order"),
+            occurred_at: event.occurred_at,
+            actor: Some(order.partner_id.as_str()).filter(|s| !s.is_empty()),
+        },
+    )
+    .await
+}
+
+async fn campaign_reward_due(
+    conn: &mut PgConnection,
+    event: &ReceivedEvent,
+    due: CampaignRewardDue,
+) -> Result<(), HandlerError> {
+    let points = Points::parse(due.points)
+        .map_err(|_| permanent(format!("campaign bonus of {} points", due.points)))?;
+    // One bonus per member and campaign window, however often the event comes.
+    let reference = format!("{}/{}", due.window_id, due.member_id);
+    earn_event(
+        conn,
+        EarnRequest {
+            member_id: parse_member(&due.member_id)?,
+            basis: EarnBasis::Points(points),
+            source: "campaign",
+            reference_id: &reference,
+            description: Some(due.reason.as_str()).filter(|s| !s.is_empty()),
+            occurred_at: event.occurred_at,
+            actor: Some(due.campaign_id.as_str()),
+        },
+    )
+    .await
 }
 
 /// Earns for an event. An erased member's events are dropped; other refusals (a currency the
