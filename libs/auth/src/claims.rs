@@ -63,4 +63,8 @@ pub struct Claims {
     pub role: Option<Role>,
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// The login (refresh-token family) a member's token belongs to, so that logging out
+    /// revokes it; absent on partner tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<Uuid>,
 }

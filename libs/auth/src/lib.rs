@@ -4,11 +4,13 @@
 
 mod claims;
 mod principal;
+pub mod revocation;
 pub mod scopes;
 mod signing;
 mod verify;
 
 pub use claims::{Claims, PrincipalKind, Role, AUDIENCE, ISSUER};
 pub use principal::Principal;
+pub use revocation::Revoked;
 pub use signing::{Jwk, Jwks, SigningKey};
 pub use verify::JwtVerifier;

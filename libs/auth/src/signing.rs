@@ -66,6 +66,37 @@ impl SigningKey {
         scopes: Vec<String>,
         ttl_secs: i64,
     ) -> anyhow::Result<String> {
+        self.sign(subject, kind, role, scopes, None, ttl_secs)
+    }
+
+    /// A member's or staff user's token for one login (`sid`: the refresh-token family), which
+    /// a logout revokes.
+    pub fn issue_for_session(
+        &self,
+        subject: Uuid,
+        role: Role,
+        sid: Uuid,
+        ttl_secs: i64,
+    ) -> anyhow::Result<String> {
+        self.sign(
+            subject,
+            PrincipalKind::User,
+            Some(role),
+            Vec::new(),
+            Some(sid),
+            ttl_secs,
+        )
+    }
+
+    fn sign(
+        &self,
+        subject: Uuid,
+        kind: PrincipalKind,
+        role: Option<Role>,
+        scopes: Vec<String>,
+        sid: Option<Uuid>,
+        ttl_secs: i64,
+    ) -> anyhow::Result<String> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: subject,
@@ -77,6 +108,7 @@ impl SigningKey {
             kind,
             role,
             scopes,
+            sid,
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.kid.clone());

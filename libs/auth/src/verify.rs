@@ -1,7 +1,9 @@
 use crate::claims::{Claims, AUDIENCE, ISSUER};
 use crate::principal::Principal;
+use crate::revocation::{self, RevocationList};
 use crate::signing::Jwks;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use platform::redis::RedisPool;
 use platform::ApiError;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -16,6 +18,7 @@ const REFETCH_INTERVAL: Duration = Duration::from_secs(10);
 /// a token signed with a key not yet seen (after a rotation) triggers a refetch.
 pub struct JwtVerifier {
     keys: Arc<KeyCache>,
+    revocations: RwLock<RevocationList>,
     validation: Validation,
 }
 
@@ -65,6 +68,7 @@ impl JwtVerifier {
                 keys: RwLock::new(HashMap::new()),
                 last_fetch: Mutex::new(None),
             }),
+            revocations: RwLock::new(RevocationList::default()),
             validation,
         }
     }
@@ -95,6 +99,14 @@ impl JwtVerifier {
             }
         })?;
         let claims = data.claims;
+        let revoked = self
+            .revocations
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .refuses(claims.sub, claims.sid);
+        if revoked {
+            return Err(invalid("revoked"));
+        }
         Ok(Principal {
             subject: claims.sub,
             kind: claims.kind,
@@ -110,6 +122,21 @@ impl JwtVerifier {
         if let Err(e) = tokio::spawn(async move { keys.refresh().await }).await {
             tracing::warn!(error = %e, "the JWKS fetch task failed");
         }
+    }
+
+    /// Copies revocations recorded since the last call from Redis (see [`crate::revocation`]).
+    pub async fn sync_revocations(&self, redis: &RedisPool) -> anyhow::Result<()> {
+        let from = self
+            .revocations
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .read_from();
+        let read = revocation::read(redis, from).await?;
+        self.revocations
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .add(read);
+        Ok(())
     }
 
     /// Whether any signing key is known: a service is not ready to serve before it can verify.
@@ -378,6 +405,42 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn revoked_sessions_and_subjects_are_refused_once_synced() {
+        use crate::revocation::{revoke, Revoked};
+        let redis_url =
+            std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let redis = platform::redis::connect(&redis_url.into()).unwrap();
+        let (key, verifier) = setup();
+        let member = Uuid::now_v7();
+        let (phone, laptop) = (Uuid::now_v7(), Uuid::now_v7());
+        let on_phone = key
+            .issue_for_session(member, Role::Customer, phone, 900)
+            .unwrap();
+        let on_laptop = key
+            .issue_for_session(member, Role::Customer, laptop, 900)
+            .unwrap();
+        verifier.sync_revocations(&redis).await.unwrap();
+        assert!(verifier.verify(&on_phone).await.is_ok());
+
+        // Logging out on the phone: that login's token stops working, the laptop's does not.
+        revoke(&redis, Revoked::Session(phone)).await.unwrap();
+        assert!(verifier.verify(&on_phone).await.is_ok(), "not synced yet");
+        verifier.sync_revocations(&redis).await.unwrap();
+        let refused = verifier.verify(&on_phone).await.unwrap_err();
+        assert!(format!("{refused}").contains("revoked"), "{refused}");
+        assert!(verifier.verify(&on_laptop).await.is_ok());
+
+        // Erasure: every token of the member, whatever login it came from.
+        revoke(&redis, Revoked::Subject(member)).await.unwrap();
+        verifier.sync_revocations(&redis).await.unwrap();
+        assert!(verifier.verify(&on_laptop).await.is_err());
+        let someone_else = key
+            .issue_for_session(Uuid::now_v7(), Role::Customer, Uuid::now_v7(), 900)
+            .unwrap();
+        assert!(verifier.verify(&someone_else).await.is_ok());
+    }
+
+    #[tokio::test]
     async fn an_hs256_token_keyed_with_the_public_key_is_refused() {
         let (key, verifier) = setup();
         let public = URL_SAFE_NO_PAD.decode(key.jwk().x).unwrap();
@@ -394,6 +457,7 @@ mod tests {
             kind: PrincipalKind::User,
             role: Some(Role::SuperAdmin),
             scopes: vec![],
+            sid: None,
         };
         let token = jsonwebtoken::encode(
             &header,

@@ -152,13 +152,48 @@ impl Foundation {
             routes(cfg);
         })?;
         let relay = Relay::new(self.pool.clone(), self.producer.clone());
+        let revocations =
+            follow_revocations(self.verifier.clone(), self.redis.clone(), shutdown.clone());
         let mut service = Service::new(self.name, port, server, shutdown.clone())
-            .with_worker("outbox-relay", relay.run(shutdown.clone()).boxed());
+            .with_worker("outbox-relay", relay.run(shutdown.clone()).boxed())
+            .with_worker("token-revocations", revocations.boxed());
         for consumer in self.consumers {
             service = service.with_worker("event-consumer", consumer.run(shutdown.clone()).boxed());
         }
         tracing::info!(service = self.name, port, "listening");
         Ok(service)
+    }
+}
+
+/// How often a service copies new token revocations from Redis: a logged-out or erased member's
+/// access token stops working within this time.
+const REVOCATION_SYNC: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Keeps the verifier's copy of the revocations current. While Redis is unreachable the last copy
+/// stays in force and the failure is logged once, not every second.
+async fn follow_revocations(
+    verifier: web::Data<JwtVerifier>,
+    redis: RedisPool,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let mut failing = false;
+    loop {
+        match verifier.sync_revocations(&redis).await {
+            Ok(()) if failing => {
+                tracing::info!("reading token revocations again");
+                failing = false;
+            }
+            Ok(()) => {}
+            Err(e) if !failing => {
+                tracing::warn!(error = %e, "cannot read token revocations from Redis; the last copy stays in force");
+                failing = true;
+            }
+            Err(_) => {}
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            _ = tokio::time::sleep(REVOCATION_SYNC) => {}
+        }
     }
 }
 

@@ -53,6 +53,7 @@ impl Application {
                     settings.auth_requests_per_minute,
                     settings.lockout_after_failures,
                 ),
+                redis: foundation.redis.clone(),
             },
         });
         let pool = foundation.pool.clone();
@@ -111,7 +112,8 @@ async fn reload_keys(
 
 impl service_kit::ServiceApp for Application {
     const NAME: &'static str = "user";
-    const ABOUT: &'static str = "Members, staff, partner clients, sessions and the token signing keys.";
+    const ABOUT: &'static str =
+        "Members, staff, partner clients, sessions and the token signing keys.";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     type Settings = Settings;
 

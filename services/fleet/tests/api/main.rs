@@ -10,4 +10,5 @@ mod flow;
 mod gateway;
 mod partners;
 mod privacy;
+mod revocation;
 mod settings;

@@ -108,13 +108,18 @@ pub async fn rotate_secret(
     Ok(IssuedSecret { client, secret })
 }
 
-/// Revokes a client: every key stops working at once.
+/// Revokes a client: every key stops working at once, and its access tokens within seconds.
 pub async fn revoke(ctx: &Context, client_id: Uuid, revoked_by: Uuid) -> Result<(), ApiError> {
     let mut tx = ctx.pool.begin().await?;
     let client = storage::clients::lock(&mut tx, client_id)
         .await?
         .ok_or_else(|| ApiError::NotFound("no such partner client".into()))?;
     storage::clients::revoke(&mut tx, client.id).await?;
+    auth::revocation::revoke(&ctx.redis, auth::Revoked::Subject(client.id))
+        .await
+        .map_err(|e| {
+            ApiError::Unavailable(format!("cannot revoke the client's tokens now: {e}"))
+        })?;
     tx.commit().await?;
     tracing::info!(client_id = %client.id, %revoked_by, "partner client revoked");
     Ok(())

@@ -186,7 +186,8 @@ pub async fn reset_password(
     let hash = passwords::hash(new_password).await?;
     let mut tx = spend(ctx, user.id, CodePurpose::PasswordReset, code).await?;
     storage::users::set_password(&mut tx, user.id, &hash).await?;
-    storage::sessions::revoke_all(&mut tx, user.id, RevokeReason::PasswordReset).await?;
+    super::sessions::sign_out_everywhere(&mut tx, ctx, user.id, RevokeReason::PasswordReset)
+        .await?;
     tx.commit().await?;
     ctx.limits.record_success(&account).await;
     Ok(())

@@ -11,4 +11,6 @@ pub struct Context {
     pub keys: Arc<KeyRing>,
     pub limits: AuthLimits,
     pub settings: Settings,
+    /// The fleet's Redis, where revoked sessions and subjects are recorded for every service.
+    pub redis: platform::redis::RedisPool,
 }

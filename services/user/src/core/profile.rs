@@ -56,7 +56,7 @@ pub async fn change_password(
     let hash = passwords::hash(new_password).await?;
     let mut tx = ctx.pool.begin().await?;
     storage::users::set_password(&mut tx, user.id, &hash).await?;
-    storage::sessions::revoke_all(&mut tx, user.id, RevokeReason::PasswordChanged).await?;
+    sessions::sign_out_everywhere(&mut tx, ctx, user.id, RevokeReason::PasswordChanged).await?;
     let session = sessions::start(&mut tx, ctx, user).await?;
     tx.commit().await?;
     Ok(session)

@@ -60,26 +60,30 @@ pub(super) async fn start(
     user: User,
 ) -> anyhow::Result<Session> {
     let refresh_token = new_refresh_token();
+    let family_id = Uuid::now_v7();
     storage::sessions::insert(
         conn,
         user.id,
-        Uuid::now_v7(),
+        family_id,
         &refresh_token_digest(&refresh_token),
         ctx.settings.refresh_token_ttl_secs,
     )
     .await?;
-    session(ctx, user, refresh_token)
+    session(ctx, user, family_id, refresh_token)
 }
 
-fn session(ctx: &Context, user: User, refresh_token: String) -> anyhow::Result<Session> {
+/// The access token names its login (`family_id`), so that a logout revokes it.
+fn session(
+    ctx: &Context,
+    user: User,
+    family_id: Uuid,
+    refresh_token: String,
+) -> anyhow::Result<Session> {
     let ttl = ctx.settings.access_token_ttl_secs;
-    let access_token = ctx.keys.signer().issue(
-        user.id,
-        auth::PrincipalKind::User,
-        Some(user.role),
-        Vec::new(),
-        ttl,
-    )?;
+    let access_token = ctx
+        .keys
+        .signer()
+        .issue_for_session(user.id, user.role, family_id, ttl)?;
     Ok(Session {
         access_token,
         refresh_token,
@@ -131,7 +135,7 @@ pub async fn refresh(ctx: &Context, client_ip: &str, presented: &str) -> Result<
             let user = storage::users::find_by_id(&mut conn, &ctx.pii, token.user_id)
                 .await?
                 .ok_or_else(|| ApiError::Unauthorized("this account no longer exists".into()))?;
-            Ok(session(ctx, user, refresh_token)?)
+            Ok(session(ctx, user, token.family_id, refresh_token)?)
         }
     }
 }
@@ -140,13 +144,35 @@ fn unknown_refresh_token() -> ApiError {
     ApiError::Unauthorized("the refresh token is unknown or expired; log in again".into())
 }
 
-/// Logs out the session a refresh token belongs to; an unknown token changes nothing.
+/// Signs the user out of every login (password change or reset): the refresh tokens in the
+/// caller's transaction, the access tokens in every service within seconds. Call it before the
+/// commit, so that a revocation that cannot be recorded fails the whole change.
+pub(super) async fn sign_out_everywhere(
+    conn: &mut PgConnection,
+    ctx: &Context,
+    user_id: Uuid,
+    reason: RevokeReason,
+) -> Result<(), ApiError> {
+    for family_id in storage::sessions::revoke_all(conn, user_id, reason).await? {
+        auth::revocation::revoke(&ctx.redis, auth::Revoked::Session(family_id))
+            .await
+            .map_err(|e| ApiError::Unavailable(format!("cannot sign the sessions out now: {e}")))?;
+    }
+    Ok(())
+}
+
+/// Logs out the session a refresh token belongs to; an unknown token changes nothing. The
+/// session's access tokens stop working in every service within seconds; if that cannot be
+/// recorded, the logout fails as a whole and can be retried.
 pub async fn logout(ctx: &Context, presented: &str) -> Result<(), ApiError> {
     let mut tx = ctx.pool.begin().await?;
     if let Some(family_id) =
         storage::sessions::family_of(&mut tx, &refresh_token_digest(presented)).await?
     {
         storage::sessions::revoke_family(&mut tx, family_id, RevokeReason::Logout).await?;
+        auth::revocation::revoke(&ctx.redis, auth::Revoked::Session(family_id))
+            .await
+            .map_err(|e| ApiError::Unavailable(format!("cannot sign the session out now: {e}")))?;
     }
     tx.commit().await?;
     Ok(())

@@ -1,10 +1,10 @@
 //! Partner clients and their secret keys.
 
 use super::registration::InvalidField;
-use kernel::text::TextRule;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
+use kernel::text::TextRule;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;

@@ -90,21 +90,25 @@ pub async fn revoke_family(
     Ok(())
 }
 
-/// Signs the user out everywhere (password change or reset, erasure).
+/// Signs the user out everywhere (password change or reset, erasure); returns the logins
+/// (families) that were still live.
 pub async fn revoke_all(
     conn: &mut PgConnection,
     user_id: Uuid,
     reason: RevokeReason,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    let mut families = sqlx::query_scalar!(
         "UPDATE refresh_tokens SET revoked_at = now(), revoke_reason = $2
-          WHERE user_id = $1 AND revoked_at IS NULL",
+          WHERE user_id = $1 AND revoked_at IS NULL
+          RETURNING family_id",
         user_id,
         reason.as_str(),
     )
-    .execute(conn)
+    .fetch_all(conn)
     .await?;
-    Ok(())
+    families.sort_unstable();
+    families.dedup();
+    Ok(families)
 }
 
 /// One entry per login, oldest first, for the data export.

@@ -196,3 +196,30 @@ fn rand_octet() -> u8 {
 
 /// Asserts a problem+json answer with this status and type suffix; returns the body.
 pub use testkit::assert_problem;
+
+/// Waits (a few seconds at most) until `token` is refused as revoked; every answer before that
+/// must be one that shows no data of the account: `allowed_meanwhile`.
+pub async fn until_revoked(app: &TestApp, token: &str, allowed_meanwhile: &[u16]) {
+    testkit::eventually(std::time::Duration::from_secs(5), || async {
+        let response = app.get("/api/v1/users/me", token).await;
+        let status = response.status().as_u16();
+        if status == 401 {
+            let body: Value = response.json().await?;
+            assert!(
+                body["detail"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("revoked"),
+                "{body}"
+            );
+            return Ok(Some(()));
+        }
+        assert!(
+            allowed_meanwhile.contains(&status),
+            "answered {status} before the revocation"
+        );
+        Ok(None)
+    })
+    .await
+    .expect("the token is revoked within seconds");
+}

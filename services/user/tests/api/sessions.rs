@@ -63,6 +63,33 @@ async fn logout_ends_the_session() {
 }
 
 #[tokio::test]
+async fn logging_out_revokes_that_logins_access_tokens_within_seconds() {
+    let app = TestApp::start().await;
+    let phone = app.member("two.devices@example.com").await;
+    let laptop: Value = app
+        .login("two.devices@example.com", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let out = app
+        .post(
+            "/api/v1/auth/logout",
+            None,
+            &json!({"refresh_token": phone["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(out.status(), 204);
+    let phone_access = phone["access_token"].as_str().unwrap();
+    crate::helpers::until_revoked(&app, phone_access, &[200]).await;
+    let laptop_access = laptop["access_token"].as_str().unwrap();
+    assert_eq!(
+        app.get("/api/v1/users/me", laptop_access).await.status(),
+        200
+    );
+}
+
+#[tokio::test]
 async fn changing_the_password_signs_out_other_sessions() {
     let app = TestApp::start().await;
     let phone = app.member("pw@example.com").await;
@@ -113,6 +140,13 @@ async fn changing_the_password_signs_out_other_sessions() {
         refresh(&app, fresh["refresh_token"].as_str().unwrap())
             .await
             .status(),
+        200
+    );
+    // The other logins' access tokens stop working too; the new session's keeps working.
+    crate::helpers::until_revoked(&app, phone["access_token"].as_str().unwrap(), &[200]).await;
+    let fresh_access = fresh["access_token"].as_str().unwrap();
+    assert_eq!(
+        app.get("/api/v1/users/me", fresh_access).await.status(),
         200
     );
     assert_eq!(app.login("pw@example.com", PASSWORD).await.status(), 401);
