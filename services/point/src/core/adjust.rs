@@ -1,9 +1,10 @@
 //! Staff adjustments: a credit or debit of a member's points with a reason, audited.
 
 use super::{lock_member, release_on_error, Result, REPLAY_STATUS};
-use crate::domain::{AdjustmentPoints, LedgerError, TransactionKind};
+use crate::domain::points::debt;
+use crate::domain::{AdjustmentPoints, LedgerError, ProgramSettings, TransactionKind};
 use crate::events::publishes;
-use crate::storage::accounts::{self, BalanceChange};
+use crate::storage::accounts::{self, Account, BalanceChange};
 use crate::storage::entries::{self, Book, NewTransaction, TransactionRecord};
 use crate::storage::lots::{self, NewLot};
 use crate::storage::{audit, program};
@@ -94,37 +95,7 @@ async fn adjust_in(
             Err(LedgerError::KeyReused.into())
         };
     };
-    let now = Utc::now();
-    if let Some(credit) = points.credit() {
-        let debt = crate::domain::points::debt(account.balance);
-        lots::create(
-            conn,
-            &NewLot {
-                member_id,
-                transaction_id,
-                points: credit,
-                remaining: credit - debt.min(credit),
-                pending: false,
-                earned_at: now,
-                available_at: now,
-                expires_at: settings.expiry(now),
-            },
-        )
-        .await?;
-    }
-    if let Some(debit) = points.debit() {
-        lots::take(conn, member_id, debit, transaction_id, None).await?;
-    }
-    accounts::apply(
-        conn,
-        member_id,
-        BalanceChange {
-            active: points.signed(),
-            earned: points.credit().unwrap_or(0),
-            ..Default::default()
-        },
-    )
-    .await?;
+    move_points(conn, &account, points, transaction_id, &settings).await?;
     audit::record(
         conn,
         adjustment.actor,
@@ -151,6 +122,49 @@ async fn adjust_in(
         transaction: find(conn, &reference).await?,
         replayed: false,
     })
+}
+
+/// A credit becomes a new lot (repaying any debt first); a debit takes from the oldest lots.
+async fn move_points(
+    conn: &mut PgConnection,
+    account: &Account,
+    points: AdjustmentPoints,
+    transaction_id: Uuid,
+    settings: &ProgramSettings,
+) -> Result<()> {
+    let member_id = account.member_id;
+    let now = Utc::now();
+    if let Some(credit) = points.credit() {
+        let owed = debt(account.balance);
+        lots::create(
+            conn,
+            &NewLot {
+                member_id,
+                transaction_id,
+                points: credit,
+                remaining: credit - owed.min(credit),
+                pending: false,
+                earned_at: now,
+                available_at: now,
+                expires_at: settings.expiry(now),
+            },
+        )
+        .await?;
+    }
+    if let Some(debit) = points.debit() {
+        lots::take(conn, member_id, debit, transaction_id, None).await?;
+    }
+    accounts::apply(
+        conn,
+        member_id,
+        BalanceChange {
+            active: points.signed(),
+            earned: points.credit().unwrap_or(0),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 async fn find(conn: &mut PgConnection, reference: &str) -> Result<TransactionRecord> {
