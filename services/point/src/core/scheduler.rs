@@ -2,7 +2,8 @@
 //! instance at once (each item is handled under its member's account lock, and repeats are
 //! no-ops): pending points whose return window closed become active, holds nobody captured or
 //! released expire, expired lots are taken out, members are warned 30 days before points
-//! expire, and tiers are reviewed at the end of their qualification period.
+//! expire, tiers are reviewed at the end of their qualification period, and idempotency keys
+//! past their 24 hours are deleted.
 
 use super::{expiry, holds, tiers};
 use crate::domain::program::EXPIRY_WARNING_DAYS;
@@ -22,6 +23,8 @@ pub struct JobReport {
     pub expiry_warnings: usize,
     pub tiers_reviewed: usize,
     pub downgrade_warnings: usize,
+    /// Idempotency keys past their 24 hours.
+    pub purged_idempotency_keys: u64,
 }
 
 /// Runs every job once as of `now` (tests pass a time in the future).
@@ -67,6 +70,8 @@ pub async fn run_once(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<JobRe
         tiers::review(pool, member_id, now).await?;
         report.tiers_reviewed += 1;
     }
+
+    report.purged_idempotency_keys = platform::idempotency::purge_expired(pool).await?;
     Ok(report)
 }
 
