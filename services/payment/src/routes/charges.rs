@@ -398,12 +398,7 @@ mod tests {
             "amount": 100, "currency": "AUD", "member_id": Uuid::new_v4(),
             "card": {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
         });
-        let partner = Principal {
-            subject: Uuid::new_v4(),
-            kind: PrincipalKind::Partner,
-            role: None,
-            scopes: vec![auth::scopes::PAYMENTS_WRITE.into()],
-        };
+        let partner = Principal::partner(&[auth::scopes::PAYMENTS_WRITE]);
         let parsed = parse_card_charge(body.to_string().as_bytes(), &partner, today()).unwrap();
         let redacted = String::from_utf8(parsed.redacted_body).unwrap();
         assert!(!redacted.contains("42424242"), "{redacted}");

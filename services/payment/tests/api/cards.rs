@@ -59,8 +59,9 @@ async fn card_numbers_reach_the_psp_vault_and_never_the_database_or_the_logs() {
     let path = "/api/v1/payments/charges/card";
 
     let approved = app
+        .api
         .post(
-            &app.partner,
+            &app.merchant,
             path,
             Some("card-1"),
             &card_charge(member.id, "4242 4242 4242 4242"),
@@ -80,8 +81,9 @@ async fn card_numbers_reach_the_psp_vault_and_never_the_database_or_the_logs() {
     );
     // A retry replays the charge without sending the card anywhere again.
     let replay = app
+        .api
         .post(
-            &app.partner,
+            &app.merchant,
             path,
             Some("card-1"),
             &card_charge(member.id, "4242 4242 4242 4242"),
@@ -90,8 +92,9 @@ async fn card_numbers_reach_the_psp_vault_and_never_the_database_or_the_logs() {
     assert_eq!(replay.headers()["idempotent-replayed"], "true");
 
     let declined: Value = app
+        .api
         .post(
-            &app.partner,
+            &app.merchant,
             path,
             Some("card-2"),
             &card_charge(member.id, "4000000000009995"),
@@ -105,8 +108,9 @@ async fn card_numbers_reach_the_psp_vault_and_never_the_database_or_the_logs() {
 
     // Not a test card: the vault refuses it, and the answer does not repeat it.
     let refused = app
+        .api
         .post(
-            &app.partner,
+            &app.merchant,
             path,
             Some("card-3"),
             &card_charge(member.id, "4111111111111111"),
@@ -115,8 +119,9 @@ async fn card_numbers_reach_the_psp_vault_and_never_the_database_or_the_logs() {
     let problem = assert_problem(refused, 422, "card-refused").await;
     assert!(!problem.to_string().contains("4111"));
     let typo = app
+        .api
         .post(
-            &app.partner,
+            &app.merchant,
             path,
             Some("card-4"),
             &card_charge(member.id, "4242424242424241"),
@@ -127,6 +132,7 @@ async fn card_numbers_reach_the_psp_vault_and_never_the_database_or_the_logs() {
     assert!(!problem.to_string().contains("424242"));
     // Apps never send card details: they tokenise in the browser.
     let from_app = app
+        .api
         .post(
             &member.token,
             path,

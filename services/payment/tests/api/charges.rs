@@ -71,6 +71,7 @@ async fn charges_are_listed_newest_first_with_filters_and_a_cursor_for_who_may_s
 
     // The member pages through their own charges only, newest first.
     let first: Value = app
+        .api
         .get(
             &member.token,
             "/api/v1/payments/charges?status=succeeded&limit=2",
@@ -88,6 +89,7 @@ async fn charges_are_listed_newest_first_with_filters_and_a_cursor_for_who_may_s
     assert_eq!(amounts, [300, 200]);
     let cursor = first["next_cursor"].as_str().unwrap();
     let second: Value = app
+        .api
         .get(
             &member.token,
             &format!("/api/v1/payments/charges?status=succeeded&limit=2&cursor={cursor}"),
@@ -107,6 +109,7 @@ async fn charges_are_listed_newest_first_with_filters_and_a_cursor_for_who_may_s
 
     // Staff see everyone's; filters narrow it down.
     let failed: Value = app
+        .api
         .get(
             &app.support,
             &format!(
@@ -122,16 +125,15 @@ async fn charges_are_listed_newest_first_with_filters_and_a_cursor_for_who_may_s
 
     // Someone else's charge looks like a missing one.
     let theirs = app
-        .get(
-            &other.token,
-            &format!("/api/v1/payments/charges/{}", mine[0].as_str().unwrap()),
-        )
+        .api
+        .get(&other.token, &charge_path(mine[0].as_str().unwrap()))
         .await;
     assert_problem(theirs, 404, "not-found").await;
 
     // A partner sees only the charges it created.
     let partner_list: Value = app
-        .get(&app.partner, "/api/v1/payments/charges")
+        .api
+        .get(&app.merchant, CHARGES)
         .await
         .json()
         .await
@@ -140,6 +142,7 @@ async fn charges_are_listed_newest_first_with_filters_and_a_cursor_for_who_may_s
 
     for bad in ["status=paid", "limit=0", "kind=gift", "cursor=not-a-uuid"] {
         let response = app
+            .api
             .get(&member.token, &format!("/api/v1/payments/charges?{bad}"))
             .await;
         assert!(
@@ -155,9 +158,10 @@ async fn a_partner_charges_a_member_and_staff_cannot_pay() {
     let app = TestApp::start().await;
     let member = app.member();
     let response = app
+        .api
         .post(
-            &app.partner,
-            "/api/v1/payments/charges",
+            &app.merchant,
+            CHARGES,
             Some("order-77"),
             &json!({"amount": 5000, "currency": "AUD", "payment_method": "pm_card_visa", "member_id": member.id}),
         )
@@ -167,17 +171,13 @@ async fn a_partner_charges_a_member_and_staff_cannot_pay() {
     assert_eq!(charge["member_id"], member.id.to_string());
     // The member sees the charge made on their behalf; the partner finds it in its list.
     let seen = app
-        .get(
-            &member.token,
-            &format!(
-                "/api/v1/payments/charges/{}",
-                charge["id"].as_str().unwrap()
-            ),
-        )
+        .api
+        .get(&member.token, &charge_path(charge["id"].as_str().unwrap()))
         .await;
     assert_eq!(seen.status(), 200);
     let listed: Value = app
-        .get(&app.partner, "/api/v1/payments/charges")
+        .api
+        .get(&app.merchant, CHARGES)
         .await
         .json()
         .await
@@ -185,19 +185,21 @@ async fn a_partner_charges_a_member_and_staff_cannot_pay() {
     assert_eq!(listed["items"][0]["id"], charge["id"]);
 
     let staff = app
+        .api
         .post(
             &app.admin,
-            "/api/v1/payments/charges",
+            CHARGES,
             Some("staff-1"),
             &json!({"amount": 5000, "currency": "AUD", "payment_method": "pm_card_visa"}),
         )
         .await;
     assert_problem(staff, 403, "forbidden").await;
-    let unscoped = app.tokens.partner(uuid::Uuid::new_v4(), &["points:earn"]);
+    let unscoped = app.partner(&["points:earn"]);
     let response = app
+        .api
         .post(
             &unscoped,
-            "/api/v1/payments/charges",
+            CHARGES,
             Some("p-1"),
             &json!({"amount": 5000, "currency": "AUD", "payment_method": "pm_card_visa", "member_id": member.id}),
         )
@@ -213,12 +215,8 @@ async fn a_nul_byte_in_the_description_is_a_field_error_also_when_retried() {
         "description": "coffee\u{0}beans"});
     for _ in 0..2 {
         let refused = app
-            .post(
-                &member.token,
-                "/api/v1/payments/charges",
-                Some("nul-1"),
-                &with_nul,
-            )
+            .api
+            .post(&member.token, CHARGES, Some("nul-1"), &with_nul)
             .await;
         let problem = assert_problem(refused, 422, "validation-error").await;
         assert_eq!(field_errors(&problem), ["description"], "{problem}");
@@ -233,12 +231,8 @@ async fn a_nul_byte_in_the_description_is_a_field_error_also_when_retried() {
     let valid = json!({"amount": 500, "currency": "AUD", "payment_method": "pm_card_visa",
         "description": "coffee beans"});
     let charged = app
-        .post(
-            &member.token,
-            "/api/v1/payments/charges",
-            Some("nul-1"),
-            &valid,
-        )
+        .api
+        .post(&member.token, CHARGES, Some("nul-1"), &valid)
         .await;
     assert_eq!(charged.status(), 201);
 }
@@ -249,9 +243,10 @@ async fn amounts_at_the_edges_of_i64_are_field_errors() {
     let member = app.member();
     for amount in [i64::MIN, i64::MAX, -1] {
         let refused = app
+            .api
             .post(
                 &member.token,
-                "/api/v1/payments/charges",
+                CHARGES,
                 Some(&format!("edge-{amount}")),
                 &json!({"amount": amount, "currency": "AUD", "payment_method": "pm_card_visa"}),
             )

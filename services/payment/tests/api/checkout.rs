@@ -27,6 +27,7 @@ fn browser() -> reqwest::Client {
 
 async fn open_session(app: &TestApp, member: &Member) -> Value {
     let response = app
+        .api
         .post(
             &member.token,
             PATH,
@@ -120,9 +121,10 @@ async fn a_customer_pays_on_the_psp_page_after_a_decline_and_the_webhook_settles
         StatusCode::BAD_REQUEST
     );
     let refund = app
+        .api
         .post(
             &app.admin,
-            &format!("/api/v1/payments/charges/{charge_id}/refunds"),
+            &refunds_path(&session["charge"]),
             Some("refund-1"),
             &json!({"amount": 1000}),
         )
@@ -164,8 +166,9 @@ async fn an_expired_page_cancels_its_charge() {
     let app = TestApp::start().await;
     let member = app.member();
     let response = app
+        .api
         .post(
-            &app.partner,
+            &app.merchant,
             PATH,
             Some("partner-checkout-1"),
             &json!({"amount": 990, "currency": "EUR", "member_id": member.id,
@@ -179,16 +182,8 @@ async fn an_expired_page_cancels_its_charge() {
 
     // The PSP expires the page (its 24 hours are up); its webhook cancels the charge.
     let expired = app
-        .http
-        .post(format!(
-            "{}/v1/checkout/sessions/{}/expire",
-            app.sandbox,
-            session["id"].as_str().unwrap()
-        ))
-        .bearer_auth("sk_test_sandbox")
-        .send()
-        .await
-        .unwrap();
+        .expire_checkout_at_psp(session["id"].as_str().unwrap())
+        .await;
     assert_eq!(expired.status(), 200);
     app.wait_for_status(charge_id, "canceled").await;
     let page = browser()
@@ -199,20 +194,10 @@ async fn an_expired_page_cancels_its_charge() {
     assert_eq!(page.status(), StatusCode::BAD_REQUEST);
 
     // The member sees the canceled charge; another member does not see it at all.
-    let own = app
-        .get(
-            &member.token,
-            &format!("/api/v1/payments/charges/{charge_id}"),
-        )
-        .await;
+    let own = app.api.get(&member.token, &charge_path(charge_id)).await;
     assert_eq!(own.status(), 200);
     let stranger = app.member();
-    let other = app
-        .get(
-            &stranger.token,
-            &format!("/api/v1/payments/charges/{charge_id}"),
-        )
-        .await;
+    let other = app.api.get(&stranger.token, &charge_path(charge_id)).await;
     assert_eq!(other.status(), 404);
 }
 
@@ -224,25 +209,28 @@ async fn checkout_requests_are_checked_and_retries_get_the_same_page() {
     let mut bad = checkout_request();
     bad["success_url"] = json!("javascript:alert(1)");
     bad["amount"] = json!(0);
-    let refused = app.post(&member.token, PATH, Some("bad-1"), &bad).await;
+    let refused = app.api.post(&member.token, PATH, Some("bad-1"), &bad).await;
     let problem = assert_problem(refused, 422, "validation-error").await;
     let mut fields = field_errors(&problem);
     fields.sort();
     assert_eq!(fields, ["amount", "success_url"]);
 
     let without_member = app
-        .post(&app.partner, PATH, Some("partner-1"), &checkout_request())
+        .api
+        .post(&app.merchant, PATH, Some("partner-1"), &checkout_request())
         .await;
     let problem = assert_problem(without_member, 422, "validation-error").await;
     assert_eq!(field_errors(&problem), ["member_id"]);
 
     // A retry with the same key gets the same page and charge back; nothing new is opened.
     let first = app
+        .api
         .post(&member.token, PATH, Some("retry-1"), &checkout_request())
         .await;
     assert_eq!(first.status(), 201);
     let first: Value = first.json().await.unwrap();
     let again = app
+        .api
         .post(&member.token, PATH, Some("retry-1"), &checkout_request())
         .await;
     assert_eq!(again.status(), 201);
@@ -251,7 +239,8 @@ async fn checkout_requests_are_checked_and_retries_get_the_same_page() {
     assert_eq!(again["id"], first["id"]);
     assert_eq!(again["charge"]["id"], first["charge"]["id"]);
     let charges: Value = app
-        .get(&member.token, "/api/v1/payments/charges")
+        .api
+        .get(&member.token, CHARGES)
         .await
         .json()
         .await
@@ -261,7 +250,10 @@ async fn checkout_requests_are_checked_and_retries_get_the_same_page() {
     // The same key for another payment is refused.
     let mut other = checkout_request();
     other["amount"] = json!(9900);
-    let reused = app.post(&member.token, PATH, Some("retry-1"), &other).await;
+    let reused = app
+        .api
+        .post(&member.token, PATH, Some("retry-1"), &other)
+        .await;
     assert_problem(reused, 422, "idempotency-key-reused").await;
 }
 
@@ -273,6 +265,7 @@ async fn a_paypal_checkout_is_approved_on_paypals_page_then_captured_once() {
     let mut request = checkout_request();
     request["currency"] = json!("USD");
     let response = app
+        .api
         .post(&member.token, PATH, Some("paypal-checkout-1"), &request)
         .await;
     assert_eq!(response.status(), 201);
@@ -324,9 +317,10 @@ async fn a_paypal_card_that_needs_3d_secure_is_captured_after_the_payers_approva
     let app = TestApp::start_with(|s| s.routing = "*:paypal".into()).await;
     let member = app.member();
     let response = app
+        .api
         .post(
             &member.token,
-            "/api/v1/payments/charges",
+            CHARGES,
             Some("paypal-3ds-1"),
             &json!({"amount": 4200, "currency": "AUD", "payment_method": "pm_card_threeDSecureRequired",
                     "return_url": "https://shop.example/checkout"}),
@@ -415,6 +409,7 @@ async fn checkouts_whose_events_were_lost_are_settled_by_asking_the_psp() {
     let mut dollars = checkout_request();
     dollars["currency"] = json!("USD");
     let paypal: Value = app
+        .api
         .post(&member.token, PATH, Some("usd-1"), &dollars)
         .await
         .json()

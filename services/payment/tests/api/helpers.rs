@@ -1,32 +1,42 @@
-use auth::Role;
+use auth::{scopes, Role};
 use payment_service::configuration::JobSettings;
 use payment_service::{Application, Settings};
 use reqwest::Response;
 use serde_json::{json, Value};
 use std::net::TcpListener;
+use std::ops::Deref;
 use std::time::Duration;
-use testkit::{TestInfra, TokenIssuer};
+use testkit::ServiceHost;
 use uuid::Uuid;
 
-pub use testkit::assert_problem;
+pub use testkit::{assert_problem, Member};
 
+/// The payment service's schema.
+pub const SCHEMA: &str = "payments";
+pub const CHARGES: &str = "/api/v1/payments/charges";
+pub const WITHDRAWALS: &str = "/api/v1/payments/withdrawals";
+pub const DEAD_JOBS: &str = "/api/v1/payments/jobs/dead";
+/// The secret key of the sandbox's test account.
+const PSP_KEY: &str = "sk_test_sandbox";
+
+/// The payment service on testkit's host (`app.api`, `app.pool`, `app.member()`, ...), in front
+/// of its own PSP sandbox.
 pub struct TestApp {
-    pub infra: TestInfra,
-    pub tokens: TokenIssuer,
-    pub base: String,
+    host: ServiceHost,
+    /// The PSP sandbox's base URL: Stripe and PayPal both answer there.
     pub sandbox: String,
-    pub http: reqwest::Client,
-    pub api: testkit::ApiClient,
-    pub pool: sqlx::PgPool,
-    /// A merchant backend with payments:write.
-    pub partner: String,
+    /// A merchant backend with payments:write and payments:read.
+    pub merchant: String,
     pub admin: String,
     pub support: String,
 }
 
-pub struct Member {
-    pub id: Uuid,
-    pub token: String,
+impl Deref for TestApp {
+    type Target = ServiceHost;
+
+    fn deref(&self) -> &ServiceHost {
+        &self.host
+    }
 }
 
 /// Retries come quickly in tests; everything else is as in production.
@@ -47,8 +57,6 @@ impl TestApp {
 
     /// Starts the PSP sandbox and the payment service, with `adjust` applied to its settings.
     pub async fn start_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
-        let infra = TestInfra::start().await.expect("test infrastructure");
-        let tokens = TokenIssuer::start().await.unwrap();
         let sandbox = psp_sandbox::Sandbox::build(
             TcpListener::bind("127.0.0.1:0").unwrap(),
             psp_sandbox::SandboxConfig::default(),
@@ -57,34 +65,33 @@ impl TestApp {
         let sandbox_url = sandbox.base_url();
         tokio::spawn(sandbox.run_until_stopped());
 
-        let mut settings = Settings::new(
-            infra.service_settings("payments", tokens.jwks_url()),
-            &sandbox_url,
-        );
-        settings.jobs = fast_jobs();
-        adjust(&mut settings);
-        let service = Application::build(settings, platform::CancellationToken::new())
-            .await
-            .expect("the payment service starts");
-        let base = format!("http://127.0.0.1:{}", service.port);
-        tokio::spawn(service.run_until_stopped());
-
-        let pool = infra.pool("payments").await.unwrap();
-        let partner_id = Uuid::new_v4();
+        let host = ServiceHost::start(SCHEMA, |service, shutdown| {
+            let mut settings = Settings::new(service, &sandbox_url);
+            settings.jobs = fast_jobs();
+            adjust(&mut settings);
+            Application::build(settings, shutdown)
+        })
+        .await
+        .expect("the payment service starts");
         let app = TestApp {
-            partner: tokens.partner(partner_id, &["payments:write", "payments:read"]),
-            admin: tokens.user(Uuid::new_v4(), Role::Admin),
-            support: tokens.user(Uuid::new_v4(), Role::Support),
-            infra,
-            tokens,
-            base: base.clone(),
+            merchant: host.partner(&[scopes::PAYMENTS_WRITE, scopes::PAYMENTS_READ]),
+            admin: host.staff(Role::Admin),
+            support: host.staff(Role::Support),
+            host,
             sandbox: sandbox_url,
-            http: reqwest::Client::new(),
-            api: testkit::ApiClient::new(base),
-            pool,
         };
-        app.point_webhooks_at(&app.base).await;
+        app.point_webhooks_at(&app.api.base).await;
         app
+    }
+
+    /// Stops the service and waits until it has drained, while the mock broker still runs. A test
+    /// whose service consumed events ends with this: merely dropping the app takes the broker
+    /// away while the consumer still commits its offsets, and that commit then never returns.
+    pub async fn stop(self) {
+        self.host
+            .stop()
+            .await
+            .expect("the payment service stops cleanly");
     }
 
     /// Where the sandbox's PSPs send their events from now on: `{base}/api/v1/payments/webhooks/{psp}`.
@@ -99,35 +106,16 @@ impl TestApp {
         .unwrap();
     }
 
-    pub fn url(&self, path: &str) -> String {
-        self.api.url(path)
-    }
-
-    pub fn member(&self) -> Member {
-        let id = Uuid::now_v7();
-        Member {
-            id,
-            token: self.tokens.member(id),
-        }
-    }
-
-    pub async fn post(&self, token: &str, path: &str, key: Option<&str>, body: &Value) -> Response {
-        self.api.post(token, path, key, body).await
-    }
-
-    pub async fn get(&self, token: &str, path: &str) -> Response {
-        self.api.get(token, path).await
-    }
-
     /// A member paying for themself with `payment_method`.
     pub async fn charge(&self, member: &Member, amount: i64, payment_method: &str) -> Response {
-        self.post(
-            &member.token,
-            "/api/v1/payments/charges",
-            Some(&Uuid::new_v4().to_string()),
-            &json!({"amount": amount, "currency": "AUD", "payment_method": payment_method}),
-        )
-        .await
+        self.api
+            .post(
+                &member.token,
+                CHARGES,
+                Some(&Uuid::new_v4().to_string()),
+                &json!({"amount": amount, "currency": "AUD", "payment_method": payment_method}),
+            )
+            .await
     }
 
     /// A charge that succeeded, as its JSON.
@@ -139,10 +127,9 @@ impl TestApp {
         charge
     }
 
+    /// The charge as an admin sees it.
     pub async fn charge_status(&self, id: &str) -> Value {
-        let response = self
-            .get(&self.admin, &format!("/api/v1/payments/charges/{id}"))
-            .await;
+        let response = self.api.get(&self.admin, &charge_path(id)).await;
         assert_eq!(response.status(), 200);
         response.json().await.unwrap()
     }
@@ -157,12 +144,25 @@ impl TestApp {
         .unwrap_or_else(|_| panic!("charge {id} never became {status}"))
     }
 
+    /// Asks, as `token`, to run a dead job again.
+    pub async fn retry_job(&self, token: &str, job_id: &str) -> Response {
+        self.api
+            .post(
+                token,
+                &format!("/api/v1/payments/jobs/{job_id}/retry"),
+                None,
+                &Value::Null,
+            )
+            .await
+    }
+
     /// How many PaymentIntents the sandbox holds for our charge (a double charge shows as 2).
     pub async fn intents_at_psp(&self, charge_id: &str) -> usize {
         let found: Value = self
+            .api
             .http
             .get(format!("{}/v1/payment_intents/search", self.sandbox))
-            .bearer_auth("sk_test_sandbox")
+            .bearer_auth(PSP_KEY)
             .query(&[("query", format!("metadata['charge_id']:'{charge_id}'"))])
             .send()
             .await
@@ -171,6 +171,20 @@ impl TestApp {
             .await
             .unwrap();
         found["data"].as_array().unwrap().len()
+    }
+
+    /// Expires a Stripe checkout page at the PSP, as its 24 hours running out would.
+    pub async fn expire_checkout_at_psp(&self, session_id: &str) -> Response {
+        self.api
+            .http
+            .post(format!(
+                "{}/v1/checkout/sessions/{session_id}/expire",
+                self.sandbox
+            ))
+            .bearer_auth(PSP_KEY)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// The payloads published to `topic` so far (waits for at least `expected`, then a moment
@@ -200,6 +214,17 @@ impl TestApp {
     }
 }
 
+/// One charge.
+pub fn charge_path(id: &str) -> String {
+    format!("{CHARGES}/{id}")
+}
+
+/// The refunds of a charge, given as its JSON.
+pub fn refunds_path(charge: &Value) -> String {
+    format!("{}/refunds", charge_path(charge["id"].as_str().unwrap()))
+}
+
+/// The fields named in a validation problem.
 pub fn field_errors(problem: &Value) -> Vec<String> {
     problem["errors"]
         .as_array()

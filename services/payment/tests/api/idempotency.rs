@@ -14,14 +14,9 @@ async fn concurrent_duplicates_make_one_charge_and_retries_replay_it() {
     let app = TestApp::start().await;
     let member = app.member();
     let body = visa(1500);
-    let responses = futures::future::join_all((0..6).map(|_| {
-        app.post(
-            &member.token,
-            "/api/v1/payments/charges",
-            Some("tap-tap"),
-            &body,
-        )
-    }))
+    let responses = futures::future::join_all(
+        (0..6).map(|_| app.api.post(&member.token, CHARGES, Some("tap-tap"), &body)),
+    )
     .await;
     let mut ids = Vec::new();
     for response in responses {
@@ -42,23 +37,15 @@ async fn concurrent_duplicates_make_one_charge_and_retries_replay_it() {
     assert_eq!(app.intents_at_psp(ids[0].as_str().unwrap()).await, 1);
 
     let replay = app
-        .post(
-            &member.token,
-            "/api/v1/payments/charges",
-            Some("tap-tap"),
-            &visa(1500),
-        )
+        .api
+        .post(&member.token, CHARGES, Some("tap-tap"), &visa(1500))
         .await;
     assert_eq!(replay.status(), 201);
     assert_eq!(replay.headers()["idempotent-replayed"], "true");
     assert_eq!(replay.json::<Value>().await.unwrap()["id"], ids[0]);
     let other_body = app
-        .post(
-            &member.token,
-            "/api/v1/payments/charges",
-            Some("tap-tap"),
-            &visa(1600),
-        )
+        .api
+        .post(&member.token, CHARGES, Some("tap-tap"), &visa(1600))
         .await;
     assert_problem(other_body, 422, "idempotency-key-reused").await;
 }
@@ -68,12 +55,8 @@ async fn stored_responses_outlive_the_cache_because_postgres_holds_them() {
     let app = TestApp::start().await;
     let member = app.member();
     let first: Value = app
-        .post(
-            &member.token,
-            "/api/v1/payments/charges",
-            Some("k-1"),
-            &visa(900),
-        )
+        .api
+        .post(&member.token, CHARGES, Some("k-1"), &visa(900))
         .await
         .json()
         .await
@@ -82,8 +65,8 @@ async fn stored_responses_outlive_the_cache_because_postgres_holds_them() {
     // The response is cached in Redis for 24 hours...
     let namespace = app
         .infra
-        .service_settings("payments", "")
-        .redis_namespace("payments");
+        .service_settings(SCHEMA, "")
+        .redis_namespace(SCHEMA);
     let redis = platform::redis::connect(&app.infra.redis_url).unwrap();
     let mut conn = redis.get().await.unwrap();
     let keys: Vec<String> = conn
@@ -96,12 +79,8 @@ async fn stored_responses_outlive_the_cache_because_postgres_holds_them() {
     // ...and when the cache loses it, Postgres still answers with the same charge.
     let _: () = conn.del(&keys[0]).await.unwrap();
     let replay = app
-        .post(
-            &member.token,
-            "/api/v1/payments/charges",
-            Some("k-1"),
-            &visa(900),
-        )
+        .api
+        .post(&member.token, CHARGES, Some("k-1"), &visa(900))
         .await;
     assert_eq!(replay.status(), 201);
     assert_eq!(replay.json::<Value>().await.unwrap()["id"], first["id"]);

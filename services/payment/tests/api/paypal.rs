@@ -10,13 +10,14 @@ async fn usd_charge(
     amount: i64,
     payment_method: &str,
 ) -> reqwest::Response {
-    app.post(
-        &member.token,
-        "/api/v1/payments/charges",
-        Some(&uuid::Uuid::new_v4().to_string()),
-        &json!({"amount": amount, "currency": "USD", "payment_method": payment_method}),
-    )
-    .await
+    app.api
+        .post(
+            &member.token,
+            CHARGES,
+            Some(&uuid::Uuid::new_v4().to_string()),
+            &json!({"amount": amount, "currency": "USD", "payment_method": payment_method}),
+        )
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -50,11 +51,9 @@ async fn dollars_go_to_paypal_which_captures_declines_and_refunds() {
     assert_eq!(declined["status"], "failed");
     assert_eq!(declined["failure_code"], "insufficient_funds");
 
-    let path = format!(
-        "/api/v1/payments/charges/{}/refunds",
-        charge["id"].as_str().unwrap()
-    );
+    let path = refunds_path(&charge);
     let partial = app
+        .api
         .post(&app.admin, &path, Some("pp-1"), &json!({"amount": 999}))
         .await;
     assert_eq!(partial.status(), 201);
@@ -65,6 +64,7 @@ async fn dollars_go_to_paypal_which_captures_declines_and_refunds() {
         .unwrap()
         .starts_with("REF"));
     let rest: Value = app
+        .api
         .post(&app.admin, &path, Some("pp-2"), &json!({}))
         .await
         .json()
@@ -75,7 +75,8 @@ async fn dollars_go_to_paypal_which_captures_declines_and_refunds() {
         (json!(1000), json!("succeeded"))
     );
     assert_problem(
-        app.post(&app.admin, &path, Some("pp-3"), &json!({"amount": 1}))
+        app.api
+            .post(&app.admin, &path, Some("pp-3"), &json!({"amount": 1}))
             .await,
         422,
         "refund-exceeds-charge",
@@ -140,8 +141,9 @@ async fn a_forged_paypal_webhook_is_refused() {
         "resource": {"id": "CAP1", "custom_id": uuid::Uuid::now_v7().to_string()}});
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let forged = app
+        .api
         .http
-        .post(app.url("/api/v1/payments/webhooks/paypal"))
+        .post(app.api.url("/api/v1/payments/webhooks/paypal"))
         .header("paypal-transmission-id", "t-1")
         .header("paypal-transmission-time", &now)
         .header("paypal-transmission-sig", "bm90IGEgc2lnbmF0dXJl")
@@ -152,16 +154,18 @@ async fn a_forged_paypal_webhook_is_refused() {
         .unwrap();
     assert_problem(forged, 401, "unauthorized").await;
     let unsigned = app
+        .api
         .http
-        .post(app.url("/api/v1/payments/webhooks/paypal"))
+        .post(app.api.url("/api/v1/payments/webhooks/paypal"))
         .json(&event)
         .send()
         .await
         .unwrap();
     assert_problem(unsigned, 401, "unauthorized").await;
     let unknown = app
+        .api
         .http
-        .post(app.url("/api/v1/payments/webhooks/adyen"))
+        .post(app.api.url("/api/v1/payments/webhooks/adyen"))
         .json(&event)
         .send()
         .await

@@ -4,13 +4,6 @@ use crate::helpers::*;
 use events::proto::ChargeRefunded;
 use serde_json::{json, Value};
 
-fn refunds_path(charge: &Value) -> String {
-    format!(
-        "/api/v1/payments/charges/{}/refunds",
-        charge["id"].as_str().unwrap()
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn partial_refunds_add_up_to_the_charge_and_one_more_is_refused() {
     let app = TestApp::start().await;
@@ -19,6 +12,7 @@ async fn partial_refunds_add_up_to_the_charge_and_one_more_is_refused() {
     let path = refunds_path(&charge);
 
     let first = app
+        .api
         .post(
             &app.admin,
             &path,
@@ -31,11 +25,15 @@ async fn partial_refunds_add_up_to_the_charge_and_one_more_is_refused() {
     assert_eq!(first["status"], "succeeded");
     assert!(first["psp_reference"].as_str().unwrap().starts_with("re_"));
     // No amount: the rest of the charge.
-    let rest = app.post(&app.admin, &path, Some("r-2"), &json!({})).await;
+    let rest = app
+        .api
+        .post(&app.admin, &path, Some("r-2"), &json!({}))
+        .await;
     assert_eq!(rest.status(), 201);
     assert_eq!(rest.json::<Value>().await.unwrap()["amount"], 7500);
 
     let more = app
+        .api
         .post(&app.admin, &path, Some("r-3"), &json!({"amount": 1}))
         .await;
     let problem = assert_problem(more, 422, "refund-exceeds-charge").await;
@@ -48,7 +46,13 @@ async fn partial_refunds_add_up_to_the_charge_and_one_more_is_refused() {
         10_000
     );
 
-    let listed: Value = app.get(&member.token, &path).await.json().await.unwrap();
+    let listed: Value = app
+        .api
+        .get(&member.token, &path)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 2);
 
     let events: Vec<ChargeRefunded> = app.published("charge.refunded", 2).await;
@@ -74,7 +78,8 @@ async fn concurrent_refunds_never_exceed_the_charge() {
         let path = path.clone();
         let app = &app;
         async move {
-            app.post(&app.admin, &path, Some(&key), &json!({"amount": 300}))
+            app.api
+                .post(&app.admin, &path, Some(&key), &json!({"amount": 300}))
                 .await
         }
     }))
@@ -104,23 +109,25 @@ async fn only_admins_and_the_merchant_refund_and_only_succeeded_charges() {
     let path = refunds_path(&charge);
 
     assert_problem(
-        app.post(&member.token, &path, Some("m"), &json!({})).await,
+        app.api
+            .post(&member.token, &path, Some("m"), &json!({}))
+            .await,
         403,
         "forbidden",
     )
     .await;
     assert_problem(
-        app.post(&app.support, &path, Some("s"), &json!({})).await,
+        app.api
+            .post(&app.support, &path, Some("s"), &json!({}))
+            .await,
         403,
         "forbidden",
     )
     .await;
     // Another merchant does not even learn that the charge exists.
-    let stranger = app
-        .tokens
-        .partner(uuid::Uuid::new_v4(), &["payments:write"]);
+    let stranger = app.partner(&["payments:write"]);
     assert_problem(
-        app.post(&stranger, &path, Some("x"), &json!({})).await,
+        app.api.post(&stranger, &path, Some("x"), &json!({})).await,
         404,
         "not-found",
     )
@@ -132,7 +139,7 @@ async fn only_admins_and_the_merchant_refund_and_only_succeeded_charges() {
         (json!({"amount": 10, "tip": 1}), "tip"),
     ] {
         let problem = assert_problem(
-            app.post(&app.admin, &path, Some("bad"), &body).await,
+            app.api.post(&app.admin, &path, Some("bad"), &body).await,
             422,
             "validation-error",
         )
@@ -143,7 +150,7 @@ async fn only_admins_and_the_merchant_refund_and_only_succeeded_charges() {
         );
     }
     assert_problem(
-        app.post(&app.admin, &path, None, &json!({})).await,
+        app.api.post(&app.admin, &path, None, &json!({})).await,
         422,
         "validation-error",
     )
@@ -156,15 +163,17 @@ async fn only_admins_and_the_merchant_refund_and_only_succeeded_charges() {
         .await
         .unwrap();
     let refused = app
+        .api
         .post(&app.admin, &refunds_path(&declined), Some("d"), &json!({}))
         .await;
     assert_problem(refused, 422, "charge-not-refundable").await;
 
     // The merchant that took the payment refunds it; the key makes the retry safe.
     let merchant_charge: Value = app
+        .api
         .post(
-            &app.partner,
-            "/api/v1/payments/charges",
+            &app.merchant,
+            CHARGES,
             Some("order-1"),
             &json!({"amount": 3000, "currency": "AUD", "payment_method": "pm_card_visa", "member_id": member.id}),
         )
@@ -174,12 +183,24 @@ async fn only_admins_and_the_merchant_refund_and_only_succeeded_charges() {
         .unwrap();
     let path = refunds_path(&merchant_charge);
     let refund = app
-        .post(&app.partner, &path, Some("ret-1"), &json!({"amount": 1000}))
+        .api
+        .post(
+            &app.merchant,
+            &path,
+            Some("ret-1"),
+            &json!({"amount": 1000}),
+        )
         .await;
     assert_eq!(refund.status(), 201);
     let refund: Value = refund.json().await.unwrap();
     let retry = app
-        .post(&app.partner, &path, Some("ret-1"), &json!({"amount": 1000}))
+        .api
+        .post(
+            &app.merchant,
+            &path,
+            Some("ret-1"),
+            &json!({"amount": 1000}),
+        )
         .await;
     assert_eq!(retry.headers()["idempotent-replayed"], "true");
     assert_eq!(retry.json::<Value>().await.unwrap()["id"], refund["id"]);
@@ -202,12 +223,13 @@ async fn a_nul_byte_in_the_reason_or_an_extreme_amount_is_a_field_error_also_whe
         (json!({"amount": i64::MIN}), "amount"),
     ] {
         for _ in 0..2 {
-            let refused = app.post(&app.admin, &path, Some("nul-r"), &body).await;
+            let refused = app.api.post(&app.admin, &path, Some("nul-r"), &body).await;
             let problem = assert_problem(refused, 422, "validation-error").await;
             assert_eq!(field_errors(&problem), [field], "{problem}");
         }
     }
     let too_much = app
+        .api
         .post(
             &app.admin,
             &path,
@@ -222,6 +244,7 @@ async fn a_nul_byte_in_the_reason_or_an_extreme_amount_is_a_field_error_also_whe
     );
     // The refused requests never took the key.
     let refunded = app
+        .api
         .post(
             &app.admin,
             &path,

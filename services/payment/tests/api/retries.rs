@@ -53,11 +53,7 @@ async fn a_psp_error_is_retried_with_the_same_idempotency_key_until_it_succeeds(
 
 async fn wait_until_dead(app: &TestApp, charge_id: &str) -> Value {
     testkit::eventually(Duration::from_secs(20), || async {
-        let dead: Value = app
-            .get(&app.support, "/api/v1/payments/jobs/dead")
-            .await
-            .json()
-            .await?;
+        let dead: Value = app.api.get(&app.support, DEAD_JOBS).await.json().await?;
         Ok(dead
             .as_array()
             .unwrap()
@@ -90,39 +86,18 @@ async fn exhausted_retries_go_to_the_dead_letter_queue_and_an_admin_can_retry() 
     // Members never see the queue; support may look but not retry.
     let job_id = job["id"].as_str().unwrap();
     assert_problem(
-        app.get(&member.token, "/api/v1/payments/jobs/dead").await,
+        app.api.get(&member.token, DEAD_JOBS).await,
         403,
         "forbidden",
     )
     .await;
-    let by_support = app
-        .post(
-            &app.support,
-            &format!("/api/v1/payments/jobs/{job_id}/retry"),
-            None,
-            &Value::Null,
-        )
-        .await;
+    let by_support = app.retry_job(&app.support, job_id).await;
     assert_problem(by_support, 403, "forbidden").await;
 
-    let retried = app
-        .post(
-            &app.admin,
-            &format!("/api/v1/payments/jobs/{job_id}/retry"),
-            None,
-            &Value::Null,
-        )
-        .await;
+    let retried = app.retry_job(&app.admin, job_id).await;
     assert_eq!(retried.status(), 202);
     // A job that is not dead cannot be retried twice over.
-    let again = app
-        .post(
-            &app.admin,
-            &format!("/api/v1/payments/jobs/{job_id}/retry"),
-            None,
-            &Value::Null,
-        )
-        .await;
+    let again = app.retry_job(&app.admin, job_id).await;
     assert!([202, 409].contains(&again.status().as_u16()));
 
     // The PSP still fails, so the job runs its attempts again and lands back in the queue.

@@ -9,8 +9,9 @@ use serde_json::{json, Value};
 const SECRET: &str = "whsec_sandbox";
 
 async fn send(app: &TestApp, body: &Value, signature: String) -> Response {
-    app.http
-        .post(app.url("/api/v1/payments/webhooks/stripe"))
+    app.api
+        .http
+        .post(app.api.url("/api/v1/payments/webhooks/stripe"))
         .header("content-type", "application/json")
         .header("stripe-signature", signature)
         .body(body.to_string())
@@ -67,6 +68,7 @@ async fn a_3d_secure_charge_completes_when_the_psp_reports_the_customers_approva
 
     // The customer passes the bank's challenge; the PSP tells us by a signed webhook.
     let completed = app
+        .api
         .http
         .post(format!("{challenge}/complete"))
         .form(&[("result", "approve")])
@@ -98,8 +100,9 @@ async fn a_webhook_with_a_bad_or_stale_signature_is_refused_and_changes_nothing(
     let stale = psp_sandbox::stripe::sign(SECRET, now() - 600, raw.as_bytes());
     assert_problem(send(&app, &body, stale).await, 401, "unauthorized").await;
     let unsigned = app
+        .api
         .http
-        .post(app.url("/api/v1/payments/webhooks/stripe"))
+        .post(app.api.url("/api/v1/payments/webhooks/stripe"))
         .body(raw.clone())
         .send()
         .await
@@ -138,8 +141,9 @@ async fn a_signature_with_an_extreme_timestamp_is_refused_without_overflow() {
         assert_problem(send(&app, &body, signature).await, 401, "unauthorized").await;
     }
     let bare = app
+        .api
         .http
-        .post(app.url("/api/v1/payments/webhooks/stripe"))
+        .post(app.api.url("/api/v1/payments/webhooks/stripe"))
         .header("stripe-signature", "t=-9223372036854775808")
         .body(raw)
         .send()
@@ -221,9 +225,10 @@ async fn after_the_challenge_the_customer_returns_to_the_page_that_started_the_p
     let app = TestApp::start().await;
     let member = app.member();
     let bad = app
+        .api
         .post(
             &member.token,
-            "/api/v1/payments/charges",
+            CHARGES,
             Some("3ds-bad"),
             &json!({"amount": 7000, "currency": "AUD",
                 "payment_method": "pm_card_threeDSecureRequired", "return_url": "/checkout"}),
@@ -233,9 +238,10 @@ async fn after_the_challenge_the_customer_returns_to_the_page_that_started_the_p
     assert_eq!(field_errors(&problem), ["return_url"]);
 
     let response = app
+        .api
         .post(
             &member.token,
-            "/api/v1/payments/charges",
+            CHARGES,
             Some("3ds-1"),
             &json!({"amount": 7000, "currency": "AUD",
                 "payment_method": "pm_card_threeDSecureRequired",

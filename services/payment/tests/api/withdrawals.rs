@@ -11,22 +11,14 @@ async fn a_withdrawal_is_recorded_once_and_published() {
     let member = app.member();
     let body = json!({"member_id": member.id, "amount": 20_000, "currency": "AUD", "reference": "atm-881"});
     let first = app
-        .post(
-            &app.partner,
-            "/api/v1/payments/withdrawals",
-            Some("w-1"),
-            &body,
-        )
+        .api
+        .post(&app.merchant, WITHDRAWALS, Some("w-1"), &body)
         .await;
     assert_eq!(first.status(), 201);
     let first: Value = first.json().await.unwrap();
     let again = app
-        .post(
-            &app.partner,
-            "/api/v1/payments/withdrawals",
-            Some("w-1"),
-            &body,
-        )
+        .api
+        .post(&app.merchant, WITHDRAWALS, Some("w-1"), &body)
         .await;
     assert_eq!(again.json::<Value>().await.unwrap()["id"], first["id"]);
 
@@ -36,6 +28,7 @@ async fn a_withdrawal_is_recorded_once_and_published() {
     assert_eq!(events[0].amount, 20_000);
 
     let mine: Value = app
+        .api
         .get(
             &member.token,
             &format!("/api/v1/payments/withdrawals?member_id={}", member.id),
@@ -47,6 +40,7 @@ async fn a_withdrawal_is_recorded_once_and_published() {
     assert_eq!(mine.as_array().unwrap().len(), 1);
     let someone_else = app.member();
     let refused = app
+        .api
         .get(
             &someone_else.token,
             &format!("/api/v1/payments/withdrawals?member_id={}", member.id),
@@ -55,18 +49,15 @@ async fn a_withdrawal_is_recorded_once_and_published() {
     assert_problem(refused, 403, "forbidden").await;
     // Members do not record withdrawals.
     let by_member = app
-        .post(
-            &member.token,
-            "/api/v1/payments/withdrawals",
-            Some("w-2"),
-            &body,
-        )
+        .api
+        .post(&member.token, WITHDRAWALS, Some("w-2"), &body)
         .await;
     assert_problem(by_member, 403, "forbidden").await;
     let bad = app
+        .api
         .post(
-            &app.partner,
-            "/api/v1/payments/withdrawals",
+            &app.merchant,
+            WITHDRAWALS,
             Some("w-3"),
             &json!({"member_id": member.id, "amount": 0, "currency": "AUD"}),
         )
@@ -79,9 +70,10 @@ async fn an_erased_member_keeps_the_payment_record_without_the_free_text() {
     let app = TestApp::start().await;
     let member = app.member();
     let charge: Value = app
+        .api
         .post(
             &member.token,
-            "/api/v1/payments/charges",
+            CHARGES,
             Some("gift"),
             &json!({"amount": 4200, "currency": "AUD", "payment_method": "pm_card_visa", "description": "Birthday gift for Alex"}),
         )
@@ -91,26 +83,16 @@ async fn an_erased_member_keeps_the_payment_record_without_the_free_text() {
         .unwrap();
     assert_eq!(charge["description"], "Birthday gift for Alex");
 
-    let event = events::OutgoingEvent::new(
-        "user",
-        "user.erased",
-        member.id,
-        &UserErased {
-            user_id: member.id.to_string(),
-            erased_at: None,
-        },
-    );
-    let producer = app.infra.kafka_settings().producer("test").unwrap();
-    producer
-        .send(
-            rdkafka::producer::FutureRecord::to("user.erased")
-                .key(&member.id.to_string())
-                .payload(&prost::Message::encode_to_vec(&event.envelope)),
-            Duration::from_secs(5),
+    app.infra
+        .publish(
+            "user.erased",
+            member.id,
+            &UserErased {
+                user_id: member.id.to_string(),
+                erased_at: None,
+            },
         )
-        .await
-        .map_err(|(e, _)| e)
-        .unwrap();
+        .await;
 
     let id = charge["id"].as_str().unwrap().to_owned();
     let erased = testkit::eventually(Duration::from_secs(20), || async {
@@ -121,6 +103,7 @@ async fn an_erased_member_keeps_the_payment_record_without_the_free_text() {
     .expect("the description was erased");
     assert_eq!(erased["amount"], 4200);
     assert_eq!(erased["status"], "succeeded");
+    app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -139,12 +122,8 @@ async fn a_nul_byte_in_the_reference_is_a_field_error_also_when_retried() {
     ] {
         for _ in 0..2 {
             let refused = app
-                .post(
-                    &app.partner,
-                    "/api/v1/payments/withdrawals",
-                    Some("nul-w"),
-                    &body,
-                )
+                .api
+                .post(&app.merchant, WITHDRAWALS, Some("nul-w"), &body)
                 .await;
             let problem = assert_problem(refused, 422, "validation-error").await;
             assert_eq!(field_errors(&problem), [field], "{problem}");
@@ -158,9 +137,10 @@ async fn a_nul_byte_in_the_reference_is_a_field_error_also_when_retried() {
     assert_eq!(stored, 0);
     // The refused requests never took the key.
     let recorded = app
+        .api
         .post(
-            &app.partner,
-            "/api/v1/payments/withdrawals",
+            &app.merchant,
+            WITHDRAWALS,
             Some("nul-w"),
             &json!({"member_id": member.id, "amount": 5_000, "currency": "AUD", "reference": "atm-9"}),
         )
