@@ -93,6 +93,9 @@ pub trait EventHandler: Send + Sync + 'static {
     ) -> Result<(), HandlerError>;
 }
 
+/// How long a stopping consumer waits for its final offset commit.
+const FINAL_COMMIT_TIMEOUT: Duration = Duration::from_secs(5);
+
 pub struct Consumer {
     name: String,
     topics: Vec<String>,
@@ -179,13 +182,26 @@ impl Consumer {
                 Processed::Interrupted => break,
             }
         }
-        match consumer.commit_consumer_state(CommitMode::Sync) {
-            Ok(()) => {}
-            Err(rdkafka::error::KafkaError::ConsumerCommit(
+        // The final commit and the close block until the broker answers, which it may never do
+        // (it is down, or going away with us). They run on a thread of their own, waited for a
+        // bounded time: offsets not committed only mean redelivery, which the inbox absorbs.
+        let name = self.name.clone();
+        let (done, committed) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let result = consumer.commit_consumer_state(CommitMode::Sync);
+            drop(consumer);
+            let _ = done.send(result);
+        });
+        match tokio::time::timeout(FINAL_COMMIT_TIMEOUT, committed).await {
+            Ok(Ok(Ok(())))
+            | Ok(Ok(Err(rdkafka::error::KafkaError::ConsumerCommit(
                 rdkafka::types::RDKafkaErrorCode::NoOffset,
-            )) => {}
-            Err(e) => {
-                tracing::warn!(consumer = %self.name, error = %e, "final offset commit failed")
+            )))) => {}
+            Ok(Ok(Err(e))) => {
+                tracing::warn!(consumer = %name, error = %e, "final offset commit failed")
+            }
+            Ok(Err(_)) | Err(_) => {
+                tracing::warn!(consumer = %name, "final offset commit did not finish; the events since the last commit will be redelivered")
             }
         }
         Ok(())
