@@ -286,6 +286,19 @@ pub async fn assert_problem(
     body
 }
 
+/// The fields a validation problem names, in order.
+pub fn field_errors(problem: &serde_json::Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// A service's HTTP API as tests call it: JSON bodies, bearer tokens, idempotency keys.
 #[derive(Clone)]
 pub struct ApiClient {

@@ -153,16 +153,7 @@ impl TestFleet {
 /// Asserts an RFC 9457 problem with `status` and `type`, and returns it.
 pub use testkit::assert_problem;
 
-pub fn field_errors(problem: &Value) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|e| e["field"].as_str().unwrap().to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
+pub use testkit::field_errors;
 
 pub fn visa(amount: i64) -> Value {
     json!({ "amount": amount, "currency": "AUD", "payment_method": "pm_card_visa" })

@@ -224,15 +224,4 @@ pub fn refunds_path(charge: &Value) -> String {
     format!("{}/refunds", charge_path(charge["id"].as_str().unwrap()))
 }
 
-/// The fields named in a validation problem.
-pub fn field_errors(problem: &Value) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .map(|errors| {
-            errors
-                .iter()
-                .filter_map(|e| e["field"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
+pub use testkit::field_errors;
