@@ -96,7 +96,10 @@ mod tests {
         assert_eq!(line.parse("a\nb"), Err(TextError::ControlCharacter));
         assert_eq!(line.parse("a\u{7f}b"), Err(TextError::ControlCharacter));
         let paragraph = TextRule::paragraph(100);
-        assert_eq!(paragraph.parse("line one\nline two").unwrap(), "line one\nline two");
+        assert_eq!(
+            paragraph.parse("line one\nline two").unwrap(),
+            "line one\nline two"
+        );
         assert_eq!(paragraph.parse("a\0b"), Err(TextError::ControlCharacter));
     }
 

@@ -26,7 +26,10 @@ impl Settings {
 
     /// The fleet runner: the defaults around its connections, then `POINT__*` variables.
     pub fn in_fleet(service: &ServiceSettings) -> anyhow::Result<Self> {
-        Loader::new(PREFIX, SETTINGS).service(service).from_env().load()
+        Loader::new(PREFIX, SETTINGS)
+            .service(service)
+            .from_env()
+            .load()
     }
 
     /// Tests: the defaults around the given connections; the environment is not read.

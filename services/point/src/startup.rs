@@ -59,7 +59,8 @@ impl Application {
 
 impl service_kit::ServiceApp for Application {
     const NAME: &'static str = "point";
-    const ABOUT: &'static str = "The points ledger: earning, holds and redemptions, tiers, expiry and balances.";
+    const ABOUT: &'static str =
+        "The points ledger: earning, holds and redemptions, tiers, expiry and balances.";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     type Settings = Settings;
 
