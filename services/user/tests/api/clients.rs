@@ -2,6 +2,8 @@ use crate::helpers::{assert_problem, TestApp};
 use auth::Role;
 use serde_json::{json, Value};
 
+const CLIENTS: &str = "/api/v1/auth/clients";
+
 async fn exchange(
     app: &TestApp,
     client_id: &str,
@@ -16,9 +18,9 @@ async fn exchange(
     if let Some(scope) = scope {
         form.push(("scope", scope));
     }
-    app.http
-        .post(app.url("/api/v1/auth/token"))
-        .header("X-Forwarded-For", &app.ip)
+    app.api
+        .http
+        .post(app.api.url("/api/v1/auth/token"))
         .form(&form)
         .send()
         .await
@@ -27,9 +29,11 @@ async fn exchange(
 
 async fn create(app: &TestApp, admin: &str, scopes: &[&str]) -> Value {
     let response = app
+        .api
         .post(
-            "/api/v1/auth/clients",
-            Some(admin),
+            admin,
+            CLIENTS,
+            None,
             &json!({"name": "Corner Shop POS", "scopes": scopes}),
         )
         .await;
@@ -68,9 +72,9 @@ async fn a_partner_exchanges_its_key_for_a_token_with_exactly_its_scopes() {
 
     // HTTP Basic is accepted too.
     let basic = app
+        .api
         .http
-        .post(app.url("/api/v1/auth/token"))
-        .header("X-Forwarded-For", &app.ip)
+        .post(app.api.url("/api/v1/auth/token"))
         .basic_auth(id, Some(secret))
         .form(&[("grant_type", "client_credentials")])
         .send()
@@ -86,12 +90,7 @@ async fn a_partner_exchanges_its_key_for_a_token_with_exactly_its_scopes() {
         ))
         .await;
     assert_eq!(stored, 0);
-    let listed = app
-        .get("/api/v1/auth/clients", &admin)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let listed = app.api.get(&admin, CLIENTS).await.text().await.unwrap();
     assert!(
         !listed.contains(secret) && listed.contains(&secret[..10]),
         "{listed}"
@@ -117,26 +116,32 @@ async fn wrong_keys_unknown_scopes_and_non_admins_are_refused() {
 
     for token in [&support[..], member] {
         let r = app
+            .api
             .post(
-                "/api/v1/auth/clients",
-                Some(token),
+                token,
+                CLIENTS,
+                None,
                 &json!({"name": "X", "scopes": ["points:earn"]}),
             )
             .await;
         assert_problem(r, 403, "forbidden").await;
     }
     let bad_scope = app
+        .api
         .post(
-            "/api/v1/auth/clients",
-            Some(&admin),
+            &admin,
+            CLIENTS,
+            None,
             &json!({"name": "X", "scopes": ["points:everything"]}),
         )
         .await;
     assert_problem(bad_scope, 422, "validation-error").await;
     let nul_name = app
+        .api
         .post(
-            "/api/v1/auth/clients",
-            Some(&admin),
+            &admin,
+            CLIENTS,
+            None,
             &json!({"name": "Corner\u{0}Shop", "scopes": ["points:earn"]}),
         )
         .await;
@@ -150,8 +155,9 @@ async fn wrong_keys_unknown_scopes_and_non_admins_are_refused() {
     let body = assert_problem(wrong, 401, "invalid-client").await;
     assert_eq!(body["error"], "invalid_client");
     let grant = app
+        .api
         .http
-        .post(app.url("/api/v1/auth/token"))
+        .post(app.api.url("/api/v1/auth/token"))
         .form(&[("grant_type", "password"), ("client_id", id)])
         .send()
         .await
@@ -168,9 +174,11 @@ async fn rotation_overlaps_and_revocation_ends_every_key() {
     let old = client["client_secret"].as_str().unwrap().to_owned();
 
     let rotated: Value = app
+        .api
         .post(
-            &format!("/api/v1/auth/clients/{id}/rotate"),
-            Some(&admin),
+            &admin,
+            &format!("{CLIENTS}/{id}/rotate"),
+            None,
             &json!({"overlap_secs": 3600}),
         )
         .await
@@ -187,9 +195,11 @@ async fn rotation_overlaps_and_revocation_ends_every_key() {
     assert_eq!(exchange(&app, &id, &new, None).await.status(), 200);
 
     let immediate: Value = app
+        .api
         .post(
-            &format!("/api/v1/auth/clients/{id}/rotate"),
-            Some(&admin),
+            &admin,
+            &format!("{CLIENTS}/{id}/rotate"),
+            None,
             &json!({"overlap_secs": 0}),
         )
         .await
@@ -201,13 +211,7 @@ async fn rotation_overlaps_and_revocation_ends_every_key() {
     assert_eq!(exchange(&app, &id, &new, None).await.status(), 401);
     assert_eq!(exchange(&app, &id, newest, None).await.status(), 200);
 
-    let revoked = app
-        .http
-        .delete(app.url(&format!("/api/v1/auth/clients/{id}")))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+    let revoked = app.delete(&admin, &format!("{CLIENTS}/{id}")).await;
     assert_eq!(revoked.status(), 204);
     assert_eq!(exchange(&app, &id, newest, None).await.status(), 401);
 }
@@ -222,7 +226,7 @@ async fn clients_are_listed_newest_first_a_page_at_a_time() {
         created.push(client["client_id"].as_str().unwrap().to_owned());
     }
 
-    let first = app.get("/api/v1/auth/clients?limit=2", &admin).await;
+    let first = app.api.get(&admin, &format!("{CLIENTS}?limit=2")).await;
     assert_eq!(first.status(), 200);
     let cursor = first.headers()["x-next-cursor"]
         .to_str()
@@ -240,17 +244,16 @@ async fn clients_are_listed_newest_first_a_page_at_a_time() {
     assert_eq!(first[0]["secrets"].as_array().unwrap().len(), 1);
 
     let second = app
-        .get(
-            &format!("/api/v1/auth/clients?limit=2&cursor={cursor}"),
-            &admin,
-        )
+        .api
+        .get(&admin, &format!("{CLIENTS}?limit=2&cursor={cursor}"))
         .await;
     assert!(!second.headers().contains_key("x-next-cursor"));
     let second: Value = second.json().await.unwrap();
     assert_eq!(ids(&second), [created[0].clone()]);
 
     let garbage = app
-        .get("/api/v1/auth/clients?cursor=not-a-cursor", &admin)
+        .api
+        .get(&admin, &format!("{CLIENTS}?cursor=not-a-cursor"))
         .await;
     assert_problem(garbage, 422, "validation-error").await;
 }

@@ -1,12 +1,19 @@
 use actix_web::{web, App, HttpResponse, HttpServer};
 use reqwest::Response;
 use serde_json::{json, Value};
+use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use testkit::TestInfra;
+use testkit::ServiceHost;
 use user_service::domain::PiiCipher;
 use user_service::{Application, Settings};
 use uuid::Uuid;
+
+pub use testkit::assert_problem;
+
+/// The user service's schema.
+pub const SCHEMA: &str = "users";
+pub const PASSWORD: &str = "correct horse battery";
 
 /// What the message webhook received: the mail and SMS the service sent.
 #[derive(Clone, Default)]
@@ -65,80 +72,94 @@ impl Mailbox {
     }
 }
 
+/// The user service on testkit's host (`app.api`, `app.pool`, `app.infra`, `app.stop()`), with
+/// the mailbox its messages are delivered to. The service signs its own tokens: tests get them by
+/// registering and logging in (`member`, `staff`), not from the host's token fixtures.
 pub struct TestApp {
-    pub infra: TestInfra,
-    pub base: String,
-    pub http: reqwest::Client,
+    host: ServiceHost,
     pub mailbox: Mailbox,
-    pub pool: sqlx::PgPool,
+    /// The key contact details are encrypted with, for seeding accounts straight into storage.
     pub pii: PiiCipher,
-    /// Every request carries this as X-Forwarded-For, so each test counts against its own IP.
-    pub ip: String,
 }
 
-pub const PASSWORD: &str = "correct horse battery";
+impl Deref for TestApp {
+    type Target = ServiceHost;
+
+    fn deref(&self) -> &ServiceHost {
+        &self.host
+    }
+}
 
 impl TestApp {
     pub async fn start() -> TestApp {
         Self::start_with(|_| {}).await
     }
 
+    /// Starts the service, delivering its messages to the mailbox, trusting `X-Forwarded-For`
+    /// and reloading its signing keys every second, with `adjust` applied to its settings.
     pub async fn start_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
-        let infra = TestInfra::start().await.expect("test infrastructure");
         let mailbox = Mailbox::default();
+        let webhook = mailbox.serve().await;
         let key = PiiCipher::generate_key();
-        let mut settings = Settings::new(infra.service_settings("users", ""), key.clone().into());
-        settings.message_webhook_url = Some(mailbox.serve().await);
-        settings.trust_forwarded_for = true;
-        settings.key_reload_secs = 1;
-        adjust(&mut settings);
-        let service = Application::build(settings, platform::CancellationToken::new())
-            .await
-            .expect("the user service starts");
-        let base = format!("http://127.0.0.1:{}", service.port);
-        tokio::spawn(service.run_until_stopped());
-        let pool = infra.pool("users").await.unwrap();
+        let host = ServiceHost::start(SCHEMA, |service, shutdown| {
+            let mut settings = Settings::new(service, key.clone().into());
+            settings.message_webhook_url = Some(webhook);
+            settings.trust_forwarded_for = true;
+            settings.key_reload_secs = 1;
+            adjust(&mut settings);
+            Application::build(settings, shutdown)
+        })
+        .await
+        .expect("the user service starts");
         TestApp {
-            infra,
-            base,
-            http: reqwest::Client::new(),
+            host,
             mailbox,
-            pool,
             pii: PiiCipher::from_base64(&key).unwrap(),
-            ip: format!("10.{}.{}.{}", rand_octet(), rand_octet(), rand_octet()),
         }
     }
 
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+    /// Stops the service and waits until it has drained, while the mock broker still runs. A test
+    /// that reads what the service published ends with this, so its outbox relay is not cut off
+    /// mid-send by the broker going away.
+    pub async fn stop(self) {
+        self.host
+            .stop()
+            .await
+            .expect("the user service stops cleanly");
     }
 
-    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
-        let mut request = self
+    /// POSTs `body` as JSON with no token, as a caller who is not logged in (registration, login,
+    /// codes, refresh, logout).
+    pub async fn public(&self, path: &str, body: &Value) -> Response {
+        self.api
             .http
-            .post(self.url(path))
-            .header("X-Forwarded-For", &self.ip)
-            .json(body);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        request.send().await.unwrap()
+            .post(self.api.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("the service answers")
     }
 
-    pub async fn get(&self, path: &str, token: &str) -> Response {
-        self.http
-            .get(self.url(path))
+    /// DELETE without a body, as `token`.
+    pub async fn delete(&self, token: &str, path: &str) -> Response {
+        self.api
+            .http
+            .delete(self.api.url(path))
             .bearer_auth(token)
             .send()
             .await
-            .unwrap()
+            .expect("the service answers")
     }
 
+    /// Registers `body` as it is; returns the answer.
+    pub async fn register_with(&self, body: &Value) -> Response {
+        self.public("/api/v1/auth/register", body).await
+    }
+
+    /// Registers Ada Lovelace at `email` with [`PASSWORD`]; returns her id.
     pub async fn register(&self, email: &str) -> Uuid {
         let response = self
-            .post(
-                "/api/v1/auth/register",
-                None,
+            .register_with(
                 &json!({"email": email, "password": PASSWORD, "first_name": "Ada", "last_name": "Lovelace"}),
             )
             .await;
@@ -148,12 +169,23 @@ impl TestApp {
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Response {
-        self.post(
+        self.public(
             "/api/v1/auth/login",
-            None,
             &json!({"email": email, "password": password}),
         )
         .await
+    }
+
+    /// Logs in through a proxy that forwards the client's address `ip` as `X-Forwarded-For`.
+    pub async fn login_from(&self, ip: &str, email: &str, password: &str) -> Response {
+        self.api
+            .http
+            .post(self.api.url("/api/v1/auth/login"))
+            .header("X-Forwarded-For", ip)
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .expect("the service answers")
     }
 
     /// Registers and logs in; returns the login answer.
@@ -185,23 +217,61 @@ impl TestApp {
         login["access_token"].as_str().unwrap().to_owned()
     }
 
+    /// The caller's own account, as `token`.
+    pub async fn me(&self, token: &str) -> Response {
+        self.api.get(token, "/api/v1/users/me").await
+    }
+
+    /// Offers `code` to confirm the email address of the account at `email`.
+    pub async fn verify(&self, email: &str, code: &str) -> Response {
+        self.public(
+            "/api/v1/auth/verify",
+            &json!({"email": email, "code": code}),
+        )
+        .await
+    }
+
+    /// The public keys the service's tokens are signed with.
+    pub async fn jwks(&self) -> Value {
+        self.api
+            .http
+            .get(self.api.url("/api/v1/auth/jwks.json"))
+            .send()
+            .await
+            .expect("the service answers")
+            .json()
+            .await
+            .expect("a JWKS")
+    }
+
+    /// Adds a signing key that takes over after `activate_after_secs`, as the `rotate-keys`
+    /// command does; returns its key id.
+    pub async fn rotate_keys(&self, activate_after_secs: i64) -> String {
+        let settings = Settings::new(
+            self.infra.service_settings(SCHEMA, ""),
+            PiiCipher::generate_key().into(),
+        );
+        Application::rotate_keys(&settings, activate_after_secs)
+            .await
+            .unwrap()
+    }
+
     pub async fn count(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sql).fetch_one(&self.pool).await.unwrap()
     }
 }
 
-fn rand_octet() -> u8 {
-    (Uuid::new_v4().as_u128() % 250) as u8 + 1
+/// A client address from the private range, different each call.
+pub fn random_ip() -> String {
+    let octet = || (Uuid::new_v4().as_u128() % 250) as u8 + 1;
+    format!("10.{}.{}.{}", octet(), octet(), octet())
 }
-
-/// Asserts a problem+json answer with this status and type suffix; returns the body.
-pub use testkit::assert_problem;
 
 /// Waits (a few seconds at most) until `token` is refused as revoked; every answer before that
 /// must be one that shows no data of the account: `allowed_meanwhile`.
 pub async fn until_revoked(app: &TestApp, token: &str, allowed_meanwhile: &[u16]) {
-    testkit::eventually(std::time::Duration::from_secs(5), || async {
-        let response = app.get("/api/v1/users/me", token).await;
+    testkit::eventually(Duration::from_secs(5), || async {
+        let response = app.me(token).await;
         let status = response.status().as_u16();
         if status == 401 {
             let body: Value = response.json().await?;

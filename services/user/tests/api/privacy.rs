@@ -10,15 +10,16 @@ async fn a_member_exports_everything_held_about_them() {
     let login = app.member("export@example.com").await;
     let token = login["access_token"].as_str().unwrap();
     let patched = app
+        .api
         .http
-        .patch(app.url("/api/v1/users/me"))
+        .patch(app.api.url("/api/v1/users/me"))
         .bearer_auth(token)
         .json(&json!({"first_name": "Augusta", "marketing_consent": true, "phone_number": "+447700900123"}))
         .send()
         .await
         .unwrap();
     assert_eq!(patched.status(), 200);
-    let export = app.get("/api/v1/users/me/export", token).await;
+    let export = app.api.get(token, "/api/v1/users/me/export").await;
     assert_eq!(export.status(), 200);
     let export: Value = export.json().await.unwrap();
     assert_eq!(export["profile"]["email"], "export@example.com");
@@ -37,8 +38,9 @@ async fn erasing_removes_personal_data_and_announces_it() {
     let id = login["user"]["id"].as_str().unwrap().to_owned();
 
     let erase = |password: &'static str| {
-        app.http
-            .delete(app.url("/api/v1/users/me"))
+        app.api
+            .http
+            .delete(app.api.url("/api/v1/users/me"))
             .bearer_auth(token)
             .json(&json!({"password": password}))
             .send()
@@ -81,6 +83,7 @@ async fn erasing_removes_personal_data_and_announces_it() {
         events::proto::Envelope::decode(messages[0].payload.as_deref().unwrap()).unwrap();
     let erased = events::proto::UserErased::decode(envelope.payload.as_slice()).unwrap();
     assert_eq!(erased.user_id, id);
+    app.stop().await;
 }
 
 #[tokio::test]
@@ -90,37 +93,20 @@ async fn admins_erase_members_but_staff_only_by_a_super_admin() {
     let member = app.member("gone@example.com").await;
     let member_id = member["user"]["id"].as_str().unwrap();
     let support = app.staff("support@example.com", Role::Support).await;
-    let support_id: Value = app
-        .get("/api/v1/users/me", &support)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let support_id: Value = app.me(&support).await.json().await.unwrap();
     let support_id = support_id["id"].as_str().unwrap();
 
     let by_support = app
-        .http
-        .delete(app.url(&format!("/api/v1/users/{member_id}")))
-        .bearer_auth(&support)
-        .send()
-        .await
-        .unwrap();
+        .delete(&support, &format!("/api/v1/users/{member_id}"))
+        .await;
     assert_problem(by_support, 403, "forbidden").await;
     let by_admin = app
-        .http
-        .delete(app.url(&format!("/api/v1/users/{member_id}")))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+        .delete(&admin, &format!("/api/v1/users/{member_id}"))
+        .await;
     assert_eq!(by_admin.status(), 204);
     assert_eq!(app.login("gone@example.com", PASSWORD).await.status(), 401);
     let staff = app
-        .http
-        .delete(app.url(&format!("/api/v1/users/{support_id}")))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+        .delete(&admin, &format!("/api/v1/users/{support_id}"))
+        .await;
     assert_problem(staff, 403, "forbidden").await;
 }

@@ -10,39 +10,16 @@ async fn a_member_confirms_their_email_with_the_code_sent_to_it() {
 
     let code = app.mailbox.code("ada@example.com", 0).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
-    let refused = app
-        .post(
-            "/api/v1/auth/verify",
-            None,
-            &json!({"email": "ada@example.com", "code": wrong}),
-        )
-        .await;
+    let refused = app.verify("ada@example.com", wrong).await;
     assert_problem(refused, 422, "code-invalid").await;
 
-    let verified = app
-        .post(
-            "/api/v1/auth/verify",
-            None,
-            &json!({"email": "ada@example.com", "code": code}),
-        )
-        .await;
+    let verified = app.verify("ada@example.com", &code).await;
     assert_eq!(verified.status(), 200);
-    let me: Value = app
-        .get("/api/v1/users/me", token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me: Value = app.me(token).await.json().await.unwrap();
     assert_eq!(me["email_verified"], true);
 
     // Single use.
-    let again = app
-        .post(
-            "/api/v1/auth/verify",
-            None,
-            &json!({"email": "ada@example.com", "code": code}),
-        )
-        .await;
+    let again = app.verify("ada@example.com", &code).await;
     assert_problem(again, 422, "code-invalid").await;
 }
 
@@ -53,29 +30,16 @@ async fn a_code_stops_working_after_too_many_wrong_guesses_or_when_it_expires() 
     let code = app.mailbox.code("guess@example.com", 0).await;
     let wrong = if code == "999999" { "888888" } else { "999999" };
     for _ in 0..5 {
-        let r = app
-            .post(
-                "/api/v1/auth/verify",
-                None,
-                &json!({"email": "guess@example.com", "code": wrong}),
-            )
-            .await;
+        let r = app.verify("guess@example.com", wrong).await;
         assert_eq!(r.status(), 422);
     }
-    let right_too_late = app
-        .post(
-            "/api/v1/auth/verify",
-            None,
-            &json!({"email": "guess@example.com", "code": code}),
-        )
-        .await;
+    let right_too_late = app.verify("guess@example.com", &code).await;
     assert_problem(right_too_late, 422, "code-invalid").await;
 
     // A new code works, until it expires.
     let resend = app
-        .post(
+        .public(
             "/api/v1/auth/verify/resend",
-            None,
             &json!({"email": "guess@example.com"}),
         )
         .await;
@@ -85,13 +49,7 @@ async fn a_code_stops_working_after_too_many_wrong_guesses_or_when_it_expires() 
         .execute(&app.pool)
         .await
         .unwrap();
-    let expired = app
-        .post(
-            "/api/v1/auth/verify",
-            None,
-            &json!({"email": "guess@example.com", "code": fresh}),
-        )
-        .await;
+    let expired = app.verify("guess@example.com", &fresh).await;
     assert_problem(expired, 422, "code-invalid").await;
 }
 
@@ -99,9 +57,7 @@ async fn a_code_stops_working_after_too_many_wrong_guesses_or_when_it_expires() 
 async fn a_phone_number_is_confirmed_by_sms() {
     let app = TestApp::start().await;
     let response = app
-        .post(
-            "/api/v1/auth/register",
-            None,
+        .register_with(
             &json!({"email": "sms@example.com", "password": PASSWORD, "first_name": "Ada",
                     "last_name": "L", "phone_number": "+61 412 345 678"}),
         )
@@ -110,9 +66,8 @@ async fn a_phone_number_is_confirmed_by_sms() {
     let sms = app.mailbox.code("+61412345678", 0).await;
     assert_eq!(app.mailbox.sent_to("+61412345678")[0]["channel"], "sms");
     let verified: Value = app
-        .post(
+        .public(
             "/api/v1/auth/verify",
-            None,
             &json!({"email": "sms@example.com", "channel": "phone", "code": sms}),
         )
         .await
@@ -160,13 +115,11 @@ async fn bad_registrations_are_refused_and_nothing_is_written() {
         ),
     ];
     for (body, status, problem) in cases {
-        let response = app.post("/api/v1/auth/register", None, &body).await;
+        let response = app.register_with(&body).await;
         assert_problem(response, status, problem).await;
     }
     let oversized = app
-        .post(
-            "/api/v1/auth/register",
-            None,
+        .register_with(
             &json!({"email": "big@example.com", "password": PASSWORD, "first_name": "x".repeat(2_000_000), "last_name": "B"}),
         )
         .await;
@@ -181,9 +134,7 @@ async fn bad_registrations_are_refused_and_nothing_is_written() {
 #[tokio::test]
 async fn contact_details_are_encrypted_at_rest() {
     let app = TestApp::start().await;
-    app.post(
-        "/api/v1/auth/register",
-        None,
+    app.register_with(
         &json!({"email": "secret.person@example.com", "password": PASSWORD, "first_name": "Ada",
                 "last_name": "L", "phone_number": "+61412345678", "marketing_consent": true}),
     )
@@ -217,9 +168,7 @@ async fn contact_details_are_encrypted_at_rest() {
 async fn a_nul_byte_in_a_name_is_a_field_error_not_a_server_error() {
     let app = TestApp::start().await;
     let register = app
-        .post(
-            "/api/v1/auth/register",
-            None,
+        .register_with(
             &json!({"email": "nul@example.com", "password": PASSWORD, "first_name": "A\u{0}da", "last_name": "L"}),
         )
         .await;
@@ -230,8 +179,9 @@ async fn a_nul_byte_in_a_name_is_a_field_error_not_a_server_error() {
     let login = app.member("named@example.com").await;
     let token = login["access_token"].as_str().unwrap();
     let renamed = app
+        .api
         .http
-        .patch(app.url("/api/v1/users/me"))
+        .patch(app.api.url("/api/v1/users/me"))
         .bearer_auth(token)
         .json(&json!({"last_name": "Love\u{0}lace"}))
         .send()
@@ -245,10 +195,7 @@ async fn a_nul_byte_in_a_name_is_a_field_error_not_a_server_error() {
 async fn two_registrations_of_one_email_at_once_end_as_one_account_and_one_conflict() {
     let app = TestApp::start().await;
     let body = json!({"email": "twice@example.com", "password": PASSWORD, "first_name": "A", "last_name": "B"});
-    let (a, b) = tokio::join!(
-        app.post("/api/v1/auth/register", None, &body),
-        app.post("/api/v1/auth/register", None, &body)
-    );
+    let (a, b) = tokio::join!(app.register_with(&body), app.register_with(&body));
     let mut statuses = [a.status().as_u16(), b.status().as_u16()];
     statuses.sort();
     assert_eq!(statuses, [201, 409]);

@@ -1,13 +1,9 @@
-use crate::helpers::{assert_problem, TestApp, PASSWORD};
+use crate::helpers::{assert_problem, random_ip, TestApp, PASSWORD};
 use serde_json::{json, Value};
 
 async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
-    app.post(
-        "/api/v1/auth/refresh",
-        None,
-        &json!({"refresh_token": token}),
-    )
-    .await
+    app.public("/api/v1/auth/refresh", &json!({"refresh_token": token}))
+        .await
 }
 
 #[tokio::test]
@@ -19,12 +15,7 @@ async fn refresh_rotates_and_reusing_an_old_token_revokes_the_whole_login() {
     let rotated: Value = refresh(&app, &first).await.json().await.unwrap();
     let second = rotated["refresh_token"].as_str().unwrap().to_owned();
     assert_ne!(first, second);
-    let me = app
-        .get(
-            "/api/v1/users/me",
-            rotated["access_token"].as_str().unwrap(),
-        )
-        .await;
+    let me = app.me(rotated["access_token"].as_str().unwrap()).await;
     assert_eq!(me.status(), 200);
 
     // The first token comes back (stolen): refused, and the family is gone with it.
@@ -52,11 +43,7 @@ async fn logout_ends_the_session() {
     let login = app.member("out@example.com").await;
     let token = login["refresh_token"].as_str().unwrap();
     let out = app
-        .post(
-            "/api/v1/auth/logout",
-            None,
-            &json!({"refresh_token": token}),
-        )
+        .public("/api/v1/auth/logout", &json!({"refresh_token": token}))
         .await;
     assert_eq!(out.status(), 204);
     assert_problem(refresh(&app, token).await, 401, "unauthorized").await;
@@ -73,9 +60,8 @@ async fn logging_out_revokes_that_logins_access_tokens_within_seconds() {
         .await
         .unwrap();
     let out = app
-        .post(
+        .public(
             "/api/v1/auth/logout",
-            None,
             &json!({"refresh_token": phone["refresh_token"]}),
         )
         .await;
@@ -83,10 +69,7 @@ async fn logging_out_revokes_that_logins_access_tokens_within_seconds() {
     let phone_access = phone["access_token"].as_str().unwrap();
     crate::helpers::until_revoked(&app, phone_access, &[200]).await;
     let laptop_access = laptop["access_token"].as_str().unwrap();
-    assert_eq!(
-        app.get("/api/v1/users/me", laptop_access).await.status(),
-        200
-    );
+    assert_eq!(app.me(laptop_access).await.status(), 200);
 }
 
 #[tokio::test]
@@ -102,22 +85,32 @@ async fn changing_the_password_signs_out_other_sessions() {
     let access = laptop["access_token"].as_str().unwrap();
 
     let wrong = app
-        .post("/api/v1/users/me/password", Some(access), &json!({"current_password": "not the password", "new_password": "a brand new passphrase"}))
+        .api
+        .post(
+            access,
+            "/api/v1/users/me/password",
+            None,
+            &json!({"current_password": "not the password", "new_password": "a brand new passphrase"}),
+        )
         .await;
     assert_problem(wrong, 401, "unauthorized").await;
     let weak = app
+        .api
         .post(
+            access,
             "/api/v1/users/me/password",
-            Some(access),
+            None,
             &json!({"current_password": PASSWORD, "new_password": "short"}),
         )
         .await;
     assert_problem(weak, 422, "validation-error").await;
 
     let changed = app
+        .api
         .post(
+            access,
             "/api/v1/users/me/password",
-            Some(access),
+            None,
             &json!({"current_password": PASSWORD, "new_password": "a brand new passphrase"}),
         )
         .await;
@@ -145,10 +138,7 @@ async fn changing_the_password_signs_out_other_sessions() {
     // The other logins' access tokens stop working too; the new session's keeps working.
     crate::helpers::until_revoked(&app, phone["access_token"].as_str().unwrap(), &[200]).await;
     let fresh_access = fresh["access_token"].as_str().unwrap();
-    assert_eq!(
-        app.get("/api/v1/users/me", fresh_access).await.status(),
-        200
-    );
+    assert_eq!(app.me(fresh_access).await.status(), 200);
     assert_eq!(app.login("pw@example.com", PASSWORD).await.status(), 401);
     assert_eq!(
         app.login("pw@example.com", "a brand new passphrase")
@@ -163,9 +153,8 @@ async fn a_forgotten_password_is_reset_with_an_emailed_code() {
     let app = TestApp::start().await;
     let session = app.member("forgot@example.com").await;
     let unknown = app
-        .post(
+        .public(
             "/api/v1/auth/password-reset",
-            None,
             &json!({"email": "nobody@example.com"}),
         )
         .await;
@@ -175,9 +164,8 @@ async fn a_forgotten_password_is_reset_with_an_emailed_code() {
         "the same answer whether or not the account exists"
     );
     let asked = app
-        .post(
+        .public(
             "/api/v1/auth/password-reset",
-            None,
             &json!({"email": "forgot@example.com"}),
         )
         .await;
@@ -191,9 +179,8 @@ async fn a_forgotten_password_is_reset_with_an_emailed_code() {
     assert!(app.mailbox.sent_to("nobody@example.com").is_empty());
 
     let confirmed = app
-        .post(
+        .public(
             "/api/v1/auth/password-reset/confirm",
-            None,
             &json!({"email": "forgot@example.com", "code": code, "new_password": "remembered at last"}),
         )
         .await;
@@ -211,9 +198,8 @@ async fn a_forgotten_password_is_reset_with_an_emailed_code() {
         401
     );
     let reused = app
-        .post(
+        .public(
             "/api/v1/auth/password-reset/confirm",
-            None,
             &json!({"email": "forgot@example.com", "code": code, "new_password": "and another one again"}),
         )
         .await;
@@ -257,19 +243,54 @@ async fn repeated_failures_lock_the_account_with_retry_after() {
 #[tokio::test]
 async fn more_than_ten_authentication_requests_a_minute_from_one_ip_are_refused() {
     let app = TestApp::start().await;
-    // The limit counts per calendar minute: start well inside one.
+    well_inside_a_minute().await;
+    // The service sits behind a proxy: the client's address comes as X-Forwarded-For.
+    let ip = random_ip();
+    for i in 0..10 {
+        // Different accounts, so only the per-IP limit applies.
+        let r = app
+            .login_from(&ip, &format!("user{i}@example.com"), "whatever it is")
+            .await;
+        assert_eq!(r.status(), 401, "request {i}");
+    }
+    let refused = app
+        .login_from(&ip, "user10@example.com", "whatever it is")
+        .await;
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_problem(refused, 429, "rate-limited").await;
+    // Another client behind the same proxy has its own allowance.
+    let other = app
+        .login_from(&random_ip(), "user11@example.com", "whatever it is")
+        .await;
+    assert_eq!(other.status(), 401);
+}
+
+#[tokio::test]
+async fn without_a_trusted_proxy_a_forwarded_address_does_not_escape_the_limit() {
+    let app = TestApp::start_with(|settings| settings.trust_forwarded_for = false).await;
+    well_inside_a_minute().await;
+    for i in 0..10 {
+        // A client claims a new address each time; the service counts the connection's.
+        let r = app
+            .login_from(
+                &random_ip(),
+                &format!("user{i}@example.com"),
+                "whatever it is",
+            )
+            .await;
+        assert_eq!(r.status(), 401, "request {i}");
+    }
+    let refused = app
+        .login_from(&random_ip(), "user10@example.com", "whatever it is")
+        .await;
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_problem(refused, 429, "rate-limited").await;
+}
+
+/// The limits count per calendar minute: waits, if need be, until one has just begun.
+async fn well_inside_a_minute() {
     let second = chrono::Utc::now().timestamp() % 60;
     if second > 45 {
         tokio::time::sleep(std::time::Duration::from_secs((61 - second) as u64)).await;
     }
-    for i in 0..10 {
-        // Different accounts, so only the per-IP limit applies.
-        let r = app
-            .login(&format!("user{i}@example.com"), "whatever it is")
-            .await;
-        assert_eq!(r.status(), 401, "request {i}");
-    }
-    let refused = app.login("user10@example.com", "whatever it is").await;
-    assert!(refused.headers().contains_key("retry-after"));
-    assert_problem(refused, 429, "rate-limited").await;
 }

@@ -15,9 +15,11 @@ async fn admins_create_support_staff_and_only_super_admins_create_admins() {
     let member = member["access_token"].as_str().unwrap();
 
     let support = app
+        .api
         .post(
+            &admin,
             "/api/v1/users/staff",
-            Some(&admin),
+            None,
             &staff_body("s@example.com", "support"),
         )
         .await;
@@ -33,33 +35,41 @@ async fn admins_create_support_staff_and_only_super_admins_create_admins() {
     assert_eq!(login["user"]["role"], "support");
 
     let refused = app
+        .api
         .post(
+            &admin,
             "/api/v1/users/staff",
-            Some(&admin),
+            None,
             &staff_body("a2@example.com", "admin"),
         )
         .await;
     assert_problem(refused, 403, "forbidden").await;
     let by_member = app
+        .api
         .post(
+            member,
             "/api/v1/users/staff",
-            Some(member),
+            None,
             &staff_body("x@example.com", "support"),
         )
         .await;
     assert_problem(by_member, 403, "forbidden").await;
     let customer = app
+        .api
         .post(
+            &root,
             "/api/v1/users/staff",
-            Some(&root),
+            None,
             &staff_body("c@example.com", "customer"),
         )
         .await;
     assert_problem(customer, 422, "validation-error").await;
     let by_root = app
+        .api
         .post(
+            &root,
             "/api/v1/users/staff",
-            Some(&root),
+            None,
             &staff_body("a2@example.com", "admin"),
         )
         .await;
@@ -75,26 +85,15 @@ async fn members_read_only_themselves_and_support_reads_anyone() {
     let ada_id = ada["user"]["id"].as_str().unwrap();
     let bob_token = bob["access_token"].as_str().unwrap();
 
+    let ada_path = format!("/api/v1/users/{ada_id}");
     assert_eq!(
-        app.get(
-            &format!("/api/v1/users/{ada_id}"),
-            ada["access_token"].as_str().unwrap()
-        )
-        .await
-        .status(),
+        app.api
+            .get(ada["access_token"].as_str().unwrap(), &ada_path)
+            .await
+            .status(),
         200
     );
-    assert_problem(
-        app.get(&format!("/api/v1/users/{ada_id}"), bob_token).await,
-        403,
-        "forbidden",
-    )
-    .await;
-    let read: Value = app
-        .get(&format!("/api/v1/users/{ada_id}"), &support)
-        .await
-        .json()
-        .await
-        .unwrap();
+    assert_problem(app.api.get(bob_token, &ada_path).await, 403, "forbidden").await;
+    let read: Value = app.api.get(&support, &ada_path).await.json().await.unwrap();
     assert_eq!(read["email"], "ada@example.com");
 }

@@ -18,7 +18,7 @@ fn encode(value: &Value) -> String {
 }
 
 async fn status_with(app: &TestApp, token: &str) -> u16 {
-    app.get("/api/v1/users/me", token).await.status().as_u16()
+    app.me(token).await.status().as_u16()
 }
 
 #[tokio::test]
@@ -45,15 +45,7 @@ async fn tampered_tokens_are_refused() {
     assert_eq!(status_with(&app, &none).await, 401);
 
     // HS256 "signed" with the public key, the classic key-confusion attack.
-    let jwks: Value = app
-        .http
-        .get(app.url("/api/v1/auth/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = app.jwks().await;
     let public = URL_SAFE_NO_PAD
         .decode(jwks["keys"][0]["x"].as_str().unwrap())
         .unwrap();
@@ -88,23 +80,11 @@ async fn a_key_rotation_logs_nobody_out() {
     let old_token = before["access_token"].as_str().unwrap().to_owned();
     let old_kid = part(&old_token, 0)["kid"].as_str().unwrap().to_owned();
 
-    let settings = user_service::Settings::new(
-        app.infra.service_settings("users", ""),
-        user_service::domain::PiiCipher::generate_key().into(),
-    );
-    let new_kid = user_service::Application::rotate_keys(&settings, 0)
-        .await
-        .unwrap();
+    let new_kid = app.rotate_keys(0).await;
 
     // Within a reload interval the service publishes both keys and signs with the new one.
     let kids = testkit::eventually(Duration::from_secs(10), || async {
-        let jwks: Value = app
-            .http
-            .get(app.url("/api/v1/auth/jwks.json"))
-            .send()
-            .await?
-            .json()
-            .await?;
+        let jwks = app.jwks().await;
         let kids: Vec<String> = jwks["keys"]
             .as_array()
             .unwrap()
