@@ -36,6 +36,16 @@ impl Principal {
             && self.subject == member_id
     }
 
+    /// Which rate-limit budget the caller spends: members their own, partner clients and staff
+    /// the larger one.
+    pub fn rate_caller(&self) -> platform::rate_limit::Caller {
+        if self.kind == PrincipalKind::User && self.role == Some(Role::Customer) {
+            platform::rate_limit::Caller::Member
+        } else {
+            platform::rate_limit::Caller::PartnerOrStaff
+        }
+    }
+
     /// The key under which this caller's idempotency keys and created objects are recorded.
     pub fn scope_key(&self) -> String {
         match self.kind {

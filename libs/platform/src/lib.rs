@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod metrics;
 pub mod pagination;
 pub mod problem;
+pub mod rate_limit;
 pub mod redis;
 pub mod service;
 pub mod telemetry;

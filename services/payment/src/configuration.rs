@@ -6,6 +6,8 @@ use serde::Deserialize;
 pub struct Settings {
     #[serde(flatten)]
     pub service: ServiceSettings,
+    /// Requests a minute per caller to the endpoints that move money or points.
+    pub rate_limit: platform::rate_limit::Budget,
     pub stripe: StripeSettings,
     pub paypal: PaypalSettings,
     /// Which PSP takes a charge, per currency: `USD:paypal>stripe, *:stripe>paypal`. Later names
@@ -56,6 +58,8 @@ const PREFIX: &str = "PAYMENT";
 /// Every setting of the payment service beyond [`platform::config::COMMON`], with its default.
 /// The PSP defaults are the PSP sandbox's address and test keys.
 pub const SETTINGS: &[Setting] = &[
+    Setting::new("rate_limit.member_per_minute", "30"),
+    Setting::new("rate_limit.partner_per_minute", "3000"),
     Setting::new("port", "3005"),
     Setting::new("database_schema", "payments"),
     Setting::new("stripe.base_url", "http://127.0.0.1:3010"),

@@ -5,6 +5,7 @@ use crate::Settings;
 use actix_web::web;
 use futures::FutureExt;
 use platform::idempotency::{IdempotencyStore, ResponseCache};
+use platform::rate_limit::RateLimiter;
 use platform::service::Service;
 use platform::CancellationToken;
 use service_kit::Foundation;
@@ -48,6 +49,11 @@ impl Application {
                     foundation.redis.clone(),
                     settings.service.redis_namespace("payments"),
                 ),
+            ),
+            limits: RateLimiter::new(
+                foundation.redis.clone(),
+                settings.service.redis_namespace("payments"),
+                settings.rate_limit,
             ),
         });
         let service =

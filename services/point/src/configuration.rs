@@ -5,6 +5,8 @@ use serde::Deserialize;
 pub struct Settings {
     #[serde(flatten)]
     pub service: ServiceSettings,
+    /// Requests a minute per caller to the endpoints that move money or points.
+    pub rate_limit: platform::rate_limit::Budget,
     /// How often the scheduled jobs run (pending points, hold and point expiry, tier reviews), seconds.
     pub jobs_interval_secs: u64,
 }
@@ -13,6 +15,8 @@ const PREFIX: &str = "POINT";
 
 /// Every setting of the point service beyond [`platform::config::COMMON`], with its default.
 pub const SETTINGS: &[Setting] = &[
+    Setting::new("rate_limit.member_per_minute", "60"),
+    Setting::new("rate_limit.partner_per_minute", "6000"),
     Setting::new("port", "3002"),
     Setting::new("database_schema", "points"),
     Setting::new("jobs_interval_secs", "60"),

@@ -3,6 +3,7 @@ use crate::Settings;
 use actix_web::web;
 use futures::FutureExt;
 use platform::idempotency::{IdempotencyStore, ResponseCache};
+use platform::rate_limit::RateLimiter;
 use platform::service::Service;
 use platform::CancellationToken;
 use service_kit::Foundation;
@@ -37,6 +38,11 @@ impl Application {
                     foundation.redis.clone(),
                     settings.service.redis_namespace("points"),
                 ),
+            ),
+            limits: RateLimiter::new(
+                foundation.redis.clone(),
+                settings.service.redis_namespace("points"),
+                settings.rate_limit,
             ),
         });
         let pool = foundation.pool.clone();

@@ -224,6 +224,12 @@ pub struct CardSummary {
 
 pub const DESCRIPTION_RULE: TextRule = TextRule::paragraph(500);
 
+/// The largest amount one charge may have, in minor units: the most the PSPs we speak take in
+/// one payment (Stripe's limit is eight digits of minor units). A larger charge would be refused
+/// by the PSP after it was accepted here, and wait in the dead-letter queue instead of failing
+/// at once.
+pub const MAX_CHARGE_MINOR: i64 = 99_999_999;
+
 impl NewCharge {
     /// Who may charge whom: a member charges themself; a partner with `payments:write` charges
     /// the member it names; staff accounts do not pay.
@@ -234,6 +240,13 @@ impl NewCharge {
             .map_err(|e| problems.push(FieldProblem::new("currency", e)))
             .ok();
         let amount = match currency {
+            Some(_) if input.amount > MAX_CHARGE_MINOR => {
+                problems.push(FieldProblem::new(
+                    "amount",
+                    format!("must be at most {MAX_CHARGE_MINOR} minor units, the most a PSP takes in one payment"),
+                ));
+                None
+            }
             Some(currency) => Money::positive(input.amount, currency)
                 .map_err(|e| problems.push(FieldProblem::new("amount", e)))
                 .ok(),
@@ -358,6 +371,11 @@ pub(super) mod tests {
             fields(NewCharge::parse(request(-1, "XYZ"), &member()).unwrap_err()),
             ["currency", "amount"]
         );
+        assert_eq!(
+            fields(NewCharge::parse(request(MAX_CHARGE_MINOR + 1, "AUD"), &member()).unwrap_err()),
+            ["amount"]
+        );
+        assert!(NewCharge::parse(request(MAX_CHARGE_MINOR, "AUD"), &member()).is_ok());
         assert_eq!(
             fields(NewCharge::parse(request(i64::MAX, "AUD"), &member()).unwrap_err()),
             ["amount"]

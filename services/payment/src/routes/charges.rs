@@ -17,6 +17,7 @@ use uuid::Uuid;
 #[serde(deny_unknown_fields)]
 pub struct CreateChargeRequest {
     /// Minor units of `currency`: 12345 is 123.45 AUD.
+    #[schema(minimum = 1, maximum = 99_999_999)]
     pub amount: i64,
     /// ISO 4217 code.
     pub currency: String,
@@ -119,6 +120,7 @@ pub(super) fn visible(principal: &Principal, charge: &Charge) -> bool {
     request_body = CreateChargeRequest,
     params(("Idempotency-Key" = String, Header, description = "Unique per intended charge; retries reuse it")),
     responses(
+        (status = 429, description = "Too many requests from this caller this minute; retry after `Retry-After` seconds", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
         (status = 201, description = "The charge succeeded or was declined (see `status`)", body = ChargeView),
         (status = 202, description = "The PSP's answer is pending; poll the charge", body = ChargeView),
         (status = 400, description = "Malformed JSON", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
@@ -135,6 +137,10 @@ pub async fn create_charge(
     principal: Principal,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
+    state
+        .limits
+        .admit("charges", principal.rate_caller(), &principal.scope_key())
+        .await?;
     let request: CreateChargeRequest = platform::http::parse_json_body(&req, &body)?;
     let charge = NewCharge::parse(request.into(), &payer(&principal))?;
     let write = match IdempotentWrite::begin(&state.idempotency, &req, principal.scope_key(), &body)
@@ -211,6 +217,7 @@ fn parse_card_charge(
         description = "The fields of a charge without `payment_method`, plus `card: {number, exp_month, exp_year, cvc}`"),
     params(("Idempotency-Key" = String, Header, description = "Unique per intended charge; retries reuse it")),
     responses(
+        (status = 429, description = "Too many requests from this caller this minute; retry after `Retry-After` seconds", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
         (status = 201, description = "The charge succeeded or was declined (see `status`)", body = ChargeView),
         (status = 202, description = "The PSP's answer is pending; poll the charge", body = ChargeView),
         (status = 403, body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
@@ -236,6 +243,10 @@ pub async fn create_card_charge(
                 .into(),
         ));
     }
+    state
+        .limits
+        .admit("charges", principal.rate_caller(), &principal.scope_key())
+        .await?;
     let CardChargeRequest {
         charge,
         card,

@@ -13,6 +13,7 @@ use uuid::Uuid;
 #[serde(deny_unknown_fields)]
 pub struct CreateCheckoutSessionRequest {
     /// Minor units of `currency`.
+    #[schema(minimum = 1, maximum = 99_999_999)]
     pub amount: i64,
     /// ISO 4217 code.
     pub currency: String,
@@ -81,6 +82,7 @@ fn response_for(charge: &Charge, session: &CheckoutSession) -> (u16, serde_json:
     request_body = CreateCheckoutSessionRequest,
     params(("Idempotency-Key" = String, Header, description = "Unique per intended charge; retries reuse it")),
     responses(
+        (status = 429, description = "Too many requests from this caller this minute; retry after `Retry-After` seconds", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
         (status = 201, description = "The page is open; the charge waits in `requires_action`", body = CheckoutSessionView),
         (status = 400, description = "Malformed JSON", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
         (status = 401, body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
@@ -97,6 +99,14 @@ pub async fn create_checkout_session(
     principal: Principal,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
+    state
+        .limits
+        .admit(
+            "checkout-sessions",
+            principal.rate_caller(),
+            &principal.scope_key(),
+        )
+        .await?;
     let request: CreateCheckoutSessionRequest = platform::http::parse_json_body(&req, &body)?;
     let checkout = NewCheckout::parse(request.into(), &payer(&principal))?;
     let write = match IdempotentWrite::begin(&state.idempotency, &req, principal.scope_key(), &body)

@@ -13,6 +13,7 @@ use crate::domain::Payer;
 use actix_web::web;
 use auth::{Principal, PrincipalKind, Role};
 use platform::idempotency::IdempotencyStore;
+use platform::rate_limit::RateLimiter;
 
 pub use charges::ChargeView;
 pub use refunds::RefundView;
@@ -20,6 +21,8 @@ pub use refunds::RefundView;
 pub struct AppState {
     pub payments: Payments,
     pub idempotency: IdempotencyStore,
+    /// Per-caller limits on the endpoints that move money or points.
+    pub limits: RateLimiter,
 }
 
 /// Staff who may read every payment.

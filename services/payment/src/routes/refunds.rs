@@ -91,6 +91,7 @@ fn refused() -> ApiError {
     params(("charge_id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "Unique per intended refund")),
     request_body = CreateRefundRequest,
     responses(
+        (status = 429, description = "Too many requests from this caller this minute; retry after `Retry-After` seconds", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
         (status = 201, description = "The PSP answered (see `status`)", body = RefundView),
         (status = 202, description = "The PSP's answer is pending", body = RefundView),
         (status = 403, body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
@@ -110,6 +111,10 @@ pub async fn create_refund(
     if !(principal.has_role(MONEY_STAFF) || principal.has_scope(auth::scopes::PAYMENTS_WRITE)) {
         return Err(refused());
     }
+    state
+        .limits
+        .admit("refunds", principal.rate_caller(), &principal.scope_key())
+        .await?;
     let request: CreateRefundRequest = platform::http::parse_json_body(&req, &body)?;
     let refund = NewRefund::parse(request.amount, request.reason.as_deref())?;
     let write = match IdempotentWrite::begin(&state.idempotency, &req, principal.scope_key(), &body)

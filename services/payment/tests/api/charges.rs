@@ -241,7 +241,9 @@ async fn a_nul_byte_in_the_description_is_a_field_error_also_when_retried() {
 async fn amounts_at_the_edges_of_i64_are_field_errors() {
     let app = TestApp::start().await;
     let member = app.member();
-    for amount in [i64::MIN, i64::MAX, -1] {
+    // 10^12 is more than any PSP takes in one payment: refused here, not left to the PSP
+    // (which would refuse it after we accepted it, leaving the charge in the dead-letter queue).
+    for amount in [i64::MIN, i64::MAX, -1, 1_000_000_000_000, 100_000_000] {
         let refused = app
             .api
             .post(
@@ -254,4 +256,20 @@ async fn amounts_at_the_edges_of_i64_are_field_errors() {
         let problem = assert_problem(refused, 422, "validation-error").await;
         assert_eq!(field_errors(&problem), ["amount"], "{problem}");
     }
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM charges")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0);
+    // The largest charge a PSP takes goes through.
+    let largest = app
+        .api
+        .post(
+            &member.token,
+            CHARGES,
+            Some("edge-largest"),
+            &json!({"amount": 99_999_999, "currency": "AUD", "payment_method": "pm_card_visa"}),
+        )
+        .await;
+    assert_eq!(largest.status(), 201);
 }

@@ -7,6 +7,7 @@ mod checkout;
 mod helpers;
 mod idempotency;
 mod paypal;
+mod rate_limits;
 mod refunds;
 mod retries;
 mod webhooks;

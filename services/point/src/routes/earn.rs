@@ -79,6 +79,7 @@ fn earn_response(outcome: EarnOutcome) -> HttpResponse {
     params(("user_id" = Uuid, Path)),
     request_body = EarnBody,
     responses(
+        (status = 429, description = "Too many requests from this caller this minute; retry after `Retry-After` seconds", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
         (status = 201, description = "Points earned", body = EarnView),
         (status = 200, description = "Already earned for this reference (or worth no points)", body = EarnView),
         (status = 403, body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
@@ -95,6 +96,10 @@ pub async fn earn(
     Json(body): Json<EarnBody>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require_scope(auth::scopes::POINTS_EARN, ADMINS)?;
+    state
+        .limits
+        .admit("earns", principal.rate_caller(), &principal.scope_key())
+        .await?;
     let member_id = path.into_inner();
     let mut errors = FieldErrors::default();
     let source = errors.field("source", PartnerSource::parse(&body.source));
@@ -187,6 +192,7 @@ pub struct PosBody {
     post, path = "/api/v1/pos/transaction", tag = "points", security(("bearer" = [])),
     request_body = PosBody,
     responses(
+        (status = 429, description = "Too many requests from this caller this minute; retry after `Retry-After` seconds", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
         (status = 201, body = EarnView),
         (status = 200, description = "Already recorded", body = EarnView),
         (status = 404, description = "Unknown member", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
@@ -201,6 +207,10 @@ pub async fn pos_transaction(
     Json(body): Json<PosBody>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require_scope(auth::scopes::POINTS_EARN, ADMINS)?;
+    state
+        .limits
+        .admit("earns", principal.rate_caller(), &principal.scope_key())
+        .await?;
     let mut errors = FieldErrors::default();
     let store_id = errors.checked(text::required("store_id", STORE_ID, &body.store_id))?;
     let till_transaction_id = errors.checked(text::required(

@@ -86,6 +86,7 @@ fn hold_json(hold: &Hold) -> serde_json::Value {
     params(("user_id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
     request_body = HoldBody,
     responses(
+        (status = 429, description = "Too many requests from this caller this minute; retry after `Retry-After` seconds", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
         (status = 201, body = HoldView),
         (status = 200, description = "The hold this key created before", body = HoldView),
         (status = 409, description = "A request with this key is still in flight", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
@@ -102,6 +103,10 @@ pub async fn create_hold(
 ) -> Result<HttpResponse, ApiError> {
     let member_id = path.into_inner();
     authorize(&principal, member_id)?;
+    state
+        .limits
+        .admit("holds", principal.rate_caller(), &principal.scope_key())
+        .await?;
     let request: HoldBody = platform::http::parse_json_body(&req, &body)?;
     let parsed = parse(
         request.points,
@@ -119,6 +124,7 @@ pub async fn create_hold(
     params(("user_id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
     request_body = RedeemBody,
     responses(
+        (status = 429, description = "Too many requests from this caller this minute; retry after `Retry-After` seconds", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
         (status = 201, body = HoldView),
         (status = 200, description = "Redeemed before with this key", body = HoldView),
         (status = 409, description = "A request with this key is still in flight", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
@@ -135,6 +141,14 @@ pub async fn redeem(
 ) -> Result<HttpResponse, ApiError> {
     let member_id = path.into_inner();
     authorize(&principal, member_id)?;
+    state
+        .limits
+        .admit(
+            "redemptions",
+            principal.rate_caller(),
+            &principal.scope_key(),
+        )
+        .await?;
     let request: RedeemBody = platform::http::parse_json_body(&req, &body)?;
     let parsed = parse(
         request.points,

@@ -12,6 +12,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use auth::Role;
 use platform::idempotency::{IdempotencyStore, IdempotentWrite};
+use platform::rate_limit::RateLimiter;
 use platform::{ApiError, FieldError};
 
 pub use views::BalanceView;
@@ -19,6 +20,8 @@ pub use views::BalanceView;
 pub struct AppState {
     pub pool: sqlx::PgPool,
     pub idempotency: IdempotencyStore,
+    /// Per-caller limits on the endpoints that move money or points.
+    pub limits: RateLimiter,
 }
 
 /// Roles that may read any member's points.

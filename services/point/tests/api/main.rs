@@ -7,4 +7,5 @@ mod helpers;
 mod holds;
 mod invariants;
 mod program;
+mod rate_limits;
 mod time;
