@@ -108,6 +108,32 @@ impl TestInfra {
             .expect("the mock broker takes the event");
     }
 
+    /// The payloads of the first `expected` events on `topic` (and any that follow within half
+    /// a second: duplicates show up), decoded from their envelopes.
+    pub async fn published<M: prost::Message + Default>(
+        &self,
+        topic: &'static str,
+        expected: usize,
+    ) -> Vec<M> {
+        let brokers = self.brokers();
+        let messages = tokio::task::spawn_blocking(move || {
+            read_topic(&brokers, topic, expected, Duration::from_secs(15))
+        })
+        .await
+        .expect("the topic reader finishes")
+        .expect("the topic can be read");
+        messages
+            .into_iter()
+            .map(|m| {
+                let envelope = <events::proto::Envelope as prost::Message>::decode(
+                    m.payload.unwrap_or_default().as_slice(),
+                )
+                .expect("an event envelope");
+                M::decode(envelope.payload.as_slice()).expect("the topic's payload type")
+            })
+            .collect()
+    }
+
     /// A pool on this test's database with `search_path` set to `schema`.
     pub async fn pool(&self, schema: &str) -> anyhow::Result<sqlx::PgPool> {
         platform::db::connect(&self.database_url, schema, 5).await
@@ -341,5 +367,34 @@ impl ApiClient {
             .send()
             .await
             .expect("the service answers")
+    }
+
+    /// Any request: `token` when given, `body` as JSON when given.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        token: Option<&str>,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> reqwest::Response {
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request.send().await.expect("the service answers")
+    }
+
+    /// POSTs `body` as JSON without a token (registration, login, public endpoints).
+    pub async fn post_public(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.send(reqwest::Method::POST, None, path, Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, token: &str, path: &str) -> reqwest::Response {
+        self.send(reqwest::Method::DELETE, Some(token), path, None)
+            .await
     }
 }

@@ -194,23 +194,7 @@ impl TestApp {
         topic: &'static str,
         expected: usize,
     ) -> Vec<M> {
-        let brokers = self.infra.brokers();
-        let messages = tokio::task::spawn_blocking(move || {
-            testkit::read_topic(&brokers, topic, expected, Duration::from_secs(15))
-        })
-        .await
-        .unwrap()
-        .unwrap();
-        messages
-            .into_iter()
-            .map(|m| {
-                let envelope = <events::proto::Envelope as prost::Message>::decode(
-                    m.payload.unwrap().as_slice(),
-                )
-                .unwrap();
-                M::decode(envelope.payload.as_slice()).unwrap()
-            })
-            .collect()
+        self.infra.published(topic, expected).await
     }
 }
 
