@@ -191,6 +191,36 @@ tessera_prereqs() {
 SQLX_CLI_VERSION=0.8.6
 sqlx_cli_ok() { cargo sqlx --version 2>/dev/null | grep -q " $SQLX_CLI_VERSION\$"; }
 
+# The Kafka-protocol broker the fleet runs by default and the broker tests use: tansu, built
+# once with SQLite storage into a cache outside the clone (about 10 minutes on 2 cores).
+TANSU_VERSION=0.6.0
+TANSU_ROOT="${TESSERA_TOOLS:-${HOME:-/root}/.cache/tessera/tools}"
+tansu_bin() {
+    if [ -n "${TESSERA_TANSU:-}" ]; then
+        [ -x "$TESSERA_TANSU" ] && echo "$TESSERA_TANSU"
+        return
+    fi
+    if [ -x "$TANSU_ROOT/bin/tansu" ]; then
+        echo "$TANSU_ROOT/bin/tansu"
+    elif have tansu; then
+        command -v tansu
+    fi
+}
+
+# tessera_broker_prereqs: makes sure tansu is installed and exports TESSERA_TANSU.
+tessera_broker_prereqs() {
+    local bin
+    bin="$(tansu_bin)"
+    if [ -z "$bin" ]; then
+        say "installing the tansu broker $TANSU_VERSION into $TANSU_ROOT (once; about 10 minutes)"
+        cargo install tansu --version "$TANSU_VERSION" --locked --quiet \
+            --features dynostore,postgres,libsql --root "$TANSU_ROOT"
+        bin="$(tansu_bin)"
+        [ -n "$bin" ] || die "the tansu broker is still not installed; install it with \`cargo install tansu --locked --features dynostore,postgres,libsql\` and set TESSERA_TANSU to its path"
+    fi
+    export TESSERA_TANSU="$bin"
+}
+
 # tessera_browser_prereqs: what the browser test of the web SDK needs: Node, npm and Debian's
 # Chromium (installed as root with apt-get, never downloaded by Playwright), and the SDK's
 # locked npm dependencies (playwright-core).

@@ -11,6 +11,7 @@
 //! the first one start the server while the others wait and then reuse it. The shell
 //! helpers in `scripts/lib.sh` follow the same layout and lock protocol.
 
+mod broker;
 mod lock;
 mod owner;
 mod postgres;
@@ -20,6 +21,7 @@ mod redis;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use broker::{find_tansu, BrokerHandle, PrivateBroker, BROKER_MISSING};
 pub use postgres::{PostgresHandle, PrivatePostgres};
 pub use redis::{PrivateRedis, RedisHandle};
 

@@ -1,16 +1,17 @@
 //! `scripts/run`: the whole fleet on one machine. With no settings it starts a private Postgres
-//! under `target/fleet/`, uses the local Redis (or starts a private one) and runs Kafka as
-//! librdkafka's in-process mock cluster; `DATABASE_URL`, `REDIS_URL` and `KAFKA_BROKERS` point
-//! it at real ones instead.
+//! under `target/fleet/`, uses the local Redis (or starts a private one) and starts a private
+//! Kafka-protocol broker (tansu) whose events are kept on disk under `target/fleet/broker/`;
+//! `DATABASE_URL`, `REDIS_URL` and `KAFKA_BROKERS` point it at real ones instead.
 
 use anyhow::Context;
 use fleet::demo_shop::DemoShop;
 use fleet::{Fleet, FleetConfig, Ports};
-use localinfra::{PrivatePostgres, PrivateRedis};
+use localinfra::{PrivateBroker, PrivatePostgres, PrivateRedis};
 use secrecy::{ExposeSecret, SecretString};
 
 const FLEET_POSTGRES_PORT: u16 = 55433;
 const FLEET_REDIS_PORT: u16 = 56380;
+const FLEET_BROKER_PORT: u16 = 59092;
 const DEMO_SHOP_PORT: u16 = 3020;
 
 #[tokio::main]
@@ -26,15 +27,20 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The private Postgres and Redis of this run, stopped when it ends.
+/// The private Postgres, Redis and broker of this run, stopped when it ends.
 #[derive(Default)]
 struct PrivateServers {
     postgres: Option<localinfra::PostgresHandle>,
     redis: Option<localinfra::RedisHandle>,
+    broker: Option<localinfra::BrokerHandle>,
 }
 
 impl PrivateServers {
     async fn stop(self) -> anyhow::Result<()> {
+        let broker = match self.broker {
+            Some(handle) => handle.stop().await,
+            None => Ok(()),
+        };
         let redis = match self.redis {
             Some(handle) => handle.stop().await,
             None => Ok(()),
@@ -43,7 +49,7 @@ impl PrivateServers {
             Some(handle) => handle.stop().await,
             None => Ok(()),
         };
-        redis.and(postgres)
+        broker.and(redis).and(postgres)
     }
 }
 
@@ -81,13 +87,25 @@ async fn run(data_dir: &std::path::Path, servers: &mut PrivateServers) -> anyhow
             url
         }
     };
-    // The mock cluster must outlive the fleet: it is the broker.
-    let (kafka_brokers, _mock_cluster, kafka_note) = match std::env::var("KAFKA_BROKERS") {
-        Ok(brokers) => (brokers.clone(), None, format!("Kafka at {brokers}")),
+    let (kafka_brokers, kafka_note) = match std::env::var("KAFKA_BROKERS") {
+        Ok(brokers) => (brokers.clone(), format!("Kafka at {brokers}")),
         Err(_) => {
-            let cluster = events::kafka::mock_cluster()?;
-            let brokers = cluster.bootstrap_servers();
-            (brokers, Some(cluster), "librdkafka's in-process mock cluster: events live in memory and vanish on exit; set KAFKA_BROKERS for a durable broker".to_owned())
+            let dir = data_dir.join("broker");
+            println!(
+                "Starting a private Kafka-protocol broker (tansu) in {} ...",
+                dir.display()
+            );
+            let handle = PrivateBroker::new(&dir, FLEET_BROKER_PORT)
+                .ensure_running_as_owner()
+                .await?;
+            let note = format!(
+                "a private tansu broker at {}, events kept in {} (they survive a crash)",
+                handle.bootstrap_servers,
+                handle.storage.display()
+            );
+            let brokers = handle.bootstrap_servers.clone();
+            servers.broker = Some(handle);
+            (brokers, note)
         }
     };
 
@@ -97,7 +115,7 @@ async fn run(data_dir: &std::path::Path, servers: &mut PrivateServers) -> anyhow
         database_url: SecretString::from(database_url.clone()),
         redis_url: SecretString::from(redis_url),
         kafka_brokers,
-        kafka_create_topics: _mock_cluster.is_none(),
+        kafka_create_topics: true,
         http_workers: 2,
         pii_key: pii_key(data_dir)?,
         message_console: true,

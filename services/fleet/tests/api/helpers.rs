@@ -24,6 +24,12 @@ pub struct Member {
 
 impl TestFleet {
     pub async fn start() -> TestFleet {
+        Self::start_on(None).await
+    }
+
+    /// The fleet on the given broker (a real one, which creates its topics) instead of the
+    /// test's in-process mock cluster.
+    pub async fn start_on(broker: Option<&str>) -> TestFleet {
         let infra = TestInfra::start().await.expect("test infrastructure");
         let pii_key = user_service::domain::PiiCipher::generate_key();
         let config = FleetConfig {
@@ -31,8 +37,8 @@ impl TestFleet {
             ports: Ports::any(),
             database_url: infra.database_url.clone(),
             redis_url: infra.redis_url.clone(),
-            kafka_brokers: infra.brokers(),
-            kafka_create_topics: false,
+            kafka_brokers: broker.map_or_else(|| infra.brokers(), str::to_owned),
+            kafka_create_topics: broker.is_some(),
             http_workers: 1,
             pii_key: pii_key.clone().into(),
             message_console: false,

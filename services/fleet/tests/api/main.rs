@@ -6,6 +6,7 @@ mod helpers;
 mod browser;
 mod charges;
 mod configuration;
+mod durable_broker;
 mod flow;
 mod gateway;
 mod partners;
