@@ -194,17 +194,36 @@ impl DemoShop {
     }
 }
 
+/// Signs in; a 429 (a restart right after heavy use of the login from this machine) is waited
+/// out as its `Retry-After` says, once.
 async fn login(
     http: &reqwest::Client,
     edge_url: &str,
     email: &str,
     password: &str,
 ) -> anyhow::Result<String> {
-    let answer: Value = http
-        .post(format!("{edge_url}/api/v1/auth/login"))
-        .json(&json!({ "email": email, "password": password }))
-        .send()
-        .await?
+    let send = || {
+        http.post(format!("{edge_url}/api/v1/auth/login"))
+            .json(&json!({ "email": email, "password": password }))
+            .send()
+    };
+    let mut response = send().await?;
+    if response.status() == reqwest::StatusCode::TOO_MANY_REQUESTS {
+        let wait = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(60)
+            .min(60);
+        tracing::info!(
+            wait_secs = wait,
+            "the login is rate-limited; waiting before signing in"
+        );
+        tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+        response = send().await?;
+    }
+    let answer: Value = response
         .error_for_status()
         .with_context(|| format!("signing in as {email}"))?
         .json()
