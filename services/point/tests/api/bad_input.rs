@@ -1,4 +1,4 @@
-use crate::helpers::{assert_problem, TestApp};
+use crate::helpers::{assert_problem, earn_path, TestApp};
 use base64::Engine;
 use serde_json::json;
 use uuid::Uuid;
@@ -7,7 +7,7 @@ use uuid::Uuid;
 async fn bad_earns_are_refused_and_nothing_is_written() {
     let app = TestApp::start().await;
     let member = app.member().await;
-    let path = format!("/api/v1/points/{}/earn", member.id);
+    let path = earn_path(member.id);
     let cases = [
         (
             json!({"amount": -100, "currency": "AUD", "source": "shop", "reference_id": "a"}),
@@ -66,18 +66,19 @@ async fn bad_earns_are_refused_and_nothing_is_written() {
         ),
     ];
     for (body, status, problem) in cases {
-        let response = app.post(&app.partner, &path, None, &body).await;
+        let response = app.api.post(&app.partner, &path, None, &body).await;
         assert_problem(response, status, problem).await;
     }
-    let unknown = format!("/api/v1/points/{}/earn", Uuid::new_v4());
+    let unknown = earn_path(Uuid::new_v4());
     assert_problem(
-        app.post(
-            &app.partner,
-            &unknown,
-            None,
-            &json!({"points": 5, "source": "shop", "reference_id": "a"}),
-        )
-        .await,
+        app.api
+            .post(
+                &app.partner,
+                &unknown,
+                None,
+                &json!({"points": 5, "source": "shop", "reference_id": "a"}),
+            )
+            .await,
         404,
         "not-found",
     )
@@ -96,7 +97,8 @@ async fn a_hold_larger_than_the_available_points_names_the_available_amount() {
     app.earn_points(member.id, 100, "r").await;
     let path = format!("/api/v1/points/{}/holds", member.id);
     let body = assert_problem(
-        app.post(&member.token, &path, Some("h1"), &json!({"points": 101}))
+        app.api
+            .post(&member.token, &path, Some("h1"), &json!({"points": 101}))
             .await,
         422,
         "insufficient-points",
@@ -107,7 +109,8 @@ async fn a_hold_larger_than_the_available_points_names_the_available_amount() {
         "{body}"
     );
     assert_problem(
-        app.post(&member.token, &path, None, &json!({"points": 1}))
+        app.api
+            .post(&member.token, &path, None, &json!({"points": 1}))
             .await,
         422,
         "validation-error",
@@ -129,6 +132,7 @@ async fn a_tampered_cursor_is_refused() {
     }
     let path = format!("/api/v1/points/{}/transactions", member.id);
     let page: serde_json::Value = app
+        .api
         .get(&member.token, &format!("{path}?limit=1"))
         .await
         .json()
@@ -142,18 +146,21 @@ async fn a_tampered_cursor_is_refused() {
     let tampered = engine.encode(format!("{shifted}|{id}"));
     for bad in [tampered.as_str(), "garbage", "bm90LWEtY3Vyc29y"] {
         let response = app
+            .api
             .get(&member.token, &format!("{path}?cursor={bad}"))
             .await;
         assert_problem(response, 400, "malformed-request").await;
     }
     assert_problem(
-        app.get(&member.token, &format!("{path}?limit=0")).await,
+        app.api.get(&member.token, &format!("{path}?limit=0")).await,
         422,
         "validation-error",
     )
     .await;
     assert_problem(
-        app.get(&member.token, &format!("{path}?type=gift")).await,
+        app.api
+            .get(&member.token, &format!("{path}?type=gift"))
+            .await,
         422,
         "validation-error",
     )
@@ -190,7 +197,7 @@ async fn a_nul_byte_in_free_text_is_a_field_error_not_a_crash() {
         ),
         (
             &app.partner,
-            format!("/api/v1/points/{id}/earn"),
+            earn_path(id),
             None,
             json!({"points": 5, "source": "shop", "reference_id": "n", "description": "a\u{0}b"}),
             "description",
@@ -205,7 +212,7 @@ async fn a_nul_byte_in_free_text_is_a_field_error_not_a_crash() {
     ];
     for (token, path, key, body, field) in cases {
         let problem = assert_problem(
-            app.post(token, &path, key, &body).await,
+            app.api.post(token, &path, key, &body).await,
             422,
             "validation-error",
         )
@@ -244,13 +251,14 @@ async fn adjustments_at_the_ends_of_i64_are_refused() {
     .enumerate()
     {
         let problem = assert_problem(
-            app.post(
-                &app.support,
-                &path,
-                Some(&format!("extreme-{i}")),
-                &json!({"points": points, "reason": "Overflow attempt"}),
-            )
-            .await,
+            app.api
+                .post(
+                    &app.support,
+                    &path,
+                    Some(&format!("extreme-{i}")),
+                    &json!({"points": points, "reason": "Overflow attempt"}),
+                )
+                .await,
             422,
             "validation-error",
         )
@@ -262,13 +270,14 @@ async fn adjustments_at_the_ends_of_i64_are_refused() {
     }
     // The largest allowed debit is refused for want of points, not by an overflow.
     assert_problem(
-        app.post(
-            &app.support,
-            &path,
-            Some("largest-debit"),
-            &json!({"points": -1_000_000_000, "reason": "Correction"}),
-        )
-        .await,
+        app.api
+            .post(
+                &app.support,
+                &path,
+                Some("largest-debit"),
+                &json!({"points": -1_000_000_000, "reason": "Correction"}),
+            )
+            .await,
         422,
         "insufficient-points",
     )

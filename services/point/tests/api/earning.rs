@@ -1,4 +1,5 @@
-use crate::helpers::{assert_problem, TestApp};
+use crate::helpers::{assert_problem, balance_path, earn_path, TestApp, POS};
+use auth::scopes;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -36,41 +37,41 @@ async fn only_partners_with_points_earn_and_admins_may_earn() {
     let app = TestApp::start().await;
     let member = app.member().await;
     let body = json!({"points": 10, "source": "shop", "reference_id": "r1"});
-    let path = format!("/api/v1/points/{}/earn", member.id);
-    let reader = app.tokens.partner(Uuid::new_v4(), &["points:read"]);
+    let path = earn_path(member.id);
+    let reader = app.partner(&[scopes::POINTS_READ]);
     assert_problem(
-        app.post(&reader, &path, None, &body).await,
+        app.api.post(&reader, &path, None, &body).await,
         403,
         "forbidden",
     )
     .await;
     assert_problem(
-        app.post(&member.token, &path, None, &body).await,
+        app.api.post(&member.token, &path, None, &body).await,
         403,
         "forbidden",
     )
     .await;
     assert_problem(
-        app.post(&app.support, &path, None, &body).await,
+        app.api.post(&app.support, &path, None, &body).await,
         403,
         "forbidden",
     )
     .await;
-    assert_eq!(app.post(&app.admin, &path, None, &body).await.status(), 201);
+    assert_eq!(
+        app.api.post(&app.admin, &path, None, &body).await.status(),
+        201
+    );
     // points:read reads, but only what it is for.
     assert_eq!(
-        app.get(&reader, &format!("/api/v1/points/{}/balance", member.id))
+        app.api
+            .get(&reader, &balance_path(member.id))
             .await
             .status(),
         200
     );
     let other = app.member().await;
     assert_problem(
-        app.get(
-            &member.token,
-            &format!("/api/v1/points/{}/balance", other.id),
-        )
-        .await,
+        app.api.get(&member.token, &balance_path(other.id)).await,
         403,
         "forbidden",
     )
@@ -82,29 +83,23 @@ async fn the_pos_endpoint_earns_per_store_transaction() {
     let app = TestApp::start().await;
     let member = app.member().await;
     let body = json!({"store_id": "store-7", "transaction_id": "till-42", "user_identifier": member.id, "amount": 4550});
-    let first = app
-        .post(&app.partner, "/api/v1/pos/transaction", None, &body)
-        .await;
+    let first = app.api.post(&app.partner, POS, None, &body).await;
     assert_eq!(first.status(), 201);
     assert_eq!(first.json::<Value>().await.unwrap()["points"], 45);
     assert_eq!(
-        app.post(&app.partner, "/api/v1/pos/transaction", None, &body)
-            .await
-            .status(),
+        app.api.post(&app.partner, POS, None, &body).await.status(),
         200
     );
     let unknown = json!({"store_id": "store-7", "transaction_id": "till-43", "user_identifier": Uuid::new_v4(), "amount": 4550});
     assert_problem(
-        app.post(&app.partner, "/api/v1/pos/transaction", None, &unknown)
-            .await,
+        app.api.post(&app.partner, POS, None, &unknown).await,
         404,
         "not-found",
     )
     .await;
     let email = json!({"store_id": "store-7", "transaction_id": "till-44", "user_identifier": "ada@example.com", "amount": 4550});
     assert_problem(
-        app.post(&app.partner, "/api/v1/pos/transaction", None, &email)
-            .await,
+        app.api.post(&app.partner, POS, None, &email).await,
         422,
         "validation-error",
     )
@@ -124,21 +119,14 @@ async fn transactions_are_filtered_and_paged_with_a_cursor() {
             201
         );
     }
-    let redeem = app
-        .post(
-            &member.token,
-            &format!("/api/v1/points/{}/redeem", member.id),
-            Some("r-1"),
-            &json!({"points": 5}),
-        )
-        .await;
+    let redeem = app.redeem(&member, "r-1", 5).await;
     assert_eq!(redeem.status(), 201);
 
     let path = format!("/api/v1/points/{}/transactions", member.id);
     let mut seen = Vec::new();
     let mut url = format!("{path}?type=earn&limit=2");
     loop {
-        let page: Value = app.get(&member.token, &url).await.json().await.unwrap();
+        let page: Value = app.api.get(&member.token, &url).await.json().await.unwrap();
         for item in page["items"].as_array().unwrap() {
             assert_eq!(item["type"], "earn");
             seen.push(item["points"].as_i64().unwrap());
@@ -151,6 +139,7 @@ async fn transactions_are_filtered_and_paged_with_a_cursor() {
     assert_eq!(seen, vec![14, 13, 12, 11, 10], "newest first, each once");
 
     let all: Value = app
+        .api
         .get(&member.token, &format!("{path}?limit=50"))
         .await
         .json()
@@ -158,6 +147,7 @@ async fn transactions_are_filtered_and_paged_with_a_cursor() {
         .unwrap();
     assert_eq!(all["items"].as_array().unwrap().len(), 6);
     let redeems: Value = app
+        .api
         .get(&member.token, &format!("{path}?type=redeem"))
         .await
         .json()
@@ -165,6 +155,7 @@ async fn transactions_are_filtered_and_paged_with_a_cursor() {
         .unwrap();
     assert_eq!(redeems["items"][0]["points"], -5);
     let offset: Value = app
+        .api
         .get(&member.token, &format!("{path}?type=earn&limit=2&offset=2"))
         .await
         .json()
@@ -172,6 +163,7 @@ async fn transactions_are_filtered_and_paged_with_a_cursor() {
         .unwrap();
     assert_eq!(offset["items"][0]["points"], 12);
     let future: Value = app
+        .api
         .get(&member.token, &format!("{path}?from=2999-01-01T00:00:00Z"))
         .await
         .json()

@@ -1,4 +1,4 @@
-use crate::helpers::{assert_problem, TestApp};
+use crate::helpers::{assert_problem, earn_path, TestApp};
 use events::proto::{
     CampaignRewardDue, ChargeRefunded, ChargeSucceeded, OrderCompleted, UserErased, UserRegistered,
 };
@@ -48,29 +48,33 @@ async fn a_registration_opens_the_account_and_a_charge_earns_once() {
         role: "customer".into(),
         ..Default::default()
     };
-    app.publish(topics::USER_REGISTERED, member, &registered)
+    app.infra
+        .publish(topics::USER_REGISTERED, member, &registered)
         .await;
     app.wait_for(member, |b| b["total_points"] == 0).await;
     for _ in 0..2 {
-        app.publish(
+        app.infra
+            .publish(
+                topics::CHARGE_SUCCEEDED,
+                member,
+                &charge(member, "ch_1", 20000),
+            )
+            .await;
+    }
+    app.infra
+        .publish(
             topics::CHARGE_SUCCEEDED,
             member,
-            &charge(member, "ch_1", 20000),
+            &charge(member, "ch_2", 100),
         )
         .await;
-    }
-    app.publish(
-        topics::CHARGE_SUCCEEDED,
-        member,
-        &charge(member, "ch_2", 100),
-    )
-    .await;
     let balance = app.wait_for(member, |b| b["total_points"] == 201).await;
     assert_eq!(
         balance["lifetime_points"], 201,
         "the duplicate earned nothing"
     );
     app.assert_ledger_consistent(member).await;
+    app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -79,37 +83,42 @@ async fn partial_refunds_reverse_proportionally_and_a_refund_before_its_charge_e
     let in_order = app.member().await.id;
     let out_of_order = app.member().await.id;
 
-    app.publish(
-        topics::CHARGE_SUCCEEDED,
-        in_order,
-        &charge(in_order, "ch_a", 12345),
-    )
-    .await;
-    app.publish(
-        topics::CHARGE_REFUNDED,
-        in_order,
-        &refund(in_order, "ch_a", 12345, 6000),
-    )
-    .await;
-    app.publish(
-        topics::CHARGE_REFUNDED,
-        in_order,
-        &refund(in_order, "ch_a", 12345, 6000),
-    )
-    .await;
+    app.infra
+        .publish(
+            topics::CHARGE_SUCCEEDED,
+            in_order,
+            &charge(in_order, "ch_a", 12345),
+        )
+        .await;
+    app.infra
+        .publish(
+            topics::CHARGE_REFUNDED,
+            in_order,
+            &refund(in_order, "ch_a", 12345, 6000),
+        )
+        .await;
+    app.infra
+        .publish(
+            topics::CHARGE_REFUNDED,
+            in_order,
+            &refund(in_order, "ch_a", 12345, 6000),
+        )
+        .await;
 
-    app.publish(
-        topics::CHARGE_REFUNDED,
-        out_of_order,
-        &refund(out_of_order, "ch_b", 12345, 6000),
-    )
-    .await;
-    app.publish(
-        topics::CHARGE_SUCCEEDED,
-        out_of_order,
-        &charge(out_of_order, "ch_b", 12345),
-    )
-    .await;
+    app.infra
+        .publish(
+            topics::CHARGE_REFUNDED,
+            out_of_order,
+            &refund(out_of_order, "ch_b", 12345, 6000),
+        )
+        .await;
+    app.infra
+        .publish(
+            topics::CHARGE_SUCCEEDED,
+            out_of_order,
+            &charge(out_of_order, "ch_b", 12345),
+        )
+        .await;
 
     // 123 points, 6000/12345 of them reversed (59): 64 left, either way.
     let a = app.wait_for(in_order, |b| b["total_points"] == 64).await;
@@ -127,43 +136,40 @@ async fn partial_refunds_reverse_proportionally_and_a_refund_before_its_charge_e
     );
 
     // The rest of the refund takes back the rest, never more.
-    app.publish(
-        topics::CHARGE_REFUNDED,
-        in_order,
-        &refund(in_order, "ch_a", 12345, 12345),
-    )
-    .await;
+    app.infra
+        .publish(
+            topics::CHARGE_REFUNDED,
+            in_order,
+            &refund(in_order, "ch_a", 12345, 12345),
+        )
+        .await;
     app.wait_for(in_order, |b| b["total_points"] == 0).await;
     app.assert_ledger_consistent(in_order).await;
     app.assert_ledger_consistent(out_of_order).await;
+    app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refund_after_the_points_were_spent_does_not_go_below_zero() {
     let app = TestApp::start().await;
     let member = app.member().await;
-    app.publish(
-        topics::CHARGE_SUCCEEDED,
-        member.id,
-        &charge(member.id, "ch_s", 10000),
-    )
-    .await;
-    app.wait_for(member.id, |b| b["total_points"] == 100).await;
-    let spent = app
-        .post(
-            &member.token,
-            &format!("/api/v1/points/{}/redeem", member.id),
-            Some("spend"),
-            &json!({"points": 80}),
+    app.infra
+        .publish(
+            topics::CHARGE_SUCCEEDED,
+            member.id,
+            &charge(member.id, "ch_s", 10000),
         )
         .await;
+    app.wait_for(member.id, |b| b["total_points"] == 100).await;
+    let spent = app.redeem(&member, "spend", 80).await;
     assert_eq!(spent.status(), 201);
-    app.publish(
-        topics::CHARGE_REFUNDED,
-        member.id,
-        &refund(member.id, "ch_s", 10000, 10000),
-    )
-    .await;
+    app.infra
+        .publish(
+            topics::CHARGE_REFUNDED,
+            member.id,
+            &refund(member.id, "ch_s", 10000, 10000),
+        )
+        .await;
     app.wait_for(member.id, |b| b["total_points"] == 0).await;
     let shortfall: i64 = sqlx::query_scalar(
         "SELECT shortfall FROM point_transactions WHERE member_id = $1 AND kind = 'reverse'",
@@ -174,6 +180,7 @@ async fn a_refund_after_the_points_were_spent_does_not_go_below_zero() {
     .unwrap();
     assert_eq!(shortfall, 80, "what could not be taken back is recorded");
     app.assert_ledger_consistent(member.id).await;
+    app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -189,9 +196,11 @@ async fn partner_orders_stay_pending_through_the_return_window() {
         partner_id: "shop-1".into(),
         ..Default::default()
     };
-    app.publish(topics::ORDER_COMPLETED, member, &order("o-1"))
+    app.infra
+        .publish(topics::ORDER_COMPLETED, member, &order("o-1"))
         .await;
-    app.publish(topics::ORDER_COMPLETED, member, &order("o-2"))
+    app.infra
+        .publish(topics::ORDER_COMPLETED, member, &order("o-2"))
         .await;
     let balance = app.wait_for(member, |b| b["pending_points"] == 100).await;
     assert_eq!(balance["total_points"], 0);
@@ -220,6 +229,7 @@ async fn partner_orders_stay_pending_through_the_return_window() {
         (Some(100), Some(0))
     );
     app.assert_ledger_consistent(member).await;
+    app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -227,27 +237,28 @@ async fn a_charge_refunded_inside_its_return_window_cancels_the_pending_points()
     let app = TestApp::start().await;
     let member = app.member().await.id;
     let set = app
-        .http
-        .put(app.url("/api/v1/points/sources/charge"))
-        .bearer_auth(&app.admin)
-        .json(&json!({"pending_days": 14}))
-        .send()
-        .await
-        .unwrap();
+        .put(
+            &app.admin,
+            "/api/v1/points/sources/charge",
+            &json!({"pending_days": 14}),
+        )
+        .await;
     assert_eq!(set.status(), 204);
-    app.publish(
-        topics::CHARGE_SUCCEEDED,
-        member,
-        &charge(member, "ch_p", 10000),
-    )
-    .await;
+    app.infra
+        .publish(
+            topics::CHARGE_SUCCEEDED,
+            member,
+            &charge(member, "ch_p", 10000),
+        )
+        .await;
     app.wait_for(member, |b| b["pending_points"] == 100).await;
-    app.publish(
-        topics::CHARGE_REFUNDED,
-        member,
-        &refund(member, "ch_p", 10000, 2500),
-    )
-    .await;
+    app.infra
+        .publish(
+            topics::CHARGE_REFUNDED,
+            member,
+            &refund(member, "ch_p", 10000, 2500),
+        )
+        .await;
     app.wait_for(member, |b| b["pending_points"] == 75).await;
     point_service::core::scheduler::run_once(
         &app.pool,
@@ -264,6 +275,7 @@ async fn a_charge_refunded_inside_its_return_window_cancels_the_pending_points()
         (Some(75), Some(0))
     );
     app.assert_ledger_consistent(member).await;
+    app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -278,16 +290,20 @@ async fn a_campaign_bonus_is_paid_once_per_window() {
         reason: "Load goal reached".into(),
     };
     for _ in 0..3 {
-        app.publish(topics::CAMPAIGN_REWARD_DUE, member, &due).await;
+        app.infra
+            .publish(topics::CAMPAIGN_REWARD_DUE, member, &due)
+            .await;
     }
     let next = CampaignRewardDue {
         window_id: "2026-12".into(),
         ..due.clone()
     };
-    app.publish(topics::CAMPAIGN_REWARD_DUE, member, &next)
+    app.infra
+        .publish(topics::CAMPAIGN_REWARD_DUE, member, &next)
         .await;
     let balance = app.wait_for(member, |b| b["total_points"] == 1000).await;
     assert_eq!(balance["lifetime_points"], 1000);
+    app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -295,19 +311,20 @@ async fn an_erased_member_keeps_no_descriptions_and_earns_no_more() {
     let app = TestApp::start().await;
     let member = app.member().await.id;
     let earned = app
-        .post(&app.partner, &format!("/api/v1/points/{member}/earn"), None,
+        .api.post(&app.partner, &earn_path(member), None,
               &json!({"points": 10, "source": "shop", "reference_id": "r1", "description": "Gift for Ada Lovelace, 12 Main St"}))
         .await;
     assert_eq!(earned.status(), 201);
-    app.publish(
-        topics::USER_ERASED,
-        member,
-        &UserErased {
-            user_id: member.to_string(),
-            ..Default::default()
-        },
-    )
-    .await;
+    app.infra
+        .publish(
+            topics::USER_ERASED,
+            member,
+            &UserErased {
+                user_id: member.to_string(),
+                ..Default::default()
+            },
+        )
+        .await;
     testkit::eventually(std::time::Duration::from_secs(15), || async {
         let erased: bool =
             sqlx::query_scalar("SELECT erased_at IS NOT NULL FROM accounts WHERE member_id = $1")
@@ -329,4 +346,5 @@ async fn an_erased_member_keeps_no_descriptions_and_earns_no_more() {
     assert_problem(again, 422, "member-erased").await;
     // The books still balance: amounts are kept.
     app.assert_ledger_consistent(member).await;
+    app.stop().await;
 }

@@ -1,29 +1,34 @@
-use auth::Role;
-use events::OutgoingEvent;
+use auth::{scopes, Role};
 use point_service::{Application, Settings};
-use prost::Message;
-use rdkafka::producer::FutureRecord;
 use reqwest::Response;
 use serde_json::{json, Value};
+use std::ops::Deref;
 use std::time::Duration;
-use testkit::{TestInfra, TokenIssuer};
+use testkit::ServiceHost;
 use uuid::Uuid;
 
+pub use testkit::{assert_problem, Member};
+
+/// The point service's schema.
+pub const SCHEMA: &str = "points";
+/// Where a partner's till reports a store transaction.
+pub const POS: &str = "/api/v1/pos/transaction";
+
+/// The point service on testkit's host (`app.api`, `app.pool`, `app.infra`, ...).
 pub struct TestApp {
-    pub infra: TestInfra,
-    pub tokens: TokenIssuer,
-    pub http: reqwest::Client,
-    pub api: testkit::ApiClient,
-    pub pool: sqlx::PgPool,
+    host: ServiceHost,
     /// A partner with points:earn, points:read and points:redeem.
     pub partner: String,
     pub admin: String,
     pub support: String,
 }
 
-pub struct Member {
-    pub id: Uuid,
-    pub token: String,
+impl Deref for TestApp {
+    type Target = ServiceHost;
+
+    fn deref(&self) -> &ServiceHost {
+        &self.host
+    }
 }
 
 impl TestApp {
@@ -33,110 +38,100 @@ impl TestApp {
 
     /// Starts the service with changed settings.
     pub async fn start_with(change: impl FnOnce(&mut Settings)) -> TestApp {
-        let infra = TestInfra::start().await.expect("test infrastructure");
-        let tokens = TokenIssuer::start().await.unwrap();
-        let mut settings = Settings::new(infra.service_settings("points", tokens.jwks_url()));
-        // The tests run the jobs themselves, at chosen times.
-        settings.jobs_interval_secs = 3600;
-        change(&mut settings);
-        let service = Application::build(settings, platform::CancellationToken::new())
-            .await
-            .expect("the point service starts");
-        let base = format!("http://127.0.0.1:{}", service.port);
-        tokio::spawn(service.run_until_stopped());
-        let pool = infra.pool("points").await.unwrap();
-        let partner = tokens.partner(
-            Uuid::new_v4(),
-            &["points:earn", "points:read", "points:redeem"],
-        );
-        let admin = tokens.user(Uuid::new_v4(), Role::Admin);
-        let support = tokens.user(Uuid::new_v4(), Role::Support);
+        let host = ServiceHost::start(SCHEMA, |service, shutdown| {
+            let mut settings = Settings::new(service);
+            // The tests run the jobs themselves, at chosen times.
+            settings.jobs_interval_secs = 3600;
+            change(&mut settings);
+            Application::build(settings, shutdown)
+        })
+        .await
+        .expect("the point service starts");
         TestApp {
-            infra,
-            tokens,
-            http: reqwest::Client::new(),
-            api: testkit::ApiClient::new(base),
-            pool,
-            partner,
-            admin,
-            support,
+            partner: host.partner(&[
+                scopes::POINTS_EARN,
+                scopes::POINTS_READ,
+                scopes::POINTS_REDEEM,
+            ]),
+            admin: host.staff(Role::Admin),
+            support: host.staff(Role::Support),
+            host,
         }
     }
 
-    pub fn url(&self, path: &str) -> String {
-        self.api.url(path)
+    /// Stops the service and waits until it has drained, while the mock broker still runs. A test
+    /// whose service consumed events ends with this: merely dropping the app takes the broker
+    /// away while the consumer still commits its offsets.
+    pub async fn stop(self) {
+        self.host
+            .stop()
+            .await
+            .expect("the point service stops cleanly");
     }
 
-    /// A member with an open account (as after their user.registered).
+    /// A member with an open account (as after their user.registered). The host's own
+    /// `member()` gives a member the service has not heard of.
     pub async fn member(&self) -> Member {
-        let id = Uuid::now_v7();
+        let member = self.host.member();
         let mut conn = self.pool.acquire().await.unwrap();
-        point_service::storage::accounts::open(&mut conn, id)
+        point_service::storage::accounts::open(&mut conn, member.id)
             .await
             .unwrap();
-        Member {
-            id,
-            token: self.tokens.member(id),
-        }
-    }
-
-    pub async fn post(&self, token: &str, path: &str, key: Option<&str>, body: &Value) -> Response {
-        self.api.post(token, path, key, body).await
-    }
-
-    pub async fn get(&self, token: &str, path: &str) -> Response {
-        self.api.get(token, path).await
+        member
     }
 
     pub async fn earn_points(&self, member: Uuid, points: i64, reference: &str) -> Response {
-        self.post(
-            &self.partner,
-            &format!("/api/v1/points/{member}/earn"),
-            None,
-            &json!({"points": points, "source": "shop", "reference_id": reference}),
-        )
-        .await
+        self.api
+            .post(
+                &self.partner,
+                &earn_path(member),
+                None,
+                &json!({"points": points, "source": "shop", "reference_id": reference}),
+            )
+            .await
     }
 
     pub async fn earn_amount(&self, member: Uuid, amount: i64, reference: &str) -> Response {
-        self.post(
-            &self.partner,
-            &format!("/api/v1/points/{member}/earn"),
-            None,
-            &json!({"amount": amount, "currency": "AUD", "source": "shop", "reference_id": reference}),
-        )
-        .await
-    }
-
-    pub async fn balance(&self, member: Uuid) -> Value {
-        let response = self
-            .get(&self.admin, &format!("/api/v1/points/{member}/balance"))
-            .await;
-        assert_eq!(response.status(), 200);
-        response.json().await.unwrap()
-    }
-
-    pub async fn publish(&self, topic: &'static str, member: Uuid, payload: &impl Message) {
-        let event = OutgoingEvent::new("test", topic, member, payload);
-        let producer = self.infra.kafka_settings().producer("test").unwrap();
-        producer
-            .send(
-                FutureRecord::to(topic)
-                    .key(&member.to_string())
-                    .payload(&event.envelope.encode_to_vec()),
-                Duration::from_secs(5),
+        self.api
+            .post(
+                &self.partner,
+                &earn_path(member),
+                None,
+                &json!({"amount": amount, "currency": "AUD", "source": "shop", "reference_id": reference}),
             )
             .await
-            .map_err(|(e, _)| e)
-            .unwrap();
+    }
+
+    /// The member redeeming `points` of their own, with `key` as the Idempotency-Key.
+    pub async fn redeem(&self, member: &Member, key: &str, points: i64) -> Response {
+        self.api
+            .post(
+                &member.token,
+                &format!("/api/v1/points/{}/redeem", member.id),
+                Some(key),
+                &json!({"points": points}),
+            )
+            .await
+    }
+
+    /// `body` PUT to `path` as `token`.
+    pub async fn put(&self, token: &str, path: &str, body: &Value) -> Response {
+        self.api
+            .send(reqwest::Method::PUT, Some(token), path, Some(body))
+            .await
+    }
+
+    /// The member's balance as an admin sees it.
+    pub async fn balance(&self, member: Uuid) -> Value {
+        let response = self.api.get(&self.admin, &balance_path(member)).await;
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
     }
 
     /// Waits until the member's balance satisfies `check`.
     pub async fn wait_for(&self, member: Uuid, check: impl Fn(&Value) -> bool) -> Value {
         testkit::eventually(Duration::from_secs(15), || async {
-            let response = self
-                .get(&self.admin, &format!("/api/v1/points/{member}/balance"))
-                .await;
+            let response = self.api.get(&self.admin, &balance_path(member)).await;
             if response.status() != 200 {
                 return Ok(None);
             }
@@ -211,4 +206,11 @@ impl TestApp {
     }
 }
 
-pub use testkit::assert_problem;
+/// Where partners earn for a member.
+pub fn earn_path(member: Uuid) -> String {
+    format!("/api/v1/points/{member}/earn")
+}
+
+pub fn balance_path(member: Uuid) -> String {
+    format!("/api/v1/points/{member}/balance")
+}

@@ -9,6 +9,7 @@ async fn a_hold_is_captured_or_released_and_never_both() {
     let holds = format!("/api/v1/points/{}/holds", member.id);
 
     let created = app
+        .api
         .post(
             &member.token,
             &holds,
@@ -30,6 +31,7 @@ async fn a_hold_is_captured_or_released_and_never_both() {
 
     // The same request again is the same hold; the same key for something else is refused.
     let again: Value = app
+        .api
         .post(
             &member.token,
             &holds,
@@ -42,13 +44,14 @@ async fn a_hold_is_captured_or_released_and_never_both() {
         .unwrap();
     assert_eq!(again["id"], hold["id"]);
     assert_problem(
-        app.post(
-            &member.token,
-            &holds,
-            Some("redemption-1"),
-            &json!({"points": 300}),
-        )
-        .await,
+        app.api
+            .post(
+                &member.token,
+                &holds,
+                Some("redemption-1"),
+                &json!({"points": 300}),
+            )
+            .await,
         422,
         "idempotency-key-reused",
     )
@@ -57,6 +60,7 @@ async fn a_hold_is_captured_or_released_and_never_both() {
     let id = hold["id"].as_str().unwrap();
     let capture = format!("{holds}/{id}/capture");
     let captured: Value = app
+        .api
         .post(&member.token, &capture, None, &json!({}))
         .await
         .json()
@@ -64,20 +68,22 @@ async fn a_hold_is_captured_or_released_and_never_both() {
         .unwrap();
     assert_eq!(captured["status"], "captured");
     assert_eq!(
-        app.post(&member.token, &capture, None, &json!({}))
+        app.api
+            .post(&member.token, &capture, None, &json!({}))
             .await
             .status(),
         200,
         "capturing twice is harmless"
     );
     assert_problem(
-        app.post(
-            &member.token,
-            &format!("{holds}/{id}/release"),
-            None,
-            &json!({}),
-        )
-        .await,
+        app.api
+            .post(
+                &member.token,
+                &format!("{holds}/{id}/release"),
+                None,
+                &json!({}),
+            )
+            .await,
         409,
         "hold-not-active",
     )
@@ -92,6 +98,7 @@ async fn a_hold_is_captured_or_released_and_never_both() {
     );
 
     let second: Value = app
+        .api
         .post(
             &member.token,
             &holds,
@@ -104,6 +111,7 @@ async fn a_hold_is_captured_or_released_and_never_both() {
         .unwrap();
     let second_id = second["id"].as_str().unwrap();
     let released: Value = app
+        .api
         .post(
             &member.token,
             &format!("{holds}/{second_id}/release"),
@@ -116,13 +124,14 @@ async fn a_hold_is_captured_or_released_and_never_both() {
         .unwrap();
     assert_eq!(released["status"], "released");
     assert_problem(
-        app.post(
-            &member.token,
-            &format!("{holds}/{second_id}/capture"),
-            None,
-            &json!({}),
-        )
-        .await,
+        app.api
+            .post(
+                &member.token,
+                &format!("{holds}/{second_id}/capture"),
+                None,
+                &json!({}),
+            )
+            .await,
         409,
         "hold-not-active",
     )
@@ -133,7 +142,7 @@ async fn a_hold_is_captured_or_released_and_never_both() {
     // Another member cannot touch these holds.
     let other = app.member().await;
     assert_problem(
-        app.post(&other.token, &capture, None, &json!({})).await,
+        app.api.post(&other.token, &capture, None, &json!({})).await,
         403,
         "forbidden",
     )
@@ -152,14 +161,7 @@ async fn redemptions_spend_the_oldest_points_first() {
         .execute(&app.pool)
         .await
         .unwrap();
-    let redeemed = app
-        .post(
-            &member.token,
-            &format!("/api/v1/points/{}/redeem", member.id),
-            Some("r1"),
-            &json!({"points": 120}),
-        )
-        .await;
+    let redeemed = app.redeem(&member, "r1", 120).await;
     assert_eq!(redeemed.status(), 201);
     let lots: Vec<(i64, i64)> = sqlx::query_as(
         "SELECT points, remaining FROM point_lots WHERE member_id = $1 ORDER BY expires_at",
@@ -192,6 +194,7 @@ async fn concurrent_requests_with_one_partner_key_never_fail() {
         let member = if i % 3 == 0 { second.id } else { first.id };
         async move {
             let response = app
+                .api
                 .post(
                     &app.partner,
                     &format!("/api/v1/points/{member}/holds"),
@@ -232,6 +235,7 @@ async fn concurrent_requests_with_one_partner_key_never_fail() {
         .unwrap();
     assert_eq!(holds, 1);
     let replay = app
+        .api
         .post(
             &app.partner,
             &format!("/api/v1/points/{winner}/holds"),
@@ -259,6 +263,7 @@ async fn a_key_past_its_idempotency_window_still_names_its_hold() {
     let holds = format!("/api/v1/points/{}/holds", member.id);
     let body = json!({"points": 80, "reference_id": "redemption-7"});
     let created = app
+        .api
         .post(&member.token, &holds, Some("old-key"), &body)
         .await;
     assert_eq!(created.status(), 201);
@@ -269,6 +274,7 @@ async fn a_key_past_its_idempotency_window_still_names_its_hold() {
         .await
         .unwrap();
     let again = app
+        .api
         .post(&member.token, &holds, Some("old-key"), &body)
         .await;
     assert_eq!(again.status(), 200);
@@ -278,13 +284,14 @@ async fn a_key_past_its_idempotency_window_still_names_its_hold() {
         .await
         .unwrap();
     assert_problem(
-        app.post(
-            &member.token,
-            &holds,
-            Some("old-key"),
-            &json!({"points": 90}),
-        )
-        .await,
+        app.api
+            .post(
+                &member.token,
+                &holds,
+                Some("old-key"),
+                &json!({"points": 90}),
+            )
+            .await,
         422,
         "idempotency-key-reused",
     )

@@ -26,6 +26,7 @@ async fn dozens_of_concurrent_earns_and_spends_never_overspend() {
                 ),
                 1 => {
                     let r = app
+                        .api
                         .post(
                             &token,
                             &format!("/api/v1/points/{id}/redeem"),
@@ -37,6 +38,7 @@ async fn dozens_of_concurrent_earns_and_spends_never_overspend() {
                 }
                 2 => {
                     let r = app
+                        .api
                         .post(
                             &token,
                             &format!("/api/v1/points/{id}/holds"),
@@ -52,6 +54,7 @@ async fn dozens_of_concurrent_earns_and_spends_never_overspend() {
                             hold["id"].as_str().unwrap()
                         );
                         let c = app
+                            .api
                             .post(&token, &capture, None, &json!({}))
                             .await
                             .status()
@@ -99,6 +102,7 @@ async fn dozens_of_concurrent_earns_and_spends_never_overspend() {
     );
 
     let liability: Value = app
+        .api
         .get(&app.admin, "/api/v1/points/liability")
         .await
         .json()

@@ -1,4 +1,4 @@
-use crate::helpers::{assert_problem, TestApp};
+use crate::helpers::{assert_problem, TestApp, POS};
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -9,13 +9,15 @@ async fn bonus_rules_apply_from_their_creation_and_changes_never_rewrite_history
     let rule_body =
         json!({"name": "Double points at store 7", "multiplier_bp": 200, "store_id": "store-7"});
     assert_problem(
-        app.post(&app.support, "/api/v1/points/rules", None, &rule_body)
+        app.api
+            .post(&app.support, "/api/v1/points/rules", None, &rule_body)
             .await,
         403,
         "forbidden",
     )
     .await;
     let rule: Value = app
+        .api
         .post(&app.admin, "/api/v1/points/rules", None, &rule_body)
         .await
         .json()
@@ -24,24 +26,16 @@ async fn bonus_rules_apply_from_their_creation_and_changes_never_rewrite_history
     let rule_id = rule["id"].as_str().unwrap().to_owned();
 
     let doubled: Value = app
-        .post(
-            &app.partner,
-            "/api/v1/pos/transaction",
-            None,
-            &pos("t1", "store-7"),
-        )
+        .api
+        .post(&app.partner, POS, None, &pos("t1", "store-7"))
         .await
         .json()
         .await
         .unwrap();
     assert_eq!(doubled["points"], 200);
     let elsewhere: Value = app
-        .post(
-            &app.partner,
-            "/api/v1/pos/transaction",
-            None,
-            &pos("t2", "store-8"),
-        )
+        .api
+        .post(&app.partner, POS, None, &pos("t2", "store-8"))
         .await
         .json()
         .await
@@ -52,22 +46,17 @@ async fn bonus_rules_apply_from_their_creation_and_changes_never_rewrite_history
     let triple =
         json!({"name": "Triple points at store 7", "multiplier_bp": 300, "store_id": "store-7"});
     let replaced = app
-        .http
-        .put(app.url(&format!("/api/v1/points/rules/{rule_id}")))
-        .bearer_auth(&app.admin)
-        .json(&triple)
-        .send()
-        .await
-        .unwrap();
+        .put(
+            &app.admin,
+            &format!("/api/v1/points/rules/{rule_id}"),
+            &triple,
+        )
+        .await;
     assert_eq!(replaced.status(), 201);
     let new_rule: Value = replaced.json().await.unwrap();
     let tripled: Value = app
-        .post(
-            &app.partner,
-            "/api/v1/pos/transaction",
-            None,
-            &pos("t3", "store-7"),
-        )
+        .api
+        .post(&app.partner, POS, None, &pos("t3", "store-7"))
         .await
         .json()
         .await
@@ -91,29 +80,23 @@ async fn bonus_rules_apply_from_their_creation_and_changes_never_rewrite_history
     );
 
     let retired = app
-        .http
-        .delete(app.url(&format!(
-            "/api/v1/points/rules/{}",
-            new_rule["id"].as_str().unwrap()
-        )))
-        .bearer_auth(&app.admin)
-        .send()
-        .await
-        .unwrap();
+        .api
+        .delete(
+            &app.admin,
+            &format!("/api/v1/points/rules/{}", new_rule["id"].as_str().unwrap()),
+        )
+        .await;
     assert_eq!(retired.status(), 204);
     let plain: Value = app
-        .post(
-            &app.partner,
-            "/api/v1/pos/transaction",
-            None,
-            &pos("t4", "store-7"),
-        )
+        .api
+        .post(&app.partner, POS, None, &pos("t4", "store-7"))
         .await
         .json()
         .await
         .unwrap();
     assert_eq!(plain["points"], 100);
     let all: Vec<Value> = app
+        .api
         .get(&app.admin, "/api/v1/points/rules?include_retired=true")
         .await
         .json()
@@ -127,6 +110,7 @@ async fn caps_limit_points_per_transaction_and_per_day() {
     let app = TestApp::start().await;
     let member = app.member().await;
     let mut settings: Value = app
+        .api
         .get(&app.admin, "/api/v1/points/program")
         .await
         .json()
@@ -135,13 +119,8 @@ async fn caps_limit_points_per_transaction_and_per_day() {
     settings["cap_per_transaction"] = json!(150);
     settings["cap_per_day"] = json!(200);
     let saved = app
-        .http
-        .put(app.url("/api/v1/points/program"))
-        .bearer_auth(&app.admin)
-        .json(&settings)
-        .send()
-        .await
-        .unwrap();
+        .put(&app.admin, "/api/v1/points/program", &settings)
+        .await;
     assert_eq!(saved.status(), 200);
     let first: Value = app
         .earn_amount(member.id, 50_000, "big-1")
@@ -160,13 +139,8 @@ async fn caps_limit_points_per_transaction_and_per_day() {
     assert_eq!(second["points"], 50, "what is left of the day's cap");
     settings["rounding"] = json!("sideways");
     let bad = app
-        .http
-        .put(app.url("/api/v1/points/program"))
-        .bearer_auth(&app.admin)
-        .json(&settings)
-        .send()
-        .await
-        .unwrap();
+        .put(&app.admin, "/api/v1/points/program", &settings)
+        .await;
     assert_problem(bad, 422, "validation-error").await;
 }
 
@@ -177,68 +151,82 @@ async fn support_adjusts_points_with_a_reason_audited_and_idempotent() {
     let path = format!("/api/v1/points/{}/adjustments", member.id);
     let body = json!({"points": 50, "reason": "Goodwill: late delivery"});
     assert_problem(
-        app.post(&member.token, &path, Some("adj-1"), &body).await,
+        app.api
+            .post(&member.token, &path, Some("adj-1"), &body)
+            .await,
         403,
         "forbidden",
     )
     .await;
     assert_problem(
-        app.post(&app.partner, &path, Some("adj-1"), &body).await,
+        app.api
+            .post(&app.partner, &path, Some("adj-1"), &body)
+            .await,
         403,
         "forbidden",
     )
     .await;
-    let made = app.post(&app.support, &path, Some("adj-1"), &body).await;
+    let made = app
+        .api
+        .post(&app.support, &path, Some("adj-1"), &body)
+        .await;
     assert_eq!(made.status(), 201);
     let made: Value = made.json().await.unwrap();
-    let again = app.post(&app.support, &path, Some("adj-1"), &body).await;
+    let again = app
+        .api
+        .post(&app.support, &path, Some("adj-1"), &body)
+        .await;
     assert_eq!(again.status(), 200);
     assert_eq!(again.json::<Value>().await.unwrap()["id"], made["id"]);
     assert_problem(
-        app.post(
-            &app.support,
-            &path,
-            Some("adj-1"),
-            &json!({"points": 60, "reason": "x"}),
-        )
-        .await,
+        app.api
+            .post(
+                &app.support,
+                &path,
+                Some("adj-1"),
+                &json!({"points": 60, "reason": "x"}),
+            )
+            .await,
         422,
         "idempotency-key-reused",
     )
     .await;
     assert_problem(
-        app.post(
-            &app.support,
-            &path,
-            Some("adj-2"),
-            &json!({"points": -80, "reason": "Correction"}),
-        )
-        .await,
+        app.api
+            .post(
+                &app.support,
+                &path,
+                Some("adj-2"),
+                &json!({"points": -80, "reason": "Correction"}),
+            )
+            .await,
         422,
         "insufficient-points",
     )
     .await;
     assert_problem(
-        app.post(
-            &app.support,
-            &path,
-            Some("adj-3"),
-            &json!({"points": 0, "reason": "nothing"}),
-        )
-        .await,
+        app.api
+            .post(
+                &app.support,
+                &path,
+                Some("adj-3"),
+                &json!({"points": 0, "reason": "nothing"}),
+            )
+            .await,
         422,
         "validation-error",
     )
     .await;
     assert_eq!(
-        app.post(
-            &app.support,
-            &path,
-            Some("adj-4"),
-            &json!({"points": -20, "reason": "Correction"})
-        )
-        .await
-        .status(),
+        app.api
+            .post(
+                &app.support,
+                &path,
+                Some("adj-4"),
+                &json!({"points": -20, "reason": "Correction"})
+            )
+            .await
+            .status(),
         201
     );
     assert_eq!(app.balance(member.id).await["total_points"], 30);

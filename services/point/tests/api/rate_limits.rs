@@ -1,7 +1,6 @@
 //! Redemptions and earns are limited per caller and minute, answered with 429 and Retry-After.
 
 use crate::helpers::*;
-use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redemptions_and_earns_over_the_limit_are_refused_per_caller() {
@@ -15,16 +14,7 @@ async fn redemptions_and_earns_over_the_limit_are_refused_per_caller() {
         app.earn_points(member.id, 1_000, "order-1").await.status(),
         201
     );
-    let fleet = &app;
-    let redeem = |key: &'static str| {
-        let path = format!("/api/v1/points/{}/redeem", member.id);
-        let token = member.token.clone();
-        async move {
-            fleet
-                .post(&token, &path, Some(key), &json!({"points": 10}))
-                .await
-        }
-    };
+    let redeem = |key: &'static str| app.redeem(&member, key, 10);
     assert_eq!(redeem("r1").await.status(), 201);
     assert_eq!(redeem("r2").await.status(), 201);
     let refused = redeem("r3").await;

@@ -2,8 +2,9 @@
 
 use crate::helpers::{assert_problem, TestApp};
 use chrono::{Duration, Months, Utc};
+use events::proto::{PointsExpiring, TierChanged};
+use events::topics;
 use serde_json::json;
-use std::time::Duration as StdDuration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn points_expire_oldest_first_after_twelve_months_with_a_warning_before() {
@@ -17,14 +18,7 @@ async fn points_expire_oldest_first_after_twelve_months_with_a_warning_before() 
         .execute(&app.pool)
         .await
         .unwrap();
-    let redeem = app
-        .post(
-            &member.token,
-            &format!("/api/v1/points/{}/redeem", member.id),
-            Some("r"),
-            &json!({"points": 30}),
-        )
-        .await;
+    let redeem = app.redeem(&member, "r", 30).await;
     assert_eq!(redeem.status(), 201);
 
     // 25 days before the old lot expires (in 10 months): a warning, once.
@@ -40,14 +34,9 @@ async fn points_expire_oldest_first_after_twelve_months_with_a_warning_before() 
             .expiry_warnings,
         0
     );
-    let brokers = app.infra.brokers();
-    let warnings = tokio::task::spawn_blocking(move || {
-        testkit::read_topic(&brokers, "points.expiring", 1, StdDuration::from_secs(15))
-    })
-    .await
-    .unwrap()
-    .unwrap();
+    let warnings: Vec<PointsExpiring> = app.infra.published(topics::POINTS_EXPIRING, 1).await;
     assert_eq!(warnings.len(), 1);
+    assert_eq!(warnings[0].member_id, member.id.to_string());
 
     // After it expires: the 70 left of the old lot go, the newer 40 stay.
     let after = Utc::now().checked_add_months(Months::new(10)).unwrap() + Duration::days(1);
@@ -62,6 +51,7 @@ async fn points_expire_oldest_first_after_twelve_months_with_a_warning_before() 
         .await
         .unwrap();
     assert_eq!(again.expired_points, 0, "expiry runs are idempotent");
+    app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,6 +60,7 @@ async fn expiry_never_takes_held_points() {
     let member = app.member().await;
     app.earn_points(member.id, 100, "r").await;
     let hold = app
+        .api
         .post(
             &member.token,
             &format!("/api/v1/points/{}/holds", member.id),
@@ -97,13 +88,14 @@ async fn a_hold_nobody_settles_expires_by_itself() {
     let app = TestApp::start().await;
     let member = app.member().await;
     app.earn_points(member.id, 100, "r").await;
-    app.post(
-        &member.token,
-        &format!("/api/v1/points/{}/holds", member.id),
-        Some("h"),
-        &json!({"points": 60, "expires_in": 60}),
-    )
-    .await;
+    app.api
+        .post(
+            &member.token,
+            &format!("/api/v1/points/{}/holds", member.id),
+            Some("h"),
+            &json!({"points": 60, "expires_in": 60}),
+        )
+        .await;
     assert_eq!(app.balance(member.id).await["available_points"], 40);
     let report =
         point_service::core::scheduler::run_once(&app.pool, Utc::now() + Duration::minutes(2))
@@ -136,14 +128,12 @@ async fn tiers_go_up_at_once_and_down_only_at_the_end_of_the_period() {
         .await
         .unwrap();
     assert_eq!(next["points"], 125);
-    let brokers = app.infra.brokers();
-    let upgrades = tokio::task::spawn_blocking(move || {
-        testkit::read_topic(&brokers, "tier.upgraded", 1, StdDuration::from_secs(15))
-    })
-    .await
-    .unwrap()
-    .unwrap();
+    let upgrades: Vec<TierChanged> = app.infra.published(topics::TIER_UPGRADED, 1).await;
     assert_eq!(upgrades.len(), 1);
+    assert_eq!(
+        (upgrades[0].member_id.as_str(), upgrades[0].to_tier.as_str()),
+        (member.id.to_string().as_str(), "SILVER")
+    );
 
     // Mid-period, nothing moves; after the period, with no spend in the last 12 months, BRONZE.
     point_service::core::scheduler::run_once(&app.pool, Utc::now() + Duration::days(200))
@@ -158,6 +148,7 @@ async fn tiers_go_up_at_once_and_down_only_at_the_end_of_the_period() {
     .unwrap();
     assert_eq!(report.tiers_reviewed, 1);
     assert_eq!(app.balance(member.id).await["tier"], "BRONZE");
+    app.stop().await;
 }
 
 #[tokio::test]
@@ -165,49 +156,42 @@ async fn an_admin_overrides_a_tier_with_a_reason_and_an_expiry() {
     let app = TestApp::start().await;
     let member = app.member().await;
     let path = format!("/api/v1/points/{}/tier-override", member.id);
-    let put = |token: &str, body: serde_json::Value| {
-        app.http
-            .put(app.url(&path))
-            .bearer_auth(token.to_owned())
-            .json(&body)
-            .send()
-    };
     let expires = (Utc::now() + Duration::days(30)).to_rfc3339();
     assert_problem(
-        put(
+        app.put(
             &app.support,
-            json!({"tier": "GOLD", "reason": "VIP", "expires_at": expires}),
+            &path,
+            &json!({"tier": "GOLD", "reason": "VIP", "expires_at": expires}),
         )
-        .await
-        .unwrap(),
+        .await,
         403,
         "forbidden",
     )
     .await;
     assert_problem(
-        put(&app.admin, json!({"tier": "GOLD"})).await.unwrap(),
+        app.put(&app.admin, &path, &json!({"tier": "GOLD"})).await,
         422,
         "validation-error",
     )
     .await;
     assert_problem(
-        put(
+        app.put(
             &app.admin,
-            json!({"tier": "DIAMOND", "reason": "VIP", "expires_at": expires}),
+            &path,
+            &json!({"tier": "DIAMOND", "reason": "VIP", "expires_at": expires}),
         )
-        .await
-        .unwrap(),
+        .await,
         422,
         "validation-error",
     )
     .await;
     assert_eq!(
-        put(
+        app.put(
             &app.admin,
-            json!({"tier": "GOLD", "reason": "VIP guest", "expires_at": expires})
+            &path,
+            &json!({"tier": "GOLD", "reason": "VIP guest", "expires_at": expires})
         )
         .await
-        .unwrap()
         .status(),
         204
     );
