@@ -109,8 +109,8 @@ pub struct EarnQuote {
 }
 
 /// Points for a purchase: `points_per_unit` per unit of currency, times the tier multiplier and
-/// the best matching bonus multiplier, rounded once at the end, plus fixed bonuses; then the
-/// per-transaction cap and what is left of the day's cap (`earned_today`).
+/// the best matching bonus multiplier, rounded once at the end, plus the best matching fixed
+/// bonus; then the per-transaction cap and what is left of the day's cap (`earned_today`).
 pub fn quote(
     purchase: &Purchase<'_>,
     policy: &EarnPolicy,
@@ -119,15 +119,14 @@ pub fn quote(
     earned_today: i64,
 ) -> EarnQuote {
     let applying: Vec<&BonusRule> = rules.iter().filter(|r| r.applies_to(purchase)).collect();
-    // Bonus multipliers do not stack: the best one applies (as in most programs' promotions).
+    // Bonuses do not stack (as in most programs' promotions): the best multiplier and the best
+    // fixed bonus apply, however many rules match, so adding rules can never multiply a payout.
     let bonus_bp = applying
         .iter()
         .map(|r| r.multiplier_bp)
         .max()
         .unwrap_or(100);
-    let fixed = applying
-        .iter()
-        .fold(0i64, |sum, r| sum.saturating_add(r.bonus_points));
+    let fixed = applying.iter().map(|r| r.bonus_points).max().unwrap_or(0);
     let numerator = i128::from(purchase.amount.amount_minor)
         * i128::from(policy.points_per_unit)
         * i128::from(tier.0)
@@ -391,7 +390,7 @@ mod tests {
         assert_eq!(
             q.points,
             308 + 5,
-            "the best multiplier and every fixed bonus"
+            "the best multiplier and the best fixed bonus"
         );
         assert_eq!(q.rule_ids.len(), 2);
         let nearest = EarnPolicy {
@@ -426,6 +425,24 @@ mod tests {
         dated.starts_at = Some("2026-06-01T00:00:00Z".parse().unwrap());
         dated.ends_at = Some("2026-06-15T10:00:00Z".parse().unwrap());
         assert!(!dated.applies_to(&p), "the end is exclusive");
+    }
+
+    #[test]
+    fn many_matching_rules_pay_no_more_than_the_best_one() {
+        // 228 rules matching one 10 AUD purchase once earned 396,366 points between them.
+        let rules: Vec<BonusRule> = (0..228).map(|n| rule(10_000, 1_000 + n)).collect();
+        let x1 = Multiplier::from_basis_points(100);
+        let q = quote(&purchase(1000), &plain(), x1, &rules, 0);
+        assert_eq!(
+            q.points,
+            10 * 100 + 1_227,
+            "100x of 10 points, plus the largest bonus"
+        );
+        assert_eq!(
+            q.rule_ids.len(),
+            228,
+            "every matching rule is still recorded"
+        );
     }
 
     #[test]

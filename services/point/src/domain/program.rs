@@ -80,6 +80,12 @@ impl ProgramSettings {
                 "must be between 1 and 120",
             ));
         }
+        if self.cap_per_transaction.is_none() {
+            errors.push(InvalidField::new(
+                "cap_per_transaction",
+                "is required: a program caps what one purchase can earn",
+            ));
+        }
         for (field, cap) in [
             ("cap_per_transaction", self.cap_per_transaction),
             ("cap_per_day", self.cap_per_day),
@@ -87,7 +93,7 @@ impl ProgramSettings {
             if cap.is_some_and(|c| !(1..=MAX_POINTS).contains(&c)) {
                 errors.push(InvalidField::new(
                     field,
-                    format!("must be between 1 and {MAX_POINTS}, or absent"),
+                    format!("must be between 1 and {MAX_POINTS}"),
                 ));
             }
         }
@@ -178,7 +184,7 @@ mod tests {
             currency: Currency::parse("AUD").unwrap(),
             points_per_unit: 1,
             expiry_months: 12,
-            cap_per_transaction: None,
+            cap_per_transaction: Some(100_000),
             cap_per_day: None,
             rounding: Rounding::Down,
             allow_negative_balance: false,
@@ -196,6 +202,16 @@ mod tests {
         };
         let fields: Vec<&str> = bad.invalid_fields().iter().map(|f| f.field).collect();
         assert_eq!(fields, ["points_per_unit", "expiry_months", "cap_per_day"]);
+        let uncapped = ProgramSettings {
+            cap_per_transaction: None,
+            ..settings()
+        };
+        let fields: Vec<&str> = uncapped.invalid_fields().iter().map(|f| f.field).collect();
+        assert_eq!(
+            fields,
+            ["cap_per_transaction"],
+            "every program caps one purchase"
+        );
     }
 
     #[test]

@@ -240,3 +240,64 @@ async fn support_adjusts_points_with_a_reason_audited_and_idempotent() {
     assert_eq!(audited, 2);
     app.assert_ledger_consistent(member.id).await;
 }
+
+#[tokio::test]
+async fn what_one_purchase_earns_has_a_ceiling_however_many_rules_match() {
+    let app = TestApp::start().await;
+    let member = app.member().await;
+    let settings: Value = app
+        .api
+        .get(&app.admin, "/api/v1/points/program")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        settings["cap_per_transaction"], 100_000,
+        "every program has a cap"
+    );
+    let mut uncapped = settings.clone();
+    uncapped["cap_per_transaction"] = Value::Null;
+    let refused = app
+        .put(&app.admin, "/api/v1/points/program", &uncapped)
+        .await;
+    let problem = assert_problem(refused, 422, "validation-error").await;
+    assert_eq!(
+        problem["errors"][0]["field"], "cap_per_transaction",
+        "{problem}"
+    );
+
+    // Forty generous rules that all match: only the best multiplier and bonus count.
+    for n in 0..40 {
+        let rule = json!({"name": format!("Promotion {n}"), "multiplier_bp": 10_000, "bonus_points": 1_000 + n});
+        let created = app
+            .api
+            .post(&app.admin, "/api/v1/points/rules", None, &rule)
+            .await;
+        assert_eq!(created.status(), 201);
+    }
+    let earned: Value = app
+        .earn_amount(member.id, 1_000, "ten-dollars")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(earned["points"], 10 * 100 + 1_039, "{earned}");
+
+    // And the program's cap bounds even that.
+    let mut tight = settings.clone();
+    tight["cap_per_transaction"] = json!(500);
+    assert_eq!(
+        app.put(&app.admin, "/api/v1/points/program", &tight)
+            .await
+            .status(),
+        200
+    );
+    let capped: Value = app
+        .earn_amount(member.id, 1_000, "ten-more-dollars")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(capped["points"], 500, "{capped}");
+}
