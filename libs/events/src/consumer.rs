@@ -142,9 +142,11 @@ impl Consumer {
     }
 
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let consumer: StreamConsumer = self
-            .kafka
-            .client_config(&self.name)
+        let mut config = self.kafka.client_config(&self.name);
+        if let Some(instance) = &self.kafka.group_instance_id {
+            config.set("group.instance.id", format!("{}-{instance}", self.name));
+        }
+        let consumer: StreamConsumer = config
             .set("group.id", &self.name)
             .set("enable.auto.commit", "true")
             .set("auto.commit.interval.ms", "1000")

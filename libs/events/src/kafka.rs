@@ -20,6 +20,10 @@ pub struct KafkaSettings {
     pub replication_factor: i32,
     /// Whether `ensure_topics` creates topics; see `ServiceSettings::kafka_create_topics`.
     pub create_topics: bool,
+    /// This instance's stable name in its consumer groups (Kafka's static membership): a
+    /// restarted instance takes its own place back at once instead of waiting for its dead
+    /// predecessor to be evicted. `None` joins as a new member each time.
+    pub group_instance_id: Option<String>,
 }
 
 impl KafkaSettings {
@@ -29,6 +33,7 @@ impl KafkaSettings {
             partitions: 3,
             replication_factor: 1,
             create_topics: true,
+            group_instance_id: None,
         }
     }
 

@@ -73,6 +73,7 @@ pub const COMMON: &[Setting] = &[
     Setting::new("kafka_create_topics", "true"),
     Setting::new("jwks_url", "http://127.0.0.1:3001/api/v1/auth/jwks.json"),
     Setting::new("http_workers", "0"),
+    Setting::unset("kafka_group_instance_id"),
 ];
 
 /// The variables every service honours without its prefix, and the keys they set.
@@ -82,6 +83,7 @@ pub const FLEET_WIDE: &[(&str, &str)] = &[
     ("KAFKA_BROKERS", "kafka_brokers"),
     ("KAFKA_CREATE_TOPICS", "kafka_create_topics"),
     ("JWKS_URL", "jwks_url"),
+    ("KAFKA_GROUP_INSTANCE_ID", "kafka_group_instance_id"),
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -102,6 +104,9 @@ pub struct ServiceSettings {
     pub jwks_url: String,
     /// HTTP worker threads; 0 means one per core.
     pub http_workers: usize,
+    /// This instance's stable name in its consumer groups (e.g. the pod name), so that a
+    /// restart takes its place back at once; unset joins as a new member each time.
+    pub kafka_group_instance_id: Option<String>,
 }
 
 impl ServiceSettings {
@@ -187,6 +192,18 @@ impl Loader {
             )
             .set("jwks_url", &service.jwks_url)
             .set("http_workers", &service.http_workers.to_string())
+            .set_optional(
+                "kafka_group_instance_id",
+                service.kafka_group_instance_id.as_deref(),
+            )
+    }
+
+    /// A setting the runner may have chosen.
+    pub fn set_optional(self, key: &str, value: Option<&str>) -> Self {
+        match value {
+            Some(value) => self.set(key, value),
+            None => self,
+        }
     }
 
     /// One setting the runner chose: above the defaults, below `<PREFIX>__*`.

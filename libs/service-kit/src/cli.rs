@@ -47,6 +47,38 @@ pub trait ServiceApp {
     }
 }
 
+/// Implements [`ServiceApp`] for a service whose `Application` has `build(Settings,
+/// CancellationToken)` and `migrate(&Settings)` and whose `Settings` has `load()`, with no
+/// commands of its own:
+///
+/// `service_kit::service_app!(Application, Settings, name = "point", about = "...");`
+#[macro_export]
+macro_rules! service_app {
+    ($app:ty, $settings:ty, name = $name:literal, about = $about:literal) => {
+        impl $crate::ServiceApp for $app {
+            const NAME: &'static str = $name;
+            const ABOUT: &'static str = $about;
+            const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+            type Settings = $settings;
+
+            fn load_settings() -> anyhow::Result<$settings> {
+                <$settings>::load()
+            }
+
+            async fn migrate(settings: $settings) -> anyhow::Result<()> {
+                <$app>::migrate(&settings).await
+            }
+
+            async fn build(
+                settings: $settings,
+                shutdown: $crate::CancellationToken,
+            ) -> anyhow::Result<$crate::Service> {
+                <$app>::build(settings, shutdown).await
+            }
+        }
+    };
+}
+
 /// The command line of `A`'s binary.
 pub fn command<A: ServiceApp>() -> Command {
     let binary = format!("{}-service", A::NAME);

@@ -5,6 +5,8 @@ pub mod cli;
 
 pub use clap;
 pub use cli::{run, ServiceApp};
+pub use platform::service::Service;
+pub use platform::CancellationToken;
 
 use actix_web::web;
 use anyhow::Context;
@@ -18,8 +20,6 @@ use platform::health::{self, HealthChecks};
 use platform::http::HttpSetup;
 use platform::metrics::Metrics;
 use platform::redis::RedisPool;
-use platform::service::Service;
-use platform::CancellationToken;
 use sqlx::migrate::{Migration, Migrator};
 use sqlx::PgPool;
 use std::borrow::Cow;
@@ -76,6 +76,7 @@ impl Foundation {
         let redis = platform::redis::connect(&settings.redis_url)?;
         let kafka = KafkaSettings {
             create_topics: settings.kafka_create_topics,
+            group_instance_id: settings.kafka_group_instance_id.clone(),
             ..KafkaSettings::new(settings.kafka_brokers.clone())
         };
         if !publishes.is_empty() {

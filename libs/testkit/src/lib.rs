@@ -79,6 +79,7 @@ impl TestInfra {
             kafka_create_topics: false,
             jwks_url: jwks_url.into(),
             http_workers: 1,
+            kafka_group_instance_id: None,
         }
     }
 

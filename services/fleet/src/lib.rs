@@ -105,6 +105,8 @@ impl FleetConfig {
             kafka_create_topics: self.kafka_create_topics,
             jwks_url: jwks_url.into(),
             http_workers: self.http_workers,
+            // One fleet per checkout: a restarted fleet is the same member of each group.
+            kafka_group_instance_id: Some("fleet".into()),
         }
     }
 

@@ -69,22 +69,9 @@ impl Application {
     }
 }
 
-impl service_kit::ServiceApp for Application {
-    const NAME: &'static str = "payment";
-    const ABOUT: &'static str =
-        "Charges, refunds and withdrawals through payment service providers.";
-    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
-    type Settings = Settings;
-
-    fn load_settings() -> anyhow::Result<Settings> {
-        Settings::load()
-    }
-
-    async fn migrate(settings: Settings) -> anyhow::Result<()> {
-        Application::migrate(&settings).await
-    }
-
-    async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Service> {
-        Application::build(settings, shutdown).await
-    }
-}
+service_kit::service_app!(
+    Application,
+    Settings,
+    name = "payment",
+    about = "Charges, refunds and withdrawals through payment service providers."
+);

@@ -41,21 +41,9 @@ impl Application {
     }
 }
 
-impl service_kit::ServiceApp for Application {
-    const NAME: &'static str = "rewards";
-    const ABOUT: &'static str = "The reward catalog.";
-    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
-    type Settings = Settings;
-
-    fn load_settings() -> anyhow::Result<Settings> {
-        Settings::load()
-    }
-
-    async fn migrate(settings: Settings) -> anyhow::Result<()> {
-        Application::migrate(&settings).await
-    }
-
-    async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Service> {
-        Application::build(settings, shutdown).await
-    }
-}
+service_kit::service_app!(
+    Application,
+    Settings,
+    name = "rewards",
+    about = "The reward catalog."
+);

@@ -108,5 +108,6 @@ fn testkit_service_settings() -> platform::config::ServiceSettings {
         kafka_create_topics: false,
         jwks_url: "http://127.0.0.1:1/jwks.json".into(),
         http_workers: 1,
+        kafka_group_instance_id: None,
     }
 }
