@@ -3,19 +3,11 @@
 //! Runs the real `tansu` broker as a process (scripts/test installs it).
 
 use events::KafkaSettings;
-use localinfra::PrivateBroker;
+use localinfra::{free_port, PrivateBroker};
 use rdkafka::producer::FutureRecord;
 use std::time::Duration;
 
 const TOPIC: &str = "durability.check";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 async fn read_back(bootstrap: &str, expected: usize) -> Vec<Vec<u8>> {
     let bootstrap = bootstrap.to_owned();

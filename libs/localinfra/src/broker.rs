@@ -10,7 +10,7 @@ use anyhow::{anyhow, bail, Context};
 
 use crate::answers;
 use crate::owner::OwnerFile;
-use crate::process::{find_in, is_executable, log_tail, path_dirs, wait_for_port};
+use crate::process::{absolute, find_in, is_executable, log_tail, path_dirs, wait_for_port};
 
 /// How to get the broker when it is missing.
 pub const BROKER_MISSING: &str = "the tansu broker was not found: scripts/run installs it (cargo install tansu --locked --features dynostore,postgres,libsql), or set TESSERA_TANSU to its path, or KAFKA_BROKERS to a broker of your own";
@@ -77,13 +77,7 @@ impl PrivateBroker {
     /// Starts the broker unless one answers on the port: a broker left behind by a run that
     /// died is taken over (see [`crate::owner`]), one that belongs to a live run is shared.
     pub async fn ensure_running_as_owner(&self) -> anyhow::Result<BrokerHandle> {
-        let dir = if self.dir.is_absolute() {
-            self.dir.clone()
-        } else {
-            std::env::current_dir()
-                .context("no current directory")?
-                .join(&self.dir)
-        };
+        let dir = absolute(&self.dir)?;
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("could not create {}", dir.display()))?;
         let owner = OwnerFile::next_to(&dir);

@@ -48,6 +48,14 @@ pub async fn answers(addr: &str) -> bool {
     )
 }
 
+/// A port nothing listens on at this moment (the OS's pick), for a server started next.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("the OS hands out a free port")
+}
+
 /// The repository's `target/` folder: the directory holding `Cargo.lock`, found by walking
 /// up from the current directory, joined with `target`. Falls back to `./target` of the
 /// current directory. Deliberately ignores `CARGO_TARGET_DIR`: server data belongs to the

@@ -9,8 +9,8 @@ use anyhow::{anyhow, bail, Context};
 use crate::lock::{lock_path_for, DirLock};
 use crate::owner::OwnerFile;
 use crate::process::{
-    command, find_in, is_executable, is_root, log_tail, path_dirs, run, shell_quote, wait_for_port,
-    POSTGRES_OS_USER,
+    absolute, command, find_in, is_executable, is_root, log_tail, path_dirs, run, shell_quote,
+    wait_for_port, POSTGRES_OS_USER,
 };
 use crate::{answers, POSTGRES_MISSING};
 
@@ -266,16 +266,6 @@ impl PostgresHandle {
             owner.release();
         }
         Ok(())
-    }
-}
-
-fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
-    if path.is_absolute() {
-        Ok(path.to_path_buf())
-    } else {
-        Ok(std::env::current_dir()
-            .context("no current directory")?
-            .join(path))
     }
 }
 

@@ -139,6 +139,17 @@ pub(crate) fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
+/// `path`, made absolute against the current directory.
+pub(crate) fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
+    if path.is_absolute() {
+        Ok(path.to_path_buf())
+    } else {
+        Ok(std::env::current_dir()
+            .context("no current directory")?
+            .join(path))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

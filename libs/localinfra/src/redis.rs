@@ -7,7 +7,7 @@ use anyhow::{anyhow, bail, Context};
 
 use crate::lock::{lock_path_for, DirLock};
 use crate::owner::OwnerFile;
-use crate::process::{command, find_in, log_tail, path_dirs, run, wait_for_port};
+use crate::process::{absolute, command, find_in, log_tail, path_dirs, run, wait_for_port};
 use crate::{answers, REDIS_MISSING};
 
 const LOCK_TIMEOUT: Duration = Duration::from_secs(120);
@@ -79,13 +79,7 @@ impl PrivateRedis {
             return Ok(self.reused());
         }
         let server = find_redis_binary("redis-server").ok_or_else(|| anyhow!(REDIS_MISSING))?;
-        let dir = if self.dir.is_absolute() {
-            self.dir.clone()
-        } else {
-            std::env::current_dir()
-                .context("no current directory")?
-                .join(&self.dir)
-        };
+        let dir = absolute(&self.dir)?;
         let _lock = DirLock::acquire(lock_path_for(&dir), LOCK_TIMEOUT).await?;
         if answers(&addr).await {
             return Ok(self.reused());
@@ -136,13 +130,7 @@ impl PrivateRedis {
     /// server it starts is recorded as its own, and a server left running by an owner that
     /// died (`kill -9`) is taken over. Either way [`RedisHandle::stop`] stops it.
     pub async fn ensure_running_as_owner(&self) -> anyhow::Result<RedisHandle> {
-        let dir = if self.dir.is_absolute() {
-            self.dir.clone()
-        } else {
-            std::env::current_dir()
-                .context("no current directory")?
-                .join(&self.dir)
-        };
+        let dir = absolute(&self.dir)?;
         let owner = OwnerFile::next_to(&dir);
         let pidfile = dir.join("redis.pid");
         let addr = format!("127.0.0.1:{}", self.port);

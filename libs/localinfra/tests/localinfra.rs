@@ -4,12 +4,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use localinfra::{answers, workspace_target_dir, PrivatePostgres, PrivateRedis};
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().unwrap().port()
-}
+use localinfra::{answers, free_port, workspace_target_dir, PrivatePostgres, PrivateRedis};
 
 fn scratch_dir(name: &str) -> PathBuf {
     let nanos = std::time::SystemTime::now()

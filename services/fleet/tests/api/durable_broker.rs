@@ -3,15 +3,7 @@
 //! `kill -9` and restarted loses nothing it accepted.
 
 use crate::helpers::*;
-use localinfra::PrivateBroker;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use localinfra::{free_port, PrivateBroker};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn charges_earn_points_through_the_durable_broker_across_its_crash() {

@@ -116,6 +116,55 @@ impl TestFleet {
         login["access_token"].as_str().unwrap().to_owned()
     }
 
+    /// A partner client created by `admin` with `scopes`: its id and a token from its key.
+    pub async fn partner_client(&self, admin: &str, scopes: &[&str]) -> (String, String) {
+        let created: Value = self
+            .http
+            .post(self.url("/api/v1/auth/clients"))
+            .bearer_auth(admin)
+            .json(&json!({ "name": "Corner Shop", "scopes": scopes }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let client_id = created["client_id"]
+            .as_str()
+            .expect("a client id")
+            .to_owned();
+        let token: Value = self
+            .http
+            .post(self.url("/api/v1/auth/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", client_id.as_str()),
+                ("client_secret", created["client_secret"].as_str().unwrap()),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = token["access_token"]
+            .as_str()
+            .expect("a partner token")
+            .to_owned();
+        (client_id, token)
+    }
+
+    /// The member erases their own account.
+    pub async fn erase(&self, member: &Member) -> Response {
+        self.http
+            .delete(self.url("/api/v1/users/me"))
+            .bearer_auth(&member.token)
+            .json(&json!({ "password": MEMBER_PASSWORD }))
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn charge(&self, token: &str, key: Option<&str>, body: &Value) -> Response {
         let mut request = self
             .http

@@ -2,38 +2,10 @@
 //! edge, and every service enforcing those scopes on its own.
 
 use crate::helpers::*;
-use serde_json::{json, Value};
+use serde_json::json;
 
 async fn partner_token(app: &TestFleet, admin: &str, scopes: &[&str]) -> String {
-    let created: Value = app
-        .http
-        .post(app.url("/api/v1/auth/clients"))
-        .bearer_auth(admin)
-        .json(&json!({ "name": "Corner Shop", "scopes": scopes }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token: Value = app
-        .http
-        .post(app.url("/api/v1/auth/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", created["client_id"].as_str().unwrap()),
-            ("client_secret", created["client_secret"].as_str().unwrap()),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    token["access_token"]
-        .as_str()
-        .expect("a partner token")
-        .to_owned()
+    app.partner_client(admin, scopes).await.1
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

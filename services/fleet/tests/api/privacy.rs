@@ -2,7 +2,7 @@
 //! about them.
 
 use crate::helpers::*;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -25,15 +25,7 @@ async fn an_erased_member_disappears_from_the_admin_read_model() {
     .await
     .expect("the admin read model has the member");
 
-    let erased = app
-        .http
-        .delete(app.url("/api/v1/users/me"))
-        .bearer_auth(&member.token)
-        .json(&json!({ "password": MEMBER_PASSWORD }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(erased.status(), 204);
+    assert_eq!(app.erase(&member).await.status(), 204);
 
     testkit::eventually(Duration::from_secs(10), || async {
         Ok((app.get(Some(&admin), &path).await.status() == 404).then_some(()))

@@ -2,7 +2,6 @@
 //! access token stops working everywhere within seconds, not when it expires.
 
 use crate::helpers::*;
-use serde_json::{json, Value};
 use std::time::Duration;
 
 /// Waits until `attempt` answers 401 (each service copies revocations once a second), then
@@ -30,15 +29,7 @@ async fn an_erased_members_token_can_no_longer_pay_or_read() {
             .status(),
         201
     );
-    let erased = app
-        .http
-        .delete(app.url("/api/v1/users/me"))
-        .bearer_auth(&member.token)
-        .json(&json!({ "password": MEMBER_PASSWORD }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(erased.status(), 204);
+    assert_eq!(app.erase(&member).await.status(), 204);
 
     let attempt = std::sync::atomic::AtomicU32::new(0);
     let (fleet, token) = (&app, &member.token);
@@ -60,33 +51,7 @@ async fn a_revoked_partner_clients_token_stops_working_everywhere() {
     let app = TestFleet::start().await;
     let member = app.member().await;
     let admin = app.admin_token().await;
-    let created: Value = app
-        .http
-        .post(app.url("/api/v1/auth/clients"))
-        .bearer_auth(&admin)
-        .json(&json!({ "name": "Corner Shop", "scopes": ["points:read"] }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let client_id = created["client_id"].as_str().unwrap();
-    let token: Value = app
-        .http
-        .post(app.url("/api/v1/auth/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", client_id),
-            ("client_secret", created["client_secret"].as_str().unwrap()),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let partner = token["access_token"].as_str().unwrap().to_owned();
+    let (client_id, partner) = app.partner_client(&admin, &["points:read"]).await;
     // Authorized: the new member simply has no points account yet.
     assert_eq!(app.balance(&partner, member.id).await.status(), 404);
 

@@ -5,7 +5,7 @@
 //! balance must equal its ledger entries, the ledger must balance, every outbox must be drained
 //! and no event may sit in a dead-letter topic.
 
-use localinfra::PrivateBroker;
+use localinfra::{free_port, PrivateBroker};
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -23,14 +23,6 @@ const MEMBERS: usize = 8;
 const CHARGES_PER_MEMBER: usize = 50;
 const PACE: Duration = Duration::from_millis(250);
 const PASSWORD: &str = "a long enough password";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// Where cargo put the service binaries: beside this test's own `deps/` folder.
 fn binary(name: &str) -> PathBuf {
