@@ -55,6 +55,19 @@ pub fn code_message(purpose: CodePurpose, code: &str, ttl_secs: i64) -> CodeMess
     }
 }
 
+/// The email an account's owner gets when someone registers with their address. Registration
+/// answers exactly as for a new address, so only the owner learns that the account exists.
+pub fn account_exists_message() -> CodeMessage {
+    CodeMessage {
+        channel: MessageChannel::Email,
+        subject: "Someone tried to register with your email address",
+        body: "An account with this email address already exists. If it was you, log in, or \
+               reset your password if you have forgotten it. If it was not you, ignore this \
+               message: nothing has changed."
+            .to_owned(),
+    }
+}
+
 /// Seconds before retrying a delivery that has failed `attempts` times: 5 s doubling, at most
 /// an hour.
 pub fn retry_backoff_secs(attempts: i32) -> i64 {

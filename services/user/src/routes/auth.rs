@@ -34,8 +34,7 @@ pub struct RegisterResponse {
     post, path = "/api/v1/auth/register", tag = "auth",
     request_body = RegistrationRequest,
     responses(
-        (status = 201, body = RegisterResponse),
-        (status = 409, description = "The email is already registered", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
+        (status = 201, description = "Registered; a confirmation code is on its way. An email that already has an account gets the same answer (with an id that names no account) and its owner is told by email, so registration does not reveal who has an account.", body = RegisterResponse),
         (status = 422, description = "A field is invalid", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
         (status = 429, description = "Too many requests", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
     )

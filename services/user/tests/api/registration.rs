@@ -1,5 +1,6 @@
 use crate::helpers::{assert_problem, TestApp, PASSWORD};
 use serde_json::{json, Value};
+use std::time::Duration;
 
 #[tokio::test]
 async fn a_member_confirms_their_email_with_the_code_sent_to_it() {
@@ -104,11 +105,6 @@ async fn bad_registrations_are_refused_and_nothing_is_written() {
             "validation-error",
         ),
         (
-            json!({"email": "Taken@Example.com", "password": PASSWORD, "first_name": "A", "last_name": "B"}),
-            409,
-            "email-taken",
-        ),
-        (
             json!({"email": "role@example.com", "password": PASSWORD, "first_name": "A", "last_name": "B", "role": "admin"}),
             422,
             "validation-error",
@@ -129,6 +125,59 @@ async fn bad_registrations_are_refused_and_nothing_is_written() {
         oversized.status()
     );
     assert_eq!(app.count("SELECT count(*) FROM users").await, 1);
+}
+
+#[tokio::test]
+async fn registering_a_taken_email_looks_like_a_new_registration_and_only_the_owner_is_told() {
+    let app = TestApp::start().await;
+    let owner = app.register("taken@example.com").await;
+    app.mailbox.code("taken@example.com", 0).await;
+    let fresh: Value = app
+        .register_with(&json!({"email": "fresh@example.com", "password": PASSWORD, "first_name": "A", "last_name": "B"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    let again = app
+        .register_with(&json!({"email": "Taken@Example.com", "password": "another long password", "first_name": "Eve", "last_name": "B"}))
+        .await;
+    assert_eq!(again.status(), 201, "the same answer as for a new address");
+    let again: Value = again.json().await.unwrap();
+    let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&again), keys(&fresh));
+    assert_eq!(again["verification_required"], true);
+    assert_ne!(again["user_id"].as_str().unwrap(), owner.to_string());
+
+    // Nothing changed for the owner: no second account, the old password still works, and the
+    // owner's inbox says someone tried.
+    assert_eq!(
+        app.count("SELECT count(*) FROM users").await,
+        2,
+        "only taken@ and fresh@ exist"
+    );
+    assert_eq!(app.login("taken@example.com", PASSWORD).await.status(), 200);
+    assert_eq!(
+        app.login("taken@example.com", "another long password").await.status(),
+        401
+    );
+    let notice = testkit::eventually(Duration::from_secs(10), || async {
+        Ok(app
+            .mailbox
+            .sent_to("taken@example.com")
+            .into_iter()
+            .find(|m| m["subject"] == "Someone tried to register with your email address"))
+    })
+    .await
+    .expect("the owner is told that someone tried to register");
+    assert!(
+        notice["text"].as_str().unwrap().contains("already exists"),
+        "{notice}"
+    );
+    assert!(
+        app.mailbox.sent_to("Taken@Example.com").is_empty(),
+        "no code for the second registration"
+    );
 }
 
 #[tokio::test]
@@ -192,12 +241,12 @@ async fn a_nul_byte_in_a_name_is_a_field_error_not_a_server_error() {
 }
 
 #[tokio::test]
-async fn two_registrations_of_one_email_at_once_end_as_one_account_and_one_conflict() {
+async fn two_registrations_of_one_email_at_once_end_as_one_account_and_neither_tells() {
     let app = TestApp::start().await;
     let body = json!({"email": "twice@example.com", "password": PASSWORD, "first_name": "A", "last_name": "B"});
     let (a, b) = tokio::join!(app.register_with(&body), app.register_with(&body));
-    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
-    statuses.sort();
-    assert_eq!(statuses, [201, 409]);
+    // The loser of the race is answered like any registration of a taken email: 201, and the
+    // owner is mailed; only one account exists.
+    assert_eq!([a.status().as_u16(), b.status().as_u16()], [201, 201]);
     assert_eq!(app.count("SELECT count(*) FROM users").await, 1);
 }
