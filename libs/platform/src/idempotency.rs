@@ -4,16 +4,32 @@
 //! response is stored when the work is done, and a retry with the same key and body gets that
 //! response back. The same key with a different body is refused (422), and a retry while the first
 //! request is still running is refused (409) rather than doing the work twice. Keys live 24 hours.
+//!
+//! A claim that never got its response (the process died mid-request) is not in flight forever:
+//! once it is older than [`IN_FLIGHT_LEASE_SECS`], a retry with the same body takes it over and
+//! is told so ([`ClaimedKey::resumed`]). Where the response is recorded in the transaction of the
+//! work, no response means no work, and a resumed request simply does it. Where the work commits
+//! first (a PSP call comes in between), the use case looks for its work under the key before
+//! doing it again. Each claim is fenced by the time it was made: a request whose claim was taken
+//! over can neither record its response nor release the key.
 
 use crate::problem::ApiError;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
 pub const HEADER: &str = "Idempotency-Key";
 /// Set on a response that replays a stored one.
 pub const REPLAYED_HEADER: &str = "Idempotent-Replayed";
+
+/// How long a claim without a response is left to the request that made it. Longer than any
+/// request takes: the slowest, a payment's, makes at most about five PSP calls one after the
+/// other, each limited to 10 seconds by default (`PAYMENT__STRIPE__TIMEOUT_MS`,
+/// `PAYMENT__PAYPAL__TIMEOUT_MS`). After it, the claim counts as abandoned (its process died)
+/// and a retry takes it over.
+pub const IN_FLIGHT_LEASE_SECS: i64 = 120;
 
 /// The `idempotency_keys` table, migrated into every service's schema with its own migrations.
 pub static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -66,7 +82,13 @@ pub fn fingerprint(req: &HttpRequest, body: &[u8]) -> String {
 
 pub enum Outcome {
     /// This request owns the key: do the work, then `complete` (or `release` on failure).
-    Claimed,
+    /// `resumed`: the key was taken over from an earlier request with the same body that never
+    /// recorded its response; work that commits before its response may already exist.
+    /// `claimed_at` fences the claim (see [`complete`]).
+    Claimed {
+        resumed: bool,
+        claimed_at: DateTime<Utc>,
+    },
     /// A previous request with this key finished: send its response again.
     Replay {
         status: u16,
@@ -83,21 +105,45 @@ pub async fn claim(
     request_hash: &str,
 ) -> Result<Outcome, ApiError> {
     // An expired key (over 24 hours old) is taken over as if it were new.
-    let claimed: Option<(i32,)> = sqlx::query_as(
+    let claimed: Option<(DateTime<Utc>,)> = sqlx::query_as(
         "INSERT INTO idempotency_keys (scope, key, request_hash) VALUES ($1, $2, $3)
          ON CONFLICT (scope, key) DO UPDATE
             SET request_hash = EXCLUDED.request_hash, response_status = NULL,
                 response_body = NULL, created_at = now()
           WHERE idempotency_keys.created_at < now() - interval '24 hours'
-         RETURNING 1",
+         RETURNING created_at",
     )
     .bind(scope)
     .bind(key.as_str())
     .bind(request_hash)
     .fetch_optional(pool)
     .await?;
-    if claimed.is_some() {
-        return Ok(Outcome::Claimed);
+    if let Some((claimed_at,)) = claimed {
+        return Ok(Outcome::Claimed {
+            resumed: false,
+            claimed_at,
+        });
+    }
+    // A claim of the same request abandoned without a response (its process died): taken over
+    // by exactly one retry, since the row lock makes a concurrent one see the new time.
+    let resumed: Option<(DateTime<Utc>,)> = sqlx::query_as(
+        "UPDATE idempotency_keys SET created_at = now()
+          WHERE scope = $1 AND key = $2 AND request_hash = $3 AND response_status IS NULL
+            AND created_at < now() - make_interval(secs => $4)
+         RETURNING created_at",
+    )
+    .bind(scope)
+    .bind(key.as_str())
+    .bind(request_hash)
+    .bind(IN_FLIGHT_LEASE_SECS as f64)
+    .fetch_optional(pool)
+    .await?;
+    if let Some((claimed_at,)) = resumed {
+        tracing::warn!(%scope, "idempotency key resumed after its request was abandoned");
+        return Ok(Outcome::Claimed {
+            resumed: true,
+            claimed_at,
+        });
     }
     let existing: Option<(String, Option<i16>, Option<serde_json::Value>)> = sqlx::query_as(
         "SELECT request_hash, response_status, response_body FROM idempotency_keys WHERE scope = $1 AND key = $2",
@@ -133,31 +179,50 @@ fn in_flight() -> ApiError {
 }
 
 /// Stores the response for replays. Call it inside the transaction that commits the work, so the
-/// work and its recorded response commit together.
+/// work and its recorded response commit together. Refused with 409 if the claim made at
+/// `claimed_at` is no longer this request's (a retry took it over after the in-flight lease):
+/// the transaction then rolls back and the retry's outcome stands.
 pub async fn complete(
     conn: &mut sqlx::PgConnection,
     scope: &str,
     key: &IdempotencyKey,
+    claimed_at: DateTime<Utc>,
     status: u16,
     body: &serde_json::Value,
 ) -> Result<(), ApiError> {
-    sqlx::query("UPDATE idempotency_keys SET response_status = $3, response_body = $4 WHERE scope = $1 AND key = $2")
-        .bind(scope)
-        .bind(key.as_str())
-        .bind(status as i16)
-        .bind(body)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// Frees a claimed key after a failure that did no work, so the client can retry it.
-pub async fn release(pool: &PgPool, scope: &str, key: &IdempotencyKey) {
-    let result = sqlx::query(
-        "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND response_status IS NULL",
+    let done = sqlx::query(
+        "UPDATE idempotency_keys SET response_status = $4, response_body = $5
+          WHERE scope = $1 AND key = $2 AND created_at = $3 AND response_status IS NULL",
     )
     .bind(scope)
     .bind(key.as_str())
+    .bind(claimed_at)
+    .bind(status as i16)
+    .bind(body)
+    .execute(conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        tracing::warn!(%scope, "idempotency key was taken over before its response was recorded");
+        return Err(in_flight());
+    }
+    Ok(())
+}
+
+/// Frees the key claimed at `claimed_at` after a failure that did no work, so the client can
+/// retry it. A claim taken over by a retry is left alone.
+pub async fn release(
+    pool: &PgPool,
+    scope: &str,
+    key: &IdempotencyKey,
+    claimed_at: DateTime<Utc>,
+) {
+    let result = sqlx::query(
+        "DELETE FROM idempotency_keys
+          WHERE scope = $1 AND key = $2 AND created_at = $3 AND response_status IS NULL",
+    )
+    .bind(scope)
+    .bind(key.as_str())
+    .bind(claimed_at)
     .execute(pool)
     .await;
     if let Err(e) = result {
@@ -285,6 +350,12 @@ impl IdempotencyStore {
 pub struct ClaimedKey<'a> {
     pub scope: &'a str,
     pub key: &'a IdempotencyKey,
+    /// Taken over from an earlier request with the same body that never recorded its response
+    /// (see [`Outcome::Claimed`]): a use case whose work commits before its response looks for
+    /// that work under the key first.
+    pub resumed: bool,
+    /// When this request claimed the key: the fence of [`complete`] and [`release`].
+    pub claimed_at: DateTime<Utc>,
 }
 
 impl ClaimedKey<'_> {
@@ -295,12 +366,12 @@ impl ClaimedKey<'_> {
         status: u16,
         body: &serde_json::Value,
     ) -> Result<(), ApiError> {
-        complete(conn, self.scope, self.key, status, body).await
+        complete(conn, self.scope, self.key, self.claimed_at, status, body).await
     }
 
     /// Frees the key after a failure that did no work (see [`release`]).
     pub async fn release(&self, pool: &PgPool) {
-        release(pool, self.scope, self.key).await
+        release(pool, self.scope, self.key, self.claimed_at).await
     }
 }
 
@@ -312,6 +383,8 @@ pub struct IdempotentWrite {
     scope: String,
     key: IdempotencyKey,
     request_hash: String,
+    resumed: bool,
+    claimed_at: DateTime<Utc>,
 }
 
 impl IdempotentWrite {
@@ -332,10 +405,15 @@ impl IdempotentWrite {
             None => claim(&store.pool, &scope, &key, &request_hash).await?,
         };
         Ok(match outcome {
-            Outcome::Claimed => Ok(Self {
+            Outcome::Claimed {
+                resumed,
+                claimed_at,
+            } => Ok(Self {
                 scope,
                 key,
                 request_hash,
+                resumed,
+                claimed_at,
             }),
             Outcome::Replay { status, body } => Err(json_response(status, &body, true)?),
         })
@@ -345,7 +423,14 @@ impl IdempotentWrite {
         ClaimedKey {
             scope: &self.scope,
             key: &self.key,
+            resumed: self.resumed,
+            claimed_at: self.claimed_at,
         }
+    }
+
+    /// Whether the key was taken over from an abandoned request (see [`ClaimedKey::resumed`]).
+    pub fn resumed(&self) -> bool {
+        self.resumed
     }
 
     /// The response, once Postgres holds it: mirrored to the cache, then sent.
@@ -363,7 +448,7 @@ impl IdempotentWrite {
 
     /// Gives the key up after a failure that did no work, so the client can retry it.
     pub async fn release(self, store: &IdempotencyStore) {
-        release(&store.pool, &self.scope, &self.key).await
+        release(&store.pool, &self.scope, &self.key, self.claimed_at).await
     }
 }
 

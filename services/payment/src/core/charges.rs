@@ -1,7 +1,7 @@
 //! Charging a member: with a payment method token, or with card details for the PSP's vault;
 //! reading and listing charges.
 
-use super::{jobs, record_response, vanished, Payments};
+use super::{jobs, key_already_used, record_response, vanished, Payments};
 use crate::connectors::ConnectorError;
 use crate::domain::{
     CardDetails, CardSummary, Charge, ChargeFilter, ChargeStatus, JobKind, NewCharge, Transition,
@@ -18,7 +18,41 @@ const CARD_VAULT: &str = "stripe";
 /// Runs a charge whose idempotency key this request holds. Returns the charge as it stands
 /// after the first attempt: settled, waiting for the customer, or still processing (the worker
 /// retries). If the charge could not even be stored, the key is released so the client can retry.
+/// A key taken over from a request that died before recording its response answers with the
+/// charge that request stored, as it stands now, if there is one.
 pub async fn create(
+    payments: &Payments,
+    charge: NewCharge,
+    claimed: &ClaimedKey<'_>,
+    respond: impl Fn(&Charge) -> (u16, serde_json::Value),
+) -> Result<Charge, ApiError> {
+    if let Some(stored) = resumed(payments, claimed, &respond).await? {
+        return Ok(stored);
+    }
+    create_new(payments, charge, claimed, respond).await
+}
+
+/// For a resumed key: the charge stored under it, with its response recorded.
+pub(super) async fn resumed(
+    payments: &Payments,
+    claimed: &ClaimedKey<'_>,
+    respond: impl Fn(&Charge) -> (u16, serde_json::Value),
+) -> Result<Option<Charge>, ApiError> {
+    if !claimed.resumed {
+        return Ok(None);
+    }
+    let Some(charge) =
+        charges::find_by_idempotency_key(&payments.pool, claimed.scope, claimed.key.as_str())
+            .await?
+    else {
+        return Ok(None);
+    };
+    tracing::info!(charge_id = %charge.id, "resumed idempotency key answered with its charge");
+    record_response(&payments.pool, claimed, respond(&charge)).await?;
+    Ok(Some(charge))
+}
+
+async fn create_new(
     payments: &Payments,
     charge: NewCharge,
     claimed: &ClaimedKey<'_>,
@@ -37,7 +71,16 @@ pub async fn create(
     let stored = async {
         let mut tx = payments.pool.begin().await?;
         let sent = Transition::new(ChargeStatus::Processing, "sent to PSP");
-        charges::insert(&mut tx, id, &charge, claimed.scope, first_choice, &sent).await?;
+        charges::insert(
+            &mut tx,
+            id,
+            &charge,
+            claimed.scope,
+            claimed.key.as_str(),
+            first_choice,
+            &sent,
+        )
+        .await?;
         let job = storage::jobs::insert_leased(
             &mut tx,
             JobKind::Authorize,
@@ -55,6 +98,9 @@ pub async fn create(
         Ok(job) => job,
         Err(e) => {
             claimed.release(&payments.pool).await;
+            if charges::is_key_taken(&e) {
+                return Err(key_already_used("charge"));
+            }
             return Err(e.into());
         }
     };
@@ -67,7 +113,8 @@ pub async fn create(
 }
 
 /// Sends card details to the PSP's vault, forgets them, and charges the token it gave back.
-/// If the vault refuses or cannot be reached, nothing is stored and the key is released.
+/// If the vault refuses or cannot be reached, nothing is stored and the key is released. A
+/// resumed key whose charge exists answers with it, and the card is not sent again.
 pub async fn create_with_card(
     payments: &Payments,
     mut charge: NewCharge,
@@ -75,6 +122,9 @@ pub async fn create_with_card(
     claimed: &ClaimedKey<'_>,
     respond: impl Fn(&Charge) -> (u16, serde_json::Value),
 ) -> Result<Charge, ApiError> {
+    if let Some(stored) = resumed(payments, claimed, &respond).await? {
+        return Ok(stored);
+    }
     let vault = payments
         .connector(CARD_VAULT)
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no PSP takes card details")))?;
@@ -98,7 +148,7 @@ pub async fn create_with_card(
         last4: token.last4,
     });
     charge.pinned_psp = Some(CARD_VAULT);
-    create(payments, charge, claimed, respond).await
+    create_new(payments, charge, claimed, respond).await
 }
 
 /// The charge if `may_see` allows it. Someone else's charge looks exactly like a missing one,

@@ -1,6 +1,6 @@
 //! Hosted checkout: the customer pays on the PSP's own page.
 
-use super::{record_response, vanished, Payments};
+use super::{key_already_used, record_response, vanished, Payments};
 use crate::connectors::{CheckoutRequest, ConnectorError, HostedCheckout};
 use crate::domain::{Charge, ChargeStatus, CheckoutSession, NewCheckout, Transition};
 use crate::storage::charges;
@@ -14,19 +14,40 @@ use uuid::Uuid;
 ///
 /// The PSP is called before anything is stored: a session moves no money, and nobody but this
 /// request learns its URL, so if storing fails (or the PSP's answer is lost) the orphaned session
-/// simply expires unpaid, and the released key lets the client try again.
+/// simply expires unpaid, and the released key lets the client try again. A key taken over from
+/// a request that died before recording its response answers with the charge and session that
+/// request stored, if there are any; no second page is opened.
 pub async fn create(
     payments: &Payments,
     checkout: NewCheckout,
     claimed: &ClaimedKey<'_>,
     respond: impl Fn(&Charge, &CheckoutSession) -> (u16, serde_json::Value),
 ) -> Result<(Charge, CheckoutSession), ApiError> {
+    if claimed.resumed {
+        let found =
+            charges::find_by_idempotency_key(&payments.pool, claimed.scope, claimed.key.as_str())
+                .await?;
+        if let Some(charge) = found {
+            let session = checkout_sessions::find(&payments.pool, charge.id)
+                .await?
+                .ok_or_else(|| vanished("checkout session", charge.id))?;
+            tracing::info!(charge_id = %charge.id, "resumed idempotency key answered with its checkout");
+            record_response(&payments.pool, claimed, respond(&charge, &session)).await?;
+            return Ok((charge, session));
+        }
+    }
     let id = Uuid::now_v7();
     let opened = open_hosted_page(payments, id, &checkout).await;
     let stored = match opened {
-        Ok((psp, hosted)) => store(payments, id, &checkout, claimed.scope, psp, &hosted)
+        Ok((psp, hosted)) => store(payments, id, &checkout, claimed, psp, &hosted)
             .await
-            .map_err(ApiError::from),
+            .map_err(|e| {
+                if charges::is_key_taken(&e) {
+                    key_already_used("charge")
+                } else {
+                    ApiError::from(e)
+                }
+            }),
         Err(e) => Err(e),
     };
     if let Err(e) = stored {
@@ -102,13 +123,22 @@ async fn store(
     payments: &Payments,
     id: Uuid,
     checkout: &NewCheckout,
-    created_by: &str,
+    claimed: &ClaimedKey<'_>,
     psp: &str,
     hosted: &HostedCheckout,
 ) -> Result<(), sqlx::Error> {
     let mut tx = payments.pool.begin().await?;
     let opened = Transition::new(ChargeStatus::Processing, "checkout session opened at PSP");
-    charges::insert(&mut tx, id, &checkout.charge, created_by, psp, &opened).await?;
+    charges::insert(
+        &mut tx,
+        id,
+        &checkout.charge,
+        claimed.scope,
+        claimed.key.as_str(),
+        psp,
+        &opened,
+    )
+    .await?;
     let sent = Transition {
         psp_reference: Some(&hosted.psp_reference),
         next_action_url: Some(&hosted.url),

@@ -15,6 +15,7 @@ use crate::events::publishes;
 use crate::storage::{charges, jobs, refunds};
 use chrono::Utc;
 use kernel::money::Money;
+use platform::pagination::{Cursor, PageRequest};
 use platform::ApiError;
 use rand::Rng;
 use std::sync::Arc;
@@ -334,9 +335,22 @@ pub fn backoff(settings: &JobSettings, attempt: i32) -> Duration {
     Duration::from_millis(half + rand::thread_rng().gen_range(0..=ceiling - half))
 }
 
-/// The dead-letter queue, most recent first.
-pub async fn list_dead(payments: &Payments, limit: i64) -> Result<Vec<Job>, ApiError> {
-    Ok(jobs::list_dead(&payments.pool, limit).await?)
+/// One page of the dead-letter queue, most recently dead first, and the cursor of the next page.
+pub async fn list_dead(
+    payments: &Payments,
+    page: &PageRequest,
+) -> Result<(Vec<Job>, Option<String>), ApiError> {
+    let found = jobs::list_dead(
+        &payments.pool,
+        page.after_time(),
+        page.after_id(),
+        page.fetch_limit(),
+    )
+    .await?;
+    Ok(page.finish(found, |job| Cursor {
+        created_at: job.updated_at,
+        id: job.id,
+    }))
 }
 
 /// Gives a dead job a fresh set of attempts, starting now. Safe whatever happened before: a

@@ -5,6 +5,7 @@ use crate::domain::{NewWithdrawal, Withdrawal};
 use crate::events::publishes;
 use crate::storage::withdrawals;
 use platform::idempotency::ClaimedKey;
+use platform::pagination::{Cursor, PageRequest};
 use platform::ApiError;
 use uuid::Uuid;
 
@@ -33,7 +34,22 @@ pub async fn record(
     recorded
 }
 
-/// A member's latest withdrawals, newest first.
-pub async fn for_member(payments: &Payments, member_id: Uuid) -> Result<Vec<Withdrawal>, ApiError> {
-    Ok(withdrawals::for_member(&payments.pool, member_id, 100).await?)
+/// One page of a member's withdrawals, newest first, and the cursor of the next page.
+pub async fn for_member(
+    payments: &Payments,
+    member_id: Uuid,
+    page: &PageRequest,
+) -> Result<(Vec<Withdrawal>, Option<String>), ApiError> {
+    let found = withdrawals::for_member(
+        &payments.pool,
+        member_id,
+        page.after_time(),
+        page.after_id(),
+        page.fetch_limit(),
+    )
+    .await?;
+    Ok(page.finish(found, |withdrawal| Cursor {
+        created_at: withdrawal.created_at,
+        id: withdrawal.id,
+    }))
 }

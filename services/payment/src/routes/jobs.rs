@@ -3,6 +3,7 @@ use crate::domain::Job;
 use actix_web::{web, HttpResponse};
 use auth::Principal;
 use chrono::{DateTime, Utc};
+use platform::pagination::PageRequest;
 use platform::ApiError;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -50,16 +51,31 @@ impl From<&Job> for JobView {
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct DeadJobQuery {
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
     /// 1 to 200, default 50.
     pub limit: Option<i64>,
 }
 
+// A page of the dead-letter queue; published under the schema name `JobPage`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = JobPage)]
+pub struct JobPageView {
+    pub items: Vec<JobView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
 /// The dead-letter queue: PSP work that ran out of attempts (the PSP down for long, or refusing
-/// our requests), most recent first. Each job names its charge and its last error.
+/// our requests), most recently dead first. Each job names its charge and its last error.
 #[utoipa::path(
     get, path = "/api/v1/payments/jobs/dead", tag = "operations", security(("bearer" = [])),
     params(DeadJobQuery),
-    responses((status = 200, body = [JobView]), (status = 403, body = platform::problem::ProblemDetails, content_type = "application/problem+json"))
+    responses(
+        (status = 200, body = JobPageView),
+        (status = 403, body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "A bad limit or cursor", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
+    )
 )]
 #[tracing::instrument(skip_all, fields(flow = "list_dead_jobs", principal = %principal.subject))]
 pub async fn list_dead_jobs(
@@ -68,12 +84,12 @@ pub async fn list_dead_jobs(
     query: web::Query<DeadJobQuery>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require_role(STAFF)?;
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::validation("limit", "must be between 1 and 200"));
-    }
-    let dead = crate::core::jobs::list_dead(&state.payments, limit).await?;
-    Ok(HttpResponse::Ok().json(dead.iter().map(JobView::from).collect::<Vec<_>>()))
+    let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 50, 200)?;
+    let (dead, next_cursor) = crate::core::jobs::list_dead(&state.payments, &page).await?;
+    Ok(HttpResponse::Ok().json(JobPageView {
+        items: dead.iter().map(JobView::from).collect(),
+        next_cursor,
+    }))
 }
 
 /// Gives a dead job a fresh set of attempts, starting now. Safe whatever happened before: a

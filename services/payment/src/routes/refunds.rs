@@ -5,6 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use auth::Principal;
 use chrono::{DateTime, Utc};
 use platform::idempotency::IdempotentWrite;
+use platform::pagination::PageRequest;
 use platform::ApiError;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -138,21 +139,49 @@ pub async fn create_refund(
         .await
 }
 
-/// A charge's refunds, oldest first.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RefundQuery {
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// 1 to 100, default 20.
+    pub limit: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RefundPage {
+    pub items: Vec<RefundView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A charge's refunds, newest first, for whoever may see the charge.
 #[utoipa::path(
     get, path = "/api/v1/payments/charges/{charge_id}/refunds", tag = "refunds", security(("bearer" = [])),
-    params(("charge_id" = Uuid, Path)),
-    responses((status = 200, body = [RefundView]), (status = 404, body = platform::problem::ProblemDetails, content_type = "application/problem+json"))
+    params(("charge_id" = Uuid, Path), RefundQuery),
+    responses(
+        (status = 200, body = RefundPage),
+        (status = 404, body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "A bad limit or cursor", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
+    )
 )]
 #[tracing::instrument(skip_all, fields(flow = "list_refunds", charge_id = %path))]
 pub async fn list_refunds(
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<Uuid>,
+    query: web::Query<RefundQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let found = crate::core::refunds::list(&state.payments, path.into_inner(), |charge| {
-        visible(&principal, charge)
-    })
+    let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 20, 100)?;
+    let (found, next_cursor) = crate::core::refunds::list(
+        &state.payments,
+        path.into_inner(),
+        |charge| visible(&principal, charge),
+        &page,
+    )
     .await?;
-    Ok(HttpResponse::Ok().json(found.iter().map(RefundView::from).collect::<Vec<_>>()))
+    Ok(HttpResponse::Ok().json(RefundPage {
+        items: found.iter().map(RefundView::from).collect(),
+        next_cursor,
+    }))
 }

@@ -4,6 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use auth::Principal;
 use chrono::{DateTime, Utc};
 use platform::idempotency::IdempotentWrite;
+use platform::pagination::PageRequest;
 use platform::ApiError;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -102,13 +103,28 @@ pub async fn record_withdrawal(
 #[serde(deny_unknown_fields)]
 pub struct WithdrawalQuery {
     pub member_id: Uuid,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// 1 to 100, default 20.
+    pub limit: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct WithdrawalPage {
+    pub items: Vec<WithdrawalView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// A member's withdrawals, newest first: for the member and staff.
 #[utoipa::path(
     get, path = "/api/v1/payments/withdrawals", tag = "withdrawals", security(("bearer" = [])),
     params(WithdrawalQuery),
-    responses((status = 200, body = [WithdrawalView]), (status = 403, body = platform::problem::ProblemDetails, content_type = "application/problem+json"))
+    responses(
+        (status = 200, body = WithdrawalPage),
+        (status = 403, body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "A bad limit or cursor", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
+    )
 )]
 #[tracing::instrument(skip_all, fields(flow = "list_withdrawals", member_id = %query.member_id))]
 pub async fn list_withdrawals(
@@ -119,6 +135,11 @@ pub async fn list_withdrawals(
     if !(principal.is_member(query.member_id) || principal.has_role(STAFF)) {
         return Err(ApiError::Forbidden("not your withdrawals".into()));
     }
-    let found = crate::core::withdrawals::for_member(&state.payments, query.member_id).await?;
-    Ok(HttpResponse::Ok().json(found.iter().map(WithdrawalView::from).collect::<Vec<_>>()))
+    let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 20, 100)?;
+    let (found, next_cursor) =
+        crate::core::withdrawals::for_member(&state.payments, query.member_id, &page).await?;
+    Ok(HttpResponse::Ok().json(WithdrawalPage {
+        items: found.iter().map(WithdrawalView::from).collect(),
+        next_cursor,
+    }))
 }

@@ -199,14 +199,25 @@ pub async fn mark_dead(pool: &PgPool, id: Uuid, error: &str) -> Result<(), sqlx:
     Ok(())
 }
 
-/// The dead-letter queue, most recent first.
-pub async fn list_dead(pool: &PgPool, limit: i64) -> Result<Vec<Job>, sqlx::Error> {
+/// One page of the dead-letter queue, most recently dead first (a dead job's `updated_at` is
+/// when it died), after the position `(after_time, after_id)`.
+pub async fn list_dead(
+    pool: &PgPool,
+    after_time: DateTime<Utc>,
+    after_id: Uuid,
+    limit: i64,
+) -> Result<Vec<Job>, sqlx::Error> {
     jobs(
         sqlx::query_as!(
             JobRow,
             "SELECT id, kind, charge_id, refund_id, status, attempts, max_attempts, psp_contacted,
                     run_at, last_error, created_at, updated_at
-               FROM payment_jobs WHERE status = 'dead' ORDER BY updated_at DESC LIMIT $1",
+               FROM payment_jobs
+              WHERE status = 'dead' AND (updated_at, id) < ($1::timestamptz, $2::uuid)
+              ORDER BY updated_at DESC, id DESC
+              LIMIT $3",
+            after_time,
+            after_id,
             limit,
         )
         .fetch_all(pool)

@@ -11,3 +11,9 @@ pub mod withdrawals;
 fn unknown(what: &str, value: &str) -> sqlx::Error {
     sqlx::Error::Decode(format!("unknown {what} {value:?}").into())
 }
+
+/// Whether `e` is a violation of the unique index or constraint `name`.
+fn violates(e: &sqlx::Error, name: &str) -> bool {
+    matches!(e, sqlx::Error::Database(db)
+        if db.is_unique_violation() && db.constraint() == Some(name))
+}

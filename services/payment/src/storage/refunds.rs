@@ -39,6 +39,8 @@ impl TryFrom<RefundRow> for Refund {
     }
 }
 
+/// A new refund, pending; `idempotency_key` is the key of the request that made it, unique per
+/// `created_by` (see [`is_key_taken`]).
 pub async fn insert_pending(
     conn: &mut PgConnection,
     charge_id: Uuid,
@@ -46,11 +48,13 @@ pub async fn insert_pending(
     currency: &str,
     reason: Option<&str>,
     created_by: &str,
+    idempotency_key: &str,
 ) -> Result<Refund, sqlx::Error> {
     sqlx::query_as!(
         RefundRow,
-        "INSERT INTO refunds (id, charge_id, amount, currency, reason, status, created_by)
-         VALUES ($1, $2, $3, $4, $5, 'pending', $6)
+        "INSERT INTO refunds (id, charge_id, amount, currency, reason, status, created_by,
+                              idempotency_key)
+         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7)
          RETURNING id, charge_id, amount, currency, reason, status, psp_reference, failure_reason,
                    created_by, created_at, updated_at",
         Uuid::now_v7(),
@@ -59,6 +63,7 @@ pub async fn insert_pending(
         currency,
         reason,
         created_by,
+        idempotency_key,
     )
     .fetch_one(conn)
     .await?
@@ -77,6 +82,31 @@ pub async fn find(pool: &PgPool, id: Uuid) -> Result<Option<Refund>, sqlx::Error
     .await?
     .map(Refund::try_from)
     .transpose()
+}
+
+/// The refund `created_by` made with this idempotency key, if any.
+pub async fn find_by_idempotency_key(
+    pool: &PgPool,
+    created_by: &str,
+    idempotency_key: &str,
+) -> Result<Option<Refund>, sqlx::Error> {
+    sqlx::query_as!(
+        RefundRow,
+        "SELECT id, charge_id, amount, currency, reason, status, psp_reference, failure_reason,
+                created_by, created_at, updated_at
+           FROM refunds WHERE created_by = $1 AND idempotency_key = $2",
+        created_by,
+        idempotency_key,
+    )
+    .fetch_optional(pool)
+    .await?
+    .map(Refund::try_from)
+    .transpose()
+}
+
+/// Whether `e` is the insert of a refund under an idempotency key its caller already used.
+pub fn is_key_taken(e: &sqlx::Error) -> bool {
+    super::violates(e, "refunds_idempotency_key")
 }
 
 /// Settles a pending refund; `None` if it was already settled (a concurrent runner won).
@@ -104,13 +134,26 @@ pub async fn settle(
     .transpose()
 }
 
-pub async fn for_charge(pool: &PgPool, charge_id: Uuid) -> Result<Vec<Refund>, sqlx::Error> {
+/// One page of a charge's refunds, newest first, after the position `(after_time, after_id)`.
+pub async fn for_charge(
+    pool: &PgPool,
+    charge_id: Uuid,
+    after_time: DateTime<Utc>,
+    after_id: Uuid,
+    limit: i64,
+) -> Result<Vec<Refund>, sqlx::Error> {
     sqlx::query_as!(
         RefundRow,
         "SELECT id, charge_id, amount, currency, reason, status, psp_reference, failure_reason,
                 created_by, created_at, updated_at
-           FROM refunds WHERE charge_id = $1 ORDER BY created_at, id",
+           FROM refunds
+          WHERE charge_id = $1 AND (created_at, id) < ($2::timestamptz, $3::uuid)
+          ORDER BY created_at DESC, id DESC
+          LIMIT $4",
         charge_id,
+        after_time,
+        after_id,
+        limit,
     )
     .fetch_all(pool)
     .await?

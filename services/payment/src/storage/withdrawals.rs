@@ -1,4 +1,5 @@
 use crate::domain::{NewWithdrawal, Withdrawal};
+use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -24,16 +25,24 @@ pub async fn insert(
     .await
 }
 
+/// One page of a member's withdrawals, newest first, after the position `(after_time, after_id)`.
 pub async fn for_member(
     pool: &PgPool,
     member_id: Uuid,
+    after_time: DateTime<Utc>,
+    after_id: Uuid,
     limit: i64,
 ) -> Result<Vec<Withdrawal>, sqlx::Error> {
     sqlx::query_as!(
         Withdrawal,
         "SELECT id, member_id, amount, currency, reference, created_by, created_at
-           FROM withdrawals WHERE member_id = $1 ORDER BY id DESC LIMIT $2",
+           FROM withdrawals
+          WHERE member_id = $1 AND (created_at, id) < ($2::timestamptz, $3::uuid)
+          ORDER BY created_at DESC, id DESC
+          LIMIT $4",
         member_id,
+        after_time,
+        after_id,
         limit,
     )
     .fetch_all(pool)

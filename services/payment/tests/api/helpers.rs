@@ -198,6 +198,71 @@ impl TestApp {
     }
 }
 
+/// How old a claim without a response must be before a retry takes it over.
+pub const LEASE_SECS: i64 = platform::idempotency::IN_FLIGHT_LEASE_SECS;
+
+impl TestApp {
+    /// Puts the key back in the state a `kill -9` between committing the work and recording the
+    /// response leaves: claimed `age_secs` ago, no response, nothing in the response cache.
+    pub async fn strand_key(&self, key: &str, age_secs: i64) {
+        let stranded = sqlx::query(
+            "UPDATE idempotency_keys
+                SET response_status = NULL, response_body = NULL,
+                    created_at = now() - make_interval(secs => $2)
+              WHERE key = $1",
+        )
+        .bind(key)
+        .bind(age_secs as f64)
+        .execute(&self.pool)
+        .await
+        .unwrap();
+        assert_eq!(stranded.rows_affected(), 1, "no key {key}");
+        self.forget_cached_responses().await;
+    }
+
+    /// A claim of `key` for the same caller and request as `like` (an earlier key), made
+    /// `age_secs` ago and never answered: a process killed before it stored any work.
+    pub async fn abandoned_claim_like(&self, like: &str, key: &str, age_secs: i64) {
+        sqlx::query(
+            "INSERT INTO idempotency_keys (scope, key, request_hash, created_at)
+             SELECT scope, $2, request_hash, now() - make_interval(secs => $3)
+               FROM idempotency_keys WHERE key = $1",
+        )
+        .bind(like)
+        .bind(key)
+        .bind(age_secs as f64)
+        .execute(&self.pool)
+        .await
+        .unwrap();
+    }
+
+    /// Empties the Redis mirror of stored responses, as if they had never been stored.
+    pub async fn forget_cached_responses(&self) {
+        use deadpool_redis::redis::AsyncCommands;
+        let namespace = self
+            .infra
+            .service_settings(SCHEMA, "")
+            .redis_namespace(SCHEMA);
+        let redis = platform::redis::connect(&self.infra.redis_url).unwrap();
+        let mut conn = redis.get().await.unwrap();
+        let keys: Vec<String> = conn
+            .keys(format!("{namespace}:idempotency:*"))
+            .await
+            .unwrap();
+        for key in keys {
+            let _: () = conn.del(&key).await.unwrap();
+        }
+    }
+
+    /// How many rows `table` holds.
+    pub async fn count(&self, table: &str) -> i64 {
+        sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
+    }
+}
+
 /// One charge.
 pub fn charge_path(id: &str) -> String {
     format!("{CHARGES}/{id}")

@@ -10,5 +10,6 @@ mod paypal;
 mod rate_limits;
 mod refunds;
 mod retries;
+mod stranded_keys;
 mod webhooks;
 mod withdrawals;

@@ -53,7 +53,14 @@ async fn partial_refunds_add_up_to_the_charge_and_one_more_is_refused() {
         .json()
         .await
         .unwrap();
-    assert_eq!(listed.as_array().unwrap().len(), 2);
+    let amounts: Vec<&Value> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["amount"])
+        .collect();
+    assert_eq!(amounts, [&json!(7500), &json!(2500)], "newest first");
+    assert!(listed["next_cursor"].is_null());
 
     let events: Vec<ChargeRefunded> = app.published("charge.refunded", 2).await;
     let mut totals: Vec<(i64, i64)> = events

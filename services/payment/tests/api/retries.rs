@@ -54,7 +54,7 @@ async fn a_psp_error_is_retried_with_the_same_idempotency_key_until_it_succeeds(
 async fn wait_until_dead(app: &TestApp, charge_id: &str) -> Value {
     testkit::eventually(Duration::from_secs(20), || async {
         let dead: Value = app.api.get(&app.support, DEAD_JOBS).await.json().await?;
-        Ok(dead
+        Ok(dead["items"]
             .as_array()
             .unwrap()
             .iter()

@@ -37,7 +37,9 @@ async fn a_withdrawal_is_recorded_once_and_published() {
         .json()
         .await
         .unwrap();
-    assert_eq!(mine.as_array().unwrap().len(), 1);
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+    assert_eq!(mine["items"][0]["id"], first["id"]);
+    assert!(mine["next_cursor"].is_null());
     let someone_else = app.member();
     let refused = app
         .api
