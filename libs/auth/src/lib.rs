@@ -3,6 +3,7 @@
 //! holds a secret that could mint tokens.
 
 mod claims;
+pub mod internal;
 mod principal;
 pub mod revocation;
 pub mod scopes;

@@ -9,6 +9,9 @@ pub const PAYMENTS_WRITE: &str = "payments:write";
 pub const PAYMENTS_READ: &str = "payments:read";
 pub const REWARDS_READ: &str = "rewards:read";
 pub const MEMBERS_READ: &str = "members:read";
+/// Reconciliation across services: list what a service published or applied, and ask it to
+/// publish again (the admin service's reconciler; see [`crate::internal::RECONCILER`]).
+pub const RECONCILE: &str = "reconcile";
 
 pub const ALL: &[&str] = &[
     POINTS_EARN,
@@ -19,6 +22,7 @@ pub const ALL: &[&str] = &[
     PAYMENTS_READ,
     REWARDS_READ,
     MEMBERS_READ,
+    RECONCILE,
 ];
 
 pub fn is_known(scope: &str) -> bool {

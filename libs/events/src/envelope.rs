@@ -6,6 +6,16 @@ use uuid::Uuid;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// The id of the event stating `fact` (see [`OutgoingEvent::of_fact`]): a name-based UUID
+/// (version 8, from SHA-256 of the event type and the fact), the same every time.
+pub fn fact_event_id(event_type: &str, fact: &str) -> Uuid {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("tessera-event/{event_type}/{fact}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
+}
+
 /// An event about to be written to the outbox.
 #[derive(Debug, Clone)]
 pub struct OutgoingEvent {
@@ -23,7 +33,31 @@ impl OutgoingEvent {
         subject_id: impl ToString,
         payload: &impl Message,
     ) -> Self {
-        let event_id = Uuid::now_v7();
+        Self::with_id(Uuid::now_v7(), producer, event_type, subject_id, payload)
+    }
+
+    /// An event that states a fact which happens once (charge X succeeded): its id is derived
+    /// from `fact` (`event_type` and the fact's own id), so publishing it again, e.g. when a
+    /// reconciliation finds a consumer that never applied it, reuses the id every consumer's
+    /// inbox already knows, and nobody applies it twice.
+    pub fn of_fact(
+        producer: &str,
+        event_type: &'static str,
+        fact: &str,
+        subject_id: impl ToString,
+        payload: &impl Message,
+    ) -> Self {
+        let event_id = fact_event_id(event_type, fact);
+        Self::with_id(event_id, producer, event_type, subject_id, payload)
+    }
+
+    fn with_id(
+        event_id: Uuid,
+        producer: &str,
+        event_type: &'static str,
+        subject_id: impl ToString,
+        payload: &impl Message,
+    ) -> Self {
         let subject_id = subject_id.to_string();
         let now = chrono::Utc::now();
         let envelope = Envelope {

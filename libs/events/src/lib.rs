@@ -4,6 +4,7 @@
 
 pub mod consumer;
 pub mod envelope;
+pub mod inbox;
 pub mod kafka;
 pub mod outbox;
 pub mod topics;
@@ -14,7 +15,7 @@ pub mod proto {
 }
 
 pub use consumer::{Consumer, EventHandler, HandlerError, ReceivedEvent};
-pub use envelope::OutgoingEvent;
+pub use envelope::{fact_event_id, OutgoingEvent};
 pub use kafka::KafkaSettings;
 pub use outbox::Relay;
 

@@ -30,6 +30,28 @@ pub async fn enqueue(conn: &mut PgConnection, event: &OutgoingEvent) -> Result<(
     Ok(())
 }
 
+/// Writes `event` to the outbox to be published (again): a new row, or, when its id is already
+/// there (a fact-derived id, see [`OutgoingEvent::of_fact`]), the existing row marked unpublished.
+/// Consumers that applied it skip it by its id; one that never saw it applies it now.
+pub async fn enqueue_again(conn: &mut PgConnection, event: &OutgoingEvent) -> Result<(), sqlx::Error> {
+    let traceparent =
+        (!event.envelope.traceparent.is_empty()).then_some(&event.envelope.traceparent);
+    sqlx::query(
+        "INSERT INTO outbox (event_id, topic, event_key, event_type, envelope, traceparent)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (event_id) DO UPDATE SET published_at = NULL",
+    )
+    .bind(event.event_id)
+    .bind(event.event_type)
+    .bind(&event.subject_id)
+    .bind(event.event_type)
+    .bind(event.envelope.encode_to_vec())
+    .bind(traceparent)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 #[derive(sqlx::FromRow)]
 struct OutboxRow {
     id: i64,

@@ -35,6 +35,8 @@ pub struct Foundation {
     pub kafka: KafkaSettings,
     pub producer: FutureProducer,
     pub verifier: web::Data<JwtVerifier>,
+    /// The service's Prometheus registry, for its own series beside the HTTP ones.
+    pub metrics: Metrics,
     consumers: Vec<Consumer>,
 }
 
@@ -87,6 +89,7 @@ impl Foundation {
         }
         let producer = kafka.producer(name)?;
         let verifier = web::Data::new(JwtVerifier::from_url(settings.jwks_url.clone()));
+        let metrics = Metrics::new(name)?;
         Ok(Self {
             name,
             settings,
@@ -95,6 +98,7 @@ impl Foundation {
             kafka,
             producer,
             verifier,
+            metrics,
             consumers: Vec::new(),
         })
     }
@@ -143,7 +147,7 @@ impl Foundation {
         let port = listener.local_addr()?.port();
         let setup = HttpSetup {
             health: self.health_checks(),
-            metrics: Metrics::new(self.name)?,
+            metrics: self.metrics,
             openapi,
             workers: self.settings.http_workers,
         };

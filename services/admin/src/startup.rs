@@ -1,4 +1,6 @@
+use crate::core::reconciler::Reconciler;
 use crate::routes::{self, AppState};
+use futures::FutureExt;
 use crate::Settings;
 use actix_web::web;
 use platform::service::Service;
@@ -27,12 +29,22 @@ impl Application {
                 Arc::new(crate::events::AdminEvents),
             )
             .await?;
+        let reconciler = Arc::new(Reconciler::new(
+            foundation.pool.clone(),
+            settings.reconciler,
+            foundation.metrics.registry(),
+        )?);
         let state = web::Data::new(AppState {
             pool: foundation.pool.clone(),
+            reconciler: reconciler.clone(),
         });
-        foundation.serve(routes::ApiDoc::openapi(), shutdown, move |cfg| {
+        let service = foundation.serve(routes::ApiDoc::openapi(), shutdown.clone(), move |cfg| {
             routes::configure(cfg, state.clone())
-        })
+        })?;
+        Ok(service.with_worker(
+            "reconciler",
+            reconciler.run_on_schedule(shutdown).boxed(),
+        ))
     }
 
     /// Applies the schema's migrations and exits (the `migrate` subcommand).

@@ -39,6 +39,20 @@ impl Ports {
         }
     }
 
+    /// The standard layout moved to start at `base`: edge `base`, services `base+1` to
+    /// `base+5`, PSP sandbox `base+10` (`FLEET_PORT_BASE`, for a second fleet beside the first).
+    pub fn from_base(base: u16) -> Self {
+        Self {
+            edge: base,
+            user: base + 1,
+            point: base + 2,
+            rewards: base + 3,
+            admin: base + 4,
+            payment: base + 5,
+            psp_sandbox: base + 10,
+        }
+    }
+
     /// Any free ports, for tests.
     pub fn any() -> Self {
         Self {
@@ -144,6 +158,25 @@ impl Fleet {
             &config.pii_key,
         )?;
         user_settings.message_console |= config.message_console;
+        // The reconciler (in the admin service) signs in with a client the user service creates
+        // from the same secret: the one configured on either side, else one made for this run.
+        let mut admin_settings = admin_service::Settings::in_fleet(&config.service(
+            "admin",
+            config.ports.admin,
+            "",
+        ))?;
+        let reconciler_secret = user_settings
+            .reconciler_client_secret
+            .clone()
+            .or_else(|| admin_settings.reconciler.client_secret.clone())
+            .unwrap_or_else(|| {
+                SecretString::from(format!(
+                    "{}{}",
+                    uuid::Uuid::new_v4().simple(),
+                    uuid::Uuid::new_v4().simple()
+                ))
+            });
+        user_settings.reconciler_client_secret = Some(reconciler_secret.clone());
         let user_schema = user_settings.service.database_schema.clone();
         let user = user_service::Application::build(user_settings, shutdown.clone())
             .await
@@ -170,16 +203,6 @@ impl Fleet {
         )
         .await
         .context("starting the rewards service")?;
-        let admin = admin_service::Application::build(
-            admin_service::Settings::in_fleet(&config.service(
-                "admin",
-                config.ports.admin,
-                &jwks_url,
-            ))?,
-            shutdown.clone(),
-        )
-        .await
-        .context("starting the admin service")?;
         let payment = payment_service::Application::build(
             payment_service::Settings::in_fleet(
                 &config.service("payments", config.ports.payment, &jwks_url),
@@ -192,6 +215,15 @@ impl Fleet {
         // The sandbox sends its events to the payment service, as a PSP account does to its
         // registered webhook endpoint.
         let payment_url = config.url(payment.port);
+        // The admin service goes last: its reconciler calls the user, point and payment services.
+        admin_settings.service.jwks_url = jwks_url.clone();
+        admin_settings.reconciler.client_secret = Some(reconciler_secret);
+        admin_settings.reconciler.user_url = user_url.clone();
+        admin_settings.reconciler.point_url = config.url(point.port);
+        admin_settings.reconciler.payment_url = payment_url.clone();
+        let admin = admin_service::Application::build(admin_settings, shutdown.clone())
+            .await
+            .context("starting the admin service")?;
         psp_sandbox::register_webhooks(
             &sandbox_url,
             &psp_sandbox::SandboxConfig::default(),

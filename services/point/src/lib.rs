@@ -13,5 +13,8 @@ pub mod seed;
 pub mod startup;
 pub mod storage;
 
+/// The service's name: its consumer group, and the consumer its inbox records events under.
+pub const SERVICE: &str = "point";
+
 pub use configuration::Settings;
 pub use startup::Application;

@@ -18,7 +18,7 @@ pub struct Application;
 impl Application {
     pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Service> {
         let mut foundation = Foundation::connect(
-            "point",
+            crate::SERVICE,
             settings.service.clone(),
             &MIGRATOR,
             crate::events::PUBLISHES,

@@ -33,6 +33,9 @@ pub struct Settings {
     pub message_webhook_url: Option<String>,
     /// Development only: print outgoing messages (codes included) to the console instead.
     pub message_console: bool,
+    /// The secret key of the reconciler's client (`auth::internal::RECONCILER`), the same as the
+    /// admin service's `reconciler.client_secret`; unset, the client is not created.
+    pub reconciler_client_secret: Option<SecretString>,
 }
 
 const PREFIX: &str = "USER";
@@ -54,6 +57,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting::new("key_reload_secs", "30"),
     Setting::unset("message_webhook_url"),
     Setting::new("message_console", "false"),
+    Setting::unset("reconciler_client_secret"),
 ];
 
 const PII_KEY_HINT: &str =

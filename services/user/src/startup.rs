@@ -37,6 +37,15 @@ impl Application {
                 "encrypted contact details stored before encryption at rest"
             );
         }
+        if let Some(secret) = &settings.reconciler_client_secret {
+            core::clients::provision_internal(
+                &foundation.pool,
+                &auth::internal::RECONCILER,
+                secret.expose_secret(),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("creating the reconciler's client: {e}"))?;
+        }
         let keys = Arc::new(KeyRing::load_or_create(&foundation.pool).await?);
         // The user service verifies its own tokens with the keys it holds, not over HTTP.
         let verifier = web::Data::new(JwtVerifier::from_jwks(&keys.jwks()));

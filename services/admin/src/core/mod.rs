@@ -3,3 +3,4 @@
 
 pub mod members;
 pub mod projection;
+pub mod reconciler;

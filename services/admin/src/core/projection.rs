@@ -43,5 +43,6 @@ pub async fn erased(
     member_id: Uuid,
     erased_at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    activity::erase_member(conn, member_id, erased_at).await
+    activity::erase_member(&mut *conn, member_id, erased_at).await?;
+    crate::storage::reconciliation::forget_member(conn, member_id).await
 }

@@ -1,6 +1,7 @@
 //! HTTP endpoints of the admin service. Every one is for staff only.
 
 mod members;
+mod reconciliation;
 mod stats;
 
 use actix_web::web;
@@ -11,10 +12,13 @@ pub use stats::ProgramStatsView;
 
 pub struct AppState {
     pub pool: sqlx::PgPool,
+    pub reconciler: std::sync::Arc<crate::core::reconciler::Reconciler>,
 }
 
 /// Roles that may use the back office; customers and partners get 403.
 pub const STAFF: &[Role] = &[Role::Support, Role::Admin, Role::SuperAdmin];
+/// Roles that may start work across services (a reconciliation run).
+pub const ADMINS: &[Role] = &[Role::Admin, Role::SuperAdmin];
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -22,8 +26,18 @@ pub const STAFF: &[Role] = &[Role::Support, Role::Admin, Role::SuperAdmin];
         title = "Tessera admin service",
         description = "The back office: members' activity and program totals, for staff."
     ),
-    paths(members::get_member, stats::get_stats),
+    paths(
+        members::get_member,
+        stats::get_stats,
+        reconciliation::start_run,
+        reconciliation::list_runs,
+        reconciliation::get_run
+    ),
     components(schemas(
+        reconciliation::RunView,
+        reconciliation::DifferenceView,
+        reconciliation::RunDetailsView,
+        reconciliation::RunPageView,
         MemberActivityView,
         ChargeVolumeView,
         ProgramStatsView,
@@ -38,7 +52,19 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
     cfg.app_data(state).service(
         web::scope("/api/v1/admin")
             .route("/members/{member_id}", web::get().to(members::get_member))
-            .route("/stats", web::get().to(stats::get_stats)),
+            .route("/stats", web::get().to(stats::get_stats))
+            .route(
+                "/reconciliation/runs",
+                web::post().to(reconciliation::start_run),
+            )
+            .route(
+                "/reconciliation/runs",
+                web::get().to(reconciliation::list_runs),
+            )
+            .route(
+                "/reconciliation/runs/{run_id}",
+                web::get().to(reconciliation::get_run),
+            ),
     );
 }
 
@@ -72,5 +98,7 @@ mod tests {
         let paths = super::ApiDoc::openapi().paths.paths;
         assert!(paths.contains_key("/api/v1/admin/members/{member_id}"));
         assert!(paths.contains_key("/api/v1/admin/stats"));
+        assert!(paths.contains_key("/api/v1/admin/reconciliation/runs"));
+        assert!(paths.contains_key("/api/v1/admin/reconciliation/runs/{run_id}"));
     }
 }

@@ -11,5 +11,6 @@ mod flow;
 mod gateway;
 mod partners;
 mod privacy;
+mod reconciliation;
 mod revocation;
 mod settings;

@@ -13,6 +13,7 @@ pub mod charges;
 pub mod checkout;
 pub mod erasure;
 pub mod jobs;
+pub mod reconciliation;
 pub mod refunds;
 mod transitions;
 pub mod webhooks;
@@ -70,12 +71,22 @@ impl From<InputError> for ApiError {
     }
 }
 
+/// The caller's key is already on another charge or refund (it was used more than 24 hours ago,
+/// so its record expired): a key never makes a second one.
+fn key_already_used(what: &str) -> ApiError {
+    ApiError::Unprocessable {
+        slug: "idempotency-key-reused",
+        detail: format!("this Idempotency-Key was already used for another {what}; send a new key"),
+    }
+}
+
 fn vanished(what: &str, id: uuid::Uuid) -> ApiError {
     ApiError::Internal(anyhow::anyhow!("{what} {id} vanished"))
 }
 
-/// Stores the response for replays of this key. If the process dies before this, the key stays
-/// in flight (409) until it expires, while the job itself is resumed by the worker.
+/// Stores the response for replays of this key. If the process dies before this, the key answers
+/// 409 until its in-flight lease runs out; then a retry takes it over ([`ClaimedKey::resumed`])
+/// and answers with the charge or refund stored under the key, while the worker resumes the job.
 async fn record_response(
     pool: &PgPool,
     claimed: &ClaimedKey<'_>,

@@ -6,12 +6,16 @@ use events::{topics, OutgoingEvent};
 
 const PRODUCER: &str = "payment";
 
-/// The event for a charge that reached a final state, if that state has one.
+/// The event for a charge that reached a final state, if that state has one. A charge reaches
+/// its final state once, so the event's id comes from the charge's: publishing it again (see
+/// `core::reconciliation`) reuses the id every consumer's inbox knows.
 pub fn charge_final_state(charge: &Charge) -> Option<OutgoingEvent> {
+    let fact = charge.id.to_string();
     match charge.status {
-        ChargeStatus::Succeeded => Some(OutgoingEvent::new(
+        ChargeStatus::Succeeded => Some(OutgoingEvent::of_fact(
             PRODUCER,
             topics::CHARGE_SUCCEEDED,
+            &fact,
             charge.member_id,
             &ChargeSucceeded {
                 charge_id: charge.id.to_string(),
@@ -28,9 +32,10 @@ pub fn charge_final_state(charge: &Charge) -> Option<OutgoingEvent> {
                     .to_owned(),
             },
         )),
-        ChargeStatus::Failed => Some(OutgoingEvent::new(
+        ChargeStatus::Failed => Some(OutgoingEvent::of_fact(
             PRODUCER,
             topics::CHARGE_FAILED,
+            &fact,
             charge.member_id,
             &ChargeFailed {
                 charge_id: charge.id.to_string(),

@@ -4,6 +4,7 @@
 mod charges;
 mod checkout;
 mod jobs;
+mod reconciliation;
 mod refunds;
 mod webhooks;
 mod withdrawals;
@@ -61,6 +62,8 @@ fn payer(principal: &Principal) -> Payer {
         webhooks::psp_webhook,
         jobs::list_dead_jobs,
         jobs::retry_job,
+        reconciliation::list_succeeded_charges,
+        reconciliation::republish,
         withdrawals::record_withdrawal,
         withdrawals::list_withdrawals,
     ),
@@ -70,10 +73,17 @@ fn payer(principal: &Principal) -> Payer {
         checkout::CheckoutSessionView,
         checkout::CreateCheckoutSessionRequest,
         RefundView,
+        refunds::RefundPage,
         refunds::CreateRefundRequest,
         withdrawals::WithdrawalView,
+        withdrawals::WithdrawalPage,
         withdrawals::RecordWithdrawalRequest,
         jobs::JobView,
+        jobs::JobPageView,
+        reconciliation::SucceededCharge,
+        reconciliation::SucceededChargePage,
+        reconciliation::RepublishRequest,
+        reconciliation::RepublishResult,
         charges::CreateChargeRequest,
         crate::domain::ChargeKind,
         crate::domain::ChargeStatus,
@@ -105,6 +115,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
             .route("/webhooks/{psp}", web::post().to(webhooks::psp_webhook))
             .route("/jobs/dead", web::get().to(jobs::list_dead_jobs))
             .route("/jobs/{job_id}/retry", web::post().to(jobs::retry_job))
+            .route(
+                "/reconciliation/succeeded-charges",
+                web::get().to(reconciliation::list_succeeded_charges),
+            )
+            .route(
+                "/reconciliation/republish",
+                web::post().to(reconciliation::republish),
+            )
             .route(
                 "/withdrawals",
                 web::post().to(withdrawals::record_withdrawal),

@@ -64,19 +64,23 @@ fn charge(row: Option<ChargeRow>) -> Result<Option<Charge>, sqlx::Error> {
 }
 
 /// Inserts the charge in `created` and moves it to `first.to` (a state reachable from created),
-/// with both transitions recorded.
+/// with both transitions recorded. `idempotency_key` is the key of the request that made it,
+/// unique per `created_by` (see [`is_key_taken`]).
+#[allow(clippy::too_many_arguments)]
 pub async fn insert(
     conn: &mut PgConnection,
     id: Uuid,
     charge: &NewCharge,
     created_by: &str,
+    idempotency_key: &str,
     psp: &str,
     first: &Transition<'_>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "INSERT INTO charges (id, member_id, created_by, kind, amount, currency, payment_method,
-                              description, status, psp, card_brand, card_last4, return_url)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                              description, status, psp, card_brand, card_last4, return_url,
+                              idempotency_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         id,
         charge.member_id,
         created_by,
@@ -90,6 +94,7 @@ pub async fn insert(
         charge.card.as_ref().map(|c| c.brand.as_str()),
         charge.card.as_ref().map(|c| c.last4.as_str()),
         charge.return_url.as_deref(),
+        idempotency_key,
     )
     .execute(&mut *conn)
     .await?;
@@ -169,6 +174,32 @@ pub async fn find(pool: &PgPool, id: Uuid) -> Result<Option<Charge>, sqlx::Error
         .fetch_optional(pool)
         .await?,
     )
+}
+
+/// The charge `created_by` made with this idempotency key, if any.
+pub async fn find_by_idempotency_key(
+    pool: &PgPool,
+    created_by: &str,
+    idempotency_key: &str,
+) -> Result<Option<Charge>, sqlx::Error> {
+    charge(
+        sqlx::query_as!(
+            ChargeRow,
+            "SELECT id, member_id, created_by, kind, amount, currency, payment_method, description,
+                    status, psp, psp_reference, failure_code, failure_message, amount_refunded,
+                    next_action_url, card_brand, card_last4, return_url, created_at, updated_at
+               FROM charges WHERE created_by = $1 AND idempotency_key = $2",
+            created_by,
+            idempotency_key,
+        )
+        .fetch_optional(pool)
+        .await?,
+    )
+}
+
+/// Whether `e` is the insert of a charge under an idempotency key its caller already used.
+pub fn is_key_taken(e: &sqlx::Error) -> bool {
+    super::violates(e, "charges_idempotency_key")
 }
 
 /// The charge, locked for the rest of the transaction.
@@ -323,4 +354,39 @@ pub async fn erase_member(conn: &mut PgConnection, member_id: Uuid) -> Result<u6
     .execute(conn)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// A charge as the reconciler sees it: what succeeded, for whom, and when.
+pub struct SucceededCharge {
+    pub charge_id: Uuid,
+    pub member_id: Uuid,
+    pub succeeded_at: DateTime<Utc>,
+}
+
+/// Charges that succeeded in `[since, until)` and before the position (`after_time`,
+/// `after_id`), most recent first.
+pub async fn succeeded_between(
+    pool: &PgPool,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    after_time: DateTime<Utc>,
+    after_id: Uuid,
+    limit: i64,
+) -> Result<Vec<SucceededCharge>, sqlx::Error> {
+    sqlx::query_as!(
+        SucceededCharge,
+        "SELECT t.charge_id, c.member_id, t.created_at AS succeeded_at
+           FROM charge_transitions t JOIN charges c ON c.id = t.charge_id
+          WHERE t.to_status = 'succeeded' AND t.created_at >= $1 AND t.created_at < $2
+            AND (t.created_at, t.charge_id) < ($3::timestamptz, $4::uuid)
+          ORDER BY t.created_at DESC, t.charge_id DESC
+          LIMIT $5",
+        since,
+        until,
+        after_time,
+        after_id,
+        limit,
+    )
+    .fetch_all(pool)
+    .await
 }

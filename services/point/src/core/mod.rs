@@ -11,6 +11,7 @@ pub mod expiry;
 pub mod holds;
 pub mod members;
 pub mod program;
+pub mod reconciliation;
 pub mod refunds;
 pub mod scheduler;
 pub mod tiers;

@@ -6,6 +6,7 @@ mod balance;
 mod earn;
 mod holds;
 mod program;
+mod reconciliation;
 pub mod views;
 
 use actix_web::http::StatusCode;
@@ -53,7 +54,8 @@ pub const ADMINS: &[Role] = &[Role::Admin, Role::SuperAdmin];
         program::get_program,
         program::update_program,
         program::set_source,
-        admin::override_tier
+        admin::override_tier,
+        reconciliation::applied_events
     ),
     components(schemas(
         BalanceView,
@@ -74,6 +76,8 @@ pub const ADMINS: &[Role] = &[Role::Admin, Role::SuperAdmin];
         admin::TierOverrideBody,
         views::RuleView,
         views::ProgramSettingsView,
+        reconciliation::AppliedQuery,
+        reconciliation::AppliedEvents,
         platform::problem::ProblemDetails,
         platform::FieldError
     ))
@@ -92,6 +96,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
                 .route("/program", web::get().to(program::get_program))
                 .route("/program", web::put().to(program::update_program))
                 .route("/sources/{source}", web::put().to(program::set_source))
+                .route(
+                    "/reconciliation/applied",
+                    web::post().to(reconciliation::applied_events),
+                )
                 .route("/{user_id}/balance", web::get().to(balance::get_balance))
                 .route(
                     "/{user_id}/transactions",

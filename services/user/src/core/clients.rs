@@ -46,6 +46,32 @@ pub async fn create(
     Ok(IssuedSecret { client, secret })
 }
 
+/// Makes a client the platform itself uses (the reconciler) exist, with the secret key its
+/// settings give, so the service that uses it and this one agree without anyone creating it by
+/// hand. A changed secret replaces the old one at once; the same secret at the next start
+/// changes nothing.
+pub async fn provision_internal(
+    pool: &sqlx::PgPool,
+    client: &auth::internal::InternalClient,
+    secret: &str,
+) -> Result<(), ApiError> {
+    let scopes: Vec<String> = client.scopes.iter().map(|s| (*s).to_owned()).collect();
+    let digest = secret_digest(secret);
+    let mut tx = pool.begin().await?;
+    storage::clients::upsert_internal(&mut tx, client.id, client.name, &scopes).await?;
+    if storage::clients::authenticate(&mut tx, client.id, &digest)
+        .await?
+        .is_none()
+    {
+        storage::clients::expire_current_secrets(&mut tx, client.id, 0).await?;
+        storage::clients::restore_or_add_secret(&mut tx, client.id, &digest, &secret_hint(secret))
+            .await?;
+        tracing::info!(client_id = %client.id, name = client.name, "internal client's key set");
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 /// One page of clients, newest first, each with its live keys.
 pub struct ClientPage {
     pub clients: Vec<(PartnerClient, Vec<SecretHint>)>,

@@ -137,3 +137,44 @@ pub async fn authenticate(
     .fetch_optional(conn)
     .await
 }
+
+/// Creates or restores a client the platform itself uses (fixed id, fixed scopes).
+pub async fn upsert_internal(
+    conn: &mut PgConnection,
+    id: Uuid,
+    name: &str,
+    scopes: &[String],
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO partner_clients (id, name, scopes, created_by) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (id) DO UPDATE SET name = $2, scopes = $3, revoked_at = NULL",
+        id,
+        name,
+        scopes,
+        Uuid::nil(),
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Adds a key to a client, or makes it live again if the client had it before.
+pub async fn restore_or_add_secret(
+    conn: &mut PgConnection,
+    client_id: Uuid,
+    digest: &str,
+    hint: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO partner_client_secrets (id, client_id, secret_hash, hint) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (secret_hash) DO UPDATE SET expires_at = NULL
+          WHERE partner_client_secrets.client_id = $2",
+        Uuid::now_v7(),
+        client_id,
+        digest,
+        hint,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
