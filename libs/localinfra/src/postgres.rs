@@ -245,6 +245,13 @@ impl PostgresHandle {
         self.started.is_some()
     }
 
+    /// The cluster's data directory (holding `postmaster.pid`), if this process started the
+    /// server. As root it may differ from the directory asked for (see
+    /// [`PrivatePostgres::ensure_running`]).
+    pub fn data_dir(&self) -> Option<&Path> {
+        self.started.as_ref().map(|s| s.data_dir.as_path())
+    }
+
     /// Stops the server with `pg_ctl stop -m fast` if this process started it;
     /// does nothing for a reused server.
     pub async fn stop(self) -> anyhow::Result<()> {

@@ -171,7 +171,8 @@ async fn postgres_server() -> anyhow::Result<String> {
     Ok(handle.url.clone())
 }
 
-async fn redis_server() -> anyhow::Result<String> {
+/// The Redis tests use: `REDIS_URL`, else the standard local port, else a private server.
+pub async fn redis_server() -> anyhow::Result<String> {
     if let Ok(url) = std::env::var("REDIS_URL") {
         return Ok(url);
     }
