@@ -221,6 +221,43 @@ tessera_broker_prereqs() {
     export TESSERA_TANSU="$bin"
 }
 
+# schemathesis, for the hostile-input test: a Python venv in the tools cache, one per version
+# of the pinned requirements (scripts/requirements-hostile.txt, with hashes), from PyPI.
+SCHEMATHESIS_REQUIREMENTS="$TESSERA_ROOT/scripts/requirements-hostile.txt"
+schemathesis_version() {
+    sed -n 's/^schemathesis==\([0-9.]*\).*/\1/p' "$SCHEMATHESIS_REQUIREMENTS" | head -n1
+}
+
+# tessera_schemathesis_prereqs: makes sure the pinned schemathesis is installed and exports
+# TESSERA_SCHEMATHESIS (its executable). Needs python3 with venv (installed as root on Debian).
+tessera_schemathesis_prereqs() {
+    local version venv sum
+    version="$(schemathesis_version)"
+    [ -n "$version" ] || die "no schemathesis==<version> pin in $SCHEMATHESIS_REQUIREMENTS"
+    # The venv's name changes with the requirements, so a new pin gets a new venv.
+    sum="$(sha256sum "$SCHEMATHESIS_REQUIREMENTS" | cut -c1-12)"
+    venv="$TANSU_ROOT/schemathesis-$version-$sum"
+    if [ ! -f "$venv/.installed" ]; then
+        if ! have python3 || ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+            if is_root && have apt-get; then
+                apt_install python3 python3-venv
+            else
+                die "the hostile-input test needs python3 with venv: install them with \`sudo apt-get install -y python3 python3-venv\`"
+            fi
+        fi
+        say "installing schemathesis $version into $venv (once)"
+        rm -rf "$venv"
+        python3 -m venv "$venv" || die "python3 -m venv failed"
+        if ! "$venv/bin/pip" install --quiet --disable-pip-version-check --require-hashes \
+            -r "$SCHEMATHESIS_REQUIREMENTS"; then
+            rm -rf "$venv"
+            die "pip install of schemathesis $version failed: PyPI must be reachable once"
+        fi
+        touch "$venv/.installed"
+    fi
+    export TESSERA_SCHEMATHESIS="$venv/bin/schemathesis"
+}
+
 # tessera_browser_prereqs: what the browser test of the web SDK needs: Node, npm and Debian's
 # Chromium (installed as root with apt-get, never downloaded by Playwright), and the SDK's
 # locked npm dependencies (playwright-core).

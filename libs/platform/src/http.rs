@@ -39,7 +39,7 @@ where
     } else {
         setup.workers
     };
-    let openapi = with_bearer_auth(setup.openapi.clone());
+    let openapi = with_problem_responses(with_bearer_auth(setup.openapi.clone()));
     let server = HttpServer::new(move || {
         let setup = setup.clone();
         let openapi = openapi.clone();
@@ -129,6 +129,74 @@ fn with_bearer_auth(mut openapi: OpenApi) -> OpenApi {
                 .build(),
         ),
     );
+    openapi
+}
+
+/// Documents, on every operation, the problems the shared plumbing answers whatever the
+/// endpoint: 400 for a body or query string that cannot be read, 401 and 403 where a token is
+/// needed, 404 for a path parameter that names nothing (a malformed id), 413 for a body over the
+/// limit, 422 for a field with a bad value. An operation that documents one of these itself
+/// keeps its own description. Every answer a client can get is then in the document, which the
+/// hostile-input test holds the services to.
+fn with_problem_responses(mut openapi: OpenApi) -> OpenApi {
+    use utoipa::openapi::path::{Operation, ParameterIn};
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+
+    let problem = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ProblemDetails")))
+                    .build(),
+            )
+            .build()
+    };
+    let add = |operation: &mut Operation, status: &str, description: &str| {
+        operation
+            .responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| problem(description).into());
+    };
+    for item in openapi.paths.paths.values_mut() {
+        for operation in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let has = |place: ParameterIn| {
+                operation
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .any(|p| p.parameter_in == place)
+            };
+            let (in_path, in_query) = (has(ParameterIn::Path), has(ParameterIn::Query));
+            let with_body = operation.request_body.is_some();
+            let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+            if with_body || in_query {
+                add(operation, "400", "The body or query string cannot be read");
+                add(operation, "422", "A field has a bad value; `errors` names each");
+            }
+            if with_body {
+                add(operation, "413", "The body is larger than the endpoint accepts");
+            }
+            if secured {
+                add(operation, "401", "No valid access token");
+                add(operation, "403", "The token does not allow this");
+            }
+            if in_path {
+                add(operation, "404", "No such resource");
+            }
+        }
+    }
     openapi
 }
 
