@@ -12,7 +12,8 @@ use secrecy::{ExposeSecret, SecretString};
 const FLEET_POSTGRES_PORT: u16 = 55433;
 const FLEET_REDIS_PORT: u16 = 56380;
 const FLEET_BROKER_PORT: u16 = 59092;
-const DEMO_SHOP_PORT: u16 = 3020;
+/// The demo shop's port is this far above the edge's.
+const DEMO_SHOP_OFFSET: u16 = 20;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -109,9 +110,16 @@ async fn run(data_dir: &std::path::Path, servers: &mut PrivateServers) -> anyhow
         }
     };
 
+    let ports = match std::env::var("FLEET_PORT_BASE") {
+        Ok(base) => Ports::from_base(
+            base.parse()
+                .with_context(|| format!("FLEET_PORT_BASE is not a port number: {base}"))?,
+        ),
+        Err(_) => Ports::standard(),
+    };
     let config = FleetConfig {
         host: std::env::var("FLEET_HOST").unwrap_or_else(|_| "127.0.0.1".into()),
-        ports: Ports::standard(),
+        ports,
         database_url: SecretString::from(database_url.clone()),
         redis_url: SecretString::from(redis_url),
         kafka_brokers,
@@ -134,7 +142,7 @@ async fn run(data_dir: &std::path::Path, servers: &mut PrivateServers) -> anyhow
         .await
         .context("seeding the demo program")?;
     points.close().await;
-    let shop = start_demo_shop(&fleet, &config.host)
+    let shop = start_demo_shop(&fleet, &config.host, ports.edge + DEMO_SHOP_OFFSET)
         .await
         .context("starting the demo shop")?;
     print_banner(&fleet, &shop.url, &kafka_note);
@@ -154,9 +162,9 @@ async fn run(data_dir: &std::path::Path, servers: &mut PrivateServers) -> anyhow
 }
 
 /// The example checkout page of `web/sdk`, paying as the demo member.
-async fn start_demo_shop(fleet: &Fleet, host: &str) -> anyhow::Result<DemoShop> {
-    let listener = std::net::TcpListener::bind((host, DEMO_SHOP_PORT))
-        .with_context(|| format!("binding {host}:{DEMO_SHOP_PORT}"))?;
+async fn start_demo_shop(fleet: &Fleet, host: &str, port: u16) -> anyhow::Result<DemoShop> {
+    let listener = std::net::TcpListener::bind((host, port))
+        .with_context(|| format!("binding {host}:{port}"))?;
     let (shop, server) = DemoShop::for_demo_accounts(fleet, listener).await?;
     tokio::spawn(server);
     Ok(shop)
