@@ -93,3 +93,27 @@ fn current_traceparent() -> Option<String> {
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fact_keeps_its_event_id_and_other_facts_get_others() {
+        let charge = Uuid::now_v7().to_string();
+        let id = fact_event_id("charge.succeeded", &charge);
+        assert_eq!(id, fact_event_id("charge.succeeded", &charge));
+        assert_ne!(id, fact_event_id("charge.failed", &charge));
+        assert_ne!(id, fact_event_id("charge.succeeded", &Uuid::now_v7().to_string()));
+        assert_eq!(id.get_version_num(), 8);
+        let event = OutgoingEvent::of_fact(
+            "payment",
+            "charge.succeeded",
+            &charge,
+            "member",
+            &prost_types::Timestamp::default(),
+        );
+        assert_eq!(event.event_id, id);
+        assert_eq!(event.envelope.event_id, id.to_string());
+    }
+}

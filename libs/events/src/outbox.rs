@@ -13,34 +13,27 @@ use tokio_util::sync::CancellationToken;
 
 /// Writes `event` to the outbox inside the caller's transaction.
 pub async fn enqueue(conn: &mut PgConnection, event: &OutgoingEvent) -> Result<(), sqlx::Error> {
-    let traceparent =
-        (!event.envelope.traceparent.is_empty()).then_some(&event.envelope.traceparent);
-    sqlx::query(
-        "INSERT INTO outbox (event_id, topic, event_key, event_type, envelope, traceparent)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(event.event_id)
-    .bind(event.event_type)
-    .bind(&event.subject_id)
-    .bind(event.event_type)
-    .bind(event.envelope.encode_to_vec())
-    .bind(traceparent)
-    .execute(conn)
-    .await?;
-    Ok(())
+    insert(conn, event, "").await
 }
 
 /// Writes `event` to the outbox to be published (again): a new row, or, when its id is already
 /// there (a fact-derived id, see [`OutgoingEvent::of_fact`]), the existing row marked unpublished.
 /// Consumers that applied it skip it by its id; one that never saw it applies it now.
 pub async fn enqueue_again(conn: &mut PgConnection, event: &OutgoingEvent) -> Result<(), sqlx::Error> {
+    insert(conn, event, "ON CONFLICT (event_id) DO UPDATE SET published_at = NULL").await
+}
+
+async fn insert(
+    conn: &mut PgConnection,
+    event: &OutgoingEvent,
+    on_conflict: &str,
+) -> Result<(), sqlx::Error> {
     let traceparent =
         (!event.envelope.traceparent.is_empty()).then_some(&event.envelope.traceparent);
-    sqlx::query(
+    sqlx::query(&format!(
         "INSERT INTO outbox (event_id, topic, event_key, event_type, envelope, traceparent)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (event_id) DO UPDATE SET published_at = NULL",
-    )
+         VALUES ($1, $2, $3, $4, $5, $6) {on_conflict}"
+    ))
     .bind(event.event_id)
     .bind(event.event_type)
     .bind(&event.subject_id)

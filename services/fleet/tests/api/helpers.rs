@@ -192,7 +192,7 @@ impl TestFleet {
 
     /// Waits until the member's balance shows `points`.
     pub async fn wait_for_points(&self, member: &Member, points: i64) -> Value {
-        testkit::eventually(Duration::from_secs(10), || async {
+        testkit::eventually(Duration::from_secs(30), || async {
             let response = self.balance(&member.token, member.id).await;
             if response.status() != StatusCode::OK {
                 return Ok(None);

@@ -35,6 +35,20 @@ async fn charge_whose_event_was_lost(payments: &PgPool, member: Uuid, amount: i6
     id
 }
 
+/// Waits until the back office counts `charges` succeeded charges for the member.
+async fn wait_for_back_office_charges(app: &TestFleet, admin: &str, member: Uuid, charges: i64) {
+    testkit::eventually(std::time::Duration::from_secs(30), || async {
+        let activity: Value = app
+            .get(Some(admin), &format!("/api/v1/admin/members/{member}"))
+            .await
+            .json()
+            .await?;
+        Ok((activity["charges_succeeded"] == charges).then_some(()))
+    })
+    .await
+    .unwrap_or_else(|_| panic!("the back office never counted {charges} charges"));
+}
+
 async fn start_run(app: &TestFleet, token: &str) -> reqwest::Response {
     app.http
         .post(app.url("/api/v1/admin/reconciliation/runs"))
@@ -113,16 +127,7 @@ async fn a_charge_whose_event_was_lost_is_found_republished_and_earns_its_points
     // The republished event is applied by both consumers: 50 more points, a second charge in
     // the back office.
     app.wait_for_points(&member, 70).await;
-    testkit::eventually(std::time::Duration::from_secs(10), || async {
-        let activity: Value = app
-            .get(Some(&admin), &format!("/api/v1/admin/members/{}", member.id))
-            .await
-            .json()
-            .await?;
-        Ok((activity["charges_succeeded"] == 2).then_some(()))
-    })
-    .await
-    .expect("the back office counts the lost charge once it is republished");
+    wait_for_back_office_charges(&app, &admin, member.id, 2).await;
 
     // Nothing is left to find, and running again changes nothing: no points twice.
     let second = run(&app, &admin).await;
@@ -197,16 +202,7 @@ async fn an_event_a_consumer_cannot_apply_is_republished_once_then_left_for_a_pe
         ]
     );
     // The back office applies it; the point service dead-letters it again.
-    testkit::eventually(std::time::Duration::from_secs(10), || async {
-        let activity: Value = app
-            .get(Some(&admin), &format!("/api/v1/admin/members/{}", member.id))
-            .await
-            .json()
-            .await?;
-        Ok((activity["charges_succeeded"] == 1).then_some(()))
-    })
-    .await
-    .expect("the back office applies the republished charge");
+    wait_for_back_office_charges(&app, &admin, member.id, 1).await;
 
     let second = run(&app, &admin).await;
     assert_eq!(

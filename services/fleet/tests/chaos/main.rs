@@ -210,6 +210,17 @@ struct Paying {
     member: usize,
 }
 
+impl Paying {
+    /// A card charge of `amount` cents with the idempotency key `key`.
+    fn charge(&self, key: &str, amount: i64) -> reqwest::RequestBuilder {
+        self.http
+            .post(format!("{}/api/v1/payments/charges", self.payment))
+            .bearer_auth(&self.token)
+            .header("Idempotency-Key", key)
+            .json(&json!({"amount": amount, "currency": "AUD", "payment_method": "pm_card_visa"}))
+    }
+}
+
 /// Charges for one member until `stop`, each retried with its key until the service gives a
 /// final answer; every few charges, a redemption of one point.
 async fn pay(member: Paying, stop: Arc<AtomicBool>, figures: Arc<Figures>) -> Vec<(String, i64)> {
@@ -220,19 +231,7 @@ async fn pay(member: Paying, stop: Arc<AtomicBool>, figures: Arc<Figures>) -> Ve
         // Small amounts keep every member in the first tier, so each charge earns one point per
         // whole AUD and the expected total is known.
         let amount = 100 + 10 * i64::try_from(n % 50).unwrap();
-        let outcome = until_final(
-            &figures,
-            || {
-                member
-                    .http
-                    .post(format!("{}/api/v1/payments/charges", member.payment))
-                    .bearer_auth(&member.token)
-                    .header("Idempotency-Key", &key)
-                    .json(&json!({"amount": amount, "currency": "AUD", "payment_method": "pm_card_visa"}))
-            },
-            &key,
-        )
-        .await;
+        let outcome = until_final(&figures, || member.charge(&key, amount), &key).await;
         if let Final::Refused(problem) = outcome {
             panic!("charge {key} refused: {problem}");
         }
@@ -276,19 +275,7 @@ async fn pay(member: Paying, stop: Arc<AtomicBool>, figures: Arc<Figures>) -> Ve
 async fn warm_up(member: &Paying, figures: &Figures) -> (String, i64) {
     let key = format!("chaos-warm-up-{}", member.member);
     let amount = 1000;
-    let outcome = until_final(
-        figures,
-        || {
-            member
-                .http
-                .post(format!("{}/api/v1/payments/charges", member.payment))
-                .bearer_auth(&member.token)
-                .header("Idempotency-Key", &key)
-                .json(&json!({"amount": amount, "currency": "AUD", "payment_method": "pm_card_visa"}))
-        },
-        &key,
-    )
-    .await;
+    let outcome = until_final(figures, || member.charge(&key, amount), &key).await;
     assert!(matches!(outcome, Final::Done), "the warm-up charge {key} failed");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
