@@ -104,7 +104,10 @@ mod tests {
         let id = fact_event_id("charge.succeeded", &charge);
         assert_eq!(id, fact_event_id("charge.succeeded", &charge));
         assert_ne!(id, fact_event_id("charge.failed", &charge));
-        assert_ne!(id, fact_event_id("charge.succeeded", &Uuid::now_v7().to_string()));
+        assert_ne!(
+            id,
+            fact_event_id("charge.succeeded", &Uuid::now_v7().to_string())
+        );
         assert_eq!(id.get_version_num(), 8);
         let event = OutgoingEvent::of_fact(
             "payment",

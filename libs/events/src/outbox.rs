@@ -7,6 +7,7 @@ use anyhow::Context;
 use prost::Message;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
+use sqlx::postgres::PgListener;
 use sqlx::{PgConnection, PgPool};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -19,8 +20,16 @@ pub async fn enqueue(conn: &mut PgConnection, event: &OutgoingEvent) -> Result<(
 /// Writes `event` to the outbox to be published (again): a new row, or, when its id is already
 /// there (a fact-derived id, see [`OutgoingEvent::of_fact`]), the existing row marked unpublished.
 /// Consumers that applied it skip it by its id; one that never saw it applies it now.
-pub async fn enqueue_again(conn: &mut PgConnection, event: &OutgoingEvent) -> Result<(), sqlx::Error> {
-    insert(conn, event, "ON CONFLICT (event_id) DO UPDATE SET published_at = NULL").await
+pub async fn enqueue_again(
+    conn: &mut PgConnection,
+    event: &OutgoingEvent,
+) -> Result<(), sqlx::Error> {
+    insert(
+        conn,
+        event,
+        "ON CONFLICT (event_id) DO UPDATE SET published_at = NULL",
+    )
+    .await
 }
 
 async fn insert(
@@ -61,12 +70,15 @@ pub struct Relay {
     pool: PgPool,
     producer: FutureProducer,
     batch_size: i64,
+    /// How long an idle relay waits for a notification before it looks anyway.
     idle_wait: Duration,
 }
 
-/// Key of the advisory lock that makes one relay instance the publisher for a schema, so that
-/// two replicas of a service never publish a member's events out of order.
-const RELAY_LOCK: i64 = 0x0074_6573_7365_7261; // "tessera"
+/// The advisory lock that makes one relay instance the publisher for a schema, so that two
+/// replicas of a service never publish a member's events out of order: this class, and the
+/// schema's name hashed. Each schema has its own, so services sharing a database (the fleet
+/// runner's) never wait for each other.
+const RELAY_LOCK_CLASS: i32 = 0x7465_7373; // "tess"
 
 impl Relay {
     pub fn new(pool: PgPool, producer: FutureProducer) -> Self {
@@ -74,11 +86,21 @@ impl Relay {
             pool,
             producer,
             batch_size: 200,
-            idle_wait: Duration::from_millis(25),
+            idle_wait: Duration::from_secs(1),
         }
     }
 
+    /// How long an idle relay waits for a notification before it looks anyway (1 s unless set).
+    pub fn with_idle_wait(mut self, idle_wait: Duration) -> Self {
+        self.idle_wait = idle_wait;
+        self
+    }
+
+    /// Publishes until shutdown. Between batches it sleeps until the schema's outbox trigger
+    /// notifies it of new rows (`outbox_<schema>`), or for `idle_wait` at most, so an idle
+    /// relay costs a query a second, not forty.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let mut wake_ups = self.listen().await;
         let mut failures = 0u32;
         let mut rounds = 0u64;
         while !shutdown.is_cancelled() {
@@ -101,21 +123,54 @@ impl Relay {
             if rounds.is_multiple_of(10_000) {
                 self.purge_published().await;
             }
+            let notified = async {
+                match wake_ups.as_mut() {
+                    Some(listener) => {
+                        if let Err(e) = listener.recv().await {
+                            // It reconnects on the next call; until then the timeout polls.
+                            tracing::debug!(error = %e, "outbox notifications interrupted");
+                            std::future::pending::<()>().await;
+                        }
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
             tokio::select! {
                 _ = shutdown.cancelled() => break,
+                _ = notified, if failures == 0 => {}
                 _ = tokio::time::sleep(wait) => {}
             }
         }
         Ok(())
     }
 
+    /// A listener on this schema's outbox channel; `None` (polling only) if it cannot listen.
+    async fn listen(&self) -> Option<PgListener> {
+        let listening = async {
+            let schema: String = sqlx::query_scalar("SELECT current_schema()")
+                .fetch_one(&self.pool)
+                .await?;
+            let mut listener = PgListener::connect_with(&self.pool).await?;
+            listener.listen(&format!("outbox_{schema}")).await?;
+            Ok::<_, sqlx::Error>(listener)
+        };
+        match listening.await {
+            Ok(listener) => Some(listener),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for outbox notifications; polling instead");
+                None
+            }
+        }
+    }
+
     /// Publishes up to one batch; returns how many events went out.
     pub async fn publish_batch(&self) -> anyhow::Result<usize> {
         let mut tx = self.pool.begin().await?;
-        let (locked,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_xact_lock($1)")
-            .bind(RELAY_LOCK)
-            .fetch_one(&mut *tx)
-            .await?;
+        let (locked,): (bool,) =
+            sqlx::query_as("SELECT pg_try_advisory_xact_lock($1, hashtext(current_schema()))")
+                .bind(RELAY_LOCK_CLASS)
+                .fetch_one(&mut *tx)
+                .await?;
         if !locked {
             return Ok(0);
         }

@@ -223,3 +223,62 @@ async fn a_redelivered_event_is_applied_once_and_poison_goes_to_the_dead_letter_
     // Still exactly once after a restart from the committed offsets.
     assert_eq!(applied(&pool).await, [100, 300]);
 }
+
+/// The relay sleeps until the outbox trigger tells it of new rows: with its poll set to an hour,
+/// only the notification can make it publish. Two schemas in one database (the fleet runner's
+/// services) each have their own relay lock, so both relays publish at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_wakes_the_relay_of_its_schema_and_schemas_do_not_wait_for_each_other() {
+    let (infra, pool, kafka) = setup().await;
+    let other = infra.pool("delivery_other").await.unwrap();
+    events::MIGRATIONS.run(&other).await.unwrap();
+
+    let shutdown = CancellationToken::new();
+    let relays: Vec<_> = [&pool, &other]
+        .into_iter()
+        .map(|schema| {
+            tokio::spawn(
+                Relay::new(schema.clone(), kafka.producer("relay").unwrap())
+                    .with_idle_wait(Duration::from_secs(3600))
+                    .run(shutdown.clone()),
+            )
+        })
+        .collect();
+    // Both relays have had their first look at an empty outbox and gone to sleep.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // One transaction in each schema holds its relay lock the whole time: the other schema's
+    // relay must not care.
+    let mut held = pool.begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))")
+        .bind(0x7465_7373_i32)
+        .execute(&mut *held)
+        .await
+        .unwrap();
+    let in_other = charge_event(7);
+    commit_events(&other, std::slice::from_ref(&in_other)).await;
+    eventually(Duration::from_secs(10), || async {
+        Ok((unpublished(&other).await == 0).then_some(()))
+    })
+    .await
+    .expect("the other schema's relay is woken and not blocked by this schema's lock");
+    held.rollback().await.unwrap();
+
+    let in_first = charge_event(8);
+    commit_events(&pool, std::slice::from_ref(&in_first)).await;
+    eventually(Duration::from_secs(10), || async {
+        Ok((unpublished(&pool).await == 0).then_some(()))
+    })
+    .await
+    .expect("a commit wakes its schema's relay");
+
+    let mut published = event_ids(&infra.brokers(), 2);
+    published.sort();
+    let mut expected = vec![in_other.event_id.to_string(), in_first.event_id.to_string()];
+    expected.sort();
+    assert_eq!(published, expected);
+    shutdown.cancel();
+    for relay in relays {
+        relay.await.unwrap().unwrap();
+    }
+}
