@@ -135,7 +135,7 @@ fn with_bearer_auth(mut openapi: OpenApi) -> OpenApi {
 /// Documents, on every operation, the problems the shared plumbing answers whatever the
 /// endpoint: 400 for a body or query string that cannot be read, 401 and 403 where a token is
 /// needed, 404 for a path parameter that names nothing (a malformed id), 413 for a body over the
-/// limit, 422 for a field with a bad value. An operation that documents one of these itself
+/// limit, 422 for a field with a bad value, 503 while the database cannot be reached. An operation that documents one of these itself
 /// keeps its own description. Every answer a client can get is then in the document, which the
 /// hostile-input test holds the services to.
 fn with_problem_responses(mut openapi: OpenApi) -> OpenApi {
@@ -195,6 +195,11 @@ fn with_problem_responses(mut openapi: OpenApi) -> OpenApi {
             if in_path {
                 add(operation, "404", "No such resource");
             }
+            add(
+                operation,
+                "503",
+                "The service cannot reach its database; retry after `Retry-After`",
+            );
         }
     }
     openapi

@@ -193,6 +193,9 @@ impl ResponseError for ApiError {
             ApiError::TooManyRequests { retry_after_secs } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
+            ApiError::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, "1"));
+            }
             _ => {}
         }
         response.json(body)
@@ -200,9 +203,57 @@ impl ResponseError for ApiError {
 }
 
 impl From<sqlx::Error> for ApiError {
+    /// A database that cannot be reached (down, restarting, its connection lost mid-request) is
+    /// a 503 the client may retry, not a 500: the crash test saw a request whose backend died
+    /// with Postgres answer 500.
     fn from(e: sqlx::Error) -> Self {
+        if database_unavailable(&e) {
+            tracing::warn!(error = %e, "the database is unavailable");
+            return ApiError::Unavailable(
+                "the database is unavailable; try again in a moment".into(),
+            );
+        }
         ApiError::Internal(anyhow::Error::new(e).context("database error"))
     }
 }
 
+/// Connection failures, and the SQLSTATEs of a server going away: class 08 (connection
+/// exception) and 57P01-57P03 (shut down, crashed, not accepting connections yet).
+fn database_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
+    }
+}
+
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod database_errors {
+    use super::*;
+    use actix_web::ResponseError;
+
+    #[test]
+    fn a_database_that_is_down_is_a_503_to_retry_and_other_failures_stay_500() {
+        for down in [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset)),
+        ] {
+            let error = ApiError::from(down);
+            assert_eq!(error.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(
+                error.error_response().headers().get(header::RETRY_AFTER).unwrap(),
+                "1"
+            );
+        }
+        let other = ApiError::from(sqlx::Error::RowNotFound);
+        assert_eq!(other.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}
