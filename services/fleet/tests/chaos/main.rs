@@ -356,6 +356,11 @@ impl Drop for Scratch {
                 let _ = Command::new("kill").args(["-9", &pid]).status();
             }
         }
+        if std::thread::panicking() {
+            // The services' logs stay for whoever reads the failure.
+            eprintln!("crash test: logs kept in {}", self.dir.display());
+            return;
+        }
         let _ = std::fs::remove_dir_all(&pg_data);
         let _ = std::fs::remove_dir_all(&self.dir);
     }
