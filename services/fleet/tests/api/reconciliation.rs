@@ -267,3 +267,59 @@ async fn only_admins_start_runs_and_only_staff_read_them() {
     }
     app.stop().await;
 }
+
+/// The schedule runs by itself (`ADMIN__RECONCILER__INTERVAL_SECS`, read by the fleet runner
+/// like every `ADMIN__` setting) and repairs what it finds with nobody asking.
+#[test]
+fn the_scheduled_run_finds_and_repairs_a_lost_charge_by_itself() {
+    // Before any thread of the test starts: the fleet reads its settings from the environment.
+    std::env::set_var("ADMIN__RECONCILER__INTERVAL_SECS", "1");
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let app = TestFleet::start().await;
+            let admin = app.admin_token().await;
+            let member = app.member().await;
+            let payments = app.infra.pool("payments").await.unwrap();
+            let lost = charge_whose_event_was_lost(&payments, member.id, 4000, "AUD").await;
+
+            app.wait_for_points(&member, 40).await;
+            wait_for_back_office_charges(&app, &admin, member.id, 1).await;
+            let runs: Value = app
+                .get(Some(&admin), "/api/v1/admin/reconciliation/runs?limit=100")
+                .await
+                .json()
+                .await
+                .unwrap();
+            let scheduled: Vec<&Value> = runs["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["started_by"] == "schedule")
+                .collect();
+            let repairing = scheduled
+                .iter()
+                .find(|r| r["republished"] == 1)
+                .unwrap_or_else(|| panic!("no scheduled run republished the charge: {runs}"));
+            let details: Value = app
+                .get(
+                    Some(&admin),
+                    &format!(
+                        "/api/v1/admin/reconciliation/runs/{}",
+                        repairing["id"].as_str().unwrap()
+                    ),
+                )
+                .await
+                .json()
+                .await
+                .unwrap();
+            assert!(
+                differences(&details).contains(&diff("charge.succeeded -> point", lost, "republished")),
+                "{details}"
+            );
+            app.stop().await;
+        });
+}

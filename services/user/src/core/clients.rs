@@ -64,8 +64,7 @@ pub async fn provision_internal(
         .is_none()
     {
         storage::clients::expire_current_secrets(&mut tx, client.id, 0).await?;
-        storage::clients::restore_or_add_secret(&mut tx, client.id, &digest, &secret_hint(secret))
-            .await?;
+        storage::clients::add_secret(&mut tx, client.id, &digest, &secret_hint(secret)).await?;
         tracing::info!(client_id = %client.id, name = client.name, "internal client's key set");
     }
     tx.commit().await?;

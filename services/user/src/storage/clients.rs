@@ -25,6 +25,8 @@ pub async fn insert(
     .await
 }
 
+/// Adds a key to a client, or makes it live again if the client had it before (an internal
+/// client's configured secret set back to an earlier value).
 pub async fn add_secret(
     conn: &mut PgConnection,
     client_id: Uuid,
@@ -32,7 +34,9 @@ pub async fn add_secret(
     hint: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "INSERT INTO partner_client_secrets (id, client_id, secret_hash, hint) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO partner_client_secrets (id, client_id, secret_hash, hint) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (secret_hash) DO UPDATE SET expires_at = NULL
+          WHERE partner_client_secrets.client_id = $2",
         Uuid::now_v7(),
         client_id,
         digest,
@@ -158,23 +162,3 @@ pub async fn upsert_internal(
     Ok(())
 }
 
-/// Adds a key to a client, or makes it live again if the client had it before.
-pub async fn restore_or_add_secret(
-    conn: &mut PgConnection,
-    client_id: Uuid,
-    digest: &str,
-    hint: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "INSERT INTO partner_client_secrets (id, client_id, secret_hash, hint) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (secret_hash) DO UPDATE SET expires_at = NULL
-          WHERE partner_client_secrets.client_id = $2",
-        Uuid::now_v7(),
-        client_id,
-        digest,
-        hint,
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
-}
