@@ -109,7 +109,9 @@ impl Api {
         .await
         .map_err(|e| anyhow!("creating a partner client: {e}"))?;
         let client_id = created["client_id"].as_str().context("no client_id")?;
-        let secret = created["client_secret"].as_str().context("no client_secret")?;
+        let secret = created["client_secret"]
+            .as_str()
+            .context("no client_secret")?;
         let token = expect(
             self.http
                 .post(format!("{}/api/v1/auth/token", self.targets.user))
@@ -130,7 +132,10 @@ impl Api {
 
     pub fn balance(&self, member: &Member) -> RequestBuilder {
         self.http
-            .get(format!("{}/api/v1/points/{}/balance", self.targets.point, member.id))
+            .get(format!(
+                "{}/api/v1/points/{}/balance",
+                self.targets.point, member.id
+            ))
             .bearer_auth(&member.token)
     }
 
@@ -144,7 +149,13 @@ impl Api {
     }
 
     /// A till's purchase reported by the POS partner.
-    pub fn pos_purchase(&self, partner: &str, member: Uuid, till_id: &str, amount: i64) -> RequestBuilder {
+    pub fn pos_purchase(
+        &self,
+        partner: &str,
+        member: Uuid,
+        till_id: &str,
+        amount: i64,
+    ) -> RequestBuilder {
         self.http
             .post(format!("{}/api/v1/pos/transaction", self.targets.point))
             .bearer_auth(partner)
@@ -157,9 +168,18 @@ impl Api {
     }
 
     /// A fixed number of points from a partner.
-    pub fn grant(&self, partner: &str, member: Uuid, points: i64, reference: &str) -> RequestBuilder {
+    pub fn grant(
+        &self,
+        partner: &str,
+        member: Uuid,
+        points: i64,
+        reference: &str,
+    ) -> RequestBuilder {
         self.http
-            .post(format!("{}/api/v1/points/{member}/earn", self.targets.point))
+            .post(format!(
+                "{}/api/v1/points/{member}/earn",
+                self.targets.point
+            ))
             .bearer_auth(partner)
             .json(&json!({ "points": points, "source": "bench", "reference_id": reference }))
     }
@@ -174,7 +194,10 @@ impl Api {
 
     pub fn redeem(&self, member: &Member, key: &str) -> RequestBuilder {
         self.http
-            .post(format!("{}/api/v1/points/{}/redeem", self.targets.point, member.id))
+            .post(format!(
+                "{}/api/v1/points/{}/redeem",
+                self.targets.point, member.id
+            ))
             .bearer_auth(&member.token)
             .header("Idempotency-Key", key)
             .json(&json!({ "points": 1, "reference_id": key }))

@@ -16,10 +16,17 @@ pub const REPLAY_SCHEMA: &str = "earn_replay";
 /// `pgbench` on PATH or beside the PostgreSQL server binaries.
 pub fn find() -> Option<PathBuf> {
     let mut candidates: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|path| std::env::split_paths(&path).map(|d| d.join("pgbench")).collect())
+        .map(|path| {
+            std::env::split_paths(&path)
+                .map(|d| d.join("pgbench"))
+                .collect()
+        })
         .unwrap_or_default();
     if let Ok(entries) = std::fs::read_dir("/usr/lib/postgresql") {
-        let mut versions: Vec<PathBuf> = entries.flatten().map(|e| e.path().join("bin/pgbench")).collect();
+        let mut versions: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path().join("bin/pgbench"))
+            .collect();
         versions.sort();
         candidates.extend(versions.into_iter().rev());
     }
@@ -42,7 +49,11 @@ impl Target {
         Ok(Target {
             host: url.host_str().unwrap_or("127.0.0.1").to_owned(),
             port: url.port().unwrap_or(5432),
-            user: if url.username().is_empty() { "postgres".into() } else { url.username().to_owned() },
+            user: if url.username().is_empty() {
+                "postgres".into()
+            } else {
+                url.username().to_owned()
+            },
             database: url.path().trim_start_matches('/').to_owned(),
         })
     }
@@ -69,7 +80,10 @@ pub fn init_tpcb(pgbench: &Path, target: &Target, scale: usize) -> anyhow::Resul
         .output()
         .context("running pgbench -i")?;
     if !output.status.success() {
-        bail!("pgbench -i failed: {}", String::from_utf8_lossy(&output.stderr));
+        bail!(
+            "pgbench -i failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     Ok(())
 }
@@ -84,19 +98,37 @@ pub async fn prepare_replay(pool: &PgPool, points_schema: &str) -> anyhow::Resul
         format!("CREATE SCHEMA {s}"),
     ];
     for table in [
-        "tiers", "program", "source_settings", "earn_rules", "accounts", "point_transactions",
-        "ledger_entries", "point_lots", "qualifying_spend", "outbox",
+        "tiers",
+        "program",
+        "source_settings",
+        "earn_rules",
+        "accounts",
+        "point_transactions",
+        "ledger_entries",
+        "point_lots",
+        "qualifying_spend",
+        "outbox",
     ] {
-        statements.push(format!("CREATE TABLE {s}.{table} (LIKE {p}.{table} INCLUDING ALL)"));
+        statements.push(format!(
+            "CREATE TABLE {s}.{table} (LIKE {p}.{table} INCLUDING ALL)"
+        ));
     }
-    for table in ["tiers", "program", "source_settings", "earn_rules", "accounts"] {
+    for table in [
+        "tiers",
+        "program",
+        "source_settings",
+        "earn_rules",
+        "accounts",
+    ] {
         statements.push(format!("INSERT INTO {s}.{table} SELECT * FROM {p}.{table}"));
     }
     statements.push(format!(
         "CREATE TABLE {s}.replay_members AS
            SELECT row_number() OVER (ORDER BY member_id) AS n, member_id FROM {s}.accounts"
     ));
-    statements.push(format!("ALTER TABLE {s}.replay_members ADD PRIMARY KEY (n)"));
+    statements.push(format!(
+        "ALTER TABLE {s}.replay_members ADD PRIMARY KEY (n)"
+    ));
     statements.push("ANALYZE".to_owned());
     for statement in statements {
         sqlx::query(&statement)

@@ -18,7 +18,10 @@ impl Target {
     fn describe(&self) -> String {
         match self {
             Target::Ratio { min, max_p99: None } => format!("≥{min}x req/s"),
-            Target::Ratio { min, max_p99: Some(p) } => format!("≥{min}x req/s, p99 ≤{p}x"),
+            Target::Ratio {
+                min,
+                max_p99: Some(p),
+            } => format!("≥{min}x req/s, p99 ≤{p}x"),
             Target::P99Under { ms, rate } => format!("p99 <{ms} ms at {rate}/s"),
         }
     }
@@ -71,11 +74,27 @@ fn num(x: f64) -> String {
 
 impl Report {
     pub fn row(&mut self, summary: Summary, load: String) {
-        self.rows.push(Row { summary, load, baseline: None, target: None });
+        self.rows.push(Row {
+            summary,
+            load,
+            baseline: None,
+            target: None,
+        });
     }
 
-    pub fn compared(&mut self, summary: Summary, load: String, baseline: &Summary, target: Option<Target>) {
-        self.rows.push(Row { summary, load, baseline: Some(baseline.clone()), target });
+    pub fn compared(
+        &mut self,
+        summary: Summary,
+        load: String,
+        baseline: &Summary,
+        target: Option<Target>,
+    ) {
+        self.rows.push(Row {
+            summary,
+            load,
+            baseline: Some(baseline.clone()),
+            target,
+        });
     }
 
     /// Every scenario with errors, for the smoke test.
@@ -130,16 +149,28 @@ impl Report {
                 s.name, row.load, s.ok, s.errors, num(s.throughput), num(s.p50_ms), num(s.p99_ms)
             );
         }
-        let flow: Vec<&Row> = self.rows.iter().filter(|r| r.summary.name.contains("->")).collect();
+        let flow: Vec<&Row> = self
+            .rows
+            .iter()
+            .filter(|r| r.summary.name.contains("->"))
+            .collect();
         if !flow.is_empty() {
-            let _ = writeln!(out, "\n| charge -> points visible | charges/s | p50 ms | p99 ms | max ms | not seen |");
+            let _ = writeln!(
+                out,
+                "\n| charge -> points visible | charges/s | p50 ms | p99 ms | max ms | not seen |"
+            );
             let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: |");
             for row in flow {
                 let s = &row.summary;
                 let _ = writeln!(
                     out,
                     "| {} | {} | {} | {} | {} | {} |",
-                    row.load, num(s.throughput), num(s.p50_ms), num(s.p99_ms), num(s.max_ms), s.errors
+                    row.load,
+                    num(s.throughput),
+                    num(s.p50_ms),
+                    num(s.p99_ms),
+                    num(s.max_ms),
+                    s.errors
                 );
             }
         }
@@ -147,14 +178,27 @@ impl Report {
             let _ = writeln!(out, "\n| at rest | CPU, % of a core | RSS MB | target |");
             let _ = writeln!(out, "| --- | ---: | ---: | --- |");
             for (idle, target) in &self.idle {
-                let _ = writeln!(out, "| {} | {} | {} | {target} |", idle.name, num(idle.cpu_percent), num(idle.rss_mb));
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {target} |",
+                    idle.name,
+                    num(idle.cpu_percent),
+                    num(idle.rss_mb)
+                );
             }
         }
         if !self.seeding.is_empty() {
             let _ = writeln!(out, "\n| seeding | items | seconds | per second |");
             let _ = writeln!(out, "| --- | ---: | ---: | ---: |");
             for s in &self.seeding {
-                let _ = writeln!(out, "| {} | {} | {} | {} |", s.name, s.ok, num(s.elapsed.as_secs_f64()), num(s.throughput));
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} |",
+                    s.name,
+                    s.ok,
+                    num(s.elapsed.as_secs_f64()),
+                    num(s.throughput)
+                );
             }
         }
         let errors = self.errors();

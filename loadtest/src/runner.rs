@@ -66,9 +66,7 @@ pub async fn open_loop(
     rate: f64,
     duration: Duration,
     grace: Duration,
-    step: Arc<
-        dyn Fn(u64) -> BoxFuture<'static, Result<Duration, String>> + Send + Sync,
-    >,
+    step: Arc<dyn Fn(u64) -> BoxFuture<'static, Result<Duration, String>> + Send + Sync>,
 ) -> Summary {
     let interval = Duration::from_secs_f64(1.0 / rate.max(0.001));
     let start = Instant::now();

@@ -33,7 +33,12 @@ fn run_id() -> String {
 
 /// Registers `members` members (+ a fresh and a heavy one) through the user service, gives each
 /// a starting balance, and records `history` POS purchases for the heavy one.
-pub async fn setup(api: &Api, admin: &str, members: usize, history: usize) -> anyhow::Result<Setup> {
+pub async fn setup(
+    api: &Api,
+    admin: &str,
+    members: usize,
+    history: usize,
+) -> anyhow::Result<Setup> {
     let partner = api
         .partner_token(admin, &[auth_scopes::EARN, auth_scopes::READ])
         .await?;
@@ -59,14 +64,20 @@ pub async fn setup(api: &Api, admin: &str, members: usize, history: usize) -> an
         first_error: None,
     };
     for member in &all {
-        api.wait_for_account(member, Duration::from_secs(60)).await?;
+        api.wait_for_account(member, Duration::from_secs(60))
+            .await?;
     }
     let heavy = all.pop().expect("registered");
     let fresh = all.pop().expect("registered");
     let run = run_id();
     for member in &all {
         expect(
-            api.grant(&partner, member.id, 1_000_000, &format!("start-{run}-{}", member.id)),
+            api.grant(
+                &partner,
+                member.id,
+                1_000_000,
+                &format!("start-{run}-{}", member.id),
+            ),
             &[201],
         )
         .await
@@ -178,7 +189,13 @@ pub async fn balance(api: &Api, setup: &Setup, load: Load) -> Summary {
 }
 
 /// One member's balance or history read on every connection.
-pub async fn one_member(api: &Api, name: &str, member: &Member, history: bool, load: Load) -> Summary {
+pub async fn one_member(
+    api: &Api,
+    name: &str,
+    member: &Member,
+    history: bool,
+    load: Load,
+) -> Summary {
     let api2 = api.clone();
     let step = member_step(vec![member.clone()], move |member, _, _| {
         let request = if history {
@@ -206,41 +223,52 @@ pub async fn pos_burst(api: &Api, setup: &Setup, load: Load) -> Summary {
     let api2 = api.clone();
     let partner = setup.partner.clone();
     let run = run_id();
-    let step = member_step(setup.members.clone(), move |member, connection, iteration| {
-        let request = api2.pos_purchase(
-            &partner,
-            member.id,
-            &format!("burst-{run}-{connection}-{iteration}"),
-            2500,
-        );
-        async move { expect(request, &[201]).await.map(drop) }.boxed()
-    });
+    let step = member_step(
+        setup.members.clone(),
+        move |member, connection, iteration| {
+            let request = api2.pos_purchase(
+                &partner,
+                member.id,
+                &format!("burst-{run}-{connection}-{iteration}"),
+                2500,
+            );
+            async move { expect(request, &[201]).await.map(drop) }.boxed()
+        },
+    );
     closed_loop("earn: POS burst", load, step).await
 }
 
 /// Members paying with the PSP sandbox's test card; the PSP references are kept for the
 /// webhook storm.
-pub async fn pay(api: &Api, setup: &Setup, load: Load, references: Arc<Mutex<Vec<String>>>) -> Summary {
+pub async fn pay(
+    api: &Api,
+    setup: &Setup,
+    load: Load,
+    references: Arc<Mutex<Vec<String>>>,
+) -> Summary {
     let api2 = api.clone();
     let run = run_id();
-    let step = member_step(setup.members.clone(), move |member, connection, iteration| {
-        let request = api2.charge(member, &format!("pay-{run}-{connection}-{iteration}"), 1000);
-        let references = references.clone();
-        async move {
-            let charge = expect(request, &[201]).await?;
-            if charge["status"] != "succeeded" {
-                return Err(format!("charge status {}", charge["status"]));
-            }
-            if let Some(reference) = charge["psp_reference"].as_str() {
-                let mut refs = references.lock().unwrap();
-                if refs.len() < 1000 {
-                    refs.push(reference.to_owned());
+    let step = member_step(
+        setup.members.clone(),
+        move |member, connection, iteration| {
+            let request = api2.charge(member, &format!("pay-{run}-{connection}-{iteration}"), 1000);
+            let references = references.clone();
+            async move {
+                let charge = expect(request, &[201]).await?;
+                if charge["status"] != "succeeded" {
+                    return Err(format!("charge status {}", charge["status"]));
                 }
+                if let Some(reference) = charge["psp_reference"].as_str() {
+                    let mut refs = references.lock().unwrap();
+                    if refs.len() < 1000 {
+                        refs.push(reference.to_owned());
+                    }
+                }
+                Ok(())
             }
-            Ok(())
-        }
-        .boxed()
-    });
+            .boxed()
+        },
+    );
     closed_loop("pay: charge with a test card", load, step).await
 }
 
@@ -248,16 +276,23 @@ pub async fn pay(api: &Api, setup: &Setup, load: Load, references: Arc<Mutex<Vec
 pub async fn redeem(api: &Api, setup: &Setup, load: Load) -> Summary {
     let api2 = api.clone();
     let run = run_id();
-    let step = member_step(setup.members.clone(), move |member, connection, iteration| {
-        let request = api2.redeem(member, &format!("redeem-{run}-{connection}-{iteration}"));
-        async move { expect(request, &[200, 201]).await.map(drop) }.boxed()
-    });
+    let step = member_step(
+        setup.members.clone(),
+        move |member, connection, iteration| {
+            let request = api2.redeem(member, &format!("redeem-{run}-{connection}-{iteration}"));
+            async move { expect(request, &[200, 201]).await.map(drop) }.boxed()
+        },
+    );
     closed_loop("redeem: 1 point", load, step).await
 }
 
 /// The webhook endpoint under a storm of the sandbox's `payment_intent.succeeded` events for
 /// charges already paid (a PSP redelivering): each delivery signed as the sandbox signs it.
-pub async fn webhook_storm(api: &Api, references: &[String], load: Load) -> anyhow::Result<Summary> {
+pub async fn webhook_storm(
+    api: &Api,
+    references: &[String],
+    load: Load,
+) -> anyhow::Result<Summary> {
     let sandbox = psp_sandbox::SandboxConfig::default();
     let mut intents = Vec::new();
     for reference in references.iter().take(200) {
@@ -395,10 +430,7 @@ impl Watch {
             let mut since = chrono::Utc::now() - chrono::Duration::seconds(5);
             while !w.stop.stopped() {
                 let rows: Result<Vec<(String, chrono::DateTime<chrono::Utc>)>, _> =
-                    sqlx::query_as(&sql)
-                .bind(since)
-                .fetch_all(&pool)
-                .await;
+                    sqlx::query_as(&sql).bind(since).fetch_all(&pool).await;
                 let now = Instant::now();
                 if let Ok(rows) = rows {
                     let mut state = w.inner.lock().unwrap();

@@ -43,7 +43,10 @@ impl Recorder {
             throughput: ok as f64 / elapsed.as_secs_f64().max(1e-9),
             p50_ms: percentile_ms(&self.latencies_us, 0.50),
             p99_ms: percentile_ms(&self.latencies_us, 0.99),
-            max_ms: self.latencies_us.last().map_or(0.0, |&us| f64::from(us) / 1000.0),
+            max_ms: self
+                .latencies_us
+                .last()
+                .map_or(0.0, |&us| f64::from(us) / 1000.0),
             first_error: self.first_error,
         }
     }

@@ -70,36 +70,92 @@ pub async fn run(
     let bare = scenarios::bare_balance(api, bare_url, setup, load).await;
     let balance = scenarios::balance(api, setup, load).await;
     report.row(bare.clone(), conns.clone());
-    report.compared(balance, conns.clone(), &bare, Some(Target::Ratio { min: 0.5, max_p99: Some(3.0) }));
+    report.compared(
+        balance,
+        conns.clone(),
+        &bare,
+        Some(Target::Ratio {
+            min: 0.5,
+            max_p99: Some(3.0),
+        }),
+    );
     report.row(scenarios::history(api, setup, load).await, conns.clone());
 
-    let new_balance = scenarios::one_member(api, "balance, new member", &setup.fresh, false, load).await;
-    let heavy_balance = scenarios::one_member(api, "balance, member with history", &setup.heavy, false, load).await;
+    let new_balance =
+        scenarios::one_member(api, "balance, new member", &setup.fresh, false, load).await;
+    let heavy_balance = scenarios::one_member(
+        api,
+        "balance, member with history",
+        &setup.heavy,
+        false,
+        load,
+    )
+    .await;
     report.row(new_balance.clone(), conns.clone());
-    report.compared(heavy_balance, conns.clone(), &new_balance, Some(Target::Ratio { min: 0.9, max_p99: None }));
-    let new_history = scenarios::one_member(api, "history, new member", &setup.fresh, true, load).await;
-    let heavy_history = scenarios::one_member(api, "history, member with history", &setup.heavy, true, load).await;
+    report.compared(
+        heavy_balance,
+        conns.clone(),
+        &new_balance,
+        Some(Target::Ratio {
+            min: 0.9,
+            max_p99: None,
+        }),
+    );
+    let new_history =
+        scenarios::one_member(api, "history, new member", &setup.fresh, true, load).await;
+    let heavy_history = scenarios::one_member(
+        api,
+        "history, member with history",
+        &setup.heavy,
+        true,
+        load,
+    )
+    .await;
     report.row(new_history.clone(), conns.clone());
-    report.compared(heavy_history, conns.clone(), &new_history, Some(Target::Ratio { min: 0.9, max_p99: None }));
+    report.compared(
+        heavy_history,
+        conns.clone(),
+        &new_history,
+        Some(Target::Ratio {
+            min: 0.9,
+            max_p99: None,
+        }),
+    );
 
     let (tpcb, earn_sql) = match pg {
         Some(pg) => {
             let clients = options.connections;
             let duration = options.warmup + options.duration;
             let tpcb = {
-                let (bin, target, scratch) = (pg.pgbench.clone(), pg.tpcb.clone(), pg.scratch.clone());
+                let (bin, target, scratch) =
+                    (pg.pgbench.clone(), pg.tpcb.clone(), pg.scratch.clone());
                 blocking(move || {
                     pgbench::init_tpcb(&bin, &target, clients)?;
-                    pgbench::run(&bin, &target, &pgbench::Workload::TpcB, clients, duration, &scratch)
+                    pgbench::run(
+                        &bin,
+                        &target,
+                        &pgbench::Workload::TpcB,
+                        clients,
+                        duration,
+                        &scratch,
+                    )
                 })
                 .await
                 .unwrap_or_else(|e| failed("pgbench TPC-B", e))
             };
             let earn = match pgbench::prepare_replay(&db.pool, &db.points_schema).await {
                 Ok(members) => {
-                    let (bin, target, scratch) = (pg.pgbench.clone(), pg.fleet.clone(), pg.scratch.clone());
+                    let (bin, target, scratch) =
+                        (pg.pgbench.clone(), pg.fleet.clone(), pg.scratch.clone());
                     blocking(move || {
-                        pgbench::run(&bin, &target, &pgbench::Workload::Earn { members }, clients, duration, &scratch)
+                        pgbench::run(
+                            &bin,
+                            &target,
+                            &pgbench::Workload::Earn { members },
+                            clients,
+                            duration,
+                            &scratch,
+                        )
                     })
                     .await
                     .unwrap_or_else(|e| failed("pgbench: the earn's SQL", e))
@@ -116,7 +172,15 @@ pub async fn run(
     let burst = scenarios::pos_burst(api, setup, load).await;
     if let Some(tpcb) = &tpcb {
         report.row(tpcb.clone(), format!("{} clients", options.connections));
-        report.compared(burst.clone(), conns.clone(), tpcb, Some(Target::Ratio { min: 0.7, max_p99: None }));
+        report.compared(
+            burst.clone(),
+            conns.clone(),
+            tpcb,
+            Some(Target::Ratio {
+                min: 0.7,
+                max_p99: None,
+            }),
+        );
     }
     if let Some(earn_sql) = &earn_sql {
         report.row(earn_sql.clone(), format!("{} clients", options.connections));
@@ -127,7 +191,10 @@ pub async fn run(
     }
 
     let references = Arc::new(Mutex::new(Vec::new()));
-    report.row(scenarios::pay(api, setup, load, references.clone()).await, conns.clone());
+    report.row(
+        scenarios::pay(api, setup, load, references.clone()).await,
+        conns.clone(),
+    );
     report.row(scenarios::redeem(api, setup, load).await, conns.clone());
     let references = references.lock().unwrap().clone();
     let storm = scenarios::webhook_storm(api, &references, load)
@@ -146,9 +213,16 @@ pub async fn run(
     .await;
     report.rows.push(crate::report::Row {
         summary: flow,
-        load: format!("{}/s for {} s", options.flow_rate, options.flow_duration.as_secs()),
+        load: format!(
+            "{}/s for {} s",
+            options.flow_rate,
+            options.flow_duration.as_secs()
+        ),
         baseline: None,
-        target: Some(Target::P99Under { ms: 100.0, rate: options.flow_rate }),
+        target: Some(Target::P99Under {
+            ms: 100.0,
+            rate: options.flow_rate,
+        }),
     });
     report.seeding = setup.seeding.clone();
     report

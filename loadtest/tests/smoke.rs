@@ -36,7 +36,9 @@ async fn every_scenario_runs_without_errors() {
     .expect("the fleet starts");
     let users = infra.pool(&fleet.user_schema).await.unwrap();
     let pii = user_service::domain::PiiCipher::from_base64(&pii_key).unwrap();
-    user_service::seed::demo_accounts(&users, &pii).await.unwrap();
+    user_service::seed::demo_accounts(&users, &pii)
+        .await
+        .unwrap();
 
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let bare_url = format!("http://{}", listener.local_addr().unwrap());

@@ -9,17 +9,34 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
+use uuid::Uuid;
 
 /// How often an unknown key id may trigger a JWKS refetch: a flood of tokens with made-up key
 /// ids must not turn into a flood of requests to the user service.
 const REFETCH_INTERVAL: Duration = Duration::from_secs(10);
 
+/// How many verified tokens a verifier remembers; when full it starts again from empty.
+const VERIFIED_CAPACITY: usize = 20_000;
+
 /// Verifies access tokens against the user service's published keys, fetched once and cached;
 /// a token signed with a key not yet seen (after a rotation) triggers a refetch.
+///
+/// A token whose signature checked out is remembered until it expires, so a member's app
+/// calling again with the same token costs a map lookup instead of an Ed25519 verification;
+/// expiry and revocation are still checked on every request.
 pub struct JwtVerifier {
     keys: Arc<KeyCache>,
     revocations: RwLock<RevocationList>,
     validation: Validation,
+    verified: RwLock<HashMap<String, Verified>>,
+}
+
+/// What a verified token said, kept until it expires.
+#[derive(Clone)]
+struct Verified {
+    principal: Principal,
+    session: Option<Uuid>,
+    expires_at: i64,
 }
 
 /// The keys and how to fetch them, shared with the fetch task so that the fetch finishes (and
@@ -70,14 +87,60 @@ impl JwtVerifier {
             }),
             revocations: RwLock::new(RevocationList::default()),
             validation,
+            verified: RwLock::new(HashMap::new()),
         }
     }
 
     pub fn install(&self, jwks: &Jwks) {
-        self.keys.install(jwks)
+        self.keys.install(jwks);
+        // A key that left the set must stop vouching for the tokens it signed.
+        self.verified
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 
     pub async fn verify(&self, token: &str) -> Result<Principal, ApiError> {
+        let invalid = |why: &str| ApiError::Unauthorized(format!("invalid access token: {why}"));
+        let known = self
+            .verified
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(token)
+            .cloned();
+        let verified = match known {
+            Some(verified) => {
+                if chrono::Utc::now().timestamp()
+                    > verified.expires_at + self.validation.leeway as i64
+                {
+                    return Err(invalid("expired"));
+                }
+                verified
+            }
+            None => {
+                let verified = self.verify_signature(token).await?;
+                let mut cache = self.verified.write().unwrap_or_else(|p| p.into_inner());
+                if cache.len() >= VERIFIED_CAPACITY {
+                    cache.clear();
+                }
+                cache.insert(token.to_owned(), verified.clone());
+                verified
+            }
+        };
+        let revoked = self
+            .revocations
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .refuses(verified.principal.subject, verified.session);
+        if revoked {
+            return Err(invalid("revoked"));
+        }
+        Ok(verified.principal)
+    }
+
+    /// The full check of a token not seen before: algorithm, key, signature, issuer, audience,
+    /// expiry.
+    async fn verify_signature(&self, token: &str) -> Result<Verified, ApiError> {
         let invalid = |why: &str| ApiError::Unauthorized(format!("invalid access token: {why}"));
         let header = jsonwebtoken::decode_header(token).map_err(|_| invalid("malformed"))?;
         if header.alg != Algorithm::EdDSA {
@@ -99,19 +162,15 @@ impl JwtVerifier {
             }
         })?;
         let claims = data.claims;
-        let revoked = self
-            .revocations
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .refuses(claims.sub, claims.sid);
-        if revoked {
-            return Err(invalid("revoked"));
-        }
-        Ok(Principal {
-            subject: claims.sub,
-            kind: claims.kind,
-            role: claims.role,
-            scopes: claims.scopes,
+        Ok(Verified {
+            principal: Principal {
+                subject: claims.sub,
+                kind: claims.kind,
+                role: claims.role,
+                scopes: claims.scopes,
+            },
+            session: claims.sid,
+            expires_at: claims.exp,
         })
     }
 
@@ -438,6 +497,48 @@ mod tests {
             .issue_for_session(Uuid::now_v7(), Role::Customer, Uuid::now_v7(), 900)
             .unwrap();
         assert!(verifier.verify(&someone_else).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_remembered_token_is_refused_once_it_expires() {
+        let (key, verifier) = setup();
+        // Two seconds of life left, counting the leeway for clock skew.
+        let ttl = 2 - verifier.validation.leeway as i64;
+        let token = key
+            .issue(
+                Uuid::now_v7(),
+                PrincipalKind::User,
+                Some(Role::Customer),
+                vec![],
+                ttl,
+            )
+            .unwrap();
+        assert!(verifier.verify(&token).await.is_ok());
+        assert!(verifier.verify(&token).await.is_ok(), "remembered");
+        tokio::time::sleep(Duration::from_millis(3_100)).await;
+        let refused = verifier.verify(&token).await.unwrap_err();
+        assert!(format!("{refused}").contains("expired"), "{refused}");
+    }
+
+    #[tokio::test]
+    async fn a_remembered_token_stops_working_when_its_key_leaves_the_set() {
+        let (old, verifier) = setup();
+        let token = old
+            .issue(
+                Uuid::now_v7(),
+                PrincipalKind::User,
+                Some(Role::Customer),
+                vec![],
+                900,
+            )
+            .unwrap();
+        assert!(verifier.verify(&token).await.is_ok());
+        // The user service rotated and retired the old key.
+        let new = SigningKey::generate().unwrap();
+        verifier.install(&Jwks {
+            keys: vec![new.jwk()],
+        });
+        assert!(verifier.verify(&token).await.is_err());
     }
 
     #[tokio::test]

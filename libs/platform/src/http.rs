@@ -183,10 +183,18 @@ fn with_problem_responses(mut openapi: OpenApi) -> OpenApi {
             let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
             if with_body || in_query {
                 add(operation, "400", "The body or query string cannot be read");
-                add(operation, "422", "A field has a bad value; `errors` names each");
+                add(
+                    operation,
+                    "422",
+                    "A field has a bad value; `errors` names each",
+                );
             }
             if with_body {
-                add(operation, "413", "The body is larger than the endpoint accepts");
+                add(
+                    operation,
+                    "413",
+                    "The body is larger than the endpoint accepts",
+                );
             }
             if secured {
                 add(operation, "401", "No valid access token");

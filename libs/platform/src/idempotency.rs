@@ -210,12 +210,7 @@ pub async fn complete(
 
 /// Frees the key claimed at `claimed_at` after a failure that did no work, so the client can
 /// retry it. A claim taken over by a retry is left alone.
-pub async fn release(
-    pool: &PgPool,
-    scope: &str,
-    key: &IdempotencyKey,
-    claimed_at: DateTime<Utc>,
-) {
+pub async fn release(pool: &PgPool, scope: &str, key: &IdempotencyKey, claimed_at: DateTime<Utc>) {
     let result = sqlx::query(
         "DELETE FROM idempotency_keys
           WHERE scope = $1 AND key = $2 AND created_at = $3 AND response_status IS NULL",

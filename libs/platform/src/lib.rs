@@ -7,6 +7,7 @@ pub mod health;
 pub mod http;
 pub mod idempotency;
 pub mod metrics;
+pub mod notified_cache;
 pub mod pagination;
 pub mod problem;
 pub mod rate_limit;

@@ -249,7 +249,11 @@ mod database_errors {
             let error = ApiError::from(down);
             assert_eq!(error.status_code(), StatusCode::SERVICE_UNAVAILABLE);
             assert_eq!(
-                error.error_response().headers().get(header::RETRY_AFTER).unwrap(),
+                error
+                    .error_response()
+                    .headers()
+                    .get(header::RETRY_AFTER)
+                    .unwrap(),
                 "1"
             );
         }

@@ -7,8 +7,7 @@ fn main() -> anyhow::Result<()> {
     let workers: usize = args.next().unwrap_or_else(|| "0".into()).parse()?;
     let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
     println!("listening on {}", listener.local_addr()?);
-    actix_web::rt::System::new().block_on(async move {
-        loadtest::baseline::serve(listener, workers)?.await
-    })?;
+    actix_web::rt::System::new()
+        .block_on(async move { loadtest::baseline::serve(listener, workers)?.await })?;
     Ok(())
 }

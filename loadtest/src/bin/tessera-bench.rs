@@ -62,7 +62,9 @@ fn parse_args() -> anyhow::Result<Args> {
             "--members" => args.members = value()?.parse()?,
             "--history" => args.history = value()?.parse()?,
             "--rate" => args.options.flow_rate = value()?.parse()?,
-            "--flow-duration" => args.options.flow_duration = Duration::from_secs(value()?.parse()?),
+            "--flow-duration" => {
+                args.options.flow_duration = Duration::from_secs(value()?.parse()?)
+            }
             "--idle" => args.idle = Duration::from_secs(value()?.parse()?),
             "--no-services" => args.services = false,
             "--out" => args.out = Some(value()?.into()),
@@ -89,9 +91,18 @@ struct Process {
 }
 
 impl Process {
-    fn spawn(name: &str, binary: &Path, args: &[&str], env: &[(String, String)], log: &Path) -> anyhow::Result<Process> {
+    fn spawn(
+        name: &str,
+        binary: &Path,
+        args: &[&str],
+        env: &[(String, String)],
+        log: &Path,
+    ) -> anyhow::Result<Process> {
         if !binary.is_file() {
-            bail!("{} is missing: build it first (loadtest/bench does)", binary.display());
+            bail!(
+                "{} is missing: build it first (loadtest/bench does)",
+                binary.display()
+            );
         }
         let log = std::fs::File::create(log)?;
         let child = Command::new(binary)
@@ -106,7 +117,10 @@ impl Process {
             .stderr(log)
             .spawn()
             .with_context(|| format!("starting {}", binary.display()))?;
-        Ok(Process { name: name.to_owned(), child })
+        Ok(Process {
+            name: name.to_owned(),
+            child,
+        })
     }
 
     fn pid(&self) -> u32 {
@@ -118,7 +132,9 @@ impl Process {
         if self.child.try_wait().ok().flatten().is_some() {
             return;
         }
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(20) {
             if self.child.try_wait().ok().flatten().is_some() {
@@ -137,14 +153,26 @@ impl Drop for Process {
     }
 }
 
-async fn wait_ready(http: &reqwest::Client, url: &str, process: &mut Process) -> anyhow::Result<()> {
+async fn wait_ready(
+    http: &reqwest::Client,
+    url: &str,
+    process: &mut Process,
+) -> anyhow::Result<()> {
     let start = Instant::now();
     loop {
-        if http.get(url).send().await.is_ok_and(|r| r.status().is_success()) {
+        if http
+            .get(url)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
             return Ok(());
         }
         if let Ok(Some(status)) = process.child.try_wait() {
-            bail!("{} exited ({status}) before {url} answered; see its log", process.name);
+            bail!(
+                "{} exited ({status}) before {url} answered; see its log",
+                process.name
+            );
         }
         if start.elapsed() > Duration::from_secs(180) {
             bail!("{url} did not answer within 3 minutes");
@@ -171,8 +199,12 @@ fn with_database(url: &str, database: &str) -> String {
 
 async fn recreate_database(server_url: &str, name: &str) -> anyhow::Result<String> {
     let mut conn = PgConnection::connect(server_url).await?;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await?;
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut conn)
+        .await?;
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await?;
     conn.close().await?;
     Ok(with_database(server_url, name))
 }
@@ -181,7 +213,11 @@ fn machine() -> String {
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find_map(|l| l.strip_prefix("model name")).map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned()))
+        .and_then(|c| {
+            c.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     format!("{cpus} CPUs ({model})")
 }
@@ -194,15 +230,25 @@ async fn main() -> anyhow::Result<()> {
     let out = args.out.clone().unwrap_or_else(|| dir.join("report.md"));
 
     println!("==> private Postgres and Redis under {}", dir.display());
-    let postgres = PrivatePostgres::new(dir.join("postgres"), 55533).ensure_running_as_owner().await?;
-    let redis = PrivateRedis::new(dir.join("redis"), 56480).ensure_running_as_owner().await?;
+    let postgres = PrivatePostgres::new(dir.join("postgres"), 55533)
+        .ensure_running_as_owner()
+        .await?;
+    let redis = PrivateRedis::new(dir.join("redis"), 56480)
+        .ensure_running_as_owner()
+        .await?;
     let result = run(&args, &dir, &out, &postgres.url, &redis.url).await;
     let _ = redis.stop().await;
     let _ = postgres.stop().await;
     result
 }
 
-async fn run(args: &Args, dir: &Path, out: &Path, server_url: &str, redis_url: &str) -> anyhow::Result<()> {
+async fn run(
+    args: &Args,
+    dir: &Path,
+    out: &Path,
+    server_url: &str,
+    redis_url: &str,
+) -> anyhow::Result<()> {
     let database_url = recreate_database(server_url, "tessera_bench").await?;
     let tpcb_url = recreate_database(server_url, "pgbench_tpcb").await?;
     let mut notes = vec![format!("machine: {}", machine())];
@@ -214,8 +260,13 @@ async fn run(args: &Args, dir: &Path, out: &Path, server_url: &str, redis_url: &
         Some(_) => {
             let broker_dir = dir.join("broker");
             let _ = std::fs::remove_dir_all(&broker_dir);
-            let handle = PrivateBroker::new(&broker_dir, 59192).ensure_running_as_owner().await?;
-            notes.push("broker: a private tansu broker (events on disk), as `scripts/run` starts it".into());
+            let handle = PrivateBroker::new(&broker_dir, 59192)
+                .ensure_running_as_owner()
+                .await?;
+            notes.push(
+                "broker: a private tansu broker (events on disk), as `scripts/run` starts it"
+                    .into(),
+            );
             let brokers = handle.bootstrap_servers.clone();
             broker = Some(handle);
             brokers
@@ -228,7 +279,17 @@ async fn run(args: &Args, dir: &Path, out: &Path, server_url: &str, redis_url: &
             brokers
         }
     };
-    let result = measure(args, dir, out, &database_url, &tpcb_url, redis_url, &brokers, notes).await;
+    let result = measure(
+        args,
+        dir,
+        out,
+        &database_url,
+        &tpcb_url,
+        redis_url,
+        &brokers,
+        notes,
+    )
+    .await;
     if let Some(broker) = broker {
         let _ = broker.stop().await;
     }
@@ -268,7 +329,10 @@ async fn services_at_rest(
         ("DATABASE_URL".to_owned(), database_url.to_owned()),
         ("REDIS_URL".to_owned(), redis_url.to_owned()),
         ("KAFKA_BROKERS".to_owned(), brokers.to_owned()),
-        ("JWKS_URL".to_owned(), format!("http://127.0.0.1:{}/api/v1/auth/jwks.json", port(1))),
+        (
+            "JWKS_URL".to_owned(),
+            format!("http://127.0.0.1:{}/api/v1/auth/jwks.json", port(1)),
+        ),
     ];
     let env = |extra: &[(&str, String)]| {
         let mut env = common.clone();
@@ -276,21 +340,73 @@ async fn services_at_rest(
         env
     };
     let specs: Vec<(&str, &str, Vec<&str>, Vec<(String, String)>, String)> = vec![
-        ("psp-sandbox", "psp-sandbox", vec![], vec![("PSP_SANDBOX_PORT".into(), port(10))], format!("{sandbox_url}/health")),
-        ("user", "user-service", vec!["serve"], env(&[("USER__PORT", port(1)), ("USER__PII_KEY", pii_key.to_owned())]), format!("http://127.0.0.1:{}/health/ready", port(1))),
-        ("point", "point-service", vec!["serve"], env(&[("POINT__PORT", port(2))]), format!("http://127.0.0.1:{}/health/ready", port(2))),
-        ("rewards", "rewards-service", vec!["serve"], env(&[("REWARDS__PORT", port(3))]), format!("http://127.0.0.1:{}/health/ready", port(3))),
-        ("admin", "admin-service", vec!["serve"], env(&[("ADMIN__PORT", port(4))]), format!("http://127.0.0.1:{}/health/ready", port(4))),
-        ("payment", "payment-service", vec!["serve"], env(&[("PAYMENT__PORT", port(5)), ("PAYMENT__STRIPE__BASE_URL", sandbox_url.clone()), ("PAYMENT__PAYPAL__BASE_URL", sandbox_url.clone())]), format!("http://127.0.0.1:{}/health/ready", port(5))),
+        (
+            "psp-sandbox",
+            "psp-sandbox",
+            vec![],
+            vec![("PSP_SANDBOX_PORT".into(), port(10))],
+            format!("{sandbox_url}/health"),
+        ),
+        (
+            "user",
+            "user-service",
+            vec!["serve"],
+            env(&[
+                ("USER__PORT", port(1)),
+                ("USER__PII_KEY", pii_key.to_owned()),
+            ]),
+            format!("http://127.0.0.1:{}/health/ready", port(1)),
+        ),
+        (
+            "point",
+            "point-service",
+            vec!["serve"],
+            env(&[("POINT__PORT", port(2))]),
+            format!("http://127.0.0.1:{}/health/ready", port(2)),
+        ),
+        (
+            "rewards",
+            "rewards-service",
+            vec!["serve"],
+            env(&[("REWARDS__PORT", port(3))]),
+            format!("http://127.0.0.1:{}/health/ready", port(3)),
+        ),
+        (
+            "admin",
+            "admin-service",
+            vec!["serve"],
+            env(&[("ADMIN__PORT", port(4))]),
+            format!("http://127.0.0.1:{}/health/ready", port(4)),
+        ),
+        (
+            "payment",
+            "payment-service",
+            vec!["serve"],
+            env(&[
+                ("PAYMENT__PORT", port(5)),
+                ("PAYMENT__STRIPE__BASE_URL", sandbox_url.clone()),
+                ("PAYMENT__PAYPAL__BASE_URL", sandbox_url.clone()),
+            ]),
+            format!("http://127.0.0.1:{}/health/ready", port(5)),
+        ),
     ];
     let mut processes = Vec::new();
     for (name, binary, argv, env, ready) in specs {
-        let mut process = Process::spawn(name, &sibling(binary), &argv, &env, &dir.join(format!("{name}.log")))?;
+        let mut process = Process::spawn(
+            name,
+            &sibling(binary),
+            &argv,
+            &env,
+            &dir.join(format!("{name}.log")),
+        )?;
         wait_ready(&http, &ready, &mut process).await?;
         processes.push(process);
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let pids: Vec<(String, u32)> = processes.iter().map(|p| (format!("{} service (own process)", p.name), p.pid())).collect();
+    let pids: Vec<(String, u32)> = processes
+        .iter()
+        .map(|p| (format!("{} service (own process)", p.name), p.pid()))
+        .collect();
     let idle = procstat::idle(&pids, window).await;
     for process in processes.iter_mut().rev() {
         process.stop();
@@ -312,10 +428,15 @@ async fn measure(
     let pii_key = user_service::domain::PiiCipher::generate_key();
     let mut idle = Vec::new();
     if args.services {
-        println!("==> each service as a process of its own, at rest ({} s)", args.idle.as_secs());
+        println!(
+            "==> each service as a process of its own, at rest ({} s)",
+            args.idle.as_secs()
+        );
         match services_at_rest(dir, database_url, redis_url, brokers, &pii_key, args.idle).await {
             Ok(figures) => idle.extend(figures.into_iter().map(|i| (i, "RSS <50 MB"))),
-            Err(e) => notes.push(format!("services as processes of their own: not measured ({e:#})")),
+            Err(e) => notes.push(format!(
+                "services as processes of their own: not measured ({e:#})"
+            )),
         }
     }
 
@@ -329,7 +450,13 @@ async fn measure(
         ("USER__PII_KEY".to_owned(), pii_key.clone()),
     ];
     env.extend(limits());
-    let mut fleet = Process::spawn("fleet", &sibling("fleet"), &[], &env, &dir.join("fleet.log"))?;
+    let mut fleet = Process::spawn(
+        "fleet",
+        &sibling("fleet"),
+        &[],
+        &env,
+        &dir.join("fleet.log"),
+    )?;
     let url = |offset: u16| format!("http://127.0.0.1:{}", base + offset);
     let targets = Targets {
         user: url(1),
@@ -350,21 +477,44 @@ async fn measure(
     }
     tokio::time::sleep(Duration::from_secs(5)).await;
     println!("==> the fleet at rest ({} s)", args.idle.as_secs());
-    let fleet_idle = procstat::idle(&[("fleet, all services in one process".into(), fleet.pid())], args.idle).await;
+    let fleet_idle = procstat::idle(
+        &[("fleet, all services in one process".into(), fleet.pid())],
+        args.idle,
+    )
+    .await;
     idle.extend(fleet_idle.into_iter().map(|i| (i, "CPU <2% of a core")));
 
     let bare_port = localinfra::free_port();
-    let mut bare = Process::spawn("bare-balance", &sibling("bare-balance"), &[&bare_port.to_string(), "2"], &[], &dir.join("bare-balance.log"))?;
+    let mut bare = Process::spawn(
+        "bare-balance",
+        &sibling("bare-balance"),
+        &[&bare_port.to_string(), "2"],
+        &[],
+        &dir.join("bare-balance.log"),
+    )?;
     let bare_url = format!("http://127.0.0.1:{bare_port}");
-    wait_ready(&http, &format!("{bare_url}/api/v1/points/{}/balance", uuid::Uuid::nil()), &mut bare).await?;
+    wait_ready(
+        &http,
+        &format!("{bare_url}/api/v1/points/{}/balance", uuid::Uuid::nil()),
+        &mut bare,
+    )
+    .await?;
 
     let api = Api::new(targets, args.options.connections)?;
-    let admin = api.login("admin@example.com", "demo-admin-password").await?;
-    println!("==> registering {} members, {} purchases for one", args.members, args.history);
+    let admin = api
+        .login("admin@example.com", "demo-admin-password")
+        .await?;
+    println!(
+        "==> registering {} members, {} purchases for one",
+        args.members, args.history
+    );
     let setup = loadtest::scenarios::setup(&api, &admin, args.members, args.history).await?;
 
     let points_schema = "points".to_owned();
-    let pool = PgPoolOptions::new().max_connections(4).connect(database_url).await?;
+    let pool = PgPoolOptions::new()
+        .max_connections(4)
+        .connect(database_url)
+        .await?;
     let pg = loadtest::pgbench::find().map(|pgbench| PgBaseline {
         pgbench,
         tpcb: loadtest::pgbench::Target::from_url(tpcb_url).expect("URL"),
@@ -377,7 +527,10 @@ async fn measure(
         args.options.duration.as_secs(),
         args.options.warmup.as_secs()
     );
-    let db = Database { pool, points_schema };
+    let db = Database {
+        pool,
+        points_schema,
+    };
     let mut report = suite::run(&api, &setup, &args.options, &bare_url, pg, &db).await;
     fleet.stop();
     bare.stop();

@@ -1,8 +1,8 @@
 use crate::core::reconciler::Reconciler;
 use crate::routes::{self, AppState};
-use futures::FutureExt;
 use crate::Settings;
 use actix_web::web;
+use futures::FutureExt;
 use platform::service::Service;
 use platform::CancellationToken;
 use service_kit::Foundation;
@@ -38,13 +38,11 @@ impl Application {
             pool: foundation.pool.clone(),
             reconciler: reconciler.clone(),
         });
-        let service = foundation.serve(routes::ApiDoc::openapi(), shutdown.clone(), move |cfg| {
-            routes::configure(cfg, state.clone())
-        })?;
-        Ok(service.with_worker(
-            "reconciler",
-            reconciler.run_on_schedule(shutdown).boxed(),
-        ))
+        let service =
+            foundation.serve(routes::ApiDoc::openapi(), shutdown.clone(), move |cfg| {
+                routes::configure(cfg, state.clone())
+            })?;
+        Ok(service.with_worker("reconciler", reconciler.run_on_schedule(shutdown).boxed()))
     }
 
     /// Applies the schema's migrations and exits (the `migrate` subcommand).

@@ -160,11 +160,8 @@ impl Fleet {
         user_settings.message_console |= config.message_console;
         // The reconciler (in the admin service) signs in with a client the user service creates
         // from the same secret: the one configured on either side, else one made for this run.
-        let mut admin_settings = admin_service::Settings::in_fleet(&config.service(
-            "admin",
-            config.ports.admin,
-            "",
-        ))?;
+        let mut admin_settings =
+            admin_service::Settings::in_fleet(&config.service("admin", config.ports.admin, ""))?;
         let reconciler_secret = user_settings
             .reconciler_client_secret
             .clone()

@@ -24,10 +24,13 @@ impl Application {
             crate::events::PUBLISHES,
         )
         .await?;
+        let program = crate::core::program::cache();
         foundation
             .consume(
                 crate::events::CONSUMES,
-                Arc::new(crate::events::PointEvents),
+                Arc::new(crate::events::PointEvents {
+                    program: Arc::clone(&program),
+                }),
             )
             .await?;
         let state = web::Data::new(AppState {
@@ -44,6 +47,7 @@ impl Application {
                 settings.service.redis_namespace("points"),
                 settings.rate_limit,
             ),
+            program: Arc::clone(&program),
         });
         let pool = foundation.pool.clone();
         let service =
@@ -51,10 +55,15 @@ impl Application {
                 routes::configure(cfg, state.clone())
             })?;
         let every = std::time::Duration::from_secs(settings.jobs_interval_secs.max(1));
-        Ok(service.with_worker(
-            "point-jobs",
-            crate::core::scheduler::run(pool, every, shutdown).boxed(),
-        ))
+        Ok(service
+            .with_worker(
+                "program-changes",
+                program.listen(pool.clone(), shutdown.clone()).boxed(),
+            )
+            .with_worker(
+                "point-jobs",
+                crate::core::scheduler::run(pool, every, shutdown).boxed(),
+            ))
     }
 
     /// Applies the schema's migrations and exits (the `migrate` subcommand).

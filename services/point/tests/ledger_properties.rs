@@ -35,7 +35,10 @@ const CHARGE_SLOTS: usize = 3;
 #[derive(Debug, Clone)]
 enum Op {
     /// A partner earns fixed points for the member.
-    Earn { m: usize, points: i64 },
+    Earn {
+        m: usize,
+        points: i64,
+    },
     /// A partner repeats an earlier earn's reference, for this or another member, with the same
     /// points or others.
     EarnAgain {
@@ -44,7 +47,10 @@ enum Op {
         same_points: bool,
     },
     /// Support staff credit or debit the member.
-    Adjust { m: usize, points: i64 },
+    Adjust {
+        m: usize,
+        points: i64,
+    },
     /// Staff retry an earlier accepted adjustment's key, with the same body or another.
     AdjustAgain {
         m: usize,
@@ -52,17 +58,38 @@ enum Op {
         same_body: bool,
     },
     /// An adjustment whose body is not a valid one at all.
-    AdjustMalformed { m: usize, body: usize },
+    AdjustMalformed {
+        m: usize,
+        body: usize,
+    },
     /// The member holds points.
-    Hold { m: usize, points: i64 },
-    Capture { m: usize, pick: usize },
-    Release { m: usize, pick: usize },
+    Hold {
+        m: usize,
+        points: i64,
+    },
+    Capture {
+        m: usize,
+        pick: usize,
+    },
+    Release {
+        m: usize,
+        pick: usize,
+    },
     /// Two captures and a release of one hold at once.
-    SettleRace { m: usize, pick: usize },
+    SettleRace {
+        m: usize,
+        pick: usize,
+    },
     /// The member redeems in one step.
-    Redeem { m: usize, points: i64 },
+    Redeem {
+        m: usize,
+        points: i64,
+    },
     /// charge.succeeded for one of the member's charges (again, if it was paid already).
-    Charge { m: usize, slot: usize },
+    Charge {
+        m: usize,
+        slot: usize,
+    },
     /// charge.refunded for one of the member's charges, `percent` of it refunded in total (a
     /// refund may come before its charge).
     Refund {
@@ -72,7 +99,11 @@ enum Op {
     },
     /// One of the member's lots reaches its expiry, then the jobs run; with `later`, two days
     /// later, when every hold has expired too.
-    Expire { m: usize, pick: usize, later: bool },
+    Expire {
+        m: usize,
+        pick: usize,
+        later: bool,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -153,7 +184,10 @@ fn op() -> impl Strategy<Value = Op> {
 fn sequence() -> impl Strategy<Value = Sequence> {
     (
         prop::bool::weighted(0.25),
-        prop::collection::vec(prop::collection::vec(charge_amount(), CHARGE_SLOTS), MEMBERS),
+        prop::collection::vec(
+            prop::collection::vec(charge_amount(), CHARGE_SLOTS),
+            MEMBERS,
+        ),
         prop::collection::vec(op(), 1..40),
     )
         .prop_map(|(allow_negative, charges, ops)| Sequence {
@@ -360,11 +394,8 @@ impl Run<'_> {
     async fn earn(&mut self, m: usize, points: i64) -> bool {
         let reference = self.fresh("earn");
         let id = self.members[m].member.id;
-        let (status, body) = answer(
-            self.app.earn_points(id, points, &reference).await,
-            "earn",
-        )
-        .await;
+        let (status, body) =
+            answer(self.app.earn_points(id, points, &reference).await, "earn").await;
         if (1..=MAX_POINTS).contains(&points) {
             assert_eq!(status, 201, "earn {points}: {body}");
             assert_eq!(body["points"], points);
@@ -373,7 +404,11 @@ impl Run<'_> {
             model.earns.push((reference, points));
             false
         } else {
-            assert_eq!((status, slug(&body)), (422, "validation-error"), "earn {points}");
+            assert_eq!(
+                (status, slug(&body)),
+                (422, "validation-error"),
+                "earn {points}"
+            );
             true
         }
     }
@@ -388,7 +423,11 @@ impl Run<'_> {
             return self.earn(m, 1 + (pick % 50) as i64).await;
         }
         let (reference, points) = all[pick % all.len()].clone();
-        let points = if same_points { points } else { points % MAX_POINTS + 1 };
+        let points = if same_points {
+            points
+        } else {
+            points % MAX_POINTS + 1
+        };
         let id = self.members[m].member.id;
         let (status, body) = answer(
             self.app.earn_points(id, points, &reference).await,
@@ -429,7 +468,11 @@ impl Run<'_> {
         let (status, answer) = self.post_adjustment(m, &key, &body).await;
         let model = &mut self.members[m];
         if points == 0 || points.checked_abs().is_none_or(|size| size > MAX_POINTS) {
-            assert_eq!((status, slug(&answer)), (422, "validation-error"), "adjust {points}");
+            assert_eq!(
+                (status, slug(&answer)),
+                (422, "validation-error"),
+                "adjust {points}"
+            );
             return true;
         }
         if points < 0 && -points > model.available() && !self.allow_negative {
@@ -453,11 +496,18 @@ impl Run<'_> {
         }
         let adjustments = &self.members[m].adjustments;
         let (key, points) = adjustments[pick % adjustments.len()].clone();
-        let points = if same_body { points } else { points % MAX_POINTS + 1 };
+        let points = if same_body {
+            points
+        } else {
+            points % MAX_POINTS + 1
+        };
         let body = json!({"points": points, "reason": "property test"}).to_string();
         let (status, answer) = self.post_adjustment(m, &key, &body).await;
         if same_body {
-            assert_eq!(status, 200, "a retried adjustment is the original: {answer}");
+            assert_eq!(
+                status, 200,
+                "a retried adjustment is the original: {answer}"
+            );
         } else {
             assert_eq!(
                 (status, slug(&answer)),
@@ -497,7 +547,11 @@ impl Run<'_> {
         .await;
         let model = &mut self.members[m];
         if !(1..=MAX_POINTS).contains(&points) {
-            assert_eq!((status, slug(&body)), (422, "validation-error"), "hold {points}");
+            assert_eq!(
+                (status, slug(&body)),
+                (422, "validation-error"),
+                "hold {points}"
+            );
             return true;
         }
         if points > model.available() {
@@ -576,7 +630,11 @@ impl Run<'_> {
                 true
             }
             _ => {
-                assert_eq!((status, slug(&body)), (409, "hold-not-active"), "{to:?} of {state:?}");
+                assert_eq!(
+                    (status, slug(&body)),
+                    (409, "hold-not-active"),
+                    "{to:?} of {state:?}"
+                );
                 true
             }
         }
@@ -628,7 +686,11 @@ impl Run<'_> {
         .await;
         let model = &mut self.members[m];
         if !(1..=MAX_POINTS).contains(&points) {
-            assert_eq!((status, slug(&body)), (422, "validation-error"), "redeem {points}");
+            assert_eq!(
+                (status, slug(&body)),
+                (422, "validation-error"),
+                "redeem {points}"
+            );
             return true;
         }
         if points > model.available() {
@@ -879,7 +941,10 @@ impl Run<'_> {
             .fetch_one(pool)
             .await
             .unwrap();
-            assert_eq!(captured_spent, 0, "after {op:?}: each capture spent its hold once");
+            assert_eq!(
+                captured_spent, 0,
+                "after {op:?}: each capture spent its hold once"
+            );
             let (lots_active, lots_other, negative): (i64, i64, i64) = sqlx::query_as(
                 "SELECT COALESCE(sum(remaining) FILTER (WHERE status = 'active'), 0)::bigint,
                         COALESCE(sum(remaining) FILTER (WHERE status <> 'active'), 0)::bigint,

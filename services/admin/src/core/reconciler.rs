@@ -75,7 +75,10 @@ impl ReconcilerMetrics {
             &["pair"],
         )?;
         let runs = IntCounterVec::new(
-            Opts::new("reconciliation_runs_total", "Reconciliation runs by outcome"),
+            Opts::new(
+                "reconciliation_runs_total",
+                "Reconciliation runs by outcome",
+            ),
             &["outcome"],
         )?;
         registry.register(Box::new(differences.clone()))?;
@@ -212,7 +215,10 @@ impl Reconciler {
         .await?;
         if error.is_none() {
             for (pair, found) in &tally.per_pair {
-                self.metrics.differences.with_label_values(&[pair]).set(*found);
+                self.metrics
+                    .differences
+                    .with_label_values(&[pair])
+                    .set(*found);
             }
         }
         self.metrics
@@ -232,7 +238,9 @@ impl Reconciler {
     ) -> anyhow::Result<()> {
         let mut cursor: Option<String> = None;
         loop {
-            let page = self.succeeded_charges(since, until, cursor.as_deref()).await?;
+            let page = self
+                .succeeded_charges(since, until, cursor.as_deref())
+                .await?;
             if !page.items.is_empty() {
                 self.compare_page(conn, run_id, &page.items, tally).await?;
             }
@@ -251,7 +259,8 @@ impl Reconciler {
         tally: &mut Tally,
     ) -> anyhow::Result<()> {
         let event_ids: Vec<Uuid> = charges.iter().map(|c| c.event_id).collect();
-        let point_applied: HashSet<Uuid> = self.point_applied(&event_ids).await?.into_iter().collect();
+        let point_applied: HashSet<Uuid> =
+            self.point_applied(&event_ids).await?.into_iter().collect();
         let admin_applied: HashSet<Uuid> = events::inbox::applied(conn, ADMIN_CONSUMER, &event_ids)
             .await?
             .into_iter()
@@ -408,7 +417,10 @@ impl Reconciler {
         if !status.is_success() {
             anyhow::bail!("{what}: answered {status}");
         }
-        response.json().await.with_context(|| format!("{what}: an unreadable answer"))
+        response
+            .json()
+            .await
+            .with_context(|| format!("{what}: an unreadable answer"))
     }
 
     /// The reconciler's access token (client credentials), fetched again a minute before it
@@ -475,7 +487,13 @@ pub async fn list_runs(
     page: &platform::pagination::PageRequest,
 ) -> Result<(Vec<Run>, Option<String>), ApiError> {
     let mut conn = pool.acquire().await?;
-    let found = runs::page(&mut conn, page.after_time(), page.after_id(), page.fetch_limit()).await?;
+    let found = runs::page(
+        &mut conn,
+        page.after_time(),
+        page.after_id(),
+        page.fetch_limit(),
+    )
+    .await?;
     Ok(page.finish(found, |run| platform::pagination::Cursor {
         created_at: run.started_at,
         id: run.id,

@@ -9,7 +9,12 @@ use uuid::Uuid;
 
 /// A charge the payment service holds as succeeded five minutes ago, whose `charge.succeeded`
 /// never reached the broker: written straight to its tables, with no outbox row.
-async fn charge_whose_event_was_lost(payments: &PgPool, member: Uuid, amount: i64, currency: &str) -> Uuid {
+async fn charge_whose_event_was_lost(
+    payments: &PgPool,
+    member: Uuid,
+    amount: i64,
+    currency: &str,
+) -> Uuid {
     let id = Uuid::now_v7();
     sqlx::query(
         "INSERT INTO charges (id, member_id, created_by, kind, amount, currency, payment_method,
@@ -114,7 +119,10 @@ async fn a_charge_whose_event_was_lost_is_found_republished_and_earns_its_points
     let first = run(&app, &admin).await;
     assert_eq!(first["run"]["checked"], 2, "{first}");
     assert_eq!(first["run"]["differences"], 2, "{first}");
-    assert_eq!(first["run"]["republished"], 1, "one republish serves both consumers: {first}");
+    assert_eq!(
+        first["run"]["republished"], 1,
+        "one republish serves both consumers: {first}"
+    );
     assert!(first["run"]["error"].is_null(), "{first}");
     assert_eq!(
         differences(&first),
@@ -134,7 +142,12 @@ async fn a_charge_whose_event_was_lost_is_found_republished_and_earns_its_points
     assert_eq!(second["run"]["checked"], 2, "{second}");
     assert_eq!(second["run"]["differences"], 0, "{second}");
     assert_eq!(second["run"]["republished"], 0, "{second}");
-    let balance: Value = app.balance(&member.token, member.id).await.json().await.unwrap();
+    let balance: Value = app
+        .balance(&member.token, member.id)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(balance["total_points"], 70);
 
     // Staff see every run and what it found; the metrics count the repair.
@@ -160,7 +173,10 @@ async fn a_charge_whose_event_was_lost_is_found_republished_and_earns_its_points
     let details: Value = app
         .get(
             Some(&admin),
-            &format!("/api/v1/admin/reconciliation/runs/{}", first["run"]["id"].as_str().unwrap()),
+            &format!(
+                "/api/v1/admin/reconciliation/runs/{}",
+                first["run"]["id"].as_str().unwrap()
+            ),
         )
         .await
         .json()
@@ -178,7 +194,9 @@ async fn a_charge_whose_event_was_lost_is_found_republished_and_earns_its_points
         "{metrics}"
     );
     assert!(
-        metrics.contains(r#"reconciliation_differences{pair="charge.succeeded -> point",service="admin"} 0"#),
+        metrics.contains(
+            r#"reconciliation_differences{pair="charge.succeeded -> point",service="admin"} 0"#
+        ),
         "{metrics}"
     );
     app.stop().await;
@@ -237,7 +255,9 @@ async fn only_admins_start_runs_and_only_staff_read_them() {
 
     // The producer's and the consumer's reconciliation endpoints refuse members and partners
     // without the `reconcile` scope.
-    let (_, partner) = app.partner_client(&admin, &["payments:read", "points:read"]).await;
+    let (_, partner) = app
+        .partner_client(&admin, &["payments:read", "points:read"])
+        .await;
     for token in [member.token.as_str(), partner.as_str()] {
         let listed = app
             .get(
@@ -317,7 +337,11 @@ fn the_scheduled_run_finds_and_repairs_a_lost_charge_by_itself() {
                 .await
                 .unwrap();
             assert!(
-                differences(&details).contains(&diff("charge.succeeded -> point", lost, "republished")),
+                differences(&details).contains(&diff(
+                    "charge.succeeded -> point",
+                    lost,
+                    "republished"
+                )),
                 "{details}"
             );
             app.stop().await;

@@ -178,7 +178,11 @@ async fn until_final(
                 // In flight, or stranded by a crash until its claim's lease runs out.
                 let since = *in_flight_since.get_or_insert_with(Instant::now);
                 if since.elapsed() > STRANDED_AFTER {
-                    figures.stranded.lock().unwrap().push((what.to_owned(), request()));
+                    figures
+                        .stranded
+                        .lock()
+                        .unwrap()
+                        .push((what.to_owned(), request()));
                     return Final::Stranded;
                 }
                 figures.retries.fetch_add(1, Ordering::Relaxed);
@@ -189,7 +193,12 @@ async fn until_final(
                     Ok(r) => r.status().as_u16().to_string(),
                     Err(_) => "unreachable".to_owned(),
                 };
-                *figures.retry_reasons.lock().unwrap().entry(reason).or_default() += 1;
+                *figures
+                    .retry_reasons
+                    .lock()
+                    .unwrap()
+                    .entry(reason)
+                    .or_default() += 1;
                 figures.retries.fetch_add(1, Ordering::Relaxed);
                 assert!(Instant::now() < deadline, "{what} never got an answer");
                 tokio::time::sleep(Duration::from_millis(200)).await;
@@ -243,7 +252,10 @@ async fn pay(member: Paying, stop: Arc<AtomicBool>, figures: Arc<Figures>) -> Ve
                 || {
                     member
                         .http
-                        .post(format!("{}/api/v1/points/{}/redeem", member.point, member.member_id))
+                        .post(format!(
+                            "{}/api/v1/points/{}/redeem",
+                            member.point, member.member_id
+                        ))
                         .bearer_auth(&member.token)
                         .header("Idempotency-Key", &key)
                         .json(&json!({"points": 1, "reference_id": key}))
@@ -256,7 +268,8 @@ async fn pay(member: Paying, stop: Arc<AtomicBool>, figures: Arc<Figures>) -> Ve
                 // The member's earns (or their account) may not have arrived yet: the one
                 // refusal that may happen.
                 Final::Refused(problem)
-                    if problem.ends_with(":insufficient-points") || problem.ends_with(":not-found") =>
+                    if problem.ends_with(":insufficient-points")
+                        || problem.ends_with(":not-found") =>
                 {
                     figures.redemptions_refused.fetch_add(1, Ordering::Relaxed)
                 }
@@ -276,12 +289,18 @@ async fn warm_up(member: &Paying, figures: &Figures) -> (String, i64) {
     let key = format!("chaos-warm-up-{}", member.member);
     let amount = 1000;
     let outcome = until_final(figures, || member.charge(&key, amount), &key).await;
-    assert!(matches!(outcome, Final::Done), "the warm-up charge {key} failed");
+    assert!(
+        matches!(outcome, Final::Done),
+        "the warm-up charge {key} failed"
+    );
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let balance: Value = member
             .http
-            .get(format!("{}/api/v1/points/{}/balance", member.point, member.member_id))
+            .get(format!(
+                "{}/api/v1/points/{}/balance",
+                member.point, member.member_id
+            ))
             .bearer_auth(&member.token)
             .send()
             .await
@@ -292,7 +311,10 @@ async fn warm_up(member: &Paying, figures: &Figures) -> (String, i64) {
         if balance["total_points"].as_i64() >= Some(10) {
             return (key, amount);
         }
-        assert!(Instant::now() < deadline, "the warm-up points never arrived: {balance}");
+        assert!(
+            Instant::now() < deadline,
+            "the warm-up points never arrived: {balance}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -306,7 +328,9 @@ async fn count(pool: &PgPool, sql: &str) -> i64 {
 fn crash_postgres(data_dir: &std::path::Path) {
     let pid_file = std::fs::read_to_string(data_dir.join("postmaster.pid")).unwrap();
     let postmaster = pid_file.lines().next().unwrap().trim().to_owned();
-    let _ = Command::new("pkill").args(["-9", "-P", &postmaster]).status();
+    let _ = Command::new("pkill")
+        .args(["-9", "-P", &postmaster])
+        .status();
     assert!(Command::new("kill")
         .args(["-9", &postmaster])
         .status()
@@ -320,7 +344,12 @@ fn crash_postgres(data_dir: &std::path::Path) {
     loop {
         match std::fs::read_to_string(&stat) {
             Err(_) => return,
-            Ok(line) if line.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')) => {
+            Ok(line)
+                if line
+                    .rsplit(')')
+                    .next()
+                    .is_some_and(|rest| rest.trim_start().starts_with('Z')) =>
+            {
                 let _ = std::fs::remove_file(data_dir.join("postmaster.pid"));
                 for entry in std::fs::read_dir(data_dir).unwrap().flatten() {
                     let name = entry.file_name().to_string_lossy().into_owned();
@@ -348,7 +377,10 @@ struct Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         let pg_data = self.pg_data.clone().unwrap_or_else(|| self.dir.join("pg"));
-        for pid_file in [pg_data.join("postmaster.pid"), self.dir.join("broker/tansu.pid")] {
+        for pid_file in [
+            pg_data.join("postmaster.pid"),
+            self.dir.join("broker/tansu.pid"),
+        ] {
             if let Some(pid) = std::fs::read_to_string(&pid_file)
                 .ok()
                 .and_then(|text| text.lines().next().map(|l| l.trim().to_owned()))
@@ -790,8 +822,7 @@ async fn nothing_is_lost_or_doubled_when_services_the_broker_and_postgres_are_ki
             "points.earned.dlq.admin",
         ] {
             dead.extend(
-                testkit::read_topic(&brokers, topic, 1, Duration::from_secs(2))
-                    .unwrap_or_default(),
+                testkit::read_topic(&brokers, topic, 1, Duration::from_secs(2)).unwrap_or_default(),
             );
         }
         dead
@@ -848,7 +879,13 @@ async fn nothing_is_lost_or_doubled_when_services_the_broker_and_postgres_are_ki
         settled_after.as_millis()
     );
 
-    for service in [&mut payment, &mut point, &mut rewards, &mut admin, &mut user] {
+    for service in [
+        &mut payment,
+        &mut point,
+        &mut rewards,
+        &mut admin,
+        &mut user,
+    ] {
         service.kill();
     }
     if let Some(handle) = broker_handle {

@@ -234,7 +234,14 @@ async fn hostile(bin: PathBuf) {
     let failed: Vec<String> = outcomes
         .iter()
         .filter(|o| !o.passed || o.failures > 0)
-        .map(|o| format!("{} with the {} token: see {}", o.service, o.token, o.output.display()))
+        .map(|o| {
+            format!(
+                "{} with the {} token: see {}",
+                o.service,
+                o.token,
+                o.output.display()
+            )
+        })
         .collect();
     assert!(
         failed.is_empty(),

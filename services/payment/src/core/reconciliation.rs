@@ -80,7 +80,10 @@ pub async fn republish(payments: &Payments, charge_ids: &[Uuid]) -> Result<Repub
     }
     tx.commit().await?;
     if !done.queued.is_empty() {
-        tracing::info!(charges = done.queued.len(), "charge events queued to be published again");
+        tracing::info!(
+            charges = done.queued.len(),
+            "charge events queued to be published again"
+        );
     }
     Ok(done)
 }

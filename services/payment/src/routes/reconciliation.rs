@@ -121,7 +121,10 @@ pub async fn republish(
 ) -> Result<HttpResponse, ApiError> {
     principal.require_scope(auth::scopes::RECONCILE, MONEY_STAFF)?;
     if !(1..=500).contains(&body.charge_ids.len()) {
-        return Err(ApiError::validation("charge_ids", "must name 1 to 500 charges"));
+        return Err(ApiError::validation(
+            "charge_ids",
+            "must name 1 to 500 charges",
+        ));
     }
     let done = crate::core::reconciliation::republish(&state.payments, &body.charge_ids).await?;
     tracing::info!(queued = done.queued.len(), by = %principal.scope_key(), "charge events republished");

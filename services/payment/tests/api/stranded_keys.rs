@@ -123,7 +123,12 @@ async fn a_retry_after_a_crash_gets_the_stored_refund_and_reserves_nothing_more(
     let path = refunds_path(&charge);
     let first = app
         .api
-        .post(&app.admin, &path, Some("refund-crash"), &json!({"amount": 4000}))
+        .post(
+            &app.admin,
+            &path,
+            Some("refund-crash"),
+            &json!({"amount": 4000}),
+        )
         .await;
     assert_eq!(first.status(), 201);
     let first: Value = first.json().await.unwrap();
@@ -131,7 +136,12 @@ async fn a_retry_after_a_crash_gets_the_stored_refund_and_reserves_nothing_more(
     app.strand_key("refund-crash", LEASE_SECS + 5).await;
     let retry = app
         .api
-        .post(&app.admin, &path, Some("refund-crash"), &json!({"amount": 4000}))
+        .post(
+            &app.admin,
+            &path,
+            Some("refund-crash"),
+            &json!({"amount": 4000}),
+        )
         .await;
     assert_eq!(retry.status(), 201);
     let retry: Value = retry.json().await.unwrap();
@@ -147,7 +157,12 @@ async fn a_retry_after_a_crash_gets_the_stored_refund_and_reserves_nothing_more(
         .await;
     let fresh = app
         .api
-        .post(&app.admin, &path, Some("refund-lost"), &json!({"amount": 4000}))
+        .post(
+            &app.admin,
+            &path,
+            Some("refund-lost"),
+            &json!({"amount": 4000}),
+        )
         .await;
     assert_eq!(fresh.status(), 201);
     let fresh: Value = fresh.json().await.unwrap();

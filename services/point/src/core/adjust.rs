@@ -2,7 +2,7 @@
 
 use super::{lock_member, release_on_error, Result, REPLAY_STATUS};
 use crate::domain::points::debt;
-use crate::domain::{AdjustmentPoints, LedgerError, ProgramSettings, TransactionKind};
+use crate::domain::{AdjustmentPoints, LedgerError, TransactionKind};
 use crate::events::publishes;
 use crate::storage::accounts::{self, Account, BalanceChange};
 use crate::storage::entries::{self, Book, NewTransaction, TransactionRecord};
@@ -82,6 +82,16 @@ async fn adjust_in(
     transaction.description = Some(adjustment.reason);
     transaction.actor = Some(adjustment.actor);
     transaction.moves = vec![(Book::Active, points.signed())];
+    // A credit becomes a new lot (repaying any debt first).
+    let now = Utc::now();
+    transaction.lot = points.credit().map(|credit| NewLot {
+        points: credit,
+        remaining: credit - debt(account.balance).min(credit),
+        pending: false,
+        earned_at: now,
+        available_at: now,
+        expires_at: settings.expiry(now),
+    });
     // (source, reference, kind) is unique: a second adjustment with this actor's key finds the
     // first one here.
     let Some(transaction_id) = entries::record(conn, &transaction).await? else {
@@ -95,7 +105,7 @@ async fn adjust_in(
             Err(LedgerError::KeyReused.into())
         };
     };
-    move_points(conn, &account, points, transaction_id, &settings).await?;
+    move_points(conn, &account, points, transaction_id).await?;
     audit::record(
         conn,
         adjustment.actor,
@@ -124,33 +134,14 @@ async fn adjust_in(
     })
 }
 
-/// A credit becomes a new lot (repaying any debt first); a debit takes from the oldest lots.
+/// A debit takes from the oldest lots (a credit's lot was written with its transaction).
 async fn move_points(
     conn: &mut PgConnection,
     account: &Account,
     points: AdjustmentPoints,
     transaction_id: Uuid,
-    settings: &ProgramSettings,
 ) -> Result<()> {
     let member_id = account.member_id;
-    let now = Utc::now();
-    if let Some(credit) = points.credit() {
-        let owed = debt(account.balance);
-        lots::create(
-            conn,
-            &NewLot {
-                member_id,
-                transaction_id,
-                points: credit,
-                remaining: credit - owed.min(credit),
-                pending: false,
-                earned_at: now,
-                available_at: now,
-                expires_at: settings.expiry(now),
-            },
-        )
-        .await?;
-    }
     if let Some(debit) = points.debit() {
         lots::take(conn, member_id, debit, transaction_id, None).await?;
     }

@@ -1,6 +1,7 @@
 //! Reading points: a member's balance and tier progress, their transactions, the program's
 //! liability.
 
+use crate::core::program::{self, ProgramCache};
 use crate::domain::program::EXPIRY_WARNING_DAYS;
 use crate::domain::tiers::next_tier;
 use crate::domain::TransactionKind;
@@ -8,7 +9,7 @@ pub use crate::storage::accounts::Liability;
 use crate::storage::accounts::{self, Account};
 use crate::storage::entries;
 pub use crate::storage::entries::TransactionRecord;
-use crate::storage::{lots, program, spend};
+use crate::storage::spend;
 use chrono::{DateTime, Utc};
 use platform::pagination::{Cursor, PageRequest};
 use platform::ApiError;
@@ -27,21 +28,31 @@ pub struct Balance {
     pub next_tier: Option<(String, i64)>,
 }
 
-pub async fn balance(pool: &PgPool, member_id: Uuid) -> Result<Balance, ApiError> {
+/// One indexed query (the account, its expiring points and its running spend total) and the
+/// program from memory; the spend is summed from the purchases only when the total ran out of
+/// date (the oldest purchase left the 12-month window, or a refund changed one).
+pub async fn balance(
+    pool: &PgPool,
+    cache: &ProgramCache,
+    member_id: Uuid,
+) -> Result<Balance, ApiError> {
     let mut conn = pool.acquire().await?;
-    let account = accounts::find(&mut conn, member_id)
+    let row = accounts::balance_row(&mut conn, member_id, EXPIRY_WARNING_DAYS)
         .await?
         .ok_or_else(|| ApiError::NotFound("this member has no points account".into()))?;
-    let now = Utc::now();
-    let expiring_soon =
-        lots::expiring_within(&mut conn, member_id, now, EXPIRY_WARNING_DAYS).await?;
-    let qualifying_spend = spend::rolling(&mut conn, member_id, now).await?;
-    let tiers = program::tiers(&mut conn).await?;
-    let next_tier = next_tier(&tiers, account.tier_rank, qualifying_spend)
+    let qualifying_spend = match row.qualifying_spend {
+        Some(spend) => spend,
+        None => match accounts::refresh_spend(&mut conn, member_id, row.spend_version).await? {
+            Some(spend) => spend,
+            None => spend::rolling(&mut conn, member_id, Utc::now()).await?,
+        },
+    };
+    let program = program::current(&mut conn, cache).await?;
+    let next_tier = next_tier(&program.tiers, row.account.tier_rank, qualifying_spend)
         .map(|(tier, needed)| (tier.code.clone(), needed));
     Ok(Balance {
-        account,
-        expiring_soon,
+        account: row.account,
+        expiring_soon: row.expiring_soon,
         qualifying_spend,
         next_tier,
     })

@@ -1,16 +1,17 @@
 //! Earning: purchases (charges, partner orders, POS), partner earns and campaign bonuses.
 //! Idempotent on (source, reference): a repeat answers with the original transaction.
 
-use super::{lock_member, refunds, tiers, Error, Result};
+use super::program::{self, ProgramCache};
+use super::{lock_member, lock_or_open_member, refunds, tiers, Error, Result};
+use crate::domain::program::Program;
 use crate::domain::{
-    self, earning, points, EarnBasis, Earned, LedgerError, Multiplier, ProgramSettings, Purchase,
-    TransactionKind,
+    self, earning, points, EarnBasis, Earned, LedgerError, Multiplier, Purchase, TransactionKind,
 };
 use crate::events::publishes;
-use crate::storage::accounts::{self, Account, BalanceChange};
+use crate::storage::accounts::{self, Account, BalanceChange, QualifyingPurchase};
 use crate::storage::entries::{self, Book, NewTransaction, TransactionRecord};
-use crate::storage::lots::{self, NewLot};
-use crate::storage::{program, rules, spend};
+use crate::storage::lots::NewLot;
+use crate::storage::spend;
 use chrono::{DateTime, Duration, Utc};
 use kernel::money::{Currency, Money};
 use platform::ApiError;
@@ -42,15 +43,13 @@ pub enum EarnOutcome {
 /// A partner's (or an admin's) earn for a member who must have an account already.
 pub async fn earn_for_member(
     pool: &PgPool,
+    cache: &ProgramCache,
     request: &EarnRequest<'_>,
 ) -> std::result::Result<EarnOutcome, ApiError> {
     let mut tx = pool.begin().await?;
-    if accounts::find(&mut tx, request.member_id).await?.is_none() {
-        return Err(ApiError::NotFound(
-            "no member with this id has a points account".into(),
-        ));
-    }
-    let outcome = earn_in(&mut tx, request).await?;
+    let program = program::current(&mut tx, cache).await?;
+    let account = lock_member(&mut tx, request.member_id).await?;
+    let outcome = earn_locked(&mut tx, &program, &account, request).await?;
     tx.commit().await?;
     Ok(outcome)
 }
@@ -72,23 +71,20 @@ pub struct PosPurchase<'a> {
 /// Earns for a POS purchase; one earn per (store, till transaction).
 pub async fn pos_purchase(
     pool: &PgPool,
+    cache: &ProgramCache,
     purchase: &PosPurchase<'_>,
 ) -> std::result::Result<EarnOutcome, ApiError> {
     let mut tx = pool.begin().await?;
-    let currency = match purchase.currency {
-        Some(currency) => currency,
-        None => program::settings(&mut tx).await?.currency,
-    };
+    let program = program::current(&mut tx, cache).await?;
+    let currency = purchase.currency.unwrap_or(program.settings.currency);
     let amount = Money::positive(purchase.amount_minor, currency)
         .map_err(|e| ApiError::validation("amount", e))?;
-    if accounts::find(&mut tx, purchase.member_id).await?.is_none() {
-        return Err(ApiError::NotFound(
-            "no member with this id has a points account".into(),
-        ));
-    }
+    let account = lock_member(&mut tx, purchase.member_id).await?;
     let reference = format!("{}:{}", purchase.store_id, purchase.till_transaction_id);
-    let outcome = earn_in(
+    let outcome = earn_locked(
         &mut tx,
+        &program,
+        &account,
         &EarnRequest {
             member_id: purchase.member_id,
             basis: EarnBasis::Purchase {
@@ -116,12 +112,27 @@ struct Priced<'a> {
     capped: i64,
 }
 
-/// Earns points inside the caller's transaction, idempotently on (source, reference).
-pub async fn earn_in(conn: &mut PgConnection, request: &EarnRequest<'_>) -> Result<EarnOutcome> {
-    // The member may pay before their registration event arrives here: open the account now.
-    accounts::open(conn, request.member_id).await?;
-    let account = lock_member(conn, request.member_id).await?;
-    let settings = program::settings(conn).await?;
+/// Earns points inside the caller's transaction, idempotently on (source, reference). The
+/// member may pay before their registration event arrives here: their account is opened now.
+pub async fn earn_in(
+    conn: &mut PgConnection,
+    cache: &ProgramCache,
+    request: &EarnRequest<'_>,
+) -> Result<EarnOutcome> {
+    let program = program::current(conn, cache).await?;
+    let account = lock_or_open_member(conn, request.member_id).await?;
+    earn_locked(conn, &program, &account, request).await
+}
+
+/// The earn itself, the member's account locked: the account read, one statement writing the
+/// transaction, its entries and its lot, one updating the account, one for the event.
+async fn earn_locked(
+    conn: &mut PgConnection,
+    program: &Program,
+    account: &Account,
+    request: &EarnRequest<'_>,
+) -> Result<EarnOutcome> {
+    let settings = &program.settings;
     if let EarnBasis::Purchase { amount, .. } = &request.basis {
         if amount.currency != settings.currency {
             return Err(LedgerError::CurrencyNotAccepted {
@@ -131,30 +142,40 @@ pub async fn earn_in(conn: &mut PgConnection, request: &EarnRequest<'_>) -> Resu
             .into());
         }
     }
-    if let Some(repeat) =
-        entries::find_by_reference(conn, request.source, request.reference_id, EARN_KINDS).await?
-    {
-        return repeat_or_conflict(request, repeat);
-    }
-    let priced = price(conn, request, &settings.policy(), &account).await?;
+    let priced = price(request, &settings.policy(), account, program);
     if priced.points <= 0 {
-        add_qualifying_spend(conn, request, priced.purchase.as_ref()).await?;
-        tiers::upgrade_if_qualified(conn, &account, request.occurred_at).await?;
+        if let Some(repeat) = find_earn(conn, request).await? {
+            return repeat_or_conflict(request, repeat);
+        }
+        let spend = accounts::apply_earn(
+            conn,
+            request.member_id,
+            BalanceChange::default(),
+            qualifying(request, priced.purchase.as_ref()).as_ref(),
+        )
+        .await?;
+        tiers::upgrade_if_qualified(conn, account, &program.tiers, spend, request.occurred_at)
+            .await?;
         return Ok(EarnOutcome::Nothing);
     }
 
-    let Some(written) = write_earn(conn, request, &priced, &account, &settings).await? else {
-        // Another member's earn took this (source, reference) first.
-        let original =
-            entries::find_by_reference(conn, request.source, request.reference_id, EARN_KINDS)
-                .await?
-                .ok_or(LedgerError::ReferenceConflict(
-                    request.reference_id.to_owned(),
-                ))?;
+    let Some(written) = write_earn(conn, request, &priced, account, program).await? else {
+        // This (source, reference) was earned for already.
+        let original = find_earn(conn, request)
+            .await?
+            .ok_or(LedgerError::ReferenceConflict(
+                request.reference_id.to_owned(),
+            ))?;
         return repeat_or_conflict(request, original);
     };
-    add_qualifying_spend(conn, request, priced.purchase.as_ref()).await?;
-    let tier = tiers::upgrade_if_qualified(conn, &account, request.occurred_at).await?;
+    let tier = tiers::upgrade_if_qualified(
+        conn,
+        account,
+        &program.tiers,
+        written.qualifying_spend,
+        request.occurred_at,
+    )
+    .await?;
     let earned = Earned {
         transaction_id: written.transaction_id,
         points: priced.points,
@@ -185,24 +206,33 @@ pub async fn earn_in(conn: &mut PgConnection, request: &EarnRequest<'_>) -> Resu
     Ok(EarnOutcome::Earned(earned))
 }
 
+async fn find_earn(
+    conn: &mut PgConnection,
+    request: &EarnRequest<'_>,
+) -> Result<Option<TransactionRecord>> {
+    Ok(entries::find_by_reference(conn, request.source, request.reference_id, EARN_KINDS).await?)
+}
+
 /// An earn as written to the ledger.
 struct Written {
     transaction_id: Uuid,
     pending: bool,
     /// What it added to the spendable balance.
     active: i64,
+    /// The member's rolling 12-month qualifying spend afterwards, if the running total is known.
+    qualifying_spend: Option<i64>,
 }
 
-/// Writes the earn's transaction, its lot and the cached balances; `None` if the
-/// (source, reference) was taken meanwhile.
+/// Writes the earn's transaction, its lot, the cached balances and the qualifying spend; `None`
+/// if the (source, reference) was earned for already.
 async fn write_earn(
     conn: &mut PgConnection,
     request: &EarnRequest<'_>,
     priced: &Priced<'_>,
     account: &Account,
-    settings: &ProgramSettings,
+    program: &Program,
 ) -> Result<Option<Written>> {
-    let pending_days = program::pending_days(conn, request.source).await?;
+    let pending_days = program.pending_days(request.source);
     let pending = pending_days > 0;
     let amount = priced.purchase.as_ref().map(|p| p.amount);
     let mut transaction = NewTransaction::new(
@@ -229,9 +259,6 @@ async fn write_earn(
         if pending { Book::Pending } else { Book::Active },
         priced.points,
     )];
-    let Some(transaction_id) = entries::record(conn, &transaction).await? else {
-        return Ok(None);
-    };
     let available_at = request.occurred_at + Duration::days(i64::from(pending_days));
     // A member in debt (a reversal under the negative-balance policy) repays it first.
     let debt = if pending {
@@ -239,20 +266,17 @@ async fn write_earn(
     } else {
         points::debt(account.balance)
     };
-    lots::create(
-        conn,
-        &NewLot {
-            member_id: request.member_id,
-            transaction_id,
-            points: priced.points,
-            remaining: priced.points - debt.min(priced.points),
-            pending,
-            earned_at: request.occurred_at,
-            available_at,
-            expires_at: settings.expiry(available_at),
-        },
-    )
-    .await?;
+    transaction.lot = Some(NewLot {
+        points: priced.points,
+        remaining: priced.points - debt.min(priced.points),
+        pending,
+        earned_at: request.occurred_at,
+        available_at,
+        expires_at: program.settings.expiry(available_at),
+    });
+    let Some(transaction_id) = entries::record(conn, &transaction).await? else {
+        return Ok(None);
+    };
     let change = if pending {
         BalanceChange {
             pending: priced.points,
@@ -266,11 +290,18 @@ async fn write_earn(
             ..Default::default()
         }
     };
-    accounts::apply(conn, request.member_id, change).await?;
+    let qualifying_spend = accounts::apply_earn(
+        conn,
+        request.member_id,
+        change,
+        qualifying(request, priced.purchase.as_ref()).as_ref(),
+    )
+    .await?;
     Ok(Some(Written {
         transaction_id,
         pending,
         active: change.active,
+        qualifying_spend,
     }))
 }
 
@@ -293,20 +324,21 @@ fn repeat_or_conflict(
     }
 }
 
-/// The points an earn is worth: fixed, or by the earn rules for a purchase.
-async fn price<'a>(
-    conn: &mut PgConnection,
+/// The points an earn is worth: fixed, or by the earn rules for a purchase (capped by what the
+/// member earned today, which the account keeps).
+fn price<'a>(
     request: &EarnRequest<'a>,
     policy: &domain::EarnPolicy,
     account: &Account,
-) -> Result<Priced<'a>> {
+    program: &Program,
+) -> Priced<'a> {
     match &request.basis {
-        EarnBasis::Points(points) => Ok(Priced {
+        EarnBasis::Points(points) => Priced {
             points: points.get(),
             purchase: None,
             rule_ids: Vec::new(),
             capped: 0,
-        }),
+        },
         EarnBasis::Purchase {
             amount,
             store_id,
@@ -319,40 +351,32 @@ async fn price<'a>(
                 category: *category,
                 occurred_at: request.occurred_at,
             };
-            let day_start = Utc::now()
-                .date_naive()
-                .and_hms_opt(0, 0, 0)
-                .expect("midnight exists")
-                .and_utc();
-            let earned_today = entries::earned_since(conn, request.member_id, day_start).await?;
-            let rules = rules::live(conn).await?;
             let tier = Multiplier::from_basis_points(account.multiplier_bp);
-            let quote = earning::quote(&purchase, policy, tier, &rules, earned_today);
-            Ok(Priced {
+            let quote = earning::quote(
+                &purchase,
+                policy,
+                tier,
+                &program.rules,
+                account.earned_today,
+            );
+            Priced {
                 points: quote.points,
                 purchase: Some(purchase),
                 rule_ids: quote.rule_ids,
                 capped: quote.capped,
-            })
+            }
         }
     }
 }
 
 /// A purchase counts towards tiers, once per (source, reference).
-async fn add_qualifying_spend(
-    conn: &mut PgConnection,
+fn qualifying(
     request: &EarnRequest<'_>,
     purchase: Option<&Purchase<'_>>,
-) -> Result<()> {
-    if let Some(purchase) = purchase {
-        spend::add_qualifying(
-            conn,
-            request.member_id,
-            &format!("{}:{}", request.source, request.reference_id),
-            purchase.amount.amount_minor,
-            request.occurred_at,
-        )
-        .await?;
-    }
-    Ok(())
+) -> Option<QualifyingPurchase> {
+    purchase.map(|purchase| QualifyingPurchase {
+        reference: format!("{}:{}", request.source, request.reference_id),
+        amount_minor: purchase.amount.amount_minor,
+        occurred_at: request.occurred_at,
+    })
 }

@@ -95,6 +95,22 @@ async fn lock_member(conn: &mut PgConnection, member_id: Uuid) -> Result<Account
     Ok(account)
 }
 
+/// Locks the member's account, opening it first if there is none (an earn may come before the
+/// member's registration event); refuses erased members.
+async fn lock_or_open_member(conn: &mut PgConnection, member_id: Uuid) -> Result<Account> {
+    let account = match accounts::lock(conn, member_id).await? {
+        Some(account) => account,
+        None => {
+            accounts::open(conn, member_id).await?;
+            lock_account(conn, member_id).await?
+        }
+    };
+    if account.erased_at.is_some() {
+        return Err(LedgerError::Erased.into());
+    }
+    Ok(account)
+}
+
 /// Locks the member's account, erased or not.
 async fn lock_account(conn: &mut PgConnection, member_id: Uuid) -> Result<Account> {
     accounts::lock(conn, member_id)

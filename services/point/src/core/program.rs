@@ -1,14 +1,39 @@
 //! Running the program: earn rules, settings and the sources' return windows. Every change is
 //! audited with the staff member who made it.
 
-use crate::domain::program::{NewRule, PendingDays};
+use crate::domain::program::{NewRule, PendingDays, Program};
 use crate::domain::ProgramSettings;
 use crate::storage::rules;
 pub use crate::storage::rules::RuleRecord;
 use crate::storage::{audit, program};
+use platform::notified_cache::NotifiedCache;
 use platform::ApiError;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
+use std::sync::Arc;
 use uuid::Uuid;
+
+/// The program as this process keeps it: dropped by the `program_<schema>` notification its
+/// tables' trigger sends on every change, wherever the change was made.
+pub type ProgramCache = NotifiedCache<Program>;
+
+pub fn cache() -> Arc<ProgramCache> {
+    NotifiedCache::new("program")
+}
+
+/// The program now: from memory, or read through `conn` (and kept) after a change.
+pub async fn current(
+    conn: &mut PgConnection,
+    cache: &ProgramCache,
+) -> Result<Arc<Program>, sqlx::Error> {
+    match cache.get() {
+        Ok(program) => Ok(program),
+        Err(ticket) => {
+            let program = Arc::new(program::load(conn).await?);
+            cache.store(ticket, Arc::clone(&program));
+            Ok(program)
+        }
+    }
+}
 
 /// Who changes the program: the staff member's id and how the audit log names them.
 #[derive(Debug, Clone, Copy)]
@@ -27,6 +52,7 @@ pub async fn create_rule(
     pool: &PgPool,
     rule: &NewRule,
     staff: Staff<'_>,
+    cache: &ProgramCache,
 ) -> Result<RuleRecord, ApiError> {
     let mut tx = pool.begin().await?;
     let created = rules::insert(&mut tx, rule, staff.id, None).await?;
@@ -39,6 +65,7 @@ pub async fn create_rule(
     )
     .await?;
     tx.commit().await?;
+    cache.invalidate();
     Ok(created)
 }
 
@@ -48,6 +75,7 @@ pub async fn replace_rule(
     rule_id: Uuid,
     rule: &NewRule,
     staff: Staff<'_>,
+    cache: &ProgramCache,
 ) -> Result<RuleRecord, ApiError> {
     let mut tx = pool.begin().await?;
     let old = rules::retire(&mut tx, rule_id)
@@ -63,10 +91,16 @@ pub async fn replace_rule(
     )
     .await?;
     tx.commit().await?;
+    cache.invalidate();
     Ok(created)
 }
 
-pub async fn retire_rule(pool: &PgPool, rule_id: Uuid, staff: Staff<'_>) -> Result<(), ApiError> {
+pub async fn retire_rule(
+    pool: &PgPool,
+    rule_id: Uuid,
+    staff: Staff<'_>,
+    cache: &ProgramCache,
+) -> Result<(), ApiError> {
     let mut tx = pool.begin().await?;
     let old = rules::retire(&mut tx, rule_id)
         .await?
@@ -80,6 +114,7 @@ pub async fn retire_rule(pool: &PgPool, rule_id: Uuid, staff: Staff<'_>) -> Resu
     )
     .await?;
     tx.commit().await?;
+    cache.invalidate();
     Ok(())
 }
 
@@ -97,6 +132,7 @@ pub async fn update_settings(
     pool: &PgPool,
     settings: &ProgramSettings,
     staff: Staff<'_>,
+    cache: &ProgramCache,
 ) -> Result<(), ApiError> {
     let mut tx = pool.begin().await?;
     let before = program::settings(&mut tx).await?;
@@ -110,6 +146,7 @@ pub async fn update_settings(
     )
     .await?;
     tx.commit().await?;
+    cache.invalidate();
     Ok(())
 }
 
@@ -131,6 +168,7 @@ pub async fn set_pending_days(
     source: &str,
     days: PendingDays,
     staff: Staff<'_>,
+    cache: &ProgramCache,
 ) -> Result<(), ApiError> {
     let mut tx = pool.begin().await?;
     program::set_pending_days(&mut tx, source, days.get()).await?;
@@ -143,5 +181,6 @@ pub async fn set_pending_days(
     )
     .await?;
     tx.commit().await?;
+    cache.invalidate();
     Ok(())
 }

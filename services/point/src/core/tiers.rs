@@ -4,7 +4,7 @@
 use super::{lock_account, Result};
 use crate::domain::program::TierOverride;
 use crate::domain::tiers::{qualifying_tier, rank_of};
-use crate::domain::LedgerError;
+use crate::domain::{LedgerError, Tier};
 use crate::events::publishes;
 use crate::storage::accounts::{self, Account};
 use crate::storage::{audit, program, spend};
@@ -14,16 +14,21 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 /// Upgrades the member at once when their rolling 12-month spend reaches a higher tier.
-/// Returns the tier in force afterwards.
+/// `spend` is that spend if the caller knows it (the account's running total). Returns the tier
+/// in force afterwards.
 pub(crate) async fn upgrade_if_qualified(
     conn: &mut PgConnection,
     account: &Account,
+    tiers: &[Tier],
+    spend: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<String> {
-    let tiers = program::tiers(conn).await?;
-    let spend = spend::rolling(conn, account.member_id, now.max(Utc::now())).await?;
-    let qualified = qualifying_tier(&tiers, spend);
-    if qualified.rank <= rank_of(&tiers, &account.qualified_tier) {
+    let spend = match spend {
+        Some(spend) => spend,
+        None => spend::rolling(conn, account.member_id, now.max(Utc::now())).await?,
+    };
+    let qualified = qualifying_tier(tiers, spend);
+    if qualified.rank <= rank_of(tiers, &account.qualified_tier) {
         return Ok(account.tier.clone());
     }
     let period_end = Utc::now()

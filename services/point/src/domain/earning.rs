@@ -1,7 +1,7 @@
 //! Earning: what a purchase is worth under the program's rules, and what an earn is.
 
 use super::points::{Points, MAX_POINTS};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, Months, Utc};
 use kernel::money::Money;
 
 /// A tier's earn multiplier in basis points: 100 is 1.00x, 125 is 1.25x.
@@ -266,14 +266,20 @@ pub enum OccurredAtError {
 }
 
 /// When a reported purchase happened: absent is now; a little clock skew is allowed, more than
-/// a year back is not.
+/// 12 months back (the qualifying-spend window) is not.
 pub fn occurred_at(
     reported: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<DateTime<Utc>, OccurredAtError> {
     match reported {
         Some(t) if t > now + Duration::minutes(5) => Err(OccurredAtError::Future),
-        Some(t) if t < now - Duration::days(365) => Err(OccurredAtError::TooOld),
+        Some(t)
+            if now
+                .checked_sub_months(Months::new(12))
+                .is_some_and(|year_ago| t <= year_ago) =>
+        {
+            Err(OccurredAtError::TooOld)
+        }
         Some(t) => Ok(t),
         None => Ok(now),
     }

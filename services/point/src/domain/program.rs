@@ -1,10 +1,12 @@
 //! The program: its settings, its earn rules, the return windows of its sources.
 
-use super::earning::{EarnPolicy, Rounding};
+use super::earning::{BonusRule, EarnPolicy, Rounding};
 use super::points::MAX_POINTS;
+use super::tiers::Tier;
 use chrono::{DateTime, Months, Utc};
 use kernel::money::Currency;
 use kernel::text::TextRule;
+use std::collections::HashMap;
 
 /// A field of a request that broke a rule, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,6 +100,26 @@ impl ProgramSettings {
             }
         }
         errors
+    }
+}
+
+/// Everything an earn or a balance read needs to know about the program, read at one moment:
+/// kept in memory by each process and dropped when staff change any part of it.
+#[derive(Debug, Clone)]
+pub struct Program {
+    pub settings: ProgramSettings,
+    /// Lowest rank first; there is always at least the entry tier.
+    pub tiers: Vec<Tier>,
+    /// The rules not retired, oldest first (each checks its own dates).
+    pub rules: Vec<BonusRule>,
+    /// Return windows by source; a source not listed has none.
+    pub pending_days: HashMap<String, i32>,
+}
+
+impl Program {
+    /// Days points from `source` stay pending (0: active at once).
+    pub fn pending_days(&self, source: &str) -> i32 {
+        self.pending_days.get(source).copied().unwrap_or(0)
     }
 }
 

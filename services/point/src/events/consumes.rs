@@ -3,6 +3,7 @@
 
 use crate::core;
 use crate::core::earn::EarnRequest;
+use crate::core::program::ProgramCache;
 use crate::domain::earning::ChargeRefund;
 use crate::domain::{EarnBasis, LedgerError, Points};
 use events::proto::{
@@ -22,7 +23,9 @@ pub const CONSUMES: &[&str] = &[
     topics::CAMPAIGN_REWARD_DUE,
 ];
 
-pub struct PointEvents;
+pub struct PointEvents {
+    pub program: std::sync::Arc<core::program::ProgramCache>,
+}
 
 #[async_trait::async_trait]
 impl EventHandler for PointEvents {
@@ -34,10 +37,16 @@ impl EventHandler for PointEvents {
         match event.event_type.as_str() {
             topics::USER_REGISTERED => user_registered(conn, event.decode()?).await,
             topics::USER_ERASED => user_erased(conn, event.decode()?).await,
-            topics::CHARGE_SUCCEEDED => charge_succeeded(conn, event, event.decode()?).await,
+            topics::CHARGE_SUCCEEDED => {
+                charge_succeeded(conn, &self.program, event, event.decode()?).await
+            }
             topics::CHARGE_REFUNDED => charge_refunded(conn, event.decode()?).await,
-            topics::ORDER_COMPLETED => order_completed(conn, event, event.decode()?).await,
-            topics::CAMPAIGN_REWARD_DUE => campaign_reward_due(conn, event, event.decode()?).await,
+            topics::ORDER_COMPLETED => {
+                order_completed(conn, &self.program, event, event.decode()?).await
+            }
+            topics::CAMPAIGN_REWARD_DUE => {
+                campaign_reward_due(conn, &self.program, event, event.decode()?).await
+            }
             other => Err(permanent(format!(
                 "the point service does not handle {other}"
             ))),
@@ -66,6 +75,7 @@ async fn user_erased(conn: &mut PgConnection, erased: UserErased) -> Result<(), 
 
 async fn charge_succeeded(
     conn: &mut PgConnection,
+    program: &ProgramCache,
     event: &ReceivedEvent,
     charge: ChargeSucceeded,
 ) -> Result<(), HandlerError> {
@@ -76,6 +86,7 @@ async fn charge_succeeded(
     let amount = money(charge.amount, &charge.currency)?;
     earn_event(
         conn,
+        program,
         EarnRequest {
             member_id: parse_member(&charge.member_id)?,
             basis: EarnBasis::Purchase {
@@ -115,12 +126,14 @@ async fn charge_refunded(
 
 async fn order_completed(
     conn: &mut PgConnection,
+    program: &ProgramCache,
     event: &ReceivedEvent,
     order: OrderCompleted,
 ) -> Result<(), HandlerError> {
     let amount = money(order.amount, &order.currency)?;
     earn_event(
         conn,
+        program,
         EarnRequest {
             member_id: parse_member(&order.member_id)?,
             basis: EarnBasis::Purchase {
@@ -140,6 +153,7 @@ async fn order_completed(
 
 async fn campaign_reward_due(
     conn: &mut PgConnection,
+    program: &ProgramCache,
     event: &ReceivedEvent,
     due: CampaignRewardDue,
 ) -> Result<(), HandlerError> {
@@ -149,6 +163,7 @@ async fn campaign_reward_due(
     let reference = format!("{}/{}", due.window_id, due.member_id);
     earn_event(
         conn,
+        program,
         EarnRequest {
             member_id: parse_member(&due.member_id)?,
             basis: EarnBasis::Points(points),
@@ -164,8 +179,12 @@ async fn campaign_reward_due(
 
 /// Earns for an event. An erased member's events are dropped; other refusals (a currency the
 /// program does not accept) are dead-lettered for someone to look at.
-async fn earn_event(conn: &mut PgConnection, request: EarnRequest<'_>) -> Result<(), HandlerError> {
-    match core::earn::earn_in(conn, &request).await {
+async fn earn_event(
+    conn: &mut PgConnection,
+    program: &ProgramCache,
+    request: EarnRequest<'_>,
+) -> Result<(), HandlerError> {
+    match core::earn::earn_in(conn, program, &request).await {
         Ok(_) | Err(core::Error::Refused(LedgerError::Erased)) => Ok(()),
         Err(e) => Err(handler_error(e)),
     }

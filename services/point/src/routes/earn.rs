@@ -157,6 +157,7 @@ pub async fn earn(
     let actor = actor(&principal);
     let outcome = core::earn::earn_for_member(
         &state.pool,
+        &state.program,
         &EarnRequest {
             member_id,
             basis,
@@ -258,6 +259,7 @@ pub async fn pos_transaction(
     let actor = actor(&principal);
     let outcome = core::earn::pos_purchase(
         &state.pool,
+        &state.program,
         &PosPurchase {
             member_id,
             store_id: &store_id,

@@ -23,6 +23,8 @@ pub struct AppState {
     pub idempotency: IdempotencyStore,
     /// Per-caller limits on the endpoints that move money or points.
     pub limits: RateLimiter,
+    /// The program's settings, tiers and rules, kept in memory.
+    pub program: std::sync::Arc<crate::core::program::ProgramCache>,
 }
 
 /// Roles that may read any member's points.

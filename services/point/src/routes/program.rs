@@ -122,7 +122,13 @@ pub async fn create_rule(
     principal.require_role(ADMINS)?;
     let rule = body.parse()?;
     let actor = actor(&principal);
-    let created = core::program::create_rule(&state.pool, &rule, staff(&principal, &actor)).await?;
+    let created = core::program::create_rule(
+        &state.pool,
+        &rule,
+        staff(&principal, &actor),
+        &state.program,
+    )
+    .await?;
     Ok(HttpResponse::Created().json(RuleView::from(created)))
 }
 
@@ -149,6 +155,7 @@ pub async fn replace_rule(
         path.into_inner(),
         &rule,
         staff(&principal, &actor),
+        &state.program,
     )
     .await?;
     Ok(HttpResponse::Created().json(RuleView::from(created)))
@@ -168,7 +175,13 @@ pub async fn retire_rule(
 ) -> Result<HttpResponse, ApiError> {
     principal.require_role(ADMINS)?;
     let actor = actor(&principal);
-    core::program::retire_rule(&state.pool, path.into_inner(), staff(&principal, &actor)).await?;
+    core::program::retire_rule(
+        &state.pool,
+        path.into_inner(),
+        staff(&principal, &actor),
+        &state.program,
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -202,7 +215,13 @@ pub async fn update_program(
     principal.require_role(ADMINS)?;
     let settings = body.parse().map_err(ApiError::Validation)?;
     let actor = actor(&principal);
-    core::program::update_settings(&state.pool, &settings, staff(&principal, &actor)).await?;
+    core::program::update_settings(
+        &state.pool,
+        &settings,
+        staff(&principal, &actor),
+        &state.program,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(ProgramSettingsView::from(&settings)))
 }
 
@@ -233,6 +252,13 @@ pub async fn set_source(
     let days = PendingDays::parse(body.pending_days)
         .map_err(|e| ApiError::Validation(vec![FieldError::new("pending_days", e.to_string())]))?;
     let actor = actor(&principal);
-    core::program::set_pending_days(&state.pool, &source, days, staff(&principal, &actor)).await?;
+    core::program::set_pending_days(
+        &state.pool,
+        &source,
+        days,
+        staff(&principal, &actor),
+        &state.program,
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -42,7 +42,10 @@ pub async fn applied_events(
 ) -> Result<HttpResponse, ApiError> {
     principal.require_scope(auth::scopes::RECONCILE, ADMINS)?;
     if !(1..=1000).contains(&body.event_ids.len()) {
-        return Err(ApiError::validation("event_ids", "must name 1 to 1000 events"));
+        return Err(ApiError::validation(
+            "event_ids",
+            "must name 1 to 1000 events",
+        ));
     }
     let applied = crate::core::reconciliation::applied(&state.pool, &body.event_ids).await?;
     Ok(HttpResponse::Ok().json(AppliedEvents { applied }))

@@ -18,6 +18,8 @@ pub struct Account {
     pub pending: i64,
     pub held: i64,
     pub lifetime_earned: i64,
+    /// Points earned today (UTC), for the daily cap.
+    pub earned_today: i64,
     pub tier_period_ends_at: DateTime<Utc>,
     pub override_reason: Option<String>,
     pub override_expires_at: Option<DateTime<Utc>>,
@@ -59,6 +61,8 @@ pub async fn find(
                   t.multiplier_bp, t.rank AS tier_rank, a.balance AS "balance!",
                   a.pending AS "pending!", a.held AS "held!",
                   a.lifetime_earned AS "lifetime_earned!",
+                  CASE WHEN a.earned_day = (now() AT TIME ZONE 'UTC')::date
+                       THEN a.earned_today ELSE 0 END AS "earned_today!",
                   a.tier_period_ends_at AS "tier_period_ends_at!",
                   CASE WHEN a.effective <> a.tier THEN a.override_reason END AS override_reason,
                   CASE WHEN a.effective <> a.tier THEN a.override_expires_at END AS override_expires_at,
@@ -72,17 +76,183 @@ pub async fn find(
 
 /// Locks the member's account for the rest of the transaction: every change to one member's
 /// points is serialised here, so concurrent earns and spends can't both read a stale balance.
+/// The columns are `find`'s, taken from the locked row itself: a join on `accounts` would read
+/// the version from before the lock waited. (A view cannot serve the three reads: locking
+/// through it would lock the tier's row too, and serialise every member of that tier.)
 pub async fn lock(
     conn: &mut PgConnection,
     member_id: Uuid,
 ) -> Result<Option<Account>, sqlx::Error> {
-    sqlx::query_scalar!(
-        "SELECT member_id FROM accounts WHERE member_id = $1 FOR UPDATE",
+    sqlx::query_as!(
+        Account,
+        r#"WITH locked AS (
+               SELECT * FROM accounts WHERE member_id = $1 FOR UPDATE
+           ), a AS (
+               SELECT *, CASE WHEN override_tier IS NOT NULL AND override_expires_at > now()
+                              THEN override_tier ELSE tier END AS effective
+                 FROM locked
+           )
+           SELECT a.member_id AS "member_id!", a.effective AS "tier!", a.tier AS "qualified_tier!",
+                  t.multiplier_bp, t.rank AS tier_rank, a.balance AS "balance!",
+                  a.pending AS "pending!", a.held AS "held!",
+                  a.lifetime_earned AS "lifetime_earned!",
+                  CASE WHEN a.earned_day = (now() AT TIME ZONE 'UTC')::date
+                       THEN a.earned_today ELSE 0 END AS "earned_today!",
+                  a.tier_period_ends_at AS "tier_period_ends_at!",
+                  CASE WHEN a.effective <> a.tier THEN a.override_reason END AS override_reason,
+                  CASE WHEN a.effective <> a.tier THEN a.override_expires_at END AS override_expires_at,
+                  a.erased_at
+             FROM a JOIN tiers t ON t.code = a.effective"#,
         member_id
     )
-    .fetch_optional(&mut *conn)
+    .fetch_optional(conn)
+    .await
+}
+
+/// What a balance read shows, in one indexed query: the account, the active points expiring
+/// within the warning window, and the rolling qualifying spend if the running total is valid.
+#[derive(Debug, Clone)]
+pub struct BalanceRow {
+    pub account: Account,
+    pub expiring_soon: i64,
+    /// `None`: the running total must be recomputed ([`refresh_spend`]).
+    pub qualifying_spend: Option<i64>,
+    pub spend_version: i64,
+}
+
+pub async fn balance_row(
+    conn: &mut PgConnection,
+    member_id: Uuid,
+    warning_days: i32,
+) -> Result<Option<BalanceRow>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"WITH a AS (
+               SELECT *, CASE WHEN override_tier IS NOT NULL AND override_expires_at > now()
+                              THEN override_tier ELSE tier END AS effective
+                 FROM accounts WHERE member_id = $1
+           )
+           SELECT a.member_id AS "member_id!", a.effective AS "tier!", a.tier AS "qualified_tier!",
+                  t.multiplier_bp, t.rank AS tier_rank, a.balance AS "balance!",
+                  a.pending AS "pending!", a.held AS "held!",
+                  a.lifetime_earned AS "lifetime_earned!",
+                  CASE WHEN a.earned_day = (now() AT TIME ZONE 'UTC')::date
+                       THEN a.earned_today ELSE 0 END AS "earned_today!",
+                  a.tier_period_ends_at AS "tier_period_ends_at!",
+                  CASE WHEN a.effective <> a.tier THEN a.override_reason END AS override_reason,
+                  CASE WHEN a.effective <> a.tier THEN a.override_expires_at END AS override_expires_at,
+                  a.erased_at,
+                  CASE WHEN a.spend_valid_until > now() THEN a.spend_12m END AS qualifying_spend,
+                  a.spend_version AS "spend_version!",
+                  (SELECT COALESCE(sum(l.remaining), 0) FROM point_lots l
+                    WHERE l.member_id = a.member_id AND l.status = 'active' AND l.remaining > 0
+                      AND l.expires_at <= now() + make_interval(days => $2))::bigint AS "expiring_soon!"
+             FROM a JOIN tiers t ON t.code = a.effective"#,
+        member_id,
+        warning_days,
+    )
+    .fetch_optional(conn)
     .await?;
-    find(conn, member_id).await
+    Ok(row.map(|r| BalanceRow {
+        account: Account {
+            member_id: r.member_id,
+            tier: r.tier,
+            qualified_tier: r.qualified_tier,
+            multiplier_bp: r.multiplier_bp,
+            tier_rank: r.tier_rank,
+            balance: r.balance,
+            pending: r.pending,
+            held: r.held,
+            lifetime_earned: r.lifetime_earned,
+            earned_today: r.earned_today,
+            tier_period_ends_at: r.tier_period_ends_at,
+            override_reason: r.override_reason,
+            override_expires_at: r.override_expires_at,
+            erased_at: r.erased_at,
+        },
+        expiring_soon: r.expiring_soon,
+        qualifying_spend: r.qualifying_spend,
+        spend_version: r.spend_version,
+    }))
+}
+
+/// Recomputes the member's rolling qualifying spend from their purchases and keeps it with how
+/// long it stays right, unless an earn or refund changed it since `seen_version` was read (then
+/// `None`: the caller sums it itself). Runs when the oldest purchase leaves the window, at most
+/// a few times a day per active member.
+pub async fn refresh_spend(
+    conn: &mut PgConnection,
+    member_id: Uuid,
+    seen_version: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"UPDATE accounts a
+              SET spend_12m = s.total,
+                  -- Right until the oldest purchase in the window leaves it.
+                  spend_valid_until = COALESCE(s.oldest + interval '12 months', 'infinity')
+             FROM (SELECT COALESCE(sum(amount_minor), 0)::bigint AS total, min(occurred_at) AS oldest
+                     FROM qualifying_spend
+                    WHERE member_id = $1 AND occurred_at > now() - interval '12 months') s
+            WHERE a.member_id = $1 AND a.spend_version = $2
+        RETURNING a.spend_12m"#,
+        member_id,
+        seen_version,
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// A purchase's contribution to qualifying spend, once per reference.
+#[derive(Debug, Clone)]
+pub struct QualifyingPurchase {
+    pub reference: String,
+    pub amount_minor: i64,
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// An earn's change to the account, in one statement: the cached balances, today's earned
+/// points, and (for a purchase) its qualifying spend, recorded once per reference and added to
+/// the running 12-month total. Returns that total if it is valid (else the caller sums it).
+pub async fn apply_earn(
+    conn: &mut PgConnection,
+    member_id: Uuid,
+    change: BalanceChange,
+    purchase: Option<&QualifyingPurchase>,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"WITH spent AS (
+               INSERT INTO qualifying_spend (member_id, reference, amount_minor, occurred_at)
+               SELECT $1, $6::text, $7::bigint, $8::timestamptz WHERE $6::text IS NOT NULL
+               ON CONFLICT DO NOTHING
+               RETURNING amount_minor, occurred_at, occurred_at > now() - interval '12 months' AS in_window
+           )
+           UPDATE accounts a
+              SET balance = balance + $2, pending = pending + $3, lifetime_earned = lifetime_earned + $4,
+                  earned_today = CASE WHEN earned_day = (now() AT TIME ZONE 'UTC')::date
+                                      THEN earned_today ELSE 0 END + $5,
+                  earned_day = (now() AT TIME ZONE 'UTC')::date,
+                  spend_12m = spend_12m + COALESCE((SELECT amount_minor FROM spent WHERE in_window), 0),
+                  -- The total stays right until the purchase leaves the window (NULL, unknown,
+                  -- stays NULL).
+                  -- (LEAST skips NULLs, hence the CASE.)
+                  spend_valid_until = CASE WHEN spend_valid_until IS NOT NULL THEN
+                      LEAST(spend_valid_until,
+                            (SELECT occurred_at + interval '12 months' FROM spent WHERE in_window))
+                  END,
+                  spend_version = spend_version + (SELECT count(*) FROM spent),
+                  updated_at = now()
+            WHERE a.member_id = $1
+        RETURNING CASE WHEN spend_valid_until > now() THEN spend_12m END AS qualifying_spend"#,
+        member_id,
+        change.active,
+        change.pending,
+        change.earned,
+        change.earned,
+        purchase.map(|p| p.reference.as_str()),
+        purchase.map(|p| p.amount_minor),
+        purchase.map(|p| p.occurred_at),
+    )
+    .fetch_one(conn)
+    .await
 }
 
 /// Changes of the cached balances; `earned` also counts towards lifetime points.

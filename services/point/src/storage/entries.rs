@@ -1,6 +1,7 @@
 //! `point_transactions` and their double entries.
 
-use crate::domain::TransactionKind;
+use super::lots::NewLot;
+use crate::domain::{LotStatus, TransactionKind};
 use chrono::{DateTime, Utc};
 use platform::pagination::Cursor;
 use sqlx::PgConnection;
@@ -47,6 +48,8 @@ pub struct NewTransaction<'a> {
     pub shortfall: i64,
     /// The member-side entries; the liability account takes the opposite of their sum.
     pub moves: Vec<(Book, i64)>,
+    /// The lot of points the transaction creates, if it creates one.
+    pub lot: Option<NewLot>,
 }
 
 impl<'a> NewTransaction<'a> {
@@ -75,23 +78,55 @@ impl<'a> NewTransaction<'a> {
             actor: None,
             shortfall: 0,
             moves: Vec::new(),
+            lot: None,
         }
     }
 }
 
-/// Writes the transaction and its entries. Returns `None` when a transaction with the same
-/// (source, reference, kind) exists already: the request or event was a repeat.
+/// Writes the transaction, its entries and its lot in one statement. Returns `None` when a
+/// transaction with the same (source, reference, kind) exists already, or an earn with the same
+/// (source, reference): the request or event was a repeat, and nothing was written.
 pub async fn record(
     conn: &mut PgConnection,
     tx: &NewTransaction<'_>,
 ) -> Result<Option<Uuid>, sqlx::Error> {
     let id = Uuid::now_v7();
-    let inserted = sqlx::query!(
-        "INSERT INTO point_transactions
-            (id, member_id, kind, points, source, reference_id, description, amount_minor, currency,
-             multiplier_bp, occurred_at, store_id, category, rule_ids, actor, shortfall)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, COALESCE($11, now()), $12, $13, $14, $15, $16)
-         ON CONFLICT (source, reference_id, kind) DO NOTHING",
+    let mut accounts: Vec<String> = Vec::new();
+    let mut amounts: Vec<i64> = Vec::new();
+    for (book, amount) in tx.moves.iter().filter(|(_, a)| *a != 0) {
+        accounts.push(book.account(tx.member_id));
+        amounts.push(*amount);
+    }
+    // The liability account balances the member's moves, so every transaction sums to zero.
+    let liability = amounts
+        .iter()
+        .try_fold(0i64, |sum, a| sum.checked_add(*a))
+        .and_then(i64::checked_neg)
+        .ok_or_else(|| sqlx::Error::Protocol("ledger moves overflow".into()))?;
+    let lot = tx.lot.as_ref();
+    // The entries and the lot are written only if the transaction was (they select from `t`).
+    let written = sqlx::query_scalar!(
+        r#"WITH t AS (
+               INSERT INTO point_transactions
+                   (id, member_id, kind, points, source, reference_id, description, amount_minor,
+                    currency, multiplier_bp, occurred_at, store_id, category, rule_ids, actor, shortfall)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, COALESCE($11, now()), $12, $13, $14,
+                       $15, $16)
+               ON CONFLICT DO NOTHING
+               RETURNING id
+           ), entries AS (
+               INSERT INTO ledger_entries (transaction_id, account, member_id, amount)
+               SELECT t.id, e.a, $2::uuid, e.x FROM t, unnest($17::text[], $18::bigint[]) AS e(a, x)
+               UNION ALL
+               SELECT t.id, $19::text, NULL, $20::bigint FROM t WHERE $20::bigint <> 0
+           ), lot AS (
+               INSERT INTO point_lots (id, member_id, transaction_id, points, remaining, status,
+                                       earned_at, available_at, expires_at)
+               SELECT $21::uuid, $2::uuid, t.id, $22::bigint, $23::bigint, $24::text,
+                      $25::timestamptz, $26::timestamptz, $27::timestamptz
+                 FROM t WHERE $22::bigint IS NOT NULL
+           )
+           SELECT id AS "id!" FROM t"#,
         id,
         tx.member_id,
         tx.kind.as_str(),
@@ -108,40 +143,21 @@ pub async fn record(
         tx.rule_ids.as_deref(),
         tx.actor,
         tx.shortfall,
-    )
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if inserted == 0 {
-        return Ok(None);
-    }
-    let mut accounts: Vec<String> = Vec::new();
-    let mut amounts: Vec<i64> = Vec::new();
-    for (book, amount) in tx.moves.iter().filter(|(_, a)| *a != 0) {
-        accounts.push(book.account(tx.member_id));
-        amounts.push(*amount);
-    }
-    // The liability account balances the member's moves, so every transaction sums to zero.
-    let liability = amounts
-        .iter()
-        .try_fold(0i64, |sum, a| sum.checked_add(*a))
-        .and_then(i64::checked_neg)
-        .ok_or_else(|| sqlx::Error::Protocol("ledger moves overflow".into()))?;
-    sqlx::query!(
-        "INSERT INTO ledger_entries (transaction_id, account, member_id, amount)
-         SELECT $1::uuid, a, $2::uuid, x FROM unnest($3::text[], $4::bigint[]) AS e(a, x)
-         UNION ALL
-         SELECT $1::uuid, $5::text, NULL, $6::bigint WHERE $6::bigint <> 0",
-        id,
-        tx.member_id,
         &accounts,
         &amounts,
         PROGRAM_LIABILITY,
         liability,
+        Uuid::now_v7(),
+        lot.map(|l| l.points),
+        lot.map(|l| l.remaining),
+        lot.map(|l| LotStatus::new_lot(l.pending).as_str()),
+        lot.map(|l| l.earned_at),
+        lot.map(|l| l.available_at),
+        lot.map(|l| l.expires_at),
     )
-    .execute(conn)
+    .fetch_optional(conn)
     .await?;
-    Ok(Some(id))
+    Ok(written)
 }
 
 #[derive(Debug, Clone)]

@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+/// The lot an earn (or a credit) creates, written with its transaction (`entries::record`).
+#[derive(Debug, Clone)]
 pub struct NewLot {
-    pub member_id: Uuid,
-    pub transaction_id: Uuid,
     pub points: i64,
     /// Usually `points`; less when part of the earn repays a negative balance.
     pub remaining: i64,
@@ -15,26 +15,6 @@ pub struct NewLot {
     pub earned_at: DateTime<Utc>,
     pub available_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
-}
-
-pub async fn create(conn: &mut PgConnection, lot: &NewLot) -> Result<Uuid, sqlx::Error> {
-    let id = Uuid::now_v7();
-    sqlx::query!(
-        "INSERT INTO point_lots (id, member_id, transaction_id, points, remaining, status, earned_at, available_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        id,
-        lot.member_id,
-        lot.transaction_id,
-        lot.points,
-        lot.remaining,
-        LotStatus::new_lot(lot.pending).as_str(),
-        lot.earned_at,
-        lot.available_at,
-        lot.expires_at,
-    )
-    .execute(conn)
-    .await?;
-    Ok(id)
 }
 
 /// A lot's id and what is left of it.

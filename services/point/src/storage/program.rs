@@ -1,8 +1,29 @@
 //! The program's settings, its sources' return windows and its tiers.
 
+use crate::domain::program::Program;
 use crate::domain::{ProgramSettings, Rounding, Tier};
 use kernel::money::Currency;
 use sqlx::PgConnection;
+
+/// The whole program as it stands (four small reads; callers keep the result, see
+/// `core::program::current`).
+pub async fn load(conn: &mut PgConnection) -> Result<Program, sqlx::Error> {
+    let settings = settings(&mut *conn).await?;
+    let tiers = tiers(&mut *conn).await?;
+    let rules = super::rules::live(&mut *conn).await?;
+    let pending_days = sqlx::query!("SELECT source, pending_days FROM source_settings")
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|row| (row.source, row.pending_days))
+        .collect();
+    Ok(Program {
+        settings,
+        tiers,
+        rules,
+        pending_days,
+    })
+}
 
 struct SettingsRow {
     currency: String,
@@ -53,17 +74,6 @@ pub async fn update_settings(
     .execute(conn)
     .await?;
     Ok(())
-}
-
-/// Days points from `source` stay pending (0: active at once).
-pub async fn pending_days(conn: &mut PgConnection, source: &str) -> Result<i32, sqlx::Error> {
-    let days = sqlx::query_scalar!(
-        "SELECT pending_days FROM source_settings WHERE source = $1",
-        source
-    )
-    .fetch_optional(conn)
-    .await?;
-    Ok(days.unwrap_or(0))
 }
 
 pub async fn set_pending_days(

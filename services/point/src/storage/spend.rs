@@ -5,27 +5,8 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-pub async fn add_qualifying(
-    conn: &mut PgConnection,
-    member_id: Uuid,
-    reference: &str,
-    amount_minor: i64,
-    occurred_at: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "INSERT INTO qualifying_spend (member_id, reference, amount_minor, occurred_at)
-         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-        member_id,
-        reference,
-        amount_minor,
-        occurred_at,
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Takes a refunded amount off a purchase's qualifying spend (never below zero).
+/// Takes a refunded amount off a purchase's qualifying spend (never below zero). The account's
+/// running 12-month total is marked unknown, to be recomputed by the next read.
 pub async fn reduce_qualifying(
     conn: &mut PgConnection,
     member_id: Uuid,
@@ -34,8 +15,13 @@ pub async fn reduce_qualifying(
     charge_amount: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE qualifying_spend SET amount_minor = GREATEST($4::bigint - $3::bigint, 0)
-          WHERE member_id = $1 AND reference = $2",
+        "WITH reduced AS (
+             UPDATE qualifying_spend SET amount_minor = GREATEST($4::bigint - $3::bigint, 0)
+              WHERE member_id = $1 AND reference = $2
+          RETURNING member_id
+         )
+         UPDATE accounts SET spend_valid_until = NULL, spend_version = spend_version + 1
+          WHERE member_id IN (SELECT member_id FROM reduced)",
         member_id,
         reference,
         refunded,
@@ -46,7 +32,8 @@ pub async fn reduce_qualifying(
     Ok(())
 }
 
-/// Qualifying spend in the 12 months up to `now`.
+/// Qualifying spend in the 12 months up to `now` (a purchase dated later counts: the till's or
+/// the PSP's clock may run ahead of ours).
 pub async fn rolling(
     conn: &mut PgConnection,
     member_id: Uuid,
@@ -54,7 +41,7 @@ pub async fn rolling(
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
         r#"SELECT COALESCE(sum(amount_minor), 0)::bigint AS "spend!" FROM qualifying_spend
-            WHERE member_id = $1 AND occurred_at > $2::timestamptz - interval '12 months' AND occurred_at <= $2"#,
+            WHERE member_id = $1 AND occurred_at > $2::timestamptz - interval '12 months'"#,
         member_id,
         now,
     )
@@ -64,7 +51,10 @@ pub async fn rolling(
 
 pub async fn forget_member(conn: &mut PgConnection, member_id: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "DELETE FROM qualifying_spend WHERE member_id = $1",
+        "WITH forgotten AS (DELETE FROM qualifying_spend WHERE member_id = $1)
+         UPDATE accounts SET spend_12m = 0, spend_valid_until = 'infinity',
+                spend_version = spend_version + 1
+          WHERE member_id = $1",
         member_id
     )
     .execute(conn)

@@ -126,6 +126,9 @@ async fn partial_refunds_reverse_proportionally_and_a_refund_before_its_charge_e
         .wait_for(out_of_order, |b| b["total_points"] == 64)
         .await;
     assert_eq!(a["lifetime_points"], b["lifetime_points"]);
+    // Towards tiers the purchase counts for what was not refunded.
+    assert_eq!(a["qualifying_spend"], 6345);
+    assert_eq!(b["qualifying_spend"], 6345);
     assert_eq!(
         transactions(&app, in_order).await,
         vec![("earn".into(), 123), ("reverse".into(), -59)]

@@ -202,6 +202,22 @@ impl TestApp {
             lots_pending, pending,
             "the pending lots hold the pending points"
         );
+        let (kept, summed): (Option<i64>, i64) = sqlx::query_as(
+            "SELECT CASE WHEN a.spend_valid_until > now() THEN a.spend_12m END,
+                    (SELECT COALESCE(sum(amount_minor), 0)::bigint FROM qualifying_spend s
+                      WHERE s.member_id = a.member_id AND s.occurred_at > now() - interval '12 months')
+               FROM accounts a WHERE a.member_id = $1",
+        )
+        .bind(member)
+        .fetch_one(&self.pool)
+        .await
+        .unwrap();
+        if let Some(kept) = kept {
+            assert_eq!(
+                kept, summed,
+                "the running qualifying spend = the purchases in the window"
+            );
+        }
         (balance, pending, held)
     }
 }

@@ -19,7 +19,7 @@ async fn dozens_of_concurrent_earns_and_spends_never_overspend() {
             match i % 4 {
                 0 => (
                     "earn",
-                    app.earn_points(id, 10, &format!("earn-{i}"))
+                    app.earn_amount(id, 1_000, &format!("earn-{i}"))
                         .await
                         .status()
                         .as_u16(),
@@ -67,7 +67,7 @@ async fn dozens_of_concurrent_earns_and_spends_never_overspend() {
                     // A duplicate of an earlier earn: must never count twice.
                     (
                         "repeat",
-                        app.earn_points(id, 10, &format!("earn-{}", i - 3))
+                        app.earn_amount(id, 1_000, &format!("earn-{}", i - 3))
                             .await
                             .status()
                             .as_u16(),
@@ -93,6 +93,11 @@ async fn dozens_of_concurrent_earns_and_spends_never_overspend() {
             .count() as i64;
     let redeemed = ok("redeem", 201) * 40 + ok("hold+capture", 200) * 25;
     assert_eq!(earned, 12, "each distinct reference earned exactly once");
+    assert_eq!(
+        app.balance(member.id).await["qualifying_spend"],
+        12_000,
+        "each purchase counts towards tiers once"
+    );
     let (balance, _, held) = app.assert_ledger_consistent(member.id).await;
     assert_eq!(balance, 300 + earned * 10 - redeemed);
     assert_eq!(held, 0);

@@ -301,3 +301,39 @@ async fn what_one_purchase_earns_has_a_ceiling_however_many_rules_match() {
         .unwrap();
     assert_eq!(capped["points"], 500, "{capped}");
 }
+
+/// Every instance of the service keeps the program in memory; a change made anywhere (another
+/// instance, or a migration run by hand) reaches them all through the tables' notification.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_program_change_made_elsewhere_reaches_the_running_service() {
+    let app = TestApp::start().await;
+    let member = app.member().await;
+    let earn = |reference: &'static str| {
+        let app = &app;
+        async move {
+            let earned: Value = app
+                .earn_amount(member.id, 10_000, reference)
+                .await
+                .json()
+                .await
+                .unwrap();
+            earned["points"].as_i64().unwrap()
+        }
+    };
+    assert_eq!(earn("before").await, 100);
+    sqlx::query("UPDATE program SET points_per_unit = 3")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let mut attempt = 0;
+    let points = loop {
+        attempt += 1;
+        let points =
+            earn(["after-1", "after-2", "after-3", "after-4", "after-5"][attempt - 1]).await;
+        if points != 100 || attempt == 5 {
+            break points;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(points, 300, "the earn used the changed program");
+}

@@ -1,6 +1,6 @@
 //! Expiry, warnings and tiers: the scheduled jobs run at chosen times.
 
-use crate::helpers::{assert_problem, TestApp};
+use crate::helpers::{assert_problem, earn_path, TestApp};
 use chrono::{Duration, Months, Utc};
 use events::proto::{PointsExpiring, TierChanged};
 use events::topics;
@@ -149,6 +149,43 @@ async fn tiers_go_up_at_once_and_down_only_at_the_end_of_the_period() {
     assert_eq!(report.tiers_reviewed, 1);
     assert_eq!(app.balance(member.id).await["tier"], "BRONZE");
     app.stop().await;
+}
+
+#[tokio::test]
+async fn a_purchase_counts_towards_tiers_for_exactly_twelve_months() {
+    let app = TestApp::start().await;
+    let member = app.member().await;
+    let year_ago = Utc::now().checked_sub_months(Months::new(12)).unwrap();
+    let earn_dated = |reference: &'static str, occurred_at: chrono::DateTime<Utc>| {
+        let body = json!({"amount": 30_000, "currency": "AUD", "source": "shop",
+                          "reference_id": reference, "occurred_at": occurred_at});
+        let (app, path) = (&app, earn_path(member.id));
+        async move { app.api.post(&app.partner, &path, None, &body).await }
+    };
+    // A purchase made 12 months ago less 3 seconds, reported late, and one made now.
+    let old = earn_dated("last-year", year_ago + Duration::seconds(3)).await;
+    assert_eq!(old.status(), 201);
+    assert_eq!(
+        app.earn_amount(member.id, 20_000, "today").await.status(),
+        201
+    );
+    let balance = app.balance(member.id).await;
+    assert_eq!(balance["qualifying_spend"], 50_000);
+    assert_eq!(balance["next_tier"]["spend_needed"], 50_000);
+    // A few seconds on, the old purchase has left the window.
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    let balance = app.balance(member.id).await;
+    assert_eq!(balance["qualifying_spend"], 20_000);
+    assert_eq!(balance["next_tier"]["spend_needed"], 80_000);
+    // One older than the window is refused.
+    let too_old = earn_dated("too-old", year_ago - Duration::seconds(1)).await;
+    assert_problem(too_old, 422, "validation-error").await;
+    // Earning again keeps the total right.
+    assert_eq!(
+        app.earn_amount(member.id, 5_000, "later").await.status(),
+        201
+    );
+    assert_eq!(app.balance(member.id).await["qualifying_spend"], 25_000);
 }
 
 #[tokio::test]

@@ -161,4 +161,3 @@ pub async fn upsert_internal(
     .await?;
     Ok(())
 }
-

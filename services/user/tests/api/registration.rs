@@ -158,7 +158,9 @@ async fn registering_a_taken_email_looks_like_a_new_registration_and_only_the_ow
     );
     assert_eq!(app.login("taken@example.com", PASSWORD).await.status(), 200);
     assert_eq!(
-        app.login("taken@example.com", "another long password").await.status(),
+        app.login("taken@example.com", "another long password")
+            .await
+            .status(),
         401
     );
     let notice = testkit::eventually(Duration::from_secs(10), || async {
