@@ -282,3 +282,106 @@ async fn a_commit_wakes_the_relay_of_its_schema_and_schemas_do_not_wait_for_each
         relay.await.unwrap().unwrap();
     }
 }
+
+/// Events that wait on the broker are applied many to a transaction, in their partition's order,
+/// each once; a poison event among them is dead-lettered alone and its neighbours still apply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_is_applied_in_batches_in_order_and_poison_among_it_is_parked_alone() {
+    let (infra, pool, kafka) = setup().await;
+    sqlx::raw_sql("ALTER TABLE applied ADD COLUMN seq bigserial")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let consumer = || {
+        Consumer::new(
+            "ledger",
+            &[TOPIC],
+            kafka.clone(),
+            pool.clone(),
+            Arc::new(RecordAmounts),
+        )
+    };
+    consumer().ensure_topics().await.unwrap();
+    let key = Uuid::new_v4().to_string();
+    let producer = kafka.producer("test").unwrap();
+    let in_order = |pool: PgPool| async move {
+        sqlx::query_scalar::<_, i64>("SELECT amount FROM applied ORDER BY seq")
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+    };
+
+    // A backlog of 200 events (one of them delivered twice) before the consumer starts.
+    let repeated = charge_event(7).envelope.encode_to_vec();
+    for amount in 1..=200 {
+        let bytes = if amount == 7 {
+            repeated.clone()
+        } else {
+            charge_event(amount).envelope.encode_to_vec()
+        };
+        send_raw(&producer, &key, &bytes).await;
+    }
+    send_raw(&producer, &key, &repeated).await;
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(consumer().run(shutdown.clone()));
+    let amounts = eventually(Duration::from_secs(30), || async {
+        let amounts = in_order(pool.clone()).await;
+        Ok((amounts.len() >= 200).then_some(amounts))
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        amounts,
+        (1..=200).collect::<Vec<i64>>(),
+        "each once, in order"
+    );
+    let transactions: i64 = sqlx::query_scalar("SELECT count(DISTINCT xmin::text) FROM applied")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(
+        transactions <= 100,
+        "200 waiting events took {transactions} transactions"
+    );
+    shutdown.cancel();
+    running.await.unwrap().unwrap();
+
+    // While the consumer is away: good events with a poison one among them.
+    for amount in [201, 202, -1, 203, 204] {
+        send_raw(
+            &producer,
+            &key,
+            &charge_event(amount).envelope.encode_to_vec(),
+        )
+        .await;
+    }
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(consumer().run(shutdown.clone()));
+    let amounts = eventually(Duration::from_secs(30), || async {
+        let amounts = in_order(pool.clone()).await;
+        Ok((amounts.len() >= 204).then_some(amounts))
+    })
+    .await
+    .unwrap();
+    assert_eq!(amounts[200..], [201, 202, 203, 204]);
+    let dead = read_topic(
+        &infra.brokers(),
+        "charge.succeeded.dlq.ledger",
+        1,
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    assert_eq!(dead.len(), 1);
+    assert!(dead[0]
+        .header("dlq.error")
+        .unwrap()
+        .contains("negative amount"));
+    // The inbox records what was applied, and the poison was not.
+    let inbox: i64 = sqlx::query_scalar("SELECT count(*) FROM inbox WHERE consumer = 'ledger'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(inbox, 204);
+    shutdown.cancel();
+    running.await.unwrap().unwrap();
+}
