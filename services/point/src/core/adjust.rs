@@ -5,7 +5,7 @@ use crate::domain::points::debt;
 use crate::domain::{AdjustmentPoints, LedgerError, TransactionKind};
 use crate::events::publishes;
 use crate::storage::accounts::{self, Account, BalanceChange};
-use crate::storage::entries::{self, Book, NewTransaction, TransactionRecord};
+use crate::storage::entries::{self, Book, NewTransaction, Recorded, TransactionRecord};
 use crate::storage::lots::{self, NewLot};
 use crate::storage::{audit, program};
 use chrono::Utc;
@@ -94,7 +94,10 @@ async fn adjust_in(
     });
     // (source, reference, kind) is unique: a second adjustment with this actor's key finds the
     // first one here.
-    let Some(transaction_id) = entries::record(conn, &transaction).await? else {
+    let Some(Recorded {
+        id: transaction_id, ..
+    }) = entries::record(conn, &transaction).await?
+    else {
         let original = find(conn, &reference).await?;
         return if original.points == points.signed() && original.member_id == member_id {
             Ok(Adjusted {

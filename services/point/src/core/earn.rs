@@ -8,7 +8,7 @@ use crate::domain::{
     self, earning, points, EarnBasis, Earned, LedgerError, Multiplier, Purchase, TransactionKind,
 };
 use crate::events::publishes;
-use crate::storage::accounts::{self, Account, BalanceChange, QualifyingPurchase};
+use crate::storage::accounts::{Account, BalanceChange, EarnChange, QualifyingPurchase};
 use crate::storage::entries::{self, Book, NewTransaction, TransactionRecord};
 use crate::storage::lots::NewLot;
 use crate::storage::spend;
@@ -124,8 +124,8 @@ pub async fn earn_in(
     earn_locked(conn, &program, &account, request).await
 }
 
-/// The earn itself, the member's account locked: the account read, one statement writing the
-/// transaction, its entries and its lot, one updating the account, one for the event.
+/// The earn itself, the member's account locked: one statement writing the transaction, its
+/// entries, its lot and the account's balances and running totals, one for the event.
 async fn earn_locked(
     conn: &mut PgConnection,
     program: &Program,
@@ -147,14 +147,12 @@ async fn earn_locked(
         if let Some(repeat) = find_earn(conn, request).await? {
             return repeat_or_conflict(request, repeat);
         }
-        let spend = accounts::apply_earn(
-            conn,
-            request.member_id,
-            BalanceChange::default(),
-            qualifying(request, priced.purchase.as_ref()).as_ref(),
-        )
-        .await?;
-        tiers::upgrade_if_qualified(conn, account, &program.tiers, spend, request.occurred_at)
+        // Worth nothing, but the purchase still counts towards tiers.
+        let purchase = qualifying(request, priced.purchase.as_ref());
+        if let Some(purchase) = &purchase {
+            spend::add_qualifying(conn, request.member_id, purchase).await?;
+        }
+        tiers::upgrade_if_qualified(conn, account, &program.tiers, None, request.occurred_at)
             .await?;
         return Ok(EarnOutcome::Nothing);
     }
@@ -223,8 +221,8 @@ struct Written {
     qualifying_spend: Option<i64>,
 }
 
-/// Writes the earn's transaction, its lot, the cached balances and the qualifying spend; `None`
-/// if the (source, reference) was earned for already.
+/// Writes the earn's transaction, its lot, the cached balances and the qualifying spend in one
+/// statement; `None` if the (source, reference) was earned for already.
 async fn write_earn(
     conn: &mut PgConnection,
     request: &EarnRequest<'_>,
@@ -274,9 +272,6 @@ async fn write_earn(
         available_at,
         expires_at: program.settings.expiry(available_at),
     });
-    let Some(transaction_id) = entries::record(conn, &transaction).await? else {
-        return Ok(None);
-    };
     let change = if pending {
         BalanceChange {
             pending: priced.points,
@@ -290,18 +285,18 @@ async fn write_earn(
             ..Default::default()
         }
     };
-    let qualifying_spend = accounts::apply_earn(
-        conn,
-        request.member_id,
+    transaction.earn = Some(EarnChange {
         change,
-        qualifying(request, priced.purchase.as_ref()).as_ref(),
-    )
-    .await?;
+        purchase: qualifying(request, priced.purchase.as_ref()),
+    });
+    let Some(recorded) = entries::record(conn, &transaction).await? else {
+        return Ok(None);
+    };
     Ok(Some(Written {
-        transaction_id,
+        transaction_id: recorded.id,
         pending,
         active: change.active,
-        qualifying_spend,
+        qualifying_spend: recorded.qualifying_spend,
     }))
 }
 

@@ -5,7 +5,7 @@ use super::{lock_account, Result};
 use crate::domain::{LotStatus, TransactionKind};
 use crate::events::publishes;
 use crate::storage::accounts::{self, BalanceChange};
-use crate::storage::entries::{self, Book, NewTransaction};
+use crate::storage::entries::{self, Book, NewTransaction, Recorded};
 use crate::storage::lots;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
@@ -72,7 +72,10 @@ pub async fn expire_member(pool: &PgPool, member_id: Uuid, now: DateTime<Utc>) -
     );
     expiry.description = Some("Points expired");
     expiry.moves = vec![(Book::Active, -points)];
-    let Some(transaction_id) = entries::record(&mut tx, &expiry).await? else {
+    let Some(Recorded {
+        id: transaction_id, ..
+    }) = entries::record(&mut tx, &expiry).await?
+    else {
         return Ok(0);
     };
     lots::take_expired(&mut tx, member_id, now, points, transaction_id).await?;

@@ -190,7 +190,8 @@ async fn capture_in(conn: &mut PgConnection, member_id: Uuid, hold_id: Uuid) -> 
     redemption.moves = vec![(Book::Active, spent)];
     let transaction_id = entries::record(conn, &redemption)
         .await?
-        .ok_or(LedgerError::HoldNotActive(HoldStatus::Captured))?;
+        .ok_or(LedgerError::HoldNotActive(HoldStatus::Captured))?
+        .id;
     lots::take(conn, member_id, hold.points, transaction_id, None).await?;
     accounts::apply(
         conn,

@@ -5,7 +5,7 @@ use crate::domain::earning::ChargeRefund;
 use crate::domain::{earning, LotStatus, TransactionKind};
 use crate::events::publishes;
 use crate::storage::accounts::{self, BalanceChange};
-use crate::storage::entries::{self, Book, NewTransaction};
+use crate::storage::entries::{self, Book, NewTransaction, Recorded};
 use crate::storage::lots::{self, LotRecord};
 use crate::storage::program;
 use crate::storage::spend;
@@ -71,7 +71,10 @@ pub async fn refund_in(
     reversal.description = Some("Refund of the purchase");
     reversal.shortfall = delta - take;
     reversal.moves = vec![(Book::Active, -take)];
-    let Some(transaction_id) = entries::record(conn, &reversal).await? else {
+    let Some(Recorded {
+        id: transaction_id, ..
+    }) = entries::record(conn, &reversal).await?
+    else {
         return Ok(());
     };
     if take > 0 {
@@ -123,7 +126,10 @@ async fn cancel_pending(
     cancellation.description = Some("Refund inside the return window");
     cancellation.shortfall = delta - cancel;
     cancellation.moves = vec![(Book::Pending, -cancel)];
-    let Some(transaction_id) = entries::record(conn, &cancellation).await? else {
+    let Some(Recorded {
+        id: transaction_id, ..
+    }) = entries::record(conn, &cancellation).await?
+    else {
         return Ok(());
     };
     if cancel > 0 {

@@ -209,50 +209,13 @@ pub struct QualifyingPurchase {
     pub occurred_at: DateTime<Utc>,
 }
 
-/// An earn's change to the account, in one statement: the cached balances, today's earned
-/// points, and (for a purchase) its qualifying spend, recorded once per reference and added to
-/// the running 12-month total. Returns that total if it is valid (else the caller sums it).
-pub async fn apply_earn(
-    conn: &mut PgConnection,
-    member_id: Uuid,
-    change: BalanceChange,
-    purchase: Option<&QualifyingPurchase>,
-) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"WITH spent AS (
-               INSERT INTO qualifying_spend (member_id, reference, amount_minor, occurred_at)
-               SELECT $1, $6::text, $7::bigint, $8::timestamptz WHERE $6::text IS NOT NULL
-               ON CONFLICT DO NOTHING
-               RETURNING amount_minor, occurred_at, occurred_at > now() - interval '12 months' AS in_window
-           )
-           UPDATE accounts a
-              SET balance = balance + $2, pending = pending + $3, lifetime_earned = lifetime_earned + $4,
-                  earned_today = CASE WHEN earned_day = (now() AT TIME ZONE 'UTC')::date
-                                      THEN earned_today ELSE 0 END + $5,
-                  earned_day = (now() AT TIME ZONE 'UTC')::date,
-                  spend_12m = spend_12m + COALESCE((SELECT amount_minor FROM spent WHERE in_window), 0),
-                  -- The total stays right until the purchase leaves the window (NULL, unknown,
-                  -- stays NULL).
-                  -- (LEAST skips NULLs, hence the CASE.)
-                  spend_valid_until = CASE WHEN spend_valid_until IS NOT NULL THEN
-                      LEAST(spend_valid_until,
-                            (SELECT occurred_at + interval '12 months' FROM spent WHERE in_window))
-                  END,
-                  spend_version = spend_version + (SELECT count(*) FROM spent),
-                  updated_at = now()
-            WHERE a.member_id = $1
-        RETURNING CASE WHEN spend_valid_until > now() THEN spend_12m END AS qualifying_spend"#,
-        member_id,
-        change.active,
-        change.pending,
-        change.earned,
-        change.earned,
-        purchase.map(|p| p.reference.as_str()),
-        purchase.map(|p| p.amount_minor),
-        purchase.map(|p| p.occurred_at),
-    )
-    .fetch_one(conn)
-    .await
+/// An earn's change to its member's account, written with its transaction
+/// ([`super::entries::record`]): the cached balances, the points earned today, and for a
+/// purchase its qualifying spend, added to the running 12-month total.
+#[derive(Debug, Clone)]
+pub struct EarnChange {
+    pub change: BalanceChange,
+    pub purchase: Option<QualifyingPurchase>,
 }
 
 /// Changes of the cached balances; `earned` also counts towards lifetime points.

@@ -1,5 +1,6 @@
 //! `point_transactions` and their double entries.
 
+use super::accounts::EarnChange;
 use super::lots::NewLot;
 use crate::domain::{LotStatus, TransactionKind};
 use chrono::{DateTime, Utc};
@@ -50,6 +51,16 @@ pub struct NewTransaction<'a> {
     pub moves: Vec<(Book, i64)>,
     /// The lot of points the transaction creates, if it creates one.
     pub lot: Option<NewLot>,
+    /// An earn's change to the member's account, written with it.
+    pub earn: Option<EarnChange>,
+}
+
+/// A transaction as written.
+#[derive(Debug, Clone, Copy)]
+pub struct Recorded {
+    pub id: Uuid,
+    /// After an earn: the member's rolling qualifying spend, if the running total is known.
+    pub qualifying_spend: Option<i64>,
 }
 
 impl<'a> NewTransaction<'a> {
@@ -79,17 +90,19 @@ impl<'a> NewTransaction<'a> {
             shortfall: 0,
             moves: Vec::new(),
             lot: None,
+            earn: None,
         }
     }
 }
 
-/// Writes the transaction, its entries and its lot in one statement. Returns `None` when a
-/// transaction with the same (source, reference, kind) exists already, or an earn with the same
-/// (source, reference): the request or event was a repeat, and nothing was written.
+/// Writes the transaction, its entries, its lot and an earn's account change in one statement.
+/// Returns `None` when a transaction with the same (source, reference, kind) exists already, or
+/// an earn with the same (source, reference): the request or event was a repeat, and nothing was
+/// written.
 pub async fn record(
     conn: &mut PgConnection,
     tx: &NewTransaction<'_>,
-) -> Result<Option<Uuid>, sqlx::Error> {
+) -> Result<Option<Recorded>, sqlx::Error> {
     let id = Uuid::now_v7();
     let mut accounts: Vec<String> = Vec::new();
     let mut amounts: Vec<i64> = Vec::new();
@@ -104,8 +117,11 @@ pub async fn record(
         .and_then(i64::checked_neg)
         .ok_or_else(|| sqlx::Error::Protocol("ledger moves overflow".into()))?;
     let lot = tx.lot.as_ref();
-    // The entries and the lot are written only if the transaction was (they select from `t`).
-    let written = sqlx::query_scalar!(
+    let earn = tx.earn.as_ref();
+    let change = earn.map(|e| e.change).unwrap_or_default();
+    let purchase = earn.and_then(|e| e.purchase.as_ref());
+    // The rest is written only if the transaction was (each part selects from `t`).
+    let written = sqlx::query!(
         r#"WITH t AS (
                INSERT INTO point_transactions
                    (id, member_id, kind, points, source, reference_id, description, amount_minor,
@@ -125,8 +141,32 @@ pub async fn record(
                SELECT $21::uuid, $2::uuid, t.id, $22::bigint, $23::bigint, $24::text,
                       $25::timestamptz, $26::timestamptz, $27::timestamptz
                  FROM t WHERE $22::bigint IS NOT NULL
+           ), spent AS (
+               -- A purchase counts towards tiers once per reference.
+               INSERT INTO qualifying_spend (member_id, reference, amount_minor, occurred_at)
+               SELECT $2::uuid, $32::text, $33::bigint, $34::timestamptz FROM t WHERE $32::text IS NOT NULL
+               ON CONFLICT DO NOTHING
+               RETURNING amount_minor, occurred_at, occurred_at > now() - interval '12 months' AS in_window
+           ), account AS (
+               UPDATE accounts
+                  SET balance = balance + $28, pending = pending + $29,
+                      lifetime_earned = lifetime_earned + $30,
+                      earned_today = CASE WHEN earned_day = (now() AT TIME ZONE 'UTC')::date
+                                          THEN earned_today ELSE 0 END + $30,
+                      earned_day = (now() AT TIME ZONE 'UTC')::date,
+                      spend_12m = spend_12m + COALESCE((SELECT amount_minor FROM spent WHERE in_window), 0),
+                      -- The total stays right until the purchase leaves the window; NULL
+                      -- (unknown) stays NULL, which LEAST would not keep.
+                      spend_valid_until = CASE WHEN spend_valid_until IS NOT NULL THEN
+                          LEAST(spend_valid_until,
+                                (SELECT occurred_at + interval '12 months' FROM spent WHERE in_window))
+                      END,
+                      spend_version = spend_version + (SELECT count(*) FROM spent),
+                      updated_at = now()
+                WHERE member_id = $2 AND $31::bool AND EXISTS (SELECT 1 FROM t)
+            RETURNING CASE WHEN spend_valid_until > now() THEN spend_12m END AS qualifying_spend
            )
-           SELECT id AS "id!" FROM t"#,
+           SELECT id AS "id!", (SELECT qualifying_spend FROM account) AS qualifying_spend FROM t"#,
         id,
         tx.member_id,
         tx.kind.as_str(),
@@ -154,10 +194,20 @@ pub async fn record(
         lot.map(|l| l.earned_at),
         lot.map(|l| l.available_at),
         lot.map(|l| l.expires_at),
+        change.active,
+        change.pending,
+        change.earned,
+        earn.is_some(),
+        purchase.map(|p| p.reference.as_str()),
+        purchase.map(|p| p.amount_minor),
+        purchase.map(|p| p.occurred_at),
     )
     .fetch_optional(conn)
     .await?;
-    Ok(written)
+    Ok(written.map(|w| Recorded {
+        id: w.id,
+        qualifying_spend: w.qualifying_spend,
+    }))
 }
 
 #[derive(Debug, Clone)]

@@ -1,9 +1,36 @@
 //! Qualifying spend (what counts towards tiers) and refunds that arrived before their charge.
 
+use super::accounts::QualifyingPurchase;
 use crate::domain::earning::ChargeRefund;
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
+
+/// Records a purchase that earned nothing (worth less than a point) towards tiers, once per
+/// reference. The account's running total is marked unknown, to be recomputed by the next read:
+/// such purchases are rare enough that keeping it exact is not worth a second statement here.
+pub async fn add_qualifying(
+    conn: &mut PgConnection,
+    member_id: Uuid,
+    purchase: &QualifyingPurchase,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "WITH spent AS (
+             INSERT INTO qualifying_spend (member_id, reference, amount_minor, occurred_at)
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING
+          RETURNING member_id
+         )
+         UPDATE accounts SET spend_valid_until = NULL, spend_version = spend_version + 1
+          WHERE member_id IN (SELECT member_id FROM spent)",
+        member_id,
+        purchase.reference,
+        purchase.amount_minor,
+        purchase.occurred_at,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
 
 /// Takes a refunded amount off a purchase's qualifying spend (never below zero). The account's
 /// running 12-month total is marked unknown, to be recomputed by the next read.
