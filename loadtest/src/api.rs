@@ -34,7 +34,16 @@ pub struct Api {
 /// Sends `request` and returns its JSON body if the status is one of `expected`; otherwise
 /// an error naming the status and the start of the body.
 pub async fn expect(request: RequestBuilder, expected: &[u16]) -> Result<Value, String> {
-    let response = request.send().await.map_err(|e| format!("request: {e}"))?;
+    let response = request.send().await.map_err(|e| {
+        // reqwest's message ("error sending request") hides the cause in its sources.
+        let mut message = format!("request: {e}");
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            message.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        message
+    })?;
     let status = response.status();
     let body = response
         .bytes()
@@ -57,6 +66,9 @@ impl Api {
     pub fn new(targets: Targets, connections: usize) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(connections.max(1) * 2)
+            // Under the services' keep-alive (actix's 5 s): a connection idle between scenarios
+            // is dropped here first, instead of being reused just as the server closes it.
+            .pool_idle_timeout(Duration::from_secs(2))
             .timeout(Duration::from_secs(30))
             .tcp_nodelay(true)
             .build()?;
