@@ -23,7 +23,7 @@ const VERIFIED_CAPACITY: usize = 20_000;
 ///
 /// A token whose signature checked out is remembered until it expires, so a member's app
 /// calling again with the same token costs a map lookup instead of an Ed25519 verification;
-/// expiry and revocation are still checked on every request.
+/// expiry, revocation and that its key is still published are checked on every request.
 pub struct JwtVerifier {
     keys: Arc<KeyCache>,
     revocations: RwLock<RevocationList>,
@@ -37,6 +37,8 @@ struct Verified {
     principal: Principal,
     session: Option<Uuid>,
     expires_at: i64,
+    /// The key that signed it.
+    kid: String,
 }
 
 /// The keys and how to fetch them, shared with the fetch task so that the fetch finishes (and
@@ -92,12 +94,7 @@ impl JwtVerifier {
     }
 
     pub fn install(&self, jwks: &Jwks) {
-        self.keys.install(jwks);
-        // A key that left the set must stop vouching for the tokens it signed.
-        self.verified
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        self.keys.install(jwks)
     }
 
     pub async fn verify(&self, token: &str) -> Result<Principal, ApiError> {
@@ -108,6 +105,9 @@ impl JwtVerifier {
             .unwrap_or_else(|p| p.into_inner())
             .get(token)
             .cloned();
+        // A key that left the set (rotated out, however the set was refreshed) stops vouching
+        // for the tokens it signed: those go through the full check again, and fail it.
+        let known = known.filter(|verified| self.keys.has(&verified.kid));
         let verified = match known {
             Some(verified) => {
                 if chrono::Utc::now().timestamp()
@@ -171,6 +171,7 @@ impl JwtVerifier {
             },
             session: claims.sid,
             expires_at: claims.exp,
+            kid,
         })
     }
 
