@@ -341,7 +341,8 @@ pub async fn webhook_storm(
 
 /// Charges flowing to points: `rate` charges a second, each timed from the payment service's
 /// answer (the charge succeeded) until its earn is in the member's points ledger, where the
-/// history endpoint reads it. The ledger is watched every 2 ms.
+/// history endpoint reads it. The ledger is asked every 5 ms for the charges still awaited, by
+/// its unique (source, reference) index, so the watching costs the fleet's Postgres little.
 pub async fn charge_to_points(
     api: &Api,
     setup: &Setup,
@@ -386,14 +387,9 @@ pub async fn charge_to_points(
 /// Watches the points ledger for the earns of charges.
 #[derive(Clone)]
 struct Watch {
-    inner: Arc<Mutex<WatchState>>,
+    /// The charges awaited, each with whom to tell when its earn is in.
+    waiting: Arc<Mutex<HashMap<String, tokio::sync::oneshot::Sender<Instant>>>>,
     stop: tokio_util_stop::Stop,
-}
-
-#[derive(Default)]
-struct WatchState {
-    seen: HashMap<String, Instant>,
-    waiting: HashMap<String, tokio::sync::oneshot::Sender<Instant>>,
 }
 
 mod tokio_util_stop {
@@ -415,55 +411,50 @@ mod tokio_util_stop {
 
 impl Watch {
     fn start(pool: PgPool, schema: &str) -> Watch {
+        // Only the awaited references, by the ledger's unique (source, reference) index: a scan
+        // of recent rows instead read the whole ledger hundreds of times a second and slowed the
+        // very Postgres it was timing.
         let sql = format!(
-            "SELECT reference_id, created_at FROM \"{schema}\".point_transactions
-              WHERE source = 'charge' AND created_at > $1"
+            "SELECT reference_id FROM \"{schema}\".point_transactions
+              WHERE source = 'charge' AND reference_id = ANY($1)
+                AND kind IN ('earn', 'earn_pending')"
         );
         let watch = Watch {
-            inner: Arc::default(),
+            waiting: Arc::default(),
             stop: tokio_util_stop::Stop::default(),
         };
         let w = watch.clone();
         tokio::spawn(async move {
-            // Rows become visible in commit order, not in `created_at` order: look back a while
-            // and skip what was seen.
-            let mut since = chrono::Utc::now() - chrono::Duration::seconds(5);
             while !w.stop.stopped() {
-                let rows: Result<Vec<(String, chrono::DateTime<chrono::Utc>)>, _> =
-                    sqlx::query_as(&sql).bind(since).fetch_all(&pool).await;
-                let now = Instant::now();
-                if let Ok(rows) = rows {
-                    let mut state = w.inner.lock().unwrap();
-                    let mut newest = since;
-                    for (reference, created) in rows {
-                        newest = newest.max(created);
-                        if state.seen.contains_key(&reference) {
-                            continue;
+                let awaited: Vec<String> = w.waiting.lock().unwrap().keys().cloned().collect();
+                if !awaited.is_empty() {
+                    let found: Result<Vec<String>, _> = sqlx::query_scalar(&sql)
+                        .bind(&awaited)
+                        .fetch_all(&pool)
+                        .await;
+                    let now = Instant::now();
+                    if let Ok(found) = found {
+                        let mut waiting = w.waiting.lock().unwrap();
+                        for reference in found {
+                            if let Some(waiter) = waiting.remove(&reference) {
+                                let _ = waiter.send(now);
+                            }
                         }
-                        if let Some(waiter) = state.waiting.remove(&reference) {
-                            let _ = waiter.send(now);
-                        }
-                        state.seen.insert(reference, now);
                     }
-                    since = since.max(newest - chrono::Duration::seconds(5));
                 }
-                tokio::time::sleep(Duration::from_millis(2)).await;
+                tokio::time::sleep(Duration::from_millis(5)).await;
             }
         });
         watch
     }
 
+    /// Resolves when the charge's earn is in the ledger (at the first look if it is already).
     fn wait_for(&self, charge: &str) -> tokio::sync::oneshot::Receiver<Instant> {
         let (sender, receiver) = tokio::sync::oneshot::channel();
-        let mut state = self.inner.lock().unwrap();
-        match state.seen.get(charge) {
-            Some(&at) => {
-                let _ = sender.send(at);
-            }
-            None => {
-                state.waiting.insert(charge.to_owned(), sender);
-            }
-        }
+        self.waiting
+            .lock()
+            .unwrap()
+            .insert(charge.to_owned(), sender);
         receiver
     }
 

@@ -545,7 +545,7 @@ async fn measure(
         "requests go straight to each service (as Kong routes them), not through the development edge".into(),
         format!("a member with history has {} purchases, recorded through the POS API before the run", args.history),
         "pgbench runs on the fleet's Postgres with as many clients as the scenarios have connections; the earn's SQL is replayed in a copy of the point schema's tables (loadtest/sql/earn.pgbench)".into(),
-        "charge -> points: from the payment service's answer (charge succeeded) until the earn is in the point service's ledger, which the history endpoint reads; the ledger is watched every 2 ms".into(),
+        "charge -> points: from the payment service's answer (charge succeeded) until the earn is in the point service's ledger, which the history endpoint reads; the ledger is asked every 5 ms for the charges still awaited (by its unique index)".into(),
         "at rest: CPU over the window after start-up settled; RSS at its end. Per-service figures come from each service's own binary on the same infrastructure; the fleet row is the whole one-process fleet".into(),
     ]);
     report.notes = notes;
