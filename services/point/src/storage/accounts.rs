@@ -46,38 +46,20 @@ pub async fn open(conn: &mut PgConnection, member_id: Uuid) -> Result<(), sqlx::
     Ok(())
 }
 
+/// The member's account as it stands (the balance read's query, without its extras).
 pub async fn find(
     conn: &mut PgConnection,
     member_id: Uuid,
 ) -> Result<Option<Account>, sqlx::Error> {
-    sqlx::query_as!(
-        Account,
-        r#"WITH a AS (
-               SELECT *, CASE WHEN override_tier IS NOT NULL AND override_expires_at > now()
-                              THEN override_tier ELSE tier END AS effective
-                 FROM accounts WHERE member_id = $1
-           )
-           SELECT a.member_id AS "member_id!", a.effective AS "tier!", a.tier AS "qualified_tier!",
-                  t.multiplier_bp, t.rank AS tier_rank, a.balance AS "balance!",
-                  a.pending AS "pending!", a.held AS "held!",
-                  a.lifetime_earned AS "lifetime_earned!",
-                  CASE WHEN a.earned_day = (now() AT TIME ZONE 'UTC')::date
-                       THEN a.earned_today ELSE 0 END AS "earned_today!",
-                  a.tier_period_ends_at AS "tier_period_ends_at!",
-                  CASE WHEN a.effective <> a.tier THEN a.override_reason END AS override_reason,
-                  CASE WHEN a.effective <> a.tier THEN a.override_expires_at END AS override_expires_at,
-                  a.erased_at
-             FROM a JOIN tiers t ON t.code = a.effective"#,
-        member_id
-    )
-    .fetch_optional(conn)
-    .await
+    Ok(balance_row(conn, member_id, 0)
+        .await?
+        .map(|row| row.account))
 }
 
 /// Locks the member's account for the rest of the transaction: every change to one member's
 /// points is serialised here, so concurrent earns and spends can't both read a stale balance.
-/// The columns are `find`'s, taken from the locked row itself: a join on `accounts` would read
-/// the version from before the lock waited. (A view cannot serve the three reads: locking
+/// The columns are [`balance_row`]'s, taken from the locked row itself: a join on `accounts`
+/// would read the version from before the lock waited. (A view cannot serve both reads: locking
 /// through it would lock the tier's row too, and serialise every member of that tier.)
 pub async fn lock(
     conn: &mut PgConnection,

@@ -307,22 +307,6 @@ pub async fn cursor_is_valid(
     .await
 }
 
-/// Points earned (active or pending) by the member since `since`, for the daily cap.
-pub async fn earned_since(
-    conn: &mut PgConnection,
-    member_id: Uuid,
-    since: DateTime<Utc>,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"SELECT COALESCE(sum(points), 0)::bigint AS "earned!" FROM point_transactions
-            WHERE member_id = $1 AND kind IN ('earn', 'earn_pending') AND created_at >= $2"#,
-        member_id,
-        since,
-    )
-    .fetch_one(conn)
-    .await
-}
-
 /// Points already taken back (or recorded as short) for a charge's refunds.
 pub async fn refunded_for_charge(
     conn: &mut PgConnection,

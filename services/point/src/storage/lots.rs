@@ -282,22 +282,3 @@ pub async fn claim_expiry_warnings(
     .await
     .and_then(records)
 }
-
-/// Active points expiring within `days` of `now`.
-pub async fn expiring_within(
-    conn: &mut PgConnection,
-    member_id: Uuid,
-    now: DateTime<Utc>,
-    days: i32,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"SELECT COALESCE(sum(remaining), 0)::bigint AS "expiring!" FROM point_lots
-            WHERE member_id = $1 AND status = 'active' AND remaining > 0
-              AND expires_at <= $2::timestamptz + make_interval(days => $3)"#,
-        member_id,
-        now,
-        days,
-    )
-    .fetch_one(conn)
-    .await
-}
