@@ -12,6 +12,8 @@ pub enum Target {
     Ratio { min: f64, max_p99: Option<f64> },
     /// p99 under `ms` at a sustained `rate` a second.
     P99Under { ms: f64, rate: f64 },
+    /// At least `min` a second.
+    Throughput { min: f64 },
 }
 
 impl Target {
@@ -23,6 +25,7 @@ impl Target {
                 max_p99: Some(p),
             } => format!("≥{min}x req/s, p99 ≤{p}x"),
             Target::P99Under { ms, rate } => format!("p99 <{ms} ms at {rate}/s"),
+            Target::Throughput { min } => format!("≥{min}/s"),
         }
     }
 
@@ -38,6 +41,7 @@ impl Target {
             (Target::P99Under { ms, rate }, _) => {
                 Some(row.p99_ms < *ms && row.throughput >= rate * 0.95)
             }
+            (Target::Throughput { min }, _) => Some(row.throughput >= *min),
             _ => None,
         }
     }

@@ -462,3 +462,133 @@ impl Watch {
         self.stop.stop();
     }
 }
+
+/// The point service's consumer draining a backlog: `count` charge.succeeded events, for the
+/// setup's members, written straight to the topic as the payment service's relay writes them;
+/// throughput is how many it applied a second from the first write to the last commit, and
+/// each event's latency runs from its write to the commit of its inbox row.
+pub async fn consumer_drain(
+    brokers: &str,
+    setup: &Setup,
+    points_db: PgPool,
+    points_schema: &str,
+    count: usize,
+) -> Summary {
+    let name = "point consumer: a backlog of charge.succeeded";
+    match drain(brokers, setup, &points_db, points_schema, count).await {
+        Ok(summary) => Summary {
+            name: name.into(),
+            ..summary
+        },
+        Err(e) => {
+            let mut recorder = crate::stats::Recorder::default();
+            recorder.error(format!("{e:#}"));
+            recorder.summary(name, Duration::from_secs(1))
+        }
+    }
+}
+
+async fn drain(
+    brokers: &str,
+    setup: &Setup,
+    points_db: &PgPool,
+    points_schema: &str,
+    count: usize,
+) -> anyhow::Result<Summary> {
+    use events::proto::ChargeSucceeded;
+    use prost::Message as _;
+    use rdkafka::message::{Header, OwnedHeaders};
+    use rdkafka::producer::FutureRecord;
+
+    let producer = events::KafkaSettings::new(brokers).producer("bench-backlog")?;
+    let mut sent_at = HashMap::with_capacity(count);
+    let mut deliveries = Vec::with_capacity(count);
+    let started = chrono::Utc::now();
+    for n in 0..count {
+        let member = &setup.members[n % setup.members.len()];
+        let charge_id = Uuid::now_v7().to_string();
+        let event = events::OutgoingEvent::of_fact(
+            "payment",
+            events::topics::CHARGE_SUCCEEDED,
+            &charge_id,
+            member.id,
+            &ChargeSucceeded {
+                charge_id: charge_id.clone(),
+                member_id: member.id.to_string(),
+                amount: 1000,
+                currency: "AUD".into(),
+                kind: "purchase".into(),
+                psp: "stripe".into(),
+                psp_reference: format!("pi_backlog_{n}"),
+                merchant_id: String::new(),
+            },
+        );
+        let event_id = event.event_id.to_string();
+        let headers = OwnedHeaders::new()
+            .insert(Header {
+                key: "event_id",
+                value: Some(&event_id),
+            })
+            .insert(Header {
+                key: "event_type",
+                value: Some(event.event_type),
+            });
+        let payload = event.envelope.encode_to_vec();
+        let record = FutureRecord::to(events::topics::CHARGE_SUCCEEDED)
+            .key(&event.subject_id)
+            .payload(&payload)
+            .headers(headers);
+        let delivery = producer
+            .send_result(record)
+            .map_err(|(e, _)| anyhow::anyhow!("queueing an event: {e}"))?;
+        sent_at.insert(event.event_id, chrono::Utc::now());
+        deliveries.push(delivery);
+    }
+    for delivery in deliveries {
+        delivery
+            .await?
+            .map_err(|(e, _)| anyhow::anyhow!("the broker refused an event: {e}"))?;
+    }
+    let ids: Vec<Uuid> = sent_at.keys().copied().collect();
+    let applied_sql = format!(
+        "SELECT count(*) FROM \"{points_schema}\".inbox WHERE consumer = 'point' AND event_id = ANY($1)"
+    );
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut applied = 0i64;
+    while Instant::now() < deadline {
+        applied = sqlx::query_scalar(&applied_sql)
+            .bind(&ids)
+            .fetch_one(points_db)
+            .await?;
+        if applied as usize == count {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The inbox row's time is its transaction's start: close to, and never after, its commit.
+    let rows: Vec<(Uuid, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(&format!(
+        "SELECT event_id, processed_at FROM \"{points_schema}\".inbox WHERE consumer = 'point' AND event_id = ANY($1)"
+    ))
+    .bind(&ids)
+    .fetch_all(points_db)
+    .await?;
+    let mut latencies_us: Vec<u32> = rows
+        .iter()
+        .map(|(id, at)| {
+            let sent = sent_at[id];
+            u32::try_from((*at - sent).num_microseconds().unwrap_or(0).max(0)).unwrap_or(u32::MAX)
+        })
+        .collect();
+    latencies_us.sort_unstable();
+    let last = rows.iter().map(|(_, at)| *at).max().unwrap_or(started);
+    let elapsed = (last - started).to_std().unwrap_or_default();
+    let mut summary =
+        Summary::from_sorted("", &latencies_us, count as u64 - applied as u64, elapsed);
+    if summary.errors > 0 {
+        summary.first_error = Some(format!(
+            "{} of {count} events not applied within 120 s",
+            summary.errors
+        ));
+    }
+    Ok(summary)
+}

@@ -21,6 +21,8 @@ pub struct Options {
     /// Charges a second of the charge-to-points scenario, and for how long.
     pub flow_rate: f64,
     pub flow_duration: Duration,
+    /// Events in the backlog the point consumer drains.
+    pub backlog: usize,
 }
 
 /// pgbench on the fleet's Postgres.
@@ -33,10 +35,12 @@ pub struct PgBaseline {
     pub scratch: PathBuf,
 }
 
-/// The fleet's database, for the replay's copy and the charge-to-points watch.
+/// The fleet's database and broker, for the replay's copy, the charge-to-points watch and the
+/// consumer's backlog.
 pub struct Database {
     pub pool: PgPool,
     pub points_schema: String,
+    pub brokers: String,
 }
 
 fn blocking<T: Send + 'static>(
@@ -223,6 +227,20 @@ pub async fn run(
             ms: 100.0,
             rate: options.flow_rate,
         }),
+    });
+    let drain = scenarios::consumer_drain(
+        &db.brokers,
+        setup,
+        db.pool.clone(),
+        &db.points_schema,
+        options.backlog,
+    )
+    .await;
+    report.rows.push(crate::report::Row {
+        summary: drain,
+        load: format!("{} events", options.backlog),
+        baseline: None,
+        target: Some(Target::Throughput { min: 2000.0 }),
     });
     report.seeding = setup.seeding.clone();
     report

@@ -79,6 +79,7 @@ async fn every_scenario_runs_without_errors() {
     let db = Database {
         pool: infra.pool(&fleet.point_schema).await.unwrap(),
         points_schema: fleet.point_schema.clone(),
+        brokers: infra.brokers(),
     };
     let options = Options {
         connections: 2,
@@ -86,13 +87,15 @@ async fn every_scenario_runs_without_errors() {
         duration: Duration::from_secs(2),
         flow_rate: 5.0,
         flow_duration: Duration::from_secs(2),
+        backlog: 50,
     };
     let report = suite::run(&api, &setup, &options, &bare_url, pg, &db).await;
     let markdown = report.markdown();
     println!("{markdown}");
     assert!(report.errors().is_empty(), "{markdown}");
-    assert!(report.rows.len() >= 11, "{markdown}");
+    assert!(report.rows.len() >= 12, "{markdown}");
     assert!(markdown.contains("charge -> points visible"), "{markdown}");
+    assert!(markdown.contains("point consumer: a backlog"), "{markdown}");
 
     bare_handle.stop(true).await;
     fleet.stop().await.expect("the fleet stops cleanly");

@@ -118,6 +118,23 @@ enum Processed {
 
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
+/// How long one transaction of events may take before it is abandoned and retried: a connection
+/// whose server went away without a word must not stall the partition for good.
+const APPLY_TIMEOUT: Duration = Duration::from_secs(30);
+
+async fn within_apply_timeout(
+    work: impl std::future::Future<Output = Result<(), HandlerError>>,
+) -> Result<(), HandlerError> {
+    tokio::time::timeout(APPLY_TIMEOUT, work)
+        .await
+        .unwrap_or_else(|_| {
+            Err(HandlerError::Transient(anyhow::anyhow!(
+                "applying took longer than {} s and was abandoned",
+                APPLY_TIMEOUT.as_secs()
+            )))
+        })
+}
+
 /// The most events applied in one transaction: enough that commits stop dominating, few enough
 /// that the members' account locks are held for milliseconds.
 const MAX_BATCH: usize = 64;
@@ -254,7 +271,7 @@ impl Consumer {
                 .map(|m| ReceivedEvent::from_message(m).ok())
                 .collect();
             if let Some(events) = events {
-                match self.apply_batch(&events).await {
+                match within_apply_timeout(self.apply_batch(&events)).await {
                     Ok(()) => return Ok(batch.len()),
                     Err(e) => {
                         tracing::debug!(consumer = %self.name, error = %e, size = batch.len(), "a batch failed; applying its events one at a time")
@@ -331,7 +348,7 @@ impl Consumer {
     ) -> anyhow::Result<Processed> {
         let mut backoff = Duration::from_millis(100);
         loop {
-            match self.apply(event).await {
+            match within_apply_timeout(self.apply(event)).await {
                 Ok(()) => return Ok(Processed::Done),
                 Err(HandlerError::Permanent(e)) => {
                     tracing::warn!(error = %format!("{e:#}"), "dead-lettering an event that cannot be processed");

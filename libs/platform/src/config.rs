@@ -67,7 +67,7 @@ pub const COMMON: &[Setting] = &[
         "database_url",
         "postgres://postgres@127.0.0.1:5432/postgres",
     ),
-    Setting::new("database_max_connections", "10"),
+    Setting::new("database_max_connections", "0"),
     Setting::new("redis_url", "redis://127.0.0.1:6379"),
     Setting::new("kafka_brokers", "127.0.0.1:9092"),
     Setting::new("kafka_create_topics", "true"),
@@ -93,6 +93,7 @@ pub struct ServiceSettings {
     /// Connection string of the Postgres database; the service keeps its tables in `database_schema`.
     pub database_url: SecretString,
     pub database_schema: String,
+    /// The Postgres pool's size; 0 sizes it to the machine ([`ServiceSettings::database_pool_size`]).
     pub database_max_connections: u32,
     pub redis_url: SecretString,
     /// Bootstrap servers of the Kafka-protocol cluster.
@@ -107,6 +108,21 @@ pub struct ServiceSettings {
     /// This instance's stable name in its consumer groups (e.g. the pod name), so that a
     /// restart takes its place back at once; unset joins as a new member each time.
     pub kafka_group_instance_id: Option<String>,
+}
+
+impl ServiceSettings {
+    /// The Postgres pool's size: as set, or four connections per core and at least ten (a
+    /// request waits on the database far more than it computes, so a pool of one per core would
+    /// leave the cores idle).
+    pub fn database_pool_size(&self) -> u32 {
+        match self.database_max_connections {
+            0 => {
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+                (4 * cores).max(10)
+            }
+            set => set,
+        }
+    }
 }
 
 impl ServiceSettings {
@@ -272,6 +288,16 @@ mod tests {
         Setting::new("timeout_ms", "10"),
         Setting::unset("webhook_url"),
     ];
+
+    #[test]
+    fn the_pool_is_sized_to_the_cores_unless_set() {
+        let mut settings: Settings = Loader::new("CFGTEST_POOL", TABLE).load().unwrap();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+        assert_eq!(settings.service.database_max_connections, 0);
+        assert_eq!(settings.service.database_pool_size(), (4 * cores).max(10));
+        settings.service.database_max_connections = 3;
+        assert_eq!(settings.service.database_pool_size(), 3);
+    }
 
     #[test]
     fn the_table_alone_loads_into_a_flattened_struct() {

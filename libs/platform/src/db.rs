@@ -24,7 +24,12 @@ pub async fn connect(
     let pool = PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(5))
-        .connect_with(options.options([("search_path", schema)]))
+        .connect_with(options.options([
+            ("search_path", schema),
+            // A transaction left open by a stalled or lost client gives its locks back: a
+            // member's account must not stay locked for as long as the connection lives.
+            ("idle_in_transaction_session_timeout", "60s"),
+        ]))
         .await
         .with_context(|| format!("connecting to Postgres for schema {schema}"))?;
     Ok(pool)

@@ -71,7 +71,7 @@ impl Foundation {
         let pool = platform::db::connect(
             &settings.database_url,
             &settings.database_schema,
-            settings.database_max_connections,
+            settings.database_pool_size(),
         )
         .await?;
         migrate(&pool, migrator).await?;

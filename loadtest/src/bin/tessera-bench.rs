@@ -24,6 +24,7 @@ actix-web baseline, runs every scenario beside its baseline and writes the repor
   --history N           purchases of the member with a history (default 10000)
   --rate N              charges a second of the charge -> points scenario (default 200)
   --flow-duration SECS  how long the charges flow (default 30)
+  --backlog N           events in the backlog the point consumer drains (default 20000)
   --idle SECS           window of the at-rest CPU measurement (default 10)
   --no-services         skip the at-rest figures of each service as a process of its own
   --out PATH            the report (default target/bench/report.md)";
@@ -45,6 +46,7 @@ fn parse_args() -> anyhow::Result<Args> {
             duration: Duration::from_secs(20),
             flow_rate: 200.0,
             flow_duration: Duration::from_secs(30),
+            backlog: 20_000,
         },
         members: 64,
         history: 10_000,
@@ -65,6 +67,7 @@ fn parse_args() -> anyhow::Result<Args> {
             "--flow-duration" => {
                 args.options.flow_duration = Duration::from_secs(value()?.parse()?)
             }
+            "--backlog" => args.options.backlog = value()?.parse()?,
             "--idle" => args.idle = Duration::from_secs(value()?.parse()?),
             "--no-services" => args.services = false,
             "--out" => args.out = Some(value()?.into()),
@@ -530,6 +533,7 @@ async fn measure(
     let db = Database {
         pool,
         points_schema,
+        brokers: brokers.to_owned(),
     };
     let mut report = suite::run(&api, &setup, &args.options, &bare_url, pg, &db).await;
     fleet.stop();
@@ -546,6 +550,7 @@ async fn measure(
         format!("a member with history has {} purchases, recorded through the POS API before the run", args.history),
         "pgbench runs on the fleet's Postgres with as many clients as the scenarios have connections; the earn's SQL is replayed in a copy of the point schema's tables (loadtest/sql/earn.pgbench)".into(),
         "charge -> points: from the payment service's answer (charge succeeded) until the earn is in the point service's ledger, which the history endpoint reads; the ledger is asked every 5 ms for the charges still awaited (by its unique index)".into(),
+        "point consumer: the backlog is written straight to the charge.succeeded topic as the payment service's relay writes it, while the consumer runs; events a second from the first write to the last inbox row, latency from each write to its inbox row".into(),
         "at rest: CPU over the window after start-up settled; RSS at its end. Per-service figures come from each service's own binary on the same infrastructure; the fleet row is the whole one-process fleet".into(),
     ]);
     report.notes = notes;

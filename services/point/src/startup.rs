@@ -25,6 +25,7 @@ impl Application {
         )
         .await?;
         let program = crate::core::program::cache();
+        let balances = crate::core::balance::cache();
         foundation
             .consume(
                 crate::events::CONSUMES,
@@ -48,6 +49,7 @@ impl Application {
                 settings.rate_limit,
             ),
             program: Arc::clone(&program),
+            balances: Arc::clone(&balances),
         });
         let pool = foundation.pool.clone();
         let service =
@@ -59,6 +61,10 @@ impl Application {
             .with_worker(
                 "program-changes",
                 program.listen(pool.clone(), shutdown.clone()).boxed(),
+            )
+            .with_worker(
+                "balance-changes",
+                balances.listen(pool.clone(), shutdown.clone()).boxed(),
             )
             .with_worker(
                 "point-jobs",

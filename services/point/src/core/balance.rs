@@ -11,9 +11,12 @@ use crate::storage::entries;
 pub use crate::storage::entries::TransactionRecord;
 use crate::storage::spend;
 use chrono::{DateTime, Utc};
+use platform::notified_cache::NotifiedMap;
 use platform::pagination::{Cursor, PageRequest};
 use platform::ApiError;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
+use std::sync::Arc;
+use std::time::Instant;
 use uuid::Uuid;
 
 /// A member's points and tier as of now.
@@ -28,34 +31,118 @@ pub struct Balance {
     pub next_tier: Option<(String, i64)>,
 }
 
-/// One indexed query (the account, its expiring points and its running spend total) and the
-/// program from memory; the spend is summed from the purchases only when the total ran out of
-/// date (the oldest purchase left the 12-month window, or a refund changed one).
+/// Balances as this process keeps them, by member id: dropped by the `balance_<schema>`
+/// notification the accounts trigger sends when a member's account changes, wherever the change
+/// was made, and by this process's own writes at once ([`balance_changed`]).
+pub type BalanceCache = NotifiedMap<KeptBalance>;
+
+/// Enough for the members active at once on one process; beyond it balances are read, not kept.
+const KEPT_BALANCES: usize = 50_000;
+/// How long a balance is kept at most, in case a change ever went unnoticed.
+const KEPT_FOR: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+pub fn cache() -> Arc<BalanceCache> {
+    NotifiedMap::new("balance", KEPT_BALANCES)
+}
+
+/// What a balance read keeps of its query: everything but the next tier, which is worked out
+/// from the program in force.
+#[derive(Debug)]
+pub struct KeptBalance {
+    account: Account,
+    expiring_soon: i64,
+    qualifying_spend: i64,
+}
+
+/// Tells this process's balance cache that the member's account changed, so the member's next
+/// read here sees it without waiting for the notification.
+pub fn balance_changed(balances: &BalanceCache, member_id: Uuid) {
+    balances.invalidate(member_key(member_id, &mut Uuid::encode_buffer()));
+}
+
+/// The key the notifications use: the id as Postgres writes it.
+fn member_key(member_id: Uuid, buffer: &mut [u8]) -> &str {
+    member_id.hyphenated().encode_lower(buffer)
+}
+
+/// From memory, or from one indexed query (the account, its expiring points and its running
+/// spend total); the spend is summed from the purchases only when the total ran out of date (the
+/// oldest purchase left the 12-month window, or a refund changed one). The program is in memory.
 pub async fn balance(
     pool: &PgPool,
-    cache: &ProgramCache,
+    programs: &ProgramCache,
+    balances: &BalanceCache,
     member_id: Uuid,
 ) -> Result<Balance, ApiError> {
-    let mut conn = pool.acquire().await?;
-    let row = accounts::balance_row(&mut conn, member_id, EXPIRY_WARNING_DAYS)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("this member has no points account".into()))?;
-    let qualifying_spend = match row.qualifying_spend {
-        Some(spend) => spend,
-        None => match accounts::refresh_spend(&mut conn, member_id, row.spend_version).await? {
-            Some(spend) => spend,
-            None => spend::rolling(&mut conn, member_id, Utc::now()).await?,
-        },
+    let mut buffer = Uuid::encode_buffer();
+    let key = member_key(member_id, &mut buffer);
+    let kept = match balances.get(key) {
+        Ok(kept) => kept,
+        Err(ticket) => {
+            let mut conn = pool.acquire().await?;
+            let (kept, fresh_until) = load(&mut conn, member_id).await?;
+            let kept = Arc::new(kept);
+            balances.store(key, ticket, Arc::clone(&kept), fresh_until);
+            kept
+        }
     };
-    let program = program::current(&mut conn, cache).await?;
-    let next_tier = next_tier(&program.tiers, row.account.tier_rank, qualifying_spend)
-        .map(|(tier, needed)| (tier.code.clone(), needed));
+    let program = program::current_in(pool, programs).await?;
+    let next_tier = next_tier(
+        &program.tiers,
+        kept.account.tier_rank,
+        kept.qualifying_spend,
+    )
+    .map(|(tier, needed)| (tier.code.clone(), needed));
     Ok(Balance {
-        account: row.account,
-        expiring_soon: row.expiring_soon,
-        qualifying_spend,
+        account: kept.account.clone(),
+        expiring_soon: kept.expiring_soon,
+        qualifying_spend: kept.qualifying_spend,
         next_tier,
     })
+}
+
+/// Reads a balance, and until when it stays right with nothing written: the clock alone moves
+/// the day's earnings, a tier override's end, the spend window and the expiry warning window.
+async fn load(
+    conn: &mut PgConnection,
+    member_id: Uuid,
+) -> Result<(KeptBalance, Instant), ApiError> {
+    let now = Utc::now();
+    let row = accounts::balance_row(conn, member_id, EXPIRY_WARNING_DAYS)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("this member has no points account".into()))?;
+    let (qualifying_spend, spend_valid_until) = match row.qualifying_spend {
+        Some(spend) => (spend, row.spend_valid_until),
+        // Recomputed: the refresh's own account change drops what a read keeps meanwhile, so
+        // how long this total stays right does not matter here.
+        None => match accounts::refresh_spend(conn, member_id, row.spend_version).await? {
+            Some(spend) => (spend, None),
+            None => (spend::rolling(conn, member_id, now).await?, None),
+        },
+    };
+    let tomorrow = (now.date_naive() + chrono::Days::new(1))
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc();
+    let changes_at = [
+        Some(now + KEPT_FOR),
+        Some(tomorrow),
+        row.account.override_expires_at,
+        spend_valid_until,
+        row.expiring_changes_at,
+    ]
+    .into_iter()
+    .flatten()
+    .min()
+    .unwrap_or(now);
+    let fresh_until = Instant::now() + (changes_at - now).to_std().unwrap_or_default();
+    Ok((
+        KeptBalance {
+            account: row.account,
+            expiring_soon: row.expiring_soon,
+            qualifying_spend,
+        },
+        fresh_until,
+    ))
 }
 
 /// Which of a member's transactions to list.

@@ -35,6 +35,14 @@ pub async fn current(
     }
 }
 
+/// The program now, from memory; a connection is taken from `pool` only to read it after a change.
+pub async fn current_in(pool: &PgPool, cache: &ProgramCache) -> Result<Arc<Program>, sqlx::Error> {
+    match cache.get() {
+        Ok(program) => Ok(program),
+        Err(_) => current(&mut *pool.acquire().await?, cache).await,
+    }
+}
+
 /// Who changes the program: the staff member's id and how the audit log names them.
 #[derive(Debug, Clone, Copy)]
 pub struct Staff<'a> {

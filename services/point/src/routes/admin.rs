@@ -79,6 +79,7 @@ pub async fn adjust(
         transaction_json,
     )
     .await?;
+    state.balance_changed(member_id);
     created_once(
         write,
         &state.idempotency,
@@ -143,5 +144,6 @@ pub async fn override_tier(
         &actor(&principal),
     )
     .await?;
+    state.balance_changed(member_id);
     Ok(HttpResponse::NoContent().finish())
 }

@@ -32,7 +32,8 @@ pub async fn get_balance(
 ) -> Result<HttpResponse, ApiError> {
     let member_id = path.into_inner();
     principal.authorize_member_access(member_id, STAFF, Some(auth::scopes::POINTS_READ))?;
-    let balance = core::balance::balance(&state.pool, &state.program, member_id).await?;
+    let balance =
+        core::balance::balance(&state.pool, &state.program, &state.balances, member_id).await?;
     Ok(HttpResponse::Ok().json(BalanceView::from(balance)))
 }
 

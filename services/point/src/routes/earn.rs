@@ -169,6 +169,7 @@ pub async fn earn(
         },
     )
     .await?;
+    state.balance_changed(member_id);
     Ok(earn_response(outcome))
 }
 
@@ -272,5 +273,6 @@ pub async fn pos_transaction(
         },
     )
     .await?;
+    state.balance_changed(member_id);
     Ok(earn_response(outcome))
 }

@@ -190,6 +190,7 @@ async fn place(
     } else {
         core::holds::place(&state.pool, &request, &write.claimed(), hold_json).await?
     };
+    state.balance_changed(member_id);
     created_once(
         write,
         &state.idempotency,
@@ -214,6 +215,7 @@ pub async fn capture_hold(
     let (member_id, hold_id) = path.into_inner();
     authorize(&principal, member_id)?;
     let hold = core::holds::capture(&state.pool, member_id, hold_id).await?;
+    state.balance_changed(member_id);
     Ok(HttpResponse::Ok().json(HoldView::from(&hold)))
 }
 
@@ -232,6 +234,7 @@ pub async fn release_hold(
     let (member_id, hold_id) = path.into_inner();
     authorize(&principal, member_id)?;
     let hold = core::holds::release(&state.pool, member_id, hold_id).await?;
+    state.balance_changed(member_id);
     Ok(HttpResponse::Ok().json(HoldView::from(&hold)))
 }
 

@@ -25,6 +25,15 @@ pub struct AppState {
     pub limits: RateLimiter,
     /// The program's settings, tiers and rules, kept in memory.
     pub program: std::sync::Arc<crate::core::program::ProgramCache>,
+    /// Members' balances, kept in memory.
+    pub balances: std::sync::Arc<crate::core::balance::BalanceCache>,
+}
+
+impl AppState {
+    /// After this process changed a member's account: their next balance read here sees it.
+    pub fn balance_changed(&self, member_id: uuid::Uuid) {
+        crate::core::balance::balance_changed(&self.balances, member_id);
+    }
 }
 
 /// Roles that may read any member's points.

@@ -100,6 +100,10 @@ pub struct BalanceRow {
     /// `None`: the running total must be recomputed ([`refresh_spend`]).
     pub qualifying_spend: Option<i64>,
     pub spend_version: i64,
+    /// Until when the running spend total is right; `None` while no purchase is in the window.
+    pub spend_valid_until: Option<DateTime<Utc>>,
+    /// When the next active lot enters the warning window, changing `expiring_soon`.
+    pub expiring_changes_at: Option<DateTime<Utc>>,
 }
 
 pub async fn balance_row(
@@ -125,9 +129,14 @@ pub async fn balance_row(
                   a.erased_at,
                   CASE WHEN a.spend_valid_until > now() THEN a.spend_12m END AS qualifying_spend,
                   a.spend_version AS "spend_version!",
+                  -- 'infinity' (no purchase in the window) does not fit a date: no end.
+                  CASE WHEN a.spend_valid_until < 'infinity' THEN a.spend_valid_until END AS spend_valid_until,
                   (SELECT COALESCE(sum(l.remaining), 0) FROM point_lots l
                     WHERE l.member_id = a.member_id AND l.status = 'active' AND l.remaining > 0
-                      AND l.expires_at <= now() + make_interval(days => $2))::bigint AS "expiring_soon!"
+                      AND l.expires_at <= now() + make_interval(days => $2))::bigint AS "expiring_soon!",
+                  (SELECT min(l.expires_at) - make_interval(days => $2) FROM point_lots l
+                    WHERE l.member_id = a.member_id AND l.status = 'active' AND l.remaining > 0
+                      AND l.expires_at > now() + make_interval(days => $2)) AS expiring_changes_at
              FROM a JOIN tiers t ON t.code = a.effective"#,
         member_id,
         warning_days,
@@ -154,6 +163,8 @@ pub async fn balance_row(
         expiring_soon: r.expiring_soon,
         qualifying_spend: r.qualifying_spend,
         spend_version: r.spend_version,
+        spend_valid_until: r.spend_valid_until,
+        expiring_changes_at: r.expiring_changes_at,
     }))
 }
 

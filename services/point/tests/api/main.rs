@@ -1,6 +1,7 @@
 //! The point service over real HTTP, against real Postgres and a Kafka-protocol broker.
 
 mod bad_input;
+mod balances;
 mod earning;
 mod events;
 mod helpers;
