@@ -1,6 +1,7 @@
 //! The whole fleet in one process, for local development and end-to-end tests: every service
 //! as its own `Application` on its own port (as in production, one per process), the PSP
-//! sandbox, and a development edge that routes like Kong.
+//! sandbox, the OpenID Connect sandbox (Google and Apple sign-in), and a development edge that
+//! routes like Kong.
 
 pub mod demo_shop;
 pub mod edge;
@@ -23,10 +24,11 @@ pub struct Ports {
     pub admin: u16,
     pub payment: u16,
     pub psp_sandbox: u16,
+    pub oidc_sandbox: u16,
 }
 
 impl Ports {
-    /// The documented ports: edge 3000, services 3001-3005, PSP sandbox 3010.
+    /// The documented ports: edge 3000, services 3001-3005, PSP sandbox 3010, OIDC sandbox 3011.
     pub fn standard() -> Self {
         Self {
             edge: 3000,
@@ -36,11 +38,13 @@ impl Ports {
             admin: 3004,
             payment: 3005,
             psp_sandbox: 3010,
+            oidc_sandbox: 3011,
         }
     }
 
     /// The standard layout moved to start at `base`: edge `base`, services `base+1` to
-    /// `base+5`, PSP sandbox `base+10` (`FLEET_PORT_BASE`, for a second fleet beside the first).
+    /// `base+5`, PSP sandbox `base+10`, OIDC sandbox `base+11` (`FLEET_PORT_BASE`, for a second
+    /// fleet beside the first).
     pub fn from_base(base: u16) -> Self {
         Self {
             edge: base,
@@ -50,6 +54,7 @@ impl Ports {
             admin: base + 4,
             payment: base + 5,
             psp_sandbox: base + 10,
+            oidc_sandbox: base + 11,
         }
     }
 
@@ -63,6 +68,7 @@ impl Ports {
             admin: 0,
             payment: 0,
             psp_sandbox: 0,
+            oidc_sandbox: 0,
         }
     }
 }
@@ -92,6 +98,8 @@ pub struct Urls {
     pub admin: String,
     pub payment: String,
     pub psp_sandbox: String,
+    /// The OpenID Connect sandbox; its issuers are `<url>/google` and `<url>/apple`.
+    pub oidc_sandbox: String,
 }
 
 pub struct Fleet {
@@ -103,6 +111,7 @@ pub struct Fleet {
     shutdown: CancellationToken,
     tasks: JoinSet<(&'static str, anyhow::Result<()>)>,
     sandbox: actix_web::dev::ServerHandle,
+    oidc_sandbox: actix_web::dev::ServerHandle,
     edge: actix_web::dev::ServerHandle,
 }
 
@@ -152,12 +161,30 @@ impl Fleet {
             )
         });
 
+        // Members sign in with Google and Apple as played by the OIDC sandbox; codes come back
+        // to the sandbox's own page, which shows what to post to the user service.
+        let oidc_listener = bind(config.ports.oidc_sandbox)?;
+        let oidc_url = config.url(oidc_listener.local_addr()?.port());
+        let oidc_sandbox = oidc_sandbox::Sandbox::build_at(
+            oidc_listener,
+            oidc_sandbox::SandboxConfig::default(),
+            oidc_url.clone(),
+        )?;
+        let oidc_handle = oidc_sandbox.handle();
+        tasks.spawn(async move {
+            (
+                "oidc-sandbox",
+                oidc_sandbox.run_until_stopped().await.map_err(Into::into),
+            )
+        });
+
         // The user service goes first: the others verify tokens against its JWKS.
         let mut user_settings = user_service::Settings::in_fleet(
             &config.service("users", config.ports.user, ""),
             &config.pii_key,
         )?;
         user_settings.message_console |= config.message_console;
+        sign_in_with_sandbox(&mut user_settings, &oidc_url);
         // The reconciler (in the admin service) signs in with a client the user service creates
         // from the same secret: the one configured on either side, else one made for this run.
         let mut admin_settings =
@@ -238,6 +265,7 @@ impl Fleet {
             admin: config.url(admin.port),
             payment: config.url(payment.port),
             psp_sandbox: sandbox_url,
+            oidc_sandbox: oidc_url,
         };
         let upstreams: HashMap<String, String> = [
             ("user-service", &urls.user),
@@ -268,6 +296,7 @@ impl Fleet {
             shutdown,
             tasks,
             sandbox: sandbox_handle,
+            oidc_sandbox: oidc_handle,
             edge: edge_handle,
         })
     }
@@ -285,6 +314,7 @@ impl Fleet {
         self.shutdown.cancel();
         self.edge.stop(true).await;
         self.sandbox.stop(true).await;
+        self.oidc_sandbox.stop(true).await;
         let mut first_error = None;
         while let Some(joined) = self.tasks.join_next().await {
             if let Ok((name, Err(e))) = joined {
@@ -293,6 +323,34 @@ impl Fleet {
             }
         }
         first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// Points each social sign-in provider the environment did not configure
+/// (`USER__GOOGLE__ISSUER_URL`, ...) at the OIDC sandbox, with the sandbox's clients.
+fn sign_in_with_sandbox(settings: &mut user_service::Settings, oidc_url: &str) {
+    use oidc_sandbox::Provider;
+    let sandbox = |provider: Provider, client_id: &str, secret: &str| {
+        user_service::configuration::OidcProviderSettings {
+            issuer_url: Some(oidc_sandbox::issuer(oidc_url, provider)),
+            client_id: Some(client_id.to_owned()),
+            client_secret: Some(SecretString::from(secret.to_owned())),
+            redirect_url: Some(format!("{oidc_url}/callback")),
+        }
+    };
+    if settings.google.configured().is_none() {
+        settings.google = sandbox(
+            Provider::Google,
+            oidc_sandbox::GOOGLE_CLIENT_ID,
+            oidc_sandbox::GOOGLE_CLIENT_SECRET,
+        );
+    }
+    if settings.apple.configured().is_none() {
+        settings.apple = sandbox(
+            Provider::Apple,
+            oidc_sandbox::APPLE_CLIENT_ID,
+            oidc_sandbox::APPLE_CLIENT_SECRET,
+        );
     }
 }
 

@@ -183,6 +183,7 @@ Tessera is running.
   admin service                         {admin}      docs: {admin}/docs
   payment service                       {payment}      docs: {payment}/docs
   PSP sandbox (Stripe and PayPal)       {psp}
+  OIDC sandbox (Google and Apple)       {oidc}   sign in: POST {user}/api/v1/auth/social/google/start
   demo shop (the card SDK's example)    {shop}   pays as member@example.com
 
   Kafka: {kafka_note}
@@ -196,6 +197,7 @@ Demo logins (local runs only):
         admin = u.admin,
         payment = u.payment,
         psp = u.psp_sandbox,
+        oidc = u.oidc_sandbox,
     );
     for account in user_service::seed::DEMO_ACCOUNTS {
         println!(

@@ -36,6 +36,55 @@ pub struct Settings {
     /// The secret key of the reconciler's client (`auth::internal::RECONCILER`), the same as the
     /// admin service's `reconciler.client_secret`; unset, the client is not created.
     pub reconciler_client_secret: Option<SecretString>,
+    /// Sign-in with Google (OpenID Connect); off unless its issuer, client and redirect are set.
+    #[serde(default)]
+    pub google: OidcProviderSettings,
+    /// Sign-in with Apple (OpenID Connect); off unless its issuer, client and redirect are set.
+    #[serde(default)]
+    pub apple: OidcProviderSettings,
+    /// How long a social sign-in may take between its start and its callback, seconds.
+    pub social_login_ttl_secs: u64,
+}
+
+/// One OpenID Connect provider members sign in with.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct OidcProviderSettings {
+    /// The provider's issuer (`https://accounts.google.com`, `https://appleid.apple.com`); its
+    /// discovery document is read from `<issuer>/.well-known/openid-configuration`.
+    pub issuer_url: Option<String>,
+    /// The client id the provider gave us (Google's OAuth client id, Apple's Services ID).
+    pub client_id: Option<String>,
+    /// The client secret (for Apple, the signed client-secret JWT).
+    pub client_secret: Option<SecretString>,
+    /// Where the provider sends the member back with the code: a page of the member app that
+    /// posts the code and state to `/api/v1/auth/social/{provider}/callback`.
+    pub redirect_url: Option<String>,
+}
+
+impl OidcProviderSettings {
+    /// The provider's settings when it is configured: issuer, client id and redirect are set.
+    pub fn configured(&self) -> Option<ConfiguredProvider<'_>> {
+        Some(ConfiguredProvider {
+            issuer_url: self
+                .issuer_url
+                .as_deref()
+                .filter(|v| !v.trim().is_empty())?,
+            client_id: self.client_id.as_deref().filter(|v| !v.trim().is_empty())?,
+            client_secret: self.client_secret.as_ref(),
+            redirect_url: self
+                .redirect_url
+                .as_deref()
+                .filter(|v| !v.trim().is_empty())?,
+        })
+    }
+}
+
+/// A provider's settings with everything it needs.
+pub struct ConfiguredProvider<'a> {
+    pub issuer_url: &'a str,
+    pub client_id: &'a str,
+    pub client_secret: Option<&'a SecretString>,
+    pub redirect_url: &'a str,
 }
 
 const PREFIX: &str = "USER";
@@ -58,6 +107,15 @@ pub const SETTINGS: &[Setting] = &[
     Setting::unset("message_webhook_url"),
     Setting::new("message_console", "false"),
     Setting::unset("reconciler_client_secret"),
+    Setting::unset("google.issuer_url"),
+    Setting::unset("google.client_id"),
+    Setting::unset("google.client_secret"),
+    Setting::unset("google.redirect_url"),
+    Setting::unset("apple.issuer_url"),
+    Setting::unset("apple.client_id"),
+    Setting::unset("apple.client_secret"),
+    Setting::unset("apple.redirect_url"),
+    Setting::new("social_login_ttl_secs", "600"),
 ];
 
 const PII_KEY_HINT: &str =

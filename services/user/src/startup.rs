@@ -47,6 +47,10 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("creating the reconciler's client: {e}"))?;
         }
         let keys = Arc::new(KeyRing::load_or_create(&foundation.pool).await?);
+        let social = Arc::new(core::social::Providers::from_settings(&settings)?);
+        for provider in social.configured() {
+            tracing::info!(provider = provider.as_str(), "social sign-in configured");
+        }
         // The user service verifies its own tokens with the keys it holds, not over HTTP.
         let verifier = web::Data::new(JwtVerifier::from_jwks(&keys.jwks()));
         foundation.verifier = verifier.clone();
@@ -63,6 +67,7 @@ impl Application {
                     settings.lockout_after_failures,
                 ),
                 redis: foundation.redis.clone(),
+                social,
             },
         });
         let pool = foundation.pool.clone();

@@ -14,3 +14,4 @@ mod privacy;
 mod reconciliation;
 mod revocation;
 mod settings;
+mod social;

@@ -13,4 +13,6 @@ pub struct Context {
     pub settings: Settings,
     /// The fleet's Redis, where revoked sessions and subjects are recorded for every service.
     pub redis: platform::redis::RedisPool,
+    /// The identity providers members may sign in with (Google, Apple), as configured.
+    pub social: Arc<super::social::Providers>,
 }

@@ -11,6 +11,7 @@ pub mod passwords;
 pub mod profile;
 pub mod registration;
 pub mod sessions;
+pub mod social;
 pub mod staff;
 
 pub use context::Context;

@@ -11,6 +11,17 @@ pub async fn hash(password: &Password) -> anyhow::Result<String> {
     Ok(tokio::task::spawn_blocking(move || credentials::hash(&secret)).await??)
 }
 
+/// The hash of a random password nobody is told: an account that signs in only through an
+/// identity provider, or whose password was taken away, has no password that works until its
+/// owner sets one by password reset.
+pub async fn unusable() -> anyhow::Result<String> {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let secret = SecretString::from(hex::encode(bytes));
+    Ok(tokio::task::spawn_blocking(move || credentials::hash(&secret)).await??)
+}
+
 pub async fn verify(password: SecretString, stored_hash: Option<String>) -> anyhow::Result<bool> {
     Ok(
         tokio::task::spawn_blocking(move || credentials::verify(&password, stored_hash.as_deref()))

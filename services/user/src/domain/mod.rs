@@ -10,6 +10,7 @@ pub mod messages;
 pub mod pii;
 pub mod registration;
 pub mod sessions;
+pub mod social;
 pub mod users;
 
 pub use codes::{generate_code, Channel, Code, CodeCheck, CodePurpose};

@@ -55,6 +55,9 @@ pub enum RevokeReason {
     PasswordChanged,
     PasswordReset,
     Erased,
+    /// An identity provider verified the address of an account whose owner never confirmed it:
+    /// whoever registered it can no longer sign in with its password.
+    AccountClaimed,
 }
 
 impl RevokeReason {
@@ -65,6 +68,7 @@ impl RevokeReason {
             RevokeReason::PasswordChanged => "password_changed",
             RevokeReason::PasswordReset => "password_reset",
             RevokeReason::Erased => "erased",
+            RevokeReason::AccountClaimed => "account_claimed",
         }
     }
 }

@@ -4,6 +4,7 @@
 mod auth;
 mod clients;
 mod me;
+mod social;
 mod staff;
 mod state;
 mod validation;
@@ -29,6 +30,9 @@ pub use self::state::AppState;
         auth::request_password_reset,
         auth::confirm_password_reset,
         auth::jwks,
+        social::providers,
+        social::start,
+        social::callback,
         clients::create_client,
         clients::list_clients,
         clients::rotate_secret,
@@ -55,6 +59,9 @@ pub use self::state::AppState;
         LoginResponse,
         RegisterResponse,
         UserView,
+        social::SocialProviders,
+        social::SocialStart,
+        social::SocialCallback,
         clients::CreateClientRequest,
         clients::RotateRequest,
         clients::CreatedClient,
@@ -94,6 +101,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
                     web::post().to(auth::confirm_password_reset),
                 )
                 .route("/jwks.json", web::get().to(auth::jwks))
+                .route("/social", web::get().to(social::providers))
+                .route("/social/{provider}/start", web::post().to(social::start))
+                .route(
+                    "/social/{provider}/callback",
+                    web::post().to(social::callback),
+                )
                 .route("/token", web::post().to(clients::token))
                 .route("/clients", web::post().to(clients::create_client))
                 .route("/clients", web::get().to(clients::list_clients))
@@ -140,6 +153,6 @@ mod tests {
         ] {
             assert!(schemas.contains_key(name), "{name} is missing");
         }
-        assert_eq!(doc.paths.paths.len(), 18);
+        assert_eq!(doc.paths.paths.len(), 21);
     }
 }

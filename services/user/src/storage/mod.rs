@@ -3,6 +3,7 @@
 
 pub mod clients;
 pub mod codes;
+pub mod identities;
 pub mod keys;
 pub mod messages;
 pub mod sessions;

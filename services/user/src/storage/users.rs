@@ -104,6 +104,37 @@ pub async fn insert(
     })
 }
 
+/// A member account for an address an identity provider verified: confirmed from the start, and
+/// with a password hash nobody knows the password of.
+pub async fn insert_verified(
+    conn: &mut PgConnection,
+    pii: &PiiCipher,
+    id: Uuid,
+    email: &Email,
+    names: (&str, &str),
+    password_hash: &str,
+) -> anyhow::Result<Inserted> {
+    let done = sqlx::query!(
+        "INSERT INTO users (id, email_hash, email_ciphertext, password_hash, first_name, last_name,
+                            role, email_verified_at, marketing_consent, marketing_consent_updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 'customer', now(), false, now())
+         ON CONFLICT (email_hash) DO NOTHING",
+        id,
+        email_hash(pii, email),
+        pii.encrypt(email.as_str())?,
+        password_hash,
+        names.0,
+        names.1,
+    )
+    .execute(conn)
+    .await?;
+    Ok(if done.rows_affected() == 1 {
+        Inserted::Created
+    } else {
+        Inserted::EmailTaken
+    })
+}
+
 pub async fn find_by_email(
     conn: &mut PgConnection,
     pii: &PiiCipher,

@@ -5,5 +5,6 @@ mod helpers;
 mod privacy;
 mod registration;
 mod sessions;
+mod social;
 mod staff;
 mod tokens;
