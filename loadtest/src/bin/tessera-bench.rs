@@ -26,10 +26,21 @@ actix-web baseline, runs every scenario beside its baseline and writes the repor
   --flow-duration SECS  how long the charges flow (default 30)
   --backlog N           events in the backlog the point consumer drains (default 20000)
   --idle SECS           window of the at-rest CPU measurement (default 10)
+  --mock-broker         librdkafka's mock cluster in this process, even where tansu is installed:
+                        the fleet's own limits, without a broker's
   --no-services         skip the at-rest figures of each service as a process of its own
   --out PATH            the report (default target/bench/report.md)";
 
+/// The broker the fleet is given.
+struct Brokers {
+    servers: String,
+    /// Whether the services create their topics (the mock cluster has them all already).
+    create_topics: bool,
+}
+
 struct Args {
+    /// librdkafka's mock cluster even where tansu is installed.
+    mock_broker: bool,
     options: Options,
     members: usize,
     history: usize,
@@ -40,6 +51,7 @@ struct Args {
 
 fn parse_args() -> anyhow::Result<Args> {
     let mut args = Args {
+        mock_broker: false,
         options: Options {
             connections: 32,
             warmup: Duration::from_secs(3),
@@ -70,6 +82,7 @@ fn parse_args() -> anyhow::Result<Args> {
             "--backlog" => args.options.backlog = value()?.parse()?,
             "--idle" => args.idle = Duration::from_secs(value()?.parse()?),
             "--no-services" => args.services = false,
+            "--mock-broker" => args.mock_broker = true,
             "--out" => args.out = Some(value()?.into()),
             "-h" | "--help" => {
                 println!("{HELP}");
@@ -259,7 +272,12 @@ async fn run(
     // The broker: tansu as `scripts/run` uses it, or librdkafka's mock cluster in this process.
     let mut _mock = None;
     let mut broker = None;
-    let brokers = match localinfra::find_tansu() {
+    let tansu = if args.mock_broker {
+        None
+    } else {
+        localinfra::find_tansu()
+    };
+    let brokers = match tansu {
         Some(_) => {
             let broker_dir = dir.join("broker");
             let _ = std::fs::remove_dir_all(&broker_dir);
@@ -270,15 +288,26 @@ async fn run(
                 "broker: a private tansu broker (events on disk), as `scripts/run` starts it"
                     .into(),
             );
-            let brokers = handle.bootstrap_servers.clone();
+            let brokers = Brokers {
+                servers: handle.bootstrap_servers.clone(),
+                create_topics: true,
+            };
             broker = Some(handle);
             brokers
         }
         None => {
             let cluster = events::kafka::mock_cluster()?;
-            let brokers = cluster.bootstrap_servers();
+            // The mock cluster has every topic already and no CreateTopics API.
+            let brokers = Brokers {
+                servers: cluster.bootstrap_servers(),
+                create_topics: false,
+            };
             _mock = Some(cluster);
-            notes.push("broker: librdkafka's mock cluster in the bench process (tansu is not installed: scripts/run installs it)".into());
+            notes.push(if args.mock_broker {
+                "broker: librdkafka's mock cluster in the bench process (--mock-broker): the fleet's own limits, without a broker's".into()
+            } else {
+                "broker: librdkafka's mock cluster in the bench process (tansu is not installed: scripts/run installs it)".into()
+            });
             brokers
         }
     };
@@ -320,7 +349,7 @@ async fn services_at_rest(
     dir: &Path,
     database_url: &str,
     redis_url: &str,
-    brokers: &str,
+    brokers: &Brokers,
     pii_key: &str,
     window: Duration,
 ) -> anyhow::Result<Vec<procstat::Idle>> {
@@ -331,7 +360,11 @@ async fn services_at_rest(
     let common = vec![
         ("DATABASE_URL".to_owned(), database_url.to_owned()),
         ("REDIS_URL".to_owned(), redis_url.to_owned()),
-        ("KAFKA_BROKERS".to_owned(), brokers.to_owned()),
+        ("KAFKA_BROKERS".to_owned(), brokers.servers.clone()),
+        (
+            "KAFKA_CREATE_TOPICS".to_owned(),
+            brokers.create_topics.to_string(),
+        ),
         (
             "JWKS_URL".to_owned(),
             format!("http://127.0.0.1:{}/api/v1/auth/jwks.json", port(1)),
@@ -425,7 +458,7 @@ async fn measure(
     database_url: &str,
     tpcb_url: &str,
     redis_url: &str,
-    brokers: &str,
+    brokers: &Brokers,
     mut notes: Vec<String>,
 ) -> anyhow::Result<()> {
     let pii_key = user_service::domain::PiiCipher::generate_key();
@@ -448,7 +481,11 @@ async fn measure(
     let mut env = vec![
         ("DATABASE_URL".to_owned(), database_url.to_owned()),
         ("REDIS_URL".to_owned(), redis_url.to_owned()),
-        ("KAFKA_BROKERS".to_owned(), brokers.to_owned()),
+        ("KAFKA_BROKERS".to_owned(), brokers.servers.clone()),
+        (
+            "KAFKA_CREATE_TOPICS".to_owned(),
+            brokers.create_topics.to_string(),
+        ),
         ("FLEET_PORT_BASE".to_owned(), base.to_string()),
         ("USER__PII_KEY".to_owned(), pii_key.clone()),
     ];
@@ -533,7 +570,7 @@ async fn measure(
     let db = Database {
         pool,
         points_schema,
-        brokers: brokers.to_owned(),
+        brokers: brokers.servers.clone(),
     };
     let mut report = suite::run(&api, &setup, &args.options, &bare_url, pg, &db).await;
     fleet.stop();

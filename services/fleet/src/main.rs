@@ -123,7 +123,13 @@ async fn run(data_dir: &std::path::Path, servers: &mut PrivateServers) -> anyhow
         database_url: SecretString::from(database_url.clone()),
         redis_url: SecretString::from(redis_url),
         kafka_brokers,
-        kafka_create_topics: true,
+        // As every service reads it: off where topics are managed elsewhere (or by a mock).
+        kafka_create_topics: match std::env::var("KAFKA_CREATE_TOPICS") {
+            Ok(value) => value.parse().with_context(|| {
+                format!("KAFKA_CREATE_TOPICS must be true or false, got {value:?}")
+            })?,
+            Err(_) => true,
+        },
         http_workers: 2,
         pii_key: pii_key(data_dir)?,
         message_console: true,
