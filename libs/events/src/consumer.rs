@@ -109,6 +109,8 @@ pub struct Consumer {
     kafka: KafkaSettings,
     pool: PgPool,
     handler: Arc<dyn EventHandler>,
+    /// Where dead letters go: the service's own producer when it has one.
+    dead_letters: Option<FutureProducer>,
 }
 
 enum Processed {
@@ -154,7 +156,15 @@ impl Consumer {
             kafka,
             pool,
             handler,
+            dead_letters: None,
         }
+    }
+
+    /// Writes dead letters with `producer` (the service's outbox producer) instead of a
+    /// producer of its own: every producer keeps a polling thread awake, idle or not.
+    pub fn with_dead_letter_producer(mut self, producer: FutureProducer) -> Self {
+        self.dead_letters = Some(producer);
+        self
     }
 
     /// Creates the consumed topics and their dead-letter topics.
@@ -192,7 +202,10 @@ impl Consumer {
             .context("creating the Kafka consumer")?;
         let topic_refs: Vec<&str> = self.topics.iter().map(String::as_str).collect();
         consumer.subscribe(&topic_refs).context("subscribing")?;
-        let dead_letters = self.kafka.producer(&format!("{}-dlq", self.name))?;
+        let dead_letters = match &self.dead_letters {
+            Some(producer) => producer.clone(),
+            None => self.kafka.producer(&format!("{}-dlq", self.name))?,
+        };
         tracing::info!(consumer = %self.name, topics = ?self.topics, "consuming");
 
         loop {

@@ -115,7 +115,8 @@ impl Foundation {
             self.kafka.clone(),
             self.pool.clone(),
             handler,
-        );
+        )
+        .with_dead_letter_producer(self.producer.clone());
         consumer
             .ensure_topics()
             .await
