@@ -110,6 +110,16 @@ pub struct ServiceSettings {
     pub kafka_group_instance_id: Option<String>,
 }
 
+/// A yes/no setting read as the services' loader reads it (`true` or `false`, in any case), for
+/// the runners that read a variable themselves.
+pub fn parse_flag(value: &str) -> Option<bool> {
+    match value.to_lowercase().as_str() {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    }
+}
+
 impl ServiceSettings {
     /// The Postgres pool's size: as set, or four connections per core and at least ten (a
     /// request waits on the database far more than it computes, so a pool of one per core would
@@ -123,9 +133,7 @@ impl ServiceSettings {
             set => set,
         }
     }
-}
 
-impl ServiceSettings {
     /// A prefix for this deployment's Redis keys. Deployments are told apart by the database
     /// they use (host, port, database and schema, never the credentials): every instance of one
     /// deployment shares its keys, two deployments on one Redis (or two tests) never do.
@@ -288,6 +296,26 @@ mod tests {
         Setting::new("timeout_ms", "10"),
         Setting::unset("webhook_url"),
     ];
+
+    #[test]
+    fn a_flag_reads_as_the_loader_reads_it() {
+        for (i, value) in [
+            "true", "false", "1", "0", "on", "off", "yes", "no", "TRUE", "maybe", "",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let prefix = format!("CFGTEST_FLAG{i}");
+            std::env::set_var(format!("{prefix}__KAFKA_CREATE_TOPICS"), value);
+            let prefix: &'static str = Box::leak(prefix.into_boxed_str());
+            let loaded = Loader::new(prefix, TABLE)
+                .from_env()
+                .load::<Settings>()
+                .ok()
+                .map(|s| s.service.kafka_create_topics);
+            assert_eq!(parse_flag(value), loaded, "{value:?}");
+        }
+    }
 
     #[test]
     fn the_pool_is_sized_to_the_cores_unless_set() {

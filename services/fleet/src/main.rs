@@ -125,7 +125,7 @@ async fn run(data_dir: &std::path::Path, servers: &mut PrivateServers) -> anyhow
         kafka_brokers,
         // As every service reads it: off where topics are managed elsewhere (or by a mock).
         kafka_create_topics: match std::env::var("KAFKA_CREATE_TOPICS") {
-            Ok(value) => value.parse().with_context(|| {
+            Ok(value) => platform::config::parse_flag(&value).with_context(|| {
                 format!("KAFKA_CREATE_TOPICS must be true or false, got {value:?}")
             })?,
             Err(_) => true,
