@@ -10,7 +10,7 @@ pub mod scopes;
 mod signing;
 mod verify;
 
-pub use claims::{Claims, PrincipalKind, Role, AUDIENCE, ISSUER};
+pub use claims::{Access, Claims, PrincipalKind, Role, AUDIENCE, ISSUER};
 pub use principal::Principal;
 pub use revocation::Revoked;
 pub use signing::{Jwk, Jwks, SigningKey};

@@ -4,6 +4,8 @@
 pub const POINTS_EARN: &str = "points:earn";
 pub const POINTS_READ: &str = "points:read";
 pub const POINTS_REDEEM: &str = "points:redeem";
+/// Issue (and void) stamps at a store of the client's business: a POS system's.
+pub const STAMPS_ISSUE: &str = "stamps:issue";
 pub const ORDERS_WRITE: &str = "orders:write";
 pub const PAYMENTS_WRITE: &str = "payments:write";
 pub const PAYMENTS_READ: &str = "payments:read";
@@ -17,6 +19,7 @@ pub const ALL: &[&str] = &[
     POINTS_EARN,
     POINTS_READ,
     POINTS_REDEEM,
+    STAMPS_ISSUE,
     ORDERS_WRITE,
     PAYMENTS_WRITE,
     PAYMENTS_READ,

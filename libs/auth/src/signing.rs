@@ -1,4 +1,4 @@
-use crate::claims::{Claims, PrincipalKind, Role, AUDIENCE, ISSUER};
+use crate::claims::{Access, Claims, PrincipalKind, Role, AUDIENCE, ISSUER};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -57,7 +57,8 @@ impl SigningKey {
         }
     }
 
-    /// Signs an access token for a user (member or staff) or a partner client.
+    /// Signs an access token for a user (member or staff) or a partner client that acts in no
+    /// business: members and super admins (staff and partners: [`Self::issue_with`]).
     pub fn issue(
         &self,
         subject: Uuid,
@@ -66,7 +67,23 @@ impl SigningKey {
         scopes: Vec<String>,
         ttl_secs: i64,
     ) -> anyhow::Result<String> {
-        self.sign(subject, kind, role, scopes, None, ttl_secs)
+        let access = Access {
+            role,
+            scopes,
+            ..Access::default()
+        };
+        self.sign(subject, kind, access, None, ttl_secs)
+    }
+
+    /// Signs an access token carrying `access` (role, scopes, business, stores).
+    pub fn issue_with(
+        &self,
+        subject: Uuid,
+        kind: PrincipalKind,
+        access: Access,
+        ttl_secs: i64,
+    ) -> anyhow::Result<String> {
+        self.sign(subject, kind, access, None, ttl_secs)
     }
 
     /// A member's or staff user's token for one login (`sid`: the refresh-token family), which
@@ -74,26 +91,18 @@ impl SigningKey {
     pub fn issue_for_session(
         &self,
         subject: Uuid,
-        role: Role,
+        access: Access,
         sid: Uuid,
         ttl_secs: i64,
     ) -> anyhow::Result<String> {
-        self.sign(
-            subject,
-            PrincipalKind::User,
-            Some(role),
-            Vec::new(),
-            Some(sid),
-            ttl_secs,
-        )
+        self.sign(subject, PrincipalKind::User, access, Some(sid), ttl_secs)
     }
 
     fn sign(
         &self,
         subject: Uuid,
         kind: PrincipalKind,
-        role: Option<Role>,
-        scopes: Vec<String>,
+        access: Access,
         sid: Option<Uuid>,
         ttl_secs: i64,
     ) -> anyhow::Result<String> {
@@ -106,9 +115,11 @@ impl SigningKey {
             exp: now + ttl_secs,
             jti: Uuid::new_v4(),
             kind,
-            role,
-            scopes,
+            role: access.role,
+            scopes: access.scopes,
             sid,
+            biz: access.business,
+            stores: access.stores,
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.kid.clone());

@@ -1,4 +1,4 @@
-use crate::claims::{Claims, AUDIENCE, ISSUER};
+use crate::claims::{Access, Claims, AUDIENCE, ISSUER};
 use crate::principal::Principal;
 use crate::revocation::{self, RevocationList};
 use crate::signing::Jwks;
@@ -163,12 +163,16 @@ impl JwtVerifier {
         })?;
         let claims = data.claims;
         Ok(Verified {
-            principal: Principal {
-                subject: claims.sub,
-                kind: claims.kind,
-                role: claims.role,
-                scopes: claims.scopes,
-            },
+            principal: Principal::from_access(
+                claims.sub,
+                claims.kind,
+                Access {
+                    role: claims.role,
+                    scopes: claims.scopes,
+                    business: claims.biz,
+                    stores: claims.stores,
+                },
+            ),
             session: claims.sid,
             expires_at: claims.exp,
             kid,
@@ -290,7 +294,7 @@ impl platform::health::ReadinessCheck for KeysReadiness {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::claims::{PrincipalKind, Role};
+    use crate::claims::{Access, PrincipalKind, Role};
     use crate::signing::SigningKey;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
@@ -320,6 +324,25 @@ mod tests {
         let principal = verifier.verify(&token).await.unwrap();
         assert!(principal.is_member(member));
         assert!(!principal.is_staff());
+    }
+
+    #[tokio::test]
+    async fn a_staff_token_carries_its_business_and_stores() {
+        let (key, verifier) = setup();
+        let (business, store) = (Uuid::now_v7(), Uuid::now_v7());
+        let token = key
+            .issue_with(
+                Uuid::now_v7(),
+                PrincipalKind::User,
+                Access::staff(Role::Cashier, Some(business), vec![store]),
+                900,
+            )
+            .unwrap();
+        let principal = verifier.verify(&token).await.unwrap();
+        assert_eq!(principal.business, Some(business));
+        assert_eq!(principal.stores, vec![store]);
+        assert!(principal.has_role_at_store(business, store, &[Role::Cashier]));
+        assert!(!principal.has_role_in(Uuid::now_v7(), &[Role::Cashier]));
     }
 
     #[tokio::test]
@@ -474,10 +497,10 @@ mod tests {
         let member = Uuid::now_v7();
         let (phone, laptop) = (Uuid::now_v7(), Uuid::now_v7());
         let on_phone = key
-            .issue_for_session(member, Role::Customer, phone, 900)
+            .issue_for_session(member, Access::member(), phone, 900)
             .unwrap();
         let on_laptop = key
-            .issue_for_session(member, Role::Customer, laptop, 900)
+            .issue_for_session(member, Access::member(), laptop, 900)
             .unwrap();
         verifier.sync_revocations(&redis).await.unwrap();
         assert!(verifier.verify(&on_phone).await.is_ok());
@@ -495,7 +518,7 @@ mod tests {
         verifier.sync_revocations(&redis).await.unwrap();
         assert!(verifier.verify(&on_laptop).await.is_err());
         let someone_else = key
-            .issue_for_session(Uuid::now_v7(), Role::Customer, Uuid::now_v7(), 900)
+            .issue_for_session(Uuid::now_v7(), Access::member(), Uuid::now_v7(), 900)
             .unwrap();
         assert!(verifier.verify(&someone_else).await.is_ok());
     }
@@ -560,6 +583,8 @@ mod tests {
             role: Some(Role::SuperAdmin),
             scopes: vec![],
             sid: None,
+            biz: None,
+            stores: vec![],
         };
         let token = jsonwebtoken::encode(
             &header,

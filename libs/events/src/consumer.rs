@@ -31,6 +31,8 @@ pub struct ReceivedEvent {
     pub event_id: Uuid,
     pub event_type: String,
     pub subject_id: String,
+    /// The business the event belongs to (events written before businesses: the demo one).
+    pub business_id: Uuid,
     pub producer: String,
     pub occurred_at: chrono::DateTime<chrono::Utc>,
     pub payload: Vec<u8>,
@@ -59,10 +61,13 @@ impl ReceivedEvent {
             .occurred_at
             .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
             .context("the envelope has no valid occurred_at")?;
+        let business_id = kernel::business::business_or_demo(&envelope.business_id)
+            .context("the envelope's business_id is not a UUID")?;
         Ok(Self {
             event_id,
             event_type: envelope.event_type,
             subject_id: envelope.subject_id,
+            business_id,
             producer: envelope.producer,
             occurred_at,
             payload: envelope.payload,

@@ -51,6 +51,13 @@ impl OutgoingEvent {
         Self::with_id(event_id, producer, event_type, subject_id, payload)
     }
 
+    /// The event belongs to `business` (without this: the demo business, which owns everything
+    /// not yet stored with its business).
+    pub fn in_business(mut self, business: Uuid) -> Self {
+        self.envelope.business_id = business.to_string();
+        self
+    }
+
     fn with_id(
         event_id: Uuid,
         producer: &str,
@@ -69,6 +76,7 @@ impl OutgoingEvent {
             subject_id: subject_id.clone(),
             payload: payload.encode_to_vec(),
             traceparent: current_traceparent().unwrap_or_default(),
+            business_id: kernel::DEMO_BUSINESS_ID.to_string(),
         };
         Self {
             event_id,

@@ -20,6 +20,12 @@ pub const TIER_DOWNGRADED: &str = "tier.downgraded";
 /// A member will drop a tier when the qualification period ends unless they spend more.
 pub const TIER_DOWNGRADE_WARNING: &str = "tier.downgrade_warning";
 
+pub const BUSINESS_CREATED: &str = "business.created";
+pub const STORE_CREATED: &str = "store.created";
+pub const STAMPS_ISSUED: &str = "stamps.issued";
+pub const STAMPS_VOIDED: &str = "stamps.voided";
+pub const STAMP_CARD_COMPLETED: &str = "stamp_card.completed";
+
 pub const REWARD_REDEEMED: &str = "reward.redeemed";
 pub const CAMPAIGN_GOAL_ACHIEVED: &str = "campaign.goal_achieved";
 pub const CAMPAIGN_REWARD_DUE: &str = "campaign.reward_due";
@@ -43,6 +49,11 @@ pub const ALL: &[&str] = &[
     TIER_UPGRADED,
     TIER_DOWNGRADED,
     TIER_DOWNGRADE_WARNING,
+    BUSINESS_CREATED,
+    STORE_CREATED,
+    STAMPS_ISSUED,
+    STAMPS_VOIDED,
+    STAMP_CARD_COMPLETED,
     REWARD_REDEEMED,
     CAMPAIGN_GOAL_ACHIEVED,
     CAMPAIGN_REWARD_DUE,

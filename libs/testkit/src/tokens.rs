@@ -2,7 +2,8 @@
 //! real HTTP on a free port, so the service under test verifies tokens exactly as in the fleet.
 
 use actix_web::{web, App, HttpResponse, HttpServer};
-use auth::{Jwks, PrincipalKind, Role, SigningKey};
+use auth::{Access, Jwks, PrincipalKind, Role, SigningKey};
+use kernel::DEMO_BUSINESS_ID;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -54,29 +55,49 @@ impl TokenIssuer {
         self.user(member_id, Role::Customer)
     }
 
-    /// A staff or member token with the given role.
+    /// A member's token, or a staff token with the given role in the demo business (which owns
+    /// everything not yet stored with its business); super admins act in none.
     pub fn user(&self, subject: Uuid, role: Role) -> String {
-        self.key
-            .issue(
-                subject,
-                PrincipalKind::User,
-                Some(role),
-                Vec::new(),
-                TTL_SECS,
-            )
-            .expect("signing a test token")
+        let business = match role {
+            Role::Customer | Role::SuperAdmin => None,
+            _ => Some(DEMO_BUSINESS_ID),
+        };
+        self.staff_in(subject, role, business, Vec::new())
     }
 
-    /// A partner client token carrying exactly `scopes`.
+    /// A staff token with `role` in `business`, at `stores` for store-level roles.
+    pub fn staff_in(
+        &self,
+        subject: Uuid,
+        role: Role,
+        business: Option<Uuid>,
+        stores: Vec<Uuid>,
+    ) -> String {
+        self.sign(
+            subject,
+            PrincipalKind::User,
+            Access::staff(role, business, stores),
+        )
+    }
+
+    /// A partner client token of the demo business carrying exactly `scopes`.
     pub fn partner(&self, client_id: Uuid, scopes: &[&str]) -> String {
+        self.partner_in(client_id, DEMO_BUSINESS_ID, scopes)
+    }
+
+    /// A partner client token of `business` carrying exactly `scopes`.
+    pub fn partner_in(&self, client_id: Uuid, business: Uuid, scopes: &[&str]) -> String {
+        let access = Access {
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            business: Some(business),
+            ..Access::default()
+        };
+        self.sign(client_id, PrincipalKind::Partner, access)
+    }
+
+    fn sign(&self, subject: Uuid, kind: PrincipalKind, access: Access) -> String {
         self.key
-            .issue(
-                client_id,
-                PrincipalKind::Partner,
-                None,
-                scopes.iter().map(|s| s.to_string()).collect(),
-                TTL_SECS,
-            )
+            .issue_with(subject, kind, access, TTL_SECS)
             .expect("signing a test token")
     }
 

@@ -1,7 +1,7 @@
 //! Demo accounts for local runs. Only the fleet runner calls this; no production path does.
 
 use crate::core;
-use crate::domain::{NewUser, PiiCipher, Registration};
+use crate::domain::{NewUser, PiiCipher, Registration, StaffPosition};
 use auth::Role;
 use sqlx::PgPool;
 
@@ -53,7 +53,12 @@ pub async fn demo_accounts(pool: &PgPool, pii: &PiiCipher) -> anyhow::Result<()>
         .map_err(|errors| {
             anyhow::anyhow!("demo account {} is invalid: {errors:?}", account.email)
         })?;
-        core::staff::seed_account(pool, pii, user, account.role).await?;
+        // The demo business's staff; the super admin and the member belong to no business.
+        let position = matches!(account.role, Role::Admin | Role::Support).then(|| StaffPosition {
+            business_id: kernel::DEMO_BUSINESS_ID,
+            store_ids: Vec::new(),
+        });
+        core::staff::seed_account(pool, pii, user, account.role, position).await?;
     }
     Ok(())
 }

@@ -7,7 +7,7 @@ use crate::domain::clients::{
     PartnerClient, RotationOverlap, SecretHint,
 };
 use crate::storage;
-use auth::PrincipalKind;
+use auth::{Access, PrincipalKind};
 use platform::pagination::{Cursor, PageRequest};
 use platform::ApiError;
 use uuid::Uuid;
@@ -20,6 +20,7 @@ pub struct IssuedSecret {
 
 pub async fn create(
     ctx: &Context,
+    business_id: Uuid,
     new_client: NewClient,
     created_by: Uuid,
 ) -> Result<IssuedSecret, ApiError> {
@@ -29,6 +30,7 @@ pub async fn create(
     let client = storage::clients::insert(
         &mut tx,
         client_id,
+        business_id,
         &new_client.name,
         &new_client.scopes,
         created_by,
@@ -42,7 +44,7 @@ pub async fn create(
     )
     .await?;
     tx.commit().await?;
-    tracing::info!(%client_id, %created_by, "partner client created");
+    tracing::info!(%client_id, %business_id, %created_by, "partner client created");
     Ok(IssuedSecret { client, secret })
 }
 
@@ -77,10 +79,15 @@ pub struct ClientPage {
     pub next_cursor: Option<String>,
 }
 
-pub async fn list(ctx: &Context, page: PageRequest) -> Result<ClientPage, ApiError> {
+pub async fn list(
+    ctx: &Context,
+    business_id: Uuid,
+    page: PageRequest,
+) -> Result<ClientPage, ApiError> {
     let mut conn = ctx.pool.acquire().await?;
     let rows = storage::clients::page(
         &mut conn,
+        business_id,
         page.after_time(),
         page.after_id(),
         page.fetch_limit(),
@@ -108,8 +115,11 @@ pub async fn list(ctx: &Context, page: PageRequest) -> Result<ClientPage, ApiErr
 
 /// Issues a new secret key; the current ones keep working for the overlap (the configured
 /// default when none is given).
+/// `within`: the business the client must belong to (`None`: any, for super admins); another
+/// business's client is reported as unknown, its existence is not ours to tell.
 pub async fn rotate_secret(
     ctx: &Context,
+    within: Option<Uuid>,
     client_id: Uuid,
     overlap: Option<RotationOverlap>,
 ) -> Result<IssuedSecret, ApiError> {
@@ -117,6 +127,7 @@ pub async fn rotate_secret(
     let mut tx = ctx.pool.begin().await?;
     let client = storage::clients::lock(&mut tx, client_id)
         .await?
+        .filter(|c| within.is_none_or(|b| c.business_id == b))
         .filter(|c| c.status() == ClientStatus::Active)
         .ok_or_else(|| ApiError::NotFound("no such active partner client".into()))?;
     storage::clients::expire_current_secrets(&mut tx, client.id, overlap_secs).await?;
@@ -134,10 +145,17 @@ pub async fn rotate_secret(
 }
 
 /// Revokes a client: every key stops working at once, and its access tokens within seconds.
-pub async fn revoke(ctx: &Context, client_id: Uuid, revoked_by: Uuid) -> Result<(), ApiError> {
+/// `within` as for [`rotate_secret`].
+pub async fn revoke(
+    ctx: &Context,
+    within: Option<Uuid>,
+    client_id: Uuid,
+    revoked_by: Uuid,
+) -> Result<(), ApiError> {
     let mut tx = ctx.pool.begin().await?;
     let client = storage::clients::lock(&mut tx, client_id)
         .await?
+        .filter(|c| within.is_none_or(|b| c.business_id == b))
         .ok_or_else(|| ApiError::NotFound("no such partner client".into()))?;
     storage::clients::revoke(&mut tx, client.id).await?;
     auth::revocation::revoke(&ctx.redis, auth::Revoked::Subject(client.id))
@@ -191,10 +209,15 @@ pub async fn issue_token(
         Err(refused) => return Ok(TokenGrant::InvalidScope(refused.to_string())),
     };
     let ttl = ctx.settings.client_token_ttl_secs;
+    let access = Access {
+        scopes: scopes.clone(),
+        business: Some(client.business_id),
+        ..Access::default()
+    };
     let access_token =
         ctx.keys
             .signer()
-            .issue(client.id, PrincipalKind::Partner, None, scopes.clone(), ttl)?;
+            .issue_with(client.id, PrincipalKind::Partner, access, ttl)?;
     Ok(TokenGrant::Issued(ClientToken {
         access_token,
         expires_in: ttl,

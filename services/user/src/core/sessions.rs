@@ -8,6 +8,7 @@ use crate::domain::sessions::{
 };
 use crate::domain::{Email, User};
 use crate::storage;
+use auth::{Access, Role};
 use platform::ApiError;
 use secrecy::SecretString;
 use sqlx::PgConnection;
@@ -69,21 +70,24 @@ pub(super) async fn start(
         ctx.settings.refresh_token_ttl_secs,
     )
     .await?;
-    session(ctx, user, family_id, refresh_token)
+    session(conn, ctx, user, family_id, refresh_token).await
 }
 
-/// The access token names its login (`family_id`), so that a logout revokes it.
-fn session(
+/// The access token names its login (`family_id`), so that a logout revokes it, and what the
+/// user may act on: a staff account's business and stores.
+async fn session(
+    conn: &mut PgConnection,
     ctx: &Context,
     user: User,
     family_id: Uuid,
     refresh_token: String,
 ) -> anyhow::Result<Session> {
+    let access = access_of(conn, &user).await?;
     let ttl = ctx.settings.access_token_ttl_secs;
     let access_token = ctx
         .keys
         .signer()
-        .issue_for_session(user.id, user.role, family_id, ttl)?;
+        .issue_for_session(user.id, access, family_id, ttl)?;
     Ok(Session {
         access_token,
         refresh_token,
@@ -135,9 +139,26 @@ pub async fn refresh(ctx: &Context, client_ip: &str, presented: &str) -> Result<
             let user = storage::users::find_by_id(&mut conn, &ctx.pii, token.user_id)
                 .await?
                 .ok_or_else(|| ApiError::Unauthorized("this account no longer exists".into()))?;
-            Ok(session(ctx, user, token.family_id, refresh_token)?)
+            Ok(session(&mut conn, ctx, user, token.family_id, refresh_token).await?)
         }
     }
+}
+
+/// Members act on their own account, super admins on the platform, other staff where their
+/// position says. A staff account without a position (which creation never leaves) gets no
+/// business and so reaches nothing.
+async fn access_of(conn: &mut PgConnection, user: &User) -> anyhow::Result<Access> {
+    Ok(match user.role {
+        Role::Customer => Access::member(),
+        Role::SuperAdmin => Access::staff(Role::SuperAdmin, None, Vec::new()),
+        role => match storage::staff::find(conn, user.id).await? {
+            Some(position) => Access::staff(role, Some(position.business_id), position.store_ids),
+            None => {
+                tracing::warn!(user_id = %user.id, "a staff account without a position signed in");
+                Access::staff(role, None, Vec::new())
+            }
+        },
+    })
 }
 
 fn unknown_refresh_token() -> ApiError {

@@ -106,6 +106,8 @@ pub enum ClientStatus {
 #[derive(Debug, Clone)]
 pub struct PartnerClient {
     pub id: Uuid,
+    /// The business the client acts in; its tokens reach nothing outside it.
+    pub business_id: Uuid,
     pub name: String,
     pub scopes: Vec<String>,
     pub created_by: Uuid,

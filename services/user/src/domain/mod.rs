@@ -17,4 +17,4 @@ pub use codes::{generate_code, Channel, Code, CodeCheck, CodePurpose};
 pub use credentials::Password;
 pub use pii::PiiCipher;
 pub use registration::{Email, InvalidField, NewUser, PersonName, PhoneNumber, Registration};
-pub use users::{ProfileChange, StaffRole, User};
+pub use users::{ProfileChange, StaffPosition, StaffRole, User};

@@ -33,7 +33,8 @@ impl StaffRole {
         } else {
             Err(InvalidField::new(
                 "role",
-                "must be support, admin or super_admin; members register themselves",
+                "must be a staff role (owner, admin, support, store_manager, cashier or \
+                 super_admin); members register themselves",
             ))
         }
     }
@@ -42,9 +43,56 @@ impl StaffRole {
         self.0
     }
 
-    /// Admins create support staff; only a super admin creates admins and super admins.
-    pub fn needs_super_admin(self) -> bool {
-        matches!(self.0, Role::Admin | Role::SuperAdmin)
+    /// Which role the creator must hold: super admins are made by super admins only; owners
+    /// and admins by the business's owners (or super admins); every other role by its admins
+    /// (an owner satisfies admin).
+    pub fn creator_roles(self) -> &'static [Role] {
+        match self.0 {
+            Role::SuperAdmin => &[Role::SuperAdmin],
+            Role::Owner | Role::Admin => &[Role::Owner, Role::SuperAdmin],
+            _ => &[Role::Admin, Role::SuperAdmin],
+        }
+    }
+}
+
+/// Where a staff account works: one business, and for store-level roles some of its stores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffPosition {
+    pub business_id: Uuid,
+    pub store_ids: Vec<Uuid>,
+}
+
+/// Most stores one store-level account may work at.
+pub const MAX_STORES_PER_STAFF: usize = 50;
+
+impl StaffPosition {
+    /// Checks that a role and its stores go together: store-level roles name 1 to
+    /// [`MAX_STORES_PER_STAFF`] stores, business-level roles none.
+    pub fn parse(
+        role: StaffRole,
+        business_id: Uuid,
+        stores: &[Uuid],
+    ) -> Result<Self, InvalidField> {
+        let mut store_ids = stores.to_vec();
+        store_ids.sort_unstable();
+        store_ids.dedup();
+        if role.0.is_store_level() {
+            if store_ids.is_empty() || store_ids.len() > MAX_STORES_PER_STAFF {
+                return Err(InvalidField::new(
+                    "store_ids",
+                    "a store manager or cashier works at 1 to 50 stores of the business",
+                ));
+            }
+        } else if !store_ids.is_empty() {
+            return Err(InvalidField::new(
+                "store_ids",
+                "only store managers and cashiers work at particular stores",
+            ));
+        }
+        Ok(Self {
+            business_id,
+            store_ids,
+        })
     }
 }
 
@@ -108,10 +156,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_staff_roles_make_staff() {
+    fn only_staff_roles_make_staff_and_admins_are_made_by_owners() {
         assert!(StaffRole::parse(Role::Customer).is_err());
-        assert!(!StaffRole::parse(Role::Support).unwrap().needs_super_admin());
-        assert!(StaffRole::parse(Role::Admin).unwrap().needs_super_admin());
+        let creators = |role| StaffRole::parse(role).unwrap().creator_roles();
+        assert!(creators(Role::Cashier).contains(&Role::Admin));
+        assert!(!creators(Role::Admin).contains(&Role::Admin));
+        assert!(creators(Role::Admin).contains(&Role::Owner));
+        assert_eq!(creators(Role::SuperAdmin), [Role::SuperAdmin]);
+    }
+
+    #[test]
+    fn store_level_roles_name_stores_and_business_level_roles_none() {
+        let business = Uuid::now_v7();
+        let store = Uuid::now_v7();
+        let cashier = StaffRole::parse(Role::Cashier).unwrap();
+        let admin = StaffRole::parse(Role::Admin).unwrap();
+        assert!(StaffPosition::parse(cashier, business, &[]).is_err());
+        assert_eq!(
+            StaffPosition::parse(cashier, business, &[store, store])
+                .unwrap()
+                .store_ids,
+            [store]
+        );
+        assert!(StaffPosition::parse(admin, business, &[store]).is_err());
+        let too_many: Vec<Uuid> = (0..51).map(|_| Uuid::now_v7()).collect();
+        assert!(StaffPosition::parse(cashier, business, &too_many).is_err());
     }
 
     #[test]

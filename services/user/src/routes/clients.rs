@@ -1,6 +1,7 @@
 //! Partner clients: staff create them with fixed scopes; the partner exchanges its secret key
 //! for a short-lived access token carrying exactly those scopes (OAuth 2.0 client credentials).
 
+use super::business::{reachable_business, target_business};
 use super::state::AppState;
 use super::validation::{invalid, invalid_field};
 use crate::core;
@@ -24,14 +25,19 @@ const MANAGERS: &[Role] = &[Role::Admin, Role::SuperAdmin];
 #[serde(deny_unknown_fields)]
 pub struct CreateClientRequest {
     pub name: String,
-    /// From the fixed list: points:earn, points:read, points:redeem, orders:write,
-    /// payments:write, payments:read, rewards:read, members:read.
+    /// From the fixed list: points:earn, points:read, points:redeem, stamps:issue,
+    /// orders:write, payments:write, payments:read, rewards:read, members:read.
     pub scopes: Vec<String>,
+    /// The business the client acts in: a business's admins create clients of their own
+    /// business only (this may be left out or must name it); a super admin names any (default:
+    /// the demo business).
+    pub business_id: Option<Uuid>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct CreatedClient {
     pub client_id: Uuid,
+    pub business_id: Uuid,
     /// Shown once: only its digest is stored.
     pub client_secret: String,
     pub name: String,
@@ -42,6 +48,7 @@ impl From<IssuedSecret> for CreatedClient {
     fn from(issued: IssuedSecret) -> Self {
         CreatedClient {
             client_id: issued.client.id,
+            business_id: issued.client.business_id,
             client_secret: issued.secret,
             name: issued.client.name,
             scopes: issued.client.scopes,
@@ -61,9 +68,10 @@ pub async fn create_client(
     principal: Principal,
     Json(request): Json<CreateClientRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_role(MANAGERS)?;
+    let business = target_business(&principal, request.business_id, MANAGERS)?;
     let new_client = NewClient::parse(&request.name, &request.scopes).map_err(invalid)?;
-    let issued = core::clients::create(&state.core, new_client, principal.subject).await?;
+    let issued =
+        core::clients::create(&state.core, business, new_client, principal.subject).await?;
     Ok(HttpResponse::Created().json(CreatedClient::from(issued)))
 }
 
@@ -72,6 +80,7 @@ pub async fn create_client(
 #[schema(as = ClientRecord)]
 pub struct ClientSummary {
     pub id: Uuid,
+    pub business_id: Uuid,
     pub name: String,
     pub scopes: Vec<String>,
     pub created_by: Uuid,
@@ -102,6 +111,7 @@ impl ClientView {
         ClientView {
             client: ClientSummary {
                 id: client.id,
+                business_id: client.business_id,
                 name: client.name,
                 scopes: client.scopes,
                 created_by: client.created_by,
@@ -128,6 +138,9 @@ pub struct ListQuery {
     pub limit: Option<i64>,
     /// `X-Next-Cursor` of the previous page.
     pub cursor: Option<String>,
+    /// Whose clients: a business's admins see their own business's; a super admin names one
+    /// (default: the demo business).
+    pub business_id: Option<Uuid>,
 }
 
 /// Header naming where the next page of a list starts; absent on the last page.
@@ -145,9 +158,9 @@ pub async fn list_clients(
     principal: Principal,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_role(MANAGERS)?;
+    let business = target_business(&principal, query.business_id, MANAGERS)?;
     let page = PageRequest::parse(query.limit, query.cursor.as_deref(), 100, 100)?;
-    let listed = core::clients::list(&state.core, page).await?;
+    let listed = core::clients::list(&state.core, business, page).await?;
     let views: Vec<ClientView> = listed
         .clients
         .into_iter()
@@ -181,14 +194,15 @@ pub async fn rotate_secret(
     path: web::Path<Uuid>,
     body: Option<Json<RotateRequest>>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_role(MANAGERS)?;
+    let within = reachable_business(&principal, MANAGERS)?;
     let request = body.map(|Json(b)| b).unwrap_or_default();
     let overlap = request
         .overlap_secs
         .map(RotationOverlap::parse)
         .transpose()
         .map_err(|e| invalid_field("overlap_secs", e))?;
-    let issued = core::clients::rotate_secret(&state.core, path.into_inner(), overlap).await?;
+    let issued =
+        core::clients::rotate_secret(&state.core, within, path.into_inner(), overlap).await?;
     Ok(HttpResponse::Ok().json(CreatedClient::from(issued)))
 }
 
@@ -205,8 +219,8 @@ pub async fn revoke_client(
     principal: Principal,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_role(MANAGERS)?;
-    core::clients::revoke(&state.core, path.into_inner(), principal.subject).await?;
+    let within = reachable_business(&principal, MANAGERS)?;
+    core::clients::revoke(&state.core, within, path.into_inner(), principal.subject).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -2,6 +2,7 @@
 //! function, map its result to an answer.
 
 mod auth;
+mod business;
 mod clients;
 mod me;
 mod social;

@@ -1,10 +1,11 @@
 //! Staff-facing user management: creating staff accounts, reading and erasing members.
 
 use super::auth::UserView;
+use super::business::target_business;
 use super::state::AppState;
 use super::validation::invalid;
 use crate::core;
-use crate::domain::{NewUser, Registration, StaffRole};
+use crate::domain::{NewUser, Registration, StaffPosition, StaffRole};
 use actix_web::{web, HttpResponse};
 use auth::{Principal, Role};
 use platform::http::Json;
@@ -21,12 +22,21 @@ pub struct NewStaff {
     pub password: String,
     pub first_name: String,
     pub last_name: String,
-    /// `support`, `admin` or `super_admin`.
+    /// Business level: `owner`, `admin`, `support`; store level: `store_manager`, `cashier`;
+    /// or `super_admin` (the platform's operators, of no business).
     pub role: Role,
+    /// The business the account works for: a business's owners and admins create staff of their
+    /// own business only (leave it out or name it); a super admin names any (default: the demo
+    /// business).
+    pub business_id: Option<Uuid>,
+    /// Store-level roles: the stores of the business they work at (1 to 50).
+    #[serde(default)]
+    pub store_ids: Vec<Uuid>,
 }
 
-/// Create a staff account. Admins create support staff; only a super admin creates admins and
-/// super admins. Staff accounts never come from self-registration.
+/// Create a staff account. A business's admins create its support and store staff; its owners
+/// also its admins and owners; super admins create anyone, and are created only by super
+/// admins. Staff accounts never come from self-registration.
 #[utoipa::path(
     post, path = "/api/v1/users/staff", tag = "staff", security(("bearer" = [])),
     request_body = NewStaff,
@@ -43,11 +53,24 @@ pub async fn create_staff(
     principal: Principal,
     Json(request): Json<NewStaff>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_role(ADMINS)?;
     let role = StaffRole::parse(request.role).map_err(|e| invalid(vec![e]))?;
-    if role.needs_super_admin() {
-        principal.require_role(&[Role::SuperAdmin])?;
-    }
+    let position = if role.role() == Role::SuperAdmin {
+        if !principal.is_super_admin() {
+            return Err(ApiError::Forbidden("your role does not allow this".into()));
+        }
+        if request.business_id.is_some() || !request.store_ids.is_empty() {
+            return Err(invalid(vec![crate::domain::InvalidField::new(
+                "business_id",
+                "super admins work for the platform, not for a business or store",
+            )]));
+        }
+        None
+    } else {
+        let business = target_business(&principal, request.business_id, role.creator_roles())?;
+        let position = StaffPosition::parse(role, business, &request.store_ids)
+            .map_err(|e| invalid(vec![e]))?;
+        Some(position)
+    };
     let new_user = NewUser::parse(Registration {
         email: &request.email,
         password: &request.password,
@@ -57,7 +80,8 @@ pub async fn create_staff(
         marketing_consent: false,
     })
     .map_err(invalid)?;
-    let user = core::staff::create(&state.core, new_user, role, principal.subject).await?;
+    let user =
+        core::staff::create(&state.core, new_user, role, position, principal.subject).await?;
     Ok(HttpResponse::Created().json(UserView::from(user)))
 }
 

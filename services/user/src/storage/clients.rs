@@ -8,15 +8,18 @@ use uuid::Uuid;
 pub async fn insert(
     conn: &mut PgConnection,
     id: Uuid,
+    business_id: Uuid,
     name: &str,
     scopes: &[String],
     created_by: Uuid,
 ) -> Result<PartnerClient, sqlx::Error> {
     sqlx::query_as!(
         PartnerClient,
-        "INSERT INTO partner_clients (id, name, scopes, created_by) VALUES ($1, $2, $3, $4)
-         RETURNING id, name, scopes, created_by, created_at, revoked_at",
+        "INSERT INTO partner_clients (id, business_id, name, scopes, created_by)
+         VALUES ($1, $2, $3, $4, $5)
+         RETURNING id, business_id, name, scopes, created_by, created_at, revoked_at",
         id,
+        business_id,
         name,
         scopes,
         created_by,
@@ -68,8 +71,8 @@ pub async fn expire_current_secrets(
 pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<PartnerClient>, sqlx::Error> {
     sqlx::query_as!(
         PartnerClient,
-        "SELECT id, name, scopes, created_by, created_at, revoked_at FROM partner_clients
-          WHERE id = $1 FOR UPDATE",
+        "SELECT id, business_id, name, scopes, created_by, created_at, revoked_at
+           FROM partner_clients WHERE id = $1 FOR UPDATE",
         id,
     )
     .fetch_optional(conn)
@@ -86,22 +89,26 @@ pub async fn revoke(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error
     Ok(())
 }
 
-/// Up to `limit` clients created before the position (`after_time`, `after_id`), newest first.
+/// Up to `limit` clients of a business created before the position (`after_time`, `after_id`),
+/// newest first.
 pub async fn page(
     conn: &mut PgConnection,
+    business_id: Uuid,
     after_time: DateTime<Utc>,
     after_id: Uuid,
     limit: i64,
 ) -> Result<Vec<PartnerClient>, sqlx::Error> {
     sqlx::query_as!(
         PartnerClient,
-        "SELECT id, name, scopes, created_by, created_at, revoked_at FROM partner_clients
-          WHERE (created_at, id) < ($1::timestamptz, $2::uuid)
+        "SELECT id, business_id, name, scopes, created_by, created_at, revoked_at
+           FROM partner_clients
+          WHERE business_id = $4 AND (created_at, id) < ($1::timestamptz, $2::uuid)
           ORDER BY created_at DESC, id DESC
           LIMIT $3",
         after_time,
         after_id,
         limit,
+        business_id,
     )
     .fetch_all(conn)
     .await
@@ -131,7 +138,7 @@ pub async fn authenticate(
 ) -> Result<Option<PartnerClient>, sqlx::Error> {
     sqlx::query_as!(
         PartnerClient,
-        "SELECT c.id, c.name, c.scopes, c.created_by, c.created_at, c.revoked_at
+        "SELECT c.id, c.business_id, c.name, c.scopes, c.created_by, c.created_at, c.revoked_at
            FROM partner_client_secrets s JOIN partner_clients c ON c.id = s.client_id
           WHERE s.secret_hash = $1 AND c.id = $2 AND c.revoked_at IS NULL
             AND (s.expires_at IS NULL OR s.expires_at > now())",
@@ -142,7 +149,8 @@ pub async fn authenticate(
     .await
 }
 
-/// Creates or restores a client the platform itself uses (fixed id, fixed scopes).
+/// Creates or restores a client the platform itself uses (fixed id, fixed scopes). Its calls are
+/// about the resources of the demo business, the only ones not yet stored with their business.
 pub async fn upsert_internal(
     conn: &mut PgConnection,
     id: Uuid,
@@ -150,12 +158,14 @@ pub async fn upsert_internal(
     scopes: &[String],
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "INSERT INTO partner_clients (id, name, scopes, created_by) VALUES ($1, $2, $3, $4)
+        "INSERT INTO partner_clients (id, business_id, name, scopes, created_by)
+         VALUES ($1, $5, $2, $3, $4)
          ON CONFLICT (id) DO UPDATE SET name = $2, scopes = $3, revoked_at = NULL",
         id,
         name,
         scopes,
         Uuid::nil(),
+        kernel::DEMO_BUSINESS_ID,
     )
     .execute(conn)
     .await?;

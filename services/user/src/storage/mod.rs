@@ -7,4 +7,5 @@ pub mod identities;
 pub mod keys;
 pub mod messages;
 pub mod sessions;
+pub mod staff;
 pub mod users;

@@ -196,10 +196,22 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
-    /// A logged-in staff user with `role`, created straight in storage as an operator would
-    /// seed the first super admin.
+    /// A logged-in staff user with `role` (of the demo business, unless a super admin), created
+    /// straight in storage as an operator would seed the first super admin.
     pub async fn staff(&self, email: &str, role: auth::Role) -> String {
-        use user_service::domain::{NewUser, Registration};
+        let business = (role != auth::Role::SuperAdmin).then_some(kernel::DEMO_BUSINESS_ID);
+        self.staff_at(email, role, business, &[]).await
+    }
+
+    /// A logged-in staff user with `role` at `business` (and `stores`), seeded in storage.
+    pub async fn staff_at(
+        &self,
+        email: &str,
+        role: auth::Role,
+        business: Option<Uuid>,
+        stores: &[Uuid],
+    ) -> String {
+        use user_service::domain::{NewUser, Registration, StaffPosition};
         let user = NewUser::parse(Registration {
             email,
             password: PASSWORD,
@@ -209,9 +221,14 @@ impl TestApp {
             marketing_consent: false,
         })
         .unwrap();
-        let created = user_service::core::staff::seed_account(&self.pool, &self.pii, user, role)
-            .await
-            .unwrap();
+        let position = business.map(|business_id| StaffPosition {
+            business_id,
+            store_ids: stores.to_vec(),
+        });
+        let created =
+            user_service::core::staff::seed_account(&self.pool, &self.pii, user, role, position)
+                .await
+                .unwrap();
         assert!(created, "{email} is new");
         let login: Value = self.login(email, PASSWORD).await.json().await.unwrap();
         login["access_token"].as_str().unwrap().to_owned()

@@ -1,5 +1,6 @@
 //! The user service over real HTTP, against real Postgres, Redis and a Kafka-protocol broker.
 
+mod businesses;
 mod clients;
 mod helpers;
 mod privacy;
