@@ -1,4 +1,5 @@
-//! The admin service: the back office. For now it keeps a read model of each member's activity,
+//! The admin service: the back office. It owns the business directory (businesses, their brands
+//! and stores) and announces it to the fleet, and keeps a read model of each member's activity,
 //! projected from the events other services publish, and serves it to staff.
 
 pub mod configuration;

@@ -3,6 +3,7 @@ use crate::routes::{self, AppState};
 use crate::Settings;
 use actix_web::web;
 use futures::FutureExt;
+use platform::idempotency::{IdempotencyStore, ResponseCache};
 use platform::service::Service;
 use platform::CancellationToken;
 use service_kit::Foundation;
@@ -16,6 +17,7 @@ pub struct Application;
 
 impl Application {
     pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Service> {
+        let redis_namespace = settings.service.redis_namespace("admin");
         let mut foundation = Foundation::connect(
             "admin",
             settings.service,
@@ -36,6 +38,10 @@ impl Application {
         )?);
         let state = web::Data::new(AppState {
             pool: foundation.pool.clone(),
+            idempotency: IdempotencyStore::new(
+                foundation.pool.clone(),
+                ResponseCache::new(foundation.redis.clone(), redis_namespace),
+            ),
             reconciler: reconciler.clone(),
         });
         let service =

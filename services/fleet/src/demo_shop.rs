@@ -196,7 +196,7 @@ impl DemoShop {
 
 /// Signs in; a 429 (a restart right after heavy use of the login from this machine) is waited
 /// out as its `Retry-After` says, once.
-async fn login(
+pub(crate) async fn login(
     http: &reqwest::Client,
     edge_url: &str,
     email: &str,

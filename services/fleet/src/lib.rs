@@ -3,6 +3,7 @@
 //! sandbox, the OpenID Connect sandbox (Google and Apple sign-in), and a development edge that
 //! routes like Kong.
 
+pub mod demo_businesses;
 pub mod demo_shop;
 pub mod edge;
 

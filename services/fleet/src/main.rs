@@ -148,10 +148,13 @@ async fn run(data_dir: &std::path::Path, servers: &mut PrivateServers) -> anyhow
         .await
         .context("seeding the demo program")?;
     points.close().await;
+    let businesses = fleet::demo_businesses::seed(&fleet.urls.edge)
+        .await
+        .context("setting up the demo businesses")?;
     let shop = start_demo_shop(&fleet, &config.host, ports.edge + DEMO_SHOP_OFFSET)
         .await
         .context("starting the demo shop")?;
-    print_banner(&fleet, &shop.url, &kafka_note);
+    print_banner(&fleet, &shop.url, &kafka_note, &businesses);
 
     let shutdown = platform::CancellationToken::new();
     platform::service::cancel_on_signal(shutdown.clone());
@@ -176,7 +179,12 @@ async fn start_demo_shop(fleet: &Fleet, host: &str, port: u16) -> anyhow::Result
     Ok(shop)
 }
 
-fn print_banner(fleet: &Fleet, shop: &str, kafka_note: &str) {
+fn print_banner(
+    fleet: &Fleet,
+    shop: &str,
+    kafka_note: &str,
+    businesses: &[fleet::demo_businesses::DemoBusiness],
+) {
     let u = &fleet.urls;
     println!(
         r#"
@@ -212,6 +220,22 @@ Demo logins (local runs only):
             account.email,
             account.password
         );
+    }
+    println!("\nDemo businesses:");
+    for business in businesses {
+        println!(
+            "\n  {} ({}): {}",
+            business.name, business.id, business.program
+        );
+        for (name, id) in &business.stores {
+            println!("    store  {name:<24} {id}");
+        }
+        for login in &business.logins {
+            println!(
+                "    {:<12} {:<30} {}",
+                login.role, login.email, login.password
+            );
+        }
     }
     println!("\nPress Ctrl-C to stop.");
 }

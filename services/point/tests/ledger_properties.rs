@@ -162,16 +162,16 @@ fn op() -> impl Strategy<Value = Op> {
     let pick = any::<usize>();
     prop_oneof![
         5 => (member(), points()).prop_map(|(m, points)| Op::Earn { m, points }),
-        1 => (member(), pick.clone(), any::<bool>())
+        1 => (member(), pick, any::<bool>())
             .prop_map(|(m, pick, same_points)| Op::EarnAgain { m, pick, same_points }),
         4 => (member(), adjustment()).prop_map(|(m, points)| Op::Adjust { m, points }),
-        1 => (member(), pick.clone(), any::<bool>())
+        1 => (member(), pick, any::<bool>())
             .prop_map(|(m, pick, same_body)| Op::AdjustAgain { m, pick, same_body }),
         1 => (member(), 0..MALFORMED.len()).prop_map(|(m, body)| Op::AdjustMalformed { m, body }),
         4 => (member(), points()).prop_map(|(m, points)| Op::Hold { m, points }),
-        3 => (member(), pick.clone()).prop_map(|(m, pick)| Op::Capture { m, pick }),
-        2 => (member(), pick.clone()).prop_map(|(m, pick)| Op::Release { m, pick }),
-        1 => (member(), pick.clone()).prop_map(|(m, pick)| Op::SettleRace { m, pick }),
+        3 => (member(), pick).prop_map(|(m, pick)| Op::Capture { m, pick }),
+        2 => (member(), pick).prop_map(|(m, pick)| Op::Release { m, pick }),
+        1 => (member(), pick).prop_map(|(m, pick)| Op::SettleRace { m, pick }),
         2 => (member(), points()).prop_map(|(m, points)| Op::Redeem { m, points }),
         3 => (member(), 0..CHARGE_SLOTS).prop_map(|(m, slot)| Op::Charge { m, slot }),
         2 => (member(), 0..CHARGE_SLOTS, prop_oneof![Just(0i64), Just(25), Just(50), Just(99), Just(100), Just(150)])

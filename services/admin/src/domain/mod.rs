@@ -1,5 +1,8 @@
-//! What the back office makes of other services' events, free of I/O: each event is parsed into
-//! a fact about one member, or refused with the reason it can never be applied.
+//! The admin service's rules, free of I/O: the business directory ([`directory`]), and what the
+//! back office makes of other services' events: each event is parsed into a fact about one
+//! member, or refused with the reason it can never be applied.
+
+pub mod directory;
 
 use auth::Role;
 use chrono::{DateTime, Utc};

@@ -1,8 +1,11 @@
 //! HTTP endpoints of the admin service. Every one is for staff only.
 
+mod brands;
+mod businesses;
 mod members;
 mod reconciliation;
 mod stats;
+mod stores;
 
 use actix_web::web;
 use auth::Role;
@@ -12,6 +15,7 @@ pub use stats::ProgramStatsView;
 
 pub struct AppState {
     pub pool: sqlx::PgPool,
+    pub idempotency: platform::idempotency::IdempotencyStore,
     pub reconciler: std::sync::Arc<crate::core::reconciler::Reconciler>,
 }
 
@@ -24,9 +28,17 @@ pub const ADMINS: &[Role] = &[Role::Admin, Role::SuperAdmin];
 #[openapi(
     info(
         title = "Tessera admin service",
-        description = "The back office: members' activity and program totals, for staff."
+        description = "The back office: the business directory (businesses, brands, stores), members' activity and program totals, for staff."
     ),
     paths(
+        businesses::create_business,
+        businesses::list_businesses,
+        businesses::get_business,
+        brands::create_brand,
+        brands::list_brands,
+        stores::create_store,
+        stores::list_stores,
+        stores::get_store,
         members::get_member,
         stats::get_stats,
         reconciliation::start_run,
@@ -34,6 +46,16 @@ pub const ADMINS: &[Role] = &[Role::Admin, Role::SuperAdmin];
         reconciliation::get_run
     ),
     components(schemas(
+        businesses::NewBusinessBody,
+        businesses::BusinessView,
+        businesses::BusinessPageView,
+        crate::domain::directory::BusinessStatus,
+        brands::NewBrandBody,
+        brands::BrandView,
+        brands::BrandPageView,
+        stores::NewStoreBody,
+        stores::StoreView,
+        stores::StorePageView,
         reconciliation::RunView,
         reconciliation::DifferenceView,
         reconciliation::RunDetailsView,
@@ -51,6 +73,32 @@ pub struct ApiDoc;
 pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
     cfg.app_data(state).service(
         web::scope("/api/v1/admin")
+            .route("/businesses", web::post().to(businesses::create_business))
+            .route("/businesses", web::get().to(businesses::list_businesses))
+            .route(
+                "/businesses/{business_id}",
+                web::get().to(businesses::get_business),
+            )
+            .route(
+                "/businesses/{business_id}/brands",
+                web::post().to(brands::create_brand),
+            )
+            .route(
+                "/businesses/{business_id}/brands",
+                web::get().to(brands::list_brands),
+            )
+            .route(
+                "/businesses/{business_id}/stores",
+                web::post().to(stores::create_store),
+            )
+            .route(
+                "/businesses/{business_id}/stores",
+                web::get().to(stores::list_stores),
+            )
+            .route(
+                "/businesses/{business_id}/stores/{store_id}",
+                web::get().to(stores::get_store),
+            )
             .route("/members/{member_id}", web::get().to(members::get_member))
             .route("/stats", web::get().to(stats::get_stats))
             .route(
@@ -100,5 +148,14 @@ mod tests {
         assert!(paths.contains_key("/api/v1/admin/stats"));
         assert!(paths.contains_key("/api/v1/admin/reconciliation/runs"));
         assert!(paths.contains_key("/api/v1/admin/reconciliation/runs/{run_id}"));
+        for path in [
+            "/api/v1/admin/businesses",
+            "/api/v1/admin/businesses/{business_id}",
+            "/api/v1/admin/businesses/{business_id}/brands",
+            "/api/v1/admin/businesses/{business_id}/stores",
+            "/api/v1/admin/businesses/{business_id}/stores/{store_id}",
+        ] {
+            assert!(paths.contains_key(path), "{path}");
+        }
     }
 }

@@ -1,4 +1,6 @@
-//! The admin service's tables: a read model projected from events.
+//! The admin service's tables: the business directory it owns, and a read model projected from
+//! events.
 
 pub mod activity;
+pub mod directory;
 pub mod reconciliation;

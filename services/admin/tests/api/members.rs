@@ -158,3 +158,21 @@ async fn an_erased_member_is_forgotten_and_late_events_do_not_bring_them_back() 
         .unwrap();
     assert_eq!(rows, 0);
 }
+
+#[tokio::test]
+async fn staff_accounts_of_every_business_role_are_projected() {
+    let app = spawn_app().await;
+    let support = app.staff(Role::Support);
+    for role in ["owner", "store_manager", "cashier"] {
+        let account = uuid::Uuid::now_v7();
+        let registered = UserRegistered {
+            role: role.into(),
+            ..registered(account)
+        };
+        app.infra
+            .publish(topics::USER_REGISTERED, account, &registered)
+            .await;
+        let activity = member_when(&app, &support, account, |a| !a["role"].is_null()).await;
+        assert_eq!(activity["role"], role);
+    }
+}

@@ -19,6 +19,7 @@ pub const MEMBER_PASSWORD: &str = "a long enough password";
 
 pub struct Member {
     pub id: Uuid,
+    pub email: String,
     pub token: String,
 }
 
@@ -96,6 +97,7 @@ impl TestFleet {
         let login: Value = self.login(&email, password).await.json().await.unwrap();
         Member {
             id: body["user_id"].as_str().unwrap().parse().unwrap(),
+            email,
             token: login["access_token"].as_str().unwrap().to_owned(),
         }
     }

@@ -4,11 +4,13 @@
 mod helpers;
 
 mod browser;
+mod businesses;
 mod charges;
 mod configuration;
 mod durable_broker;
 mod flow;
 mod gateway;
+mod isolation;
 mod partners;
 mod privacy;
 mod reconciliation;

@@ -14,6 +14,7 @@ pub mod program;
 pub mod reconciliation;
 pub mod refunds;
 pub mod scheduler;
+pub mod stamps;
 pub mod tiers;
 
 use crate::domain::LedgerError;

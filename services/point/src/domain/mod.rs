@@ -6,6 +6,7 @@ pub mod holds;
 pub mod lots;
 pub mod points;
 pub mod program;
+pub mod stamps;
 pub mod tiers;
 
 pub use earning::{

@@ -7,7 +7,8 @@ use crate::core::program::ProgramCache;
 use crate::domain::earning::ChargeRefund;
 use crate::domain::{EarnBasis, LedgerError, Points};
 use events::proto::{
-    CampaignRewardDue, ChargeRefunded, ChargeSucceeded, OrderCompleted, UserErased, UserRegistered,
+    CampaignRewardDue, ChargeRefunded, ChargeSucceeded, OrderCompleted, StoreCreated, UserErased,
+    UserRegistered,
 };
 use events::{topics, EventHandler, HandlerError, ReceivedEvent};
 use kernel::money::{Currency, Money};
@@ -21,6 +22,7 @@ pub const CONSUMES: &[&str] = &[
     topics::CHARGE_REFUNDED,
     topics::ORDER_COMPLETED,
     topics::CAMPAIGN_REWARD_DUE,
+    topics::STORE_CREATED,
 ];
 
 pub struct PointEvents {
@@ -47,6 +49,7 @@ impl EventHandler for PointEvents {
             topics::CAMPAIGN_REWARD_DUE => {
                 campaign_reward_due(conn, &self.program, event, event.decode()?).await
             }
+            topics::STORE_CREATED => store_created(conn, event, event.decode()?).await,
             other => Err(permanent(format!(
                 "the point service does not handle {other}"
             ))),
@@ -175,6 +178,32 @@ async fn campaign_reward_due(
         },
     )
     .await
+}
+
+/// A store the admin service opened: stamps may be given there from now on. The envelope names
+/// the business; a payload naming another is refused rather than trusted.
+async fn store_created(
+    conn: &mut PgConnection,
+    event: &ReceivedEvent,
+    store: StoreCreated,
+) -> Result<(), HandlerError> {
+    let store_id = Uuid::parse_str(&store.store_id)
+        .map_err(|_| permanent(format!("store id {:?} is not a UUID", store.store_id)))?;
+    let named = Some(store.business_id.as_str())
+        .filter(|b| !b.is_empty())
+        .map(Uuid::parse_str);
+    if named.is_some_and(|named| named.ok() != Some(event.business_id)) {
+        return Err(permanent(format!(
+            "store {store_id} names business {:?} but its event belongs to {}",
+            store.business_id, event.business_id
+        )));
+    }
+    core::stamps::record_store(conn, store_id, event.business_id, &store.name)
+        .await
+        .map_err(|e| match e {
+            core::stamps::Error::Database(e) => e.into(),
+            refused => HandlerError::Permanent(anyhow::anyhow!(refused)),
+        })
 }
 
 /// Earns for an event. An erased member's events are dropped; other refusals (a currency the

@@ -2,12 +2,13 @@
 //! of the change they announce.
 
 use crate::domain::Earned;
+use crate::storage::stamps::{IssueRecord, RewardRecord};
 use chrono::{DateTime, Utc};
 use events::proto::{
     PointsAdjusted, PointsEarned, PointsExpired, PointsExpiring, PointsRedeemed, PointsReversed,
-    TierChanged,
+    StampCardCompleted, StampsIssued, StampsVoided, TierChanged,
 };
-use events::{topics, OutgoingEvent};
+use events::{proto_timestamp, topics, OutgoingEvent};
 use uuid::Uuid;
 
 pub const PUBLISHES: &[&str] = &[
@@ -20,6 +21,9 @@ pub const PUBLISHES: &[&str] = &[
     topics::TIER_UPGRADED,
     topics::TIER_DOWNGRADED,
     topics::TIER_DOWNGRADE_WARNING,
+    topics::STAMPS_ISSUED,
+    topics::STAMPS_VOIDED,
+    topics::STAMP_CARD_COMPLETED,
 ];
 
 fn event(topic: &'static str, member_id: Uuid, payload: &impl prost::Message) -> OutgoingEvent {
@@ -188,6 +192,75 @@ pub fn tier_downgrade_warning(
                 "qualification period ends on {}",
                 period_ends_at.date_naive()
             ),
+        },
+    )
+}
+
+/// Stamp events state facts that happen once (an issue, its void, a filled card): their ids
+/// derive from the row's id, so nothing can ever publish one twice under two ids.
+fn stamp_fact(
+    topic: &'static str,
+    fact: Uuid,
+    business_id: Uuid,
+    member_id: Uuid,
+    payload: &impl prost::Message,
+) -> OutgoingEvent {
+    OutgoingEvent::of_fact("point", topic, &fact.to_string(), member_id, payload)
+        .in_business(business_id)
+}
+
+pub fn stamps_issued(issue: &IssueRecord) -> OutgoingEvent {
+    stamp_fact(
+        topics::STAMPS_ISSUED,
+        issue.id,
+        issue.business_id,
+        issue.member_id,
+        &StampsIssued {
+            issue_id: issue.id.to_string(),
+            business_id: issue.business_id.to_string(),
+            store_id: issue.store_id.to_string(),
+            member_id: issue.member_id.to_string(),
+            program_id: issue.program_id.to_string(),
+            stamps: issue.stamps,
+            transaction_id: issue.transaction_id.clone(),
+            issued_at: Some(proto_timestamp(issue.issued_at)),
+        },
+    )
+}
+
+/// `issue` as its void left it.
+pub fn stamps_voided(issue: &IssueRecord) -> OutgoingEvent {
+    stamp_fact(
+        topics::STAMPS_VOIDED,
+        issue.id,
+        issue.business_id,
+        issue.member_id,
+        &StampsVoided {
+            issue_id: issue.id.to_string(),
+            business_id: issue.business_id.to_string(),
+            store_id: issue.store_id.to_string(),
+            member_id: issue.member_id.to_string(),
+            program_id: issue.program_id.to_string(),
+            stamps: issue.stamps,
+            voided_at: issue.voided_at.map(proto_timestamp),
+        },
+    )
+}
+
+/// One filled card: keyed on the reward, so one reward is one event.
+pub fn stamp_card_completed(reward: &RewardRecord, reward_text: &str) -> OutgoingEvent {
+    stamp_fact(
+        topics::STAMP_CARD_COMPLETED,
+        reward.id,
+        reward.business_id,
+        reward.member_id,
+        &StampCardCompleted {
+            card_reward_id: reward.id.to_string(),
+            business_id: reward.business_id.to_string(),
+            member_id: reward.member_id.to_string(),
+            program_id: reward.program_id.to_string(),
+            reward: reward_text.to_owned(),
+            completed_at: Some(proto_timestamp(reward.created_at)),
         },
     )
 }

@@ -7,6 +7,7 @@ mod earn;
 mod holds;
 mod program;
 mod reconciliation;
+pub mod stamps;
 pub mod views;
 
 use actix_web::http::StatusCode;
@@ -45,7 +46,7 @@ pub const ADMINS: &[Role] = &[Role::Admin, Role::SuperAdmin];
 #[openapi(
     info(
         title = "Tessera point service",
-        description = "The points ledger: earning, pending points, holds and redemptions, expiry, tiers and earn rules."
+        description = "The points ledger: earning, pending points, holds and redemptions, expiry, tiers and earn rules; the stamp cards of every business, and members' wallets."
     ),
     paths(
         balance::get_balance,
@@ -66,7 +67,13 @@ pub const ADMINS: &[Role] = &[Role::Admin, Role::SuperAdmin];
         program::update_program,
         program::set_source,
         admin::override_tier,
-        reconciliation::applied_events
+        reconciliation::applied_events,
+        stamps::create_program,
+        stamps::list_programs,
+        stamps::issue,
+        stamps::void,
+        stamps::member_cards,
+        stamps::wallet
     ),
     components(schemas(
         BalanceView,
@@ -89,6 +96,17 @@ pub const ADMINS: &[Role] = &[Role::Admin, Role::SuperAdmin];
         views::ProgramSettingsView,
         reconciliation::AppliedQuery,
         reconciliation::AppliedEvents,
+        stamps::StampProgramBody,
+        stamps::StampBody,
+        stamps::StampProgramView,
+        stamps::StampCardView,
+        stamps::StampIssueView,
+        stamps::StampRewardView,
+        stamps::StampsIssuedView,
+        stamps::StampsVoidedView,
+        stamps::Wallet,
+        stamps::WalletCard,
+        stamps::WalletPoints,
         platform::problem::ProblemDetails,
         platform::FieldError
     ))
@@ -107,6 +125,27 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
                 .route("/program", web::get().to(program::get_program))
                 .route("/program", web::put().to(program::update_program))
                 .route("/sources/{source}", web::put().to(program::set_source))
+                .route("/me/cards", web::get().to(stamps::wallet))
+                .route(
+                    "/businesses/{business_id}/stamp-programs",
+                    web::post().to(stamps::create_program),
+                )
+                .route(
+                    "/businesses/{business_id}/stamp-programs",
+                    web::get().to(stamps::list_programs),
+                )
+                .route(
+                    "/businesses/{business_id}/stores/{store_id}/stamps",
+                    web::post().to(stamps::issue),
+                )
+                .route(
+                    "/businesses/{business_id}/stores/{store_id}/stamps/{issue_id}/void",
+                    web::post().to(stamps::void),
+                )
+                .route(
+                    "/businesses/{business_id}/members/{member_id}/stamp-cards",
+                    web::get().to(stamps::member_cards),
+                )
                 .route(
                     "/reconciliation/applied",
                     web::post().to(reconciliation::applied_events),

@@ -8,3 +8,4 @@ pub mod lots;
 pub mod program;
 pub mod rules;
 pub mod spend;
+pub mod stamps;

@@ -7,6 +7,8 @@ mod events;
 mod helpers;
 mod holds;
 mod invariants;
+mod migration;
 mod program;
 mod rate_limits;
+mod stamps;
 mod time;

@@ -3,6 +3,7 @@
 pub mod clients;
 pub mod codes;
 pub mod context;
+pub mod counter;
 pub mod erasure;
 pub mod keys;
 pub mod limits;

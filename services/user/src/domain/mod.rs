@@ -4,6 +4,7 @@
 
 pub mod clients;
 pub mod codes;
+pub mod counter_token;
 pub mod credentials;
 pub mod limits;
 pub mod messages;

@@ -14,6 +14,8 @@ const FORMAT_VERSION: u8 = 1;
 pub struct PiiCipher {
     encryption: LessSafeKey,
     lookup: hmac::Key,
+    /// Signs members' counter tokens (`domain::counter_token`).
+    counter: hmac::Key,
     rng: SystemRandom,
 }
 
@@ -34,11 +36,13 @@ impl PiiCipher {
         let derive = |label: &[u8]| hmac::sign(&master, label);
         let encryption_key = derive(b"tessera/pii/encryption/v1");
         let lookup_key = derive(b"tessera/pii/lookup/v1");
+        let counter_key = derive(b"tessera/counter-token/v1");
         let unbound = UnboundKey::new(&AES_256_GCM, encryption_key.as_ref())
             .map_err(|_| anyhow::anyhow!("deriving the PII encryption key"))?;
         Ok(Self {
             encryption: LessSafeKey::new(unbound),
             lookup: hmac::Key::new(hmac::HMAC_SHA256, lookup_key.as_ref()),
+            counter: hmac::Key::new(hmac::HMAC_SHA256, counter_key.as_ref()),
             rng: SystemRandom::new(),
         })
     }
@@ -95,6 +99,16 @@ impl PiiCipher {
         ctx.update(b"\0");
         ctx.update(normalised.as_bytes());
         ctx.sign().as_ref().to_vec()
+    }
+
+    /// The signature of a counter token's payload.
+    pub fn sign_counter_token(&self, payload: &[u8]) -> Vec<u8> {
+        hmac::sign(&self.counter, payload).as_ref().to_vec()
+    }
+
+    /// Whether `signature` is this key's signature of `payload` (in constant time).
+    pub fn verify_counter_token(&self, payload: &[u8], signature: &[u8]) -> bool {
+        hmac::verify(&self.counter, payload, signature).is_ok()
     }
 
     /// A keyed digest of a one-time code or other short secret bound to a user.

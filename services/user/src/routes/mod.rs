@@ -4,6 +4,7 @@
 mod auth;
 mod business;
 mod clients;
+mod counter;
 mod me;
 mod social;
 mod staff;
@@ -46,7 +47,9 @@ pub use self::state::AppState;
         me::erase_me,
         staff::create_staff,
         staff::get_user,
-        staff::erase_user
+        staff::erase_user,
+        counter::counter_token,
+        counter::identify
     ),
     components(schemas(
         auth::RegistrationRequest,
@@ -75,6 +78,9 @@ pub use self::state::AppState;
         me::EraseRequest,
         me::Export,
         staff::NewStaff,
+        counter::CounterTokenView,
+        counter::IdentifyRequest,
+        counter::IdentifiedMember,
         ::auth::Jwks,
         ::auth::Jwk,
         platform::problem::ProblemDetails,
@@ -128,6 +134,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
                 .route("/me", web::delete().to(me::erase_me))
                 .route("/me/password", web::post().to(me::change_password))
                 .route("/me/export", web::get().to(me::export))
+                .route("/me/counter-token", web::get().to(counter::counter_token))
+                .route("/identify", web::post().to(counter::identify))
                 .route("/staff", web::post().to(staff::create_staff))
                 .route("/{user_id}", web::get().to(staff::get_user))
                 .route("/{user_id}", web::delete().to(staff::erase_user)),
@@ -154,6 +162,6 @@ mod tests {
         ] {
             assert!(schemas.contains_key(name), "{name} is missing");
         }
-        assert_eq!(doc.paths.paths.len(), 21);
+        assert_eq!(doc.paths.paths.len(), 23);
     }
 }

@@ -303,3 +303,26 @@ pub async fn encrypt_contacts(
     .await?;
     Ok(())
 }
+
+/// The members (customers, not erased) whose confirmed phone number is `phone`: a number is
+/// unique per account but not across accounts, so this can be more than one.
+pub async fn members_by_confirmed_phone(
+    conn: &mut PgConnection,
+    pii: &PiiCipher,
+    phone: &PhoneNumber,
+) -> anyhow::Result<Vec<User>> {
+    let rows = sqlx::query_as!(
+        UserRow,
+        "SELECT id, email_ciphertext, password_hash, first_name, last_name, phone_ciphertext, role,
+                email_verified_at, phone_verified_at, marketing_consent,
+                marketing_consent_updated_at, created_at
+           FROM users
+          WHERE phone_hash = $1 AND phone_verified_at IS NOT NULL AND role = 'customer'
+            AND erased_at IS NULL
+          LIMIT 2",
+        phone_hash(pii, phone),
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter().map(|r| r.decrypt(pii)).collect()
+}

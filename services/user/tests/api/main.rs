@@ -2,6 +2,7 @@
 
 mod businesses;
 mod clients;
+mod counter;
 mod helpers;
 mod privacy;
 mod registration;
