@@ -36,14 +36,16 @@ impl Principal {
         self.is_super_admin() || (!self.is_customer() && self.business == Some(business))
     }
 
-    /// Staff of `business` holding one of `allowed` (an owner satisfies admin), or a super admin
-    /// when `allowed` names that role.
+    /// Staff of `business` holding one of `allowed` (an owner satisfies admin), a super admin
+    /// when `allowed` names that role, or a member when it names `customer`: members belong to
+    /// no business (what they may reach is the object-level checks' business).
     pub fn has_role_in(&self, business: Uuid, allowed: &[Role]) -> bool {
         let Some(role) = self.role.filter(|_| self.kind == PrincipalKind::User) else {
             return false;
         };
         let holds = allowed.iter().any(|a| role.satisfies(*a));
-        holds && (role == Role::SuperAdmin || self.business == Some(business))
+        let platform_wide = matches!(role, Role::SuperAdmin | Role::Customer);
+        holds && (platform_wide || self.business == Some(business))
     }
 
     /// A partner client of `business` whose token carries `scope`.
@@ -276,6 +278,15 @@ mod tests {
         let operator = Principal::staff(Role::SuperAdmin);
         assert!(operator.has_role_in(theirs, &[Role::SuperAdmin]) && operator.acts_in(theirs));
         assert!(!operator.has_role_in(theirs, &[Role::Admin]));
+    }
+
+    #[test]
+    fn members_belong_to_no_business_and_pass_a_member_role_check_anywhere() {
+        let member = Principal::member(Uuid::now_v7());
+        assert!(member.has_role(&[Role::Customer, Role::Admin]));
+        assert!(member.has_role_in(Uuid::now_v7(), &[Role::Customer]));
+        assert!(!member.has_role_in(Uuid::now_v7(), &[Role::Support, Role::Admin]));
+        assert!(!member.acts_in(kernel::DEMO_BUSINESS_ID));
     }
 
     #[test]
