@@ -368,6 +368,19 @@ impl ClaimedKey<'_> {
     pub async fn release(&self, pool: &PgPool) {
         release(pool, self.scope, self.key, self.claimed_at).await
     }
+
+    /// Passes a use case's outcome through, freeing the key when it failed: the work rolled
+    /// back, so a retry with the same key must be able to do it.
+    pub async fn release_on_error<T>(
+        &self,
+        pool: &PgPool,
+        outcome: Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        if outcome.is_err() {
+            self.release(pool).await;
+        }
+        outcome
+    }
 }
 
 /// An idempotent write in progress, as a route handler sees it: [`IdempotentWrite::begin`]

@@ -43,7 +43,7 @@ pub async fn create_business(
         Ok(created)
     }
     .await;
-    release_on_error(pool, claimed, outcome).await
+    claimed.release_on_error(pool, outcome).await
 }
 
 /// A business, if there is one.
@@ -95,7 +95,7 @@ pub async fn create_brand(
         Ok(created)
     }
     .await;
-    release_on_error(pool, claimed, outcome).await
+    claimed.release_on_error(pool, outcome).await
 }
 
 /// One page of a business's brands, newest first; 404 if there is no such business.
@@ -151,7 +151,7 @@ pub async fn create_store(
         Ok(created)
     }
     .await;
-    release_on_error(pool, claimed, outcome).await
+    claimed.release_on_error(pool, outcome).await
 }
 
 /// One page of the stores of a business the caller sees, newest first; 404 if there is no such
@@ -220,17 +220,4 @@ async fn lock_open_business(conn: &mut PgConnection, business_id: Uuid) -> Resul
 
 pub fn no_such_business() -> ApiError {
     ApiError::NotFound("no such business".into())
-}
-
-/// Gives the key back when the work failed (it rolled back, so a retry must be able to do it);
-/// passes the outcome through.
-async fn release_on_error<T>(
-    pool: &PgPool,
-    claimed: &ClaimedKey<'_>,
-    outcome: Result<T, ApiError>,
-) -> Result<T, ApiError> {
-    if outcome.is_err() {
-        claimed.release(pool).await;
-    }
-    outcome
 }

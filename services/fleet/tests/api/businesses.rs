@@ -28,22 +28,9 @@ async fn a_cafe_cashier_identifies_a_member_by_qr_code_and_stamps_their_card() {
     assert_eq!(cafe.stores.len(), 2);
     assert_eq!(retail.id, kernel::DEMO_BUSINESS_ID);
 
-    let cashier_login = &cafe.logins[1];
-    let cashier: Value = app
-        .login(cashier_login.email, cashier_login.password)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let cashier = cashier["access_token"].as_str().unwrap().to_owned();
-    let admin_login = &cafe.logins[0];
-    let admin: Value = app
-        .login(admin_login.email, admin_login.password)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let admin = admin["access_token"].as_str().unwrap().to_owned();
+    let [admin, cashier] = [&cafe.logins[0], &cafe.logins[1]];
+    let admin = app.access_token(admin.email, admin.password).await;
+    let cashier = app.access_token(cashier.email, cashier.password).await;
     let programs: Value = app
         .get(
             Some(&admin),

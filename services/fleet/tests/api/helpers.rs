@@ -87,6 +87,17 @@ impl TestFleet {
             .unwrap()
     }
 
+    /// The access token of a login that must succeed.
+    pub async fn access_token(&self, email: &str, password: &str) -> String {
+        let response = self.login(email, password).await;
+        assert_eq!(response.status(), StatusCode::OK, "signing in as {email}");
+        let body: Value = response.json().await.unwrap();
+        body["access_token"]
+            .as_str()
+            .expect("an access token")
+            .to_owned()
+    }
+
     /// A newly registered and logged-in member.
     pub async fn member(&self) -> Member {
         let email = format!("member-{}@example.com", Uuid::new_v4().simple());

@@ -70,13 +70,7 @@ struct Attacker {
 }
 
 async fn login_token(app: &TestFleet, login: &DemoLogin) -> String {
-    let body: Value = app
-        .login(login.email, login.password)
-        .await
-        .json()
-        .await
-        .unwrap();
-    body["access_token"].as_str().expect("a token").to_owned()
+    app.access_token(login.email, login.password).await
 }
 
 /// A partner client of the business `admin` works for, holding every scope.

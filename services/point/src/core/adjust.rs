@@ -1,6 +1,6 @@
 //! Staff adjustments: a credit or debit of a member's points with a reason, audited.
 
-use super::{lock_member, release_on_error, Result, REPLAY_STATUS};
+use super::{lock_member, Result, REPLAY_STATUS};
 use crate::domain::points::debt;
 use crate::domain::{AdjustmentPoints, LedgerError, TransactionKind};
 use crate::events::publishes;
@@ -47,7 +47,7 @@ pub async fn adjust(
         Ok::<_, ApiError>(adjusted)
     }
     .await;
-    release_on_error(pool, claimed, outcome).await
+    claimed.release_on_error(pool, outcome).await
 }
 
 async fn adjust_in(

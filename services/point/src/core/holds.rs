@@ -1,7 +1,7 @@
 //! Holds and redemptions: points reserved, then captured (spent, oldest lots first) or given
 //! back (released by the caller, expired by the scheduler).
 
-use super::{lock_account, lock_member, release_on_error, Result, REPLAY_STATUS};
+use super::{lock_account, lock_member, Result, REPLAY_STATUS};
 use crate::domain::holds::Transition;
 use crate::domain::{HoldStatus, HoldTtl, LedgerError, Points, TransactionKind};
 use crate::events::publishes;
@@ -53,7 +53,7 @@ pub async fn place(
         Ok(placed)
     }
     .await;
-    release_on_error(pool, claimed, outcome).await
+    claimed.release_on_error(pool, outcome).await
 }
 
 /// Spends points in one step: a hold captured at once, under the request's idempotency key.
@@ -77,7 +77,7 @@ pub async fn redeem(
         })
     }
     .await;
-    release_on_error(pool, claimed, outcome).await
+    claimed.release_on_error(pool, outcome).await
 }
 
 /// Spends a hold's points. Capturing a captured hold returns it unchanged.

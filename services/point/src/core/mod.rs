@@ -19,9 +19,8 @@ pub mod tiers;
 
 use crate::domain::LedgerError;
 use crate::storage::accounts::{self, Account};
-use platform::idempotency::ClaimedKey;
 use platform::ApiError;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 /// Why a use case failed: a rule of the ledger, or the database.
@@ -122,16 +121,3 @@ async fn lock_account(conn: &mut PgConnection, member_id: Uuid) -> Result<Accoun
 /// The status a retry with the same idempotency key is answered with; the first answer is the
 /// route's own (201).
 pub const REPLAY_STATUS: u16 = 200;
-
-/// Frees the claimed key when the work failed (it rolled back, so a retry must be able to do
-/// it); passes the outcome through.
-async fn release_on_error<T>(
-    pool: &PgPool,
-    claimed: &ClaimedKey<'_>,
-    outcome: std::result::Result<T, ApiError>,
-) -> std::result::Result<T, ApiError> {
-    if outcome.is_err() {
-        claimed.release(pool).await;
-    }
-    outcome
-}

@@ -125,7 +125,7 @@ pub async fn create_program(
         Ok(created)
     }
     .await;
-    super::release_on_error(pool, claimed, outcome).await
+    claimed.release_on_error(pool, outcome).await
 }
 
 pub async fn programs(pool: &PgPool, business_id: Uuid) -> Result<Vec<StampProgram>> {
