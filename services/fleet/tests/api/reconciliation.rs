@@ -5,6 +5,7 @@
 use crate::helpers::*;
 use serde_json::Value;
 use sqlx::PgPool;
+use std::time::Duration;
 use uuid::Uuid;
 
 /// A charge the payment service holds as succeeded five minutes ago, whose `charge.succeeded`
@@ -105,6 +106,23 @@ async fn a_charge_whose_event_was_lost_is_found_republished_and_earns_its_points
     assert_eq!(paid.status(), 201);
     let paid: Value = paid.json().await.unwrap();
     app.wait_for_points(&member, 20).await;
+    // The admin service consumes charge.succeeded too: until it has, the run would find that
+    // pair missing as well.
+    testkit::eventually(Duration::from_secs(20), || async {
+        let activity = app
+            .get(
+                Some(&admin),
+                &format!("/api/v1/admin/members/{}", member.id),
+            )
+            .await;
+        if activity.status() != 200 {
+            return Ok(None);
+        }
+        let activity: Value = activity.json().await?;
+        Ok((activity["charges_succeeded"] == 1).then_some(()))
+    })
+    .await
+    .expect("the admin service records the charge");
     sqlx::query(
         "UPDATE charge_transitions SET created_at = created_at - interval '5 minutes'
           WHERE charge_id = $1::uuid",
