@@ -10,6 +10,8 @@ pub const ORDERS_WRITE: &str = "orders:write";
 pub const PAYMENTS_WRITE: &str = "payments:write";
 pub const PAYMENTS_READ: &str = "payments:read";
 pub const REWARDS_READ: &str = "rewards:read";
+/// Use (fulfil) redemption codes of the client's business.
+pub const REWARDS_FULFIL: &str = "rewards:fulfil";
 pub const MEMBERS_READ: &str = "members:read";
 /// Reconciliation across services: list what a service published or applied, and ask it to
 /// publish again (the admin service's reconciler; see [`crate::internal::RECONCILER`]).
@@ -24,6 +26,7 @@ pub const ALL: &[&str] = &[
     PAYMENTS_WRITE,
     PAYMENTS_READ,
     REWARDS_READ,
+    REWARDS_FULFIL,
     MEMBERS_READ,
     RECONCILE,
 ];

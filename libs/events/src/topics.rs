@@ -26,7 +26,13 @@ pub const STAMPS_ISSUED: &str = "stamps.issued";
 pub const STAMPS_VOIDED: &str = "stamps.voided";
 pub const STAMP_CARD_COMPLETED: &str = "stamp_card.completed";
 
+/// The redemption saga (proto/tessera/v1/rewards.proto).
+pub const REWARD_REDEMPTION_REQUESTED: &str = "reward.redemption_requested";
+pub const POINTS_HELD: &str = "points.held";
+pub const POINTS_HOLD_REFUSED: &str = "points.hold_refused";
 pub const REWARD_REDEEMED: &str = "reward.redeemed";
+pub const REWARD_USED: &str = "reward.used";
+pub const REWARD_CANCELLED: &str = "reward.cancelled";
 pub const CAMPAIGN_GOAL_ACHIEVED: &str = "campaign.goal_achieved";
 pub const CAMPAIGN_REWARD_DUE: &str = "campaign.reward_due";
 pub const CAMPAIGN_DISQUALIFIED: &str = "campaign.disqualified";
@@ -54,7 +60,12 @@ pub const ALL: &[&str] = &[
     STAMPS_ISSUED,
     STAMPS_VOIDED,
     STAMP_CARD_COMPLETED,
+    REWARD_REDEMPTION_REQUESTED,
+    POINTS_HELD,
+    POINTS_HOLD_REFUSED,
     REWARD_REDEEMED,
+    REWARD_USED,
+    REWARD_CANCELLED,
     CAMPAIGN_GOAL_ACHIEVED,
     CAMPAIGN_REWARD_DUE,
     CAMPAIGN_DISQUALIFIED,

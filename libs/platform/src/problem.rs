@@ -36,6 +36,10 @@ pub enum ApiError {
     Unauthorized(String),
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// Refused by a rule about the caller that a client can act on (e.g. a tier too low), with
+    /// its own problem type.
+    #[error("denied: {detail}")]
+    Denied { slug: &'static str, detail: String },
     #[error("not found: {0}")]
     NotFound(String),
     /// A conflict with the current state (e.g. a request with this idempotency key is in flight).
@@ -70,7 +74,9 @@ impl ApiError {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not-found",
-            ApiError::Conflict { slug, .. } | ApiError::Unprocessable { slug, .. } => slug,
+            ApiError::Conflict { slug, .. }
+            | ApiError::Unprocessable { slug, .. }
+            | ApiError::Denied { slug, .. } => slug,
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
             ApiError::MethodNotAllowed => "method-not-allowed",
             ApiError::TooManyRequests { .. } => "rate-limited",
@@ -84,7 +90,7 @@ impl ApiError {
             ApiError::MalformedRequest(_) => "Malformed request",
             ApiError::Validation(_) => "Invalid request",
             ApiError::Unauthorized(_) => "Authentication required",
-            ApiError::Forbidden(_) => "Forbidden",
+            ApiError::Forbidden(_) | ApiError::Denied { .. } => "Forbidden",
             ApiError::NotFound(_) => "Not found",
             ApiError::Conflict { .. } => "Conflict",
             ApiError::Unprocessable { .. } => "Request cannot be processed",
@@ -116,9 +122,9 @@ impl ApiError {
             | ApiError::Forbidden(d)
             | ApiError::NotFound(d)
             | ApiError::Unavailable(d) => d.clone(),
-            ApiError::Conflict { detail, .. } | ApiError::Unprocessable { detail, .. } => {
-                detail.clone()
-            }
+            ApiError::Conflict { detail, .. }
+            | ApiError::Unprocessable { detail, .. }
+            | ApiError::Denied { detail, .. } => detail.clone(),
         }
     }
 }
@@ -156,7 +162,7 @@ impl ResponseError for ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::Denied { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,

@@ -62,6 +62,35 @@ impl ServiceHost {
         })
     }
 
+    /// Stops the service as a deployment would, keeping its database, broker and JWKS for
+    /// [`Self::resume`]: what it committed and what waits in the broker are all the next process
+    /// will have, as after a crash between two steps of a flow.
+    pub async fn halt(&mut self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        if let Some(running) = self.running.take() {
+            running.await??;
+        }
+        Ok(())
+    }
+
+    /// Starts the service again, built by `build`, after [`Self::halt`].
+    pub async fn resume<B, Fut>(&mut self, schema: &str, build: B) -> anyhow::Result<()>
+    where
+        B: FnOnce(ServiceSettings, CancellationToken) -> Fut,
+        Fut: Future<Output = anyhow::Result<Service>>,
+    {
+        self.shutdown = CancellationToken::new();
+        let service = build(
+            self.infra.service_settings(schema, self.tokens.jwks_url()),
+            self.shutdown.clone(),
+        )
+        .await?;
+        self.port = service.port;
+        self.api = ApiClient::new(format!("http://127.0.0.1:{}", self.port));
+        self.running = Some(tokio::spawn(service.run_until_stopped()));
+        Ok(())
+    }
+
     /// A new member (role customer) with a token of their own.
     pub fn member(&self) -> Member {
         let id = Uuid::now_v7();

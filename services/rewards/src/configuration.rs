@@ -5,6 +5,9 @@ use serde::Deserialize;
 pub struct Settings {
     #[serde(flatten)]
     pub service: ServiceSettings,
+    /// How long `POST /api/v1/rewards/{id}/redemptions` waits for the redemption to finish
+    /// before answering 202 with its URL.
+    pub redemption_wait_ms: u64,
 }
 
 const PREFIX: &str = "REWARDS";
@@ -13,6 +16,7 @@ const PREFIX: &str = "REWARDS";
 pub const SETTINGS: &[Setting] = &[
     Setting::new("port", "3003"),
     Setting::new("database_schema", "rewards"),
+    Setting::new("redemption_wait_ms", "2000"),
 ];
 
 impl Settings {

@@ -1,5 +1,6 @@
-//! The rewards service: the catalog of rewards members spend points on (seed 003). Redemption
-//! comes later; for now staff manage the catalog and everyone signed in can browse it.
+//! The rewards service: the catalog of rewards members spend points on (seed 003), and their
+//! redemption: a saga with the point service (stock set aside here, points held there, a code
+//! issued here, the points captured there), single-use codes taken at stores or by partners.
 
 pub mod configuration;
 pub mod core;

@@ -29,6 +29,7 @@ impl Application {
             .await?;
         let state = web::Data::new(AppState {
             pool: foundation.pool.clone(),
+            redemption_wait: std::time::Duration::from_millis(settings.redemption_wait_ms),
         });
         foundation.serve(routes::ApiDoc::openapi(), shutdown, move |cfg| {
             routes::configure(cfg, state.clone())
@@ -45,5 +46,5 @@ service_kit::service_app!(
     Application,
     Settings,
     name = "rewards",
-    about = "The reward catalog."
+    about = "The reward catalog, redemptions and their codes."
 );

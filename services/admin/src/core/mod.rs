@@ -5,3 +5,4 @@ pub mod directory;
 pub mod members;
 pub mod projection;
 pub mod reconciler;
+pub mod rewards;

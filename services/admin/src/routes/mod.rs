@@ -4,6 +4,7 @@ mod brands;
 mod businesses;
 mod members;
 mod reconciliation;
+mod rewards;
 mod stats;
 mod stores;
 
@@ -41,6 +42,7 @@ pub const ADMINS: &[Role] = &[Role::Admin, Role::SuperAdmin];
         stores::get_store,
         members::get_member,
         stats::get_stats,
+        rewards::get_reward_stats,
         reconciliation::start_run,
         reconciliation::list_runs,
         reconciliation::get_run
@@ -63,6 +65,9 @@ pub const ADMINS: &[Role] = &[Role::Admin, Role::SuperAdmin];
         MemberActivityView,
         ChargeVolumeView,
         ProgramStatsView,
+        rewards::RewardStatsView,
+        rewards::TopRewardView,
+        rewards::RewardDayView,
         auth::Role,
         platform::problem::ProblemDetails,
         platform::FieldError
@@ -101,6 +106,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
             )
             .route("/members/{member_id}", web::get().to(members::get_member))
             .route("/stats", web::get().to(stats::get_stats))
+            .route("/rewards/stats", web::get().to(rewards::get_reward_stats))
             .route(
                 "/reconciliation/runs",
                 web::post().to(reconciliation::start_run),

@@ -4,3 +4,4 @@
 pub mod activity;
 pub mod directory;
 pub mod reconciliation;
+pub mod rewards;

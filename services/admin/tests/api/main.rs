@@ -5,3 +5,4 @@
 mod directory;
 mod helpers;
 mod members;
+mod rewards;

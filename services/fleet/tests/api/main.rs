@@ -15,5 +15,6 @@ mod partners;
 mod privacy;
 mod reconciliation;
 mod revocation;
+mod rewards;
 mod settings;
 mod social;

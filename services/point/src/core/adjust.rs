@@ -50,7 +50,8 @@ pub async fn adjust(
     claimed.release_on_error(pool, outcome).await
 }
 
-async fn adjust_in(
+/// The adjustment inside the caller's transaction (a consumer's), keyed by `idempotency_key`.
+pub(super) async fn adjust_in(
     conn: &mut PgConnection,
     adjustment: &Adjustment<'_>,
     idempotency_key: &str,

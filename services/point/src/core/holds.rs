@@ -245,3 +245,169 @@ async fn give_back(
     .await?;
     Ok(holds::settle(conn, hold.id, to, None).await?)
 }
+
+/// Why the point service did not hold a redemption's points (`points.hold_refused`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedemptionRefusal {
+    InsufficientPoints { available: i64 },
+    TierTooLow { member_tier: String },
+    NoAccount,
+}
+
+/// What the rewards service asks for a redemption (`reward.redemption_requested`).
+pub struct RedemptionHold<'a> {
+    pub redemption_id: Uuid,
+    pub member_id: Uuid,
+    pub points: Points,
+    /// The lowest tier the reward is for (its code); `None`: any tier.
+    pub min_tier: Option<&'a str>,
+    pub reward_name: &'a str,
+}
+
+/// The caller every redemption hold is recorded under (its key is the redemption id).
+const REWARDS_SERVICE: &str = "service:rewards";
+
+/// Holds a redemption's points in the consumer's transaction and answers the rewards service:
+/// `points.held`, or `points.hold_refused` with the reason when the member has too few points,
+/// too low a tier or no account. The redemption id is the hold's idempotency key, so a request
+/// delivered twice holds once.
+pub async fn hold_for_redemption(
+    conn: &mut PgConnection,
+    request: &RedemptionHold<'_>,
+) -> Result<()> {
+    let outcome = match redemption_refusal(conn, request).await? {
+        Some(refusal) => Err(refusal),
+        None => {
+            let key = request.redemption_id.to_string();
+            let hold = HoldRequest {
+                member_id: request.member_id,
+                points: request.points,
+                ttl: HoldTtl::parse(Some(crate::domain::holds::MAX_HOLD_SECS))
+                    .expect("the longest hold is a valid hold"),
+                reference_id: Some(&key),
+                description: Some(request.reward_name),
+                created_by: REWARDS_SERVICE,
+                fingerprint: &key,
+            };
+            match hold_in(conn, &hold, &key).await {
+                Ok(placed) => Ok(placed.hold),
+                Err(super::Error::Refused(LedgerError::Insufficient { available })) => {
+                    Err(RedemptionRefusal::InsufficientPoints { available })
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    let event = match outcome {
+        Ok(hold) => {
+            let available = accounts::lock(conn, request.member_id)
+                .await?
+                .map_or(0, |a| a.available());
+            publishes::points_held(
+                request.redemption_id,
+                request.member_id,
+                hold.id,
+                hold.points,
+                available,
+            )
+        }
+        Err(refusal) => return refuse_redemption(conn, request, refusal).await,
+    };
+    // The answer's id comes from the redemption: a request asked again is answered again.
+    events::outbox::enqueue_again(conn, &event).await?;
+    Ok(())
+}
+
+/// Answers a redemption with a refusal without looking at the ledger.
+pub async fn refuse_redemption(
+    conn: &mut PgConnection,
+    request: &RedemptionHold<'_>,
+    refusal: RedemptionRefusal,
+) -> Result<()> {
+    let event = publishes::points_hold_refused(
+        request.redemption_id,
+        request.member_id,
+        request.points.get(),
+        request.min_tier,
+        &refusal,
+    );
+    events::outbox::enqueue_again(conn, &event).await?;
+    Ok(())
+}
+
+/// The member's account and tier, checked before holding (the account stays locked).
+async fn redemption_refusal(
+    conn: &mut PgConnection,
+    request: &RedemptionHold<'_>,
+) -> Result<Option<RedemptionRefusal>> {
+    let account = match lock_member(conn, request.member_id).await {
+        Ok(account) => account,
+        Err(super::Error::Refused(LedgerError::UnknownMember | LedgerError::Erased)) => {
+            return Ok(Some(RedemptionRefusal::NoAccount))
+        }
+        Err(e) => return Err(e),
+    };
+    if let Some(min_tier) = request.min_tier {
+        let tiers = crate::storage::program::tiers(conn).await?;
+        // A tier the program does not have is out of everyone's reach.
+        let needed = tiers.iter().find(|t| t.code == min_tier).map(|t| t.rank);
+        if needed.is_none_or(|needed| account.tier_rank < needed) {
+            return Ok(Some(RedemptionRefusal::TierTooLow {
+                member_tier: account.tier,
+            }));
+        }
+    }
+    Ok(None)
+}
+
+/// `reward.redeemed`: the code is issued, so the redemption's hold is spent. Capturing a captured
+/// hold changes nothing.
+pub async fn capture_for_redemption(
+    conn: &mut PgConnection,
+    member_id: Uuid,
+    hold_id: Uuid,
+) -> Result<()> {
+    capture_in(conn, member_id, hold_id).await?;
+    Ok(())
+}
+
+/// `reward.cancelled`: the redemption's points come back. An active hold is released; a captured
+/// one is credited back as a new lot (an adjustment by the rewards service, with the redemption as
+/// its key, so it happens once). A hold already released or expired needs nothing.
+pub async fn give_back_redemption(
+    conn: &mut PgConnection,
+    member_id: Uuid,
+    hold_id: Uuid,
+    redemption_id: Uuid,
+) -> Result<()> {
+    let hold = match lock_account(conn, member_id).await {
+        Ok(_) => holds::lock(conn, member_id, hold_id).await?,
+        Err(super::Error::Refused(LedgerError::UnknownMember)) => None,
+        Err(e) => return Err(e),
+    };
+    let Some(hold) = hold else {
+        return Ok(());
+    };
+    match hold.status {
+        HoldStatus::Active => {
+            give_back(conn, member_id, hold_id, HoldStatus::Released).await?;
+        }
+        HoldStatus::Captured => {
+            let points = crate::domain::AdjustmentPoints::parse(hold.points)
+                .map_err(|_| LedgerError::OutOfRange)?;
+            super::adjust::adjust_in(
+                conn,
+                &super::adjust::Adjustment {
+                    member_id,
+                    points,
+                    reason: "Redemption cancelled",
+                    actor: REWARDS_SERVICE,
+                },
+                &format!("redemption:{redemption_id}"),
+            )
+            .await?;
+        }
+        HoldStatus::Released | HoldStatus::Expired => {}
+    }
+    Ok(())
+}

@@ -7,8 +7,8 @@ use crate::core::program::ProgramCache;
 use crate::domain::earning::ChargeRefund;
 use crate::domain::{EarnBasis, LedgerError, Points};
 use events::proto::{
-    CampaignRewardDue, ChargeRefunded, ChargeSucceeded, OrderCompleted, StoreCreated, UserErased,
-    UserRegistered,
+    CampaignRewardDue, ChargeRefunded, ChargeSucceeded, OrderCompleted, RedemptionRequested,
+    RewardCancelled, RewardRedeemed, StoreCreated, UserErased, UserRegistered,
 };
 use events::{topics, EventHandler, HandlerError, ReceivedEvent};
 use kernel::money::{Currency, Money};
@@ -23,6 +23,9 @@ pub const CONSUMES: &[&str] = &[
     topics::ORDER_COMPLETED,
     topics::CAMPAIGN_REWARD_DUE,
     topics::STORE_CREATED,
+    topics::REWARD_REDEMPTION_REQUESTED,
+    topics::REWARD_REDEEMED,
+    topics::REWARD_CANCELLED,
 ];
 
 pub struct PointEvents {
@@ -50,10 +53,73 @@ impl EventHandler for PointEvents {
                 campaign_reward_due(conn, &self.program, event, event.decode()?).await
             }
             topics::STORE_CREATED => store_created(conn, event, event.decode()?).await,
+            topics::REWARD_REDEMPTION_REQUESTED => {
+                redemption_requested(conn, event, event.decode()?).await
+            }
+            topics::REWARD_REDEEMED => reward_redeemed(conn, event.decode()?).await,
+            topics::REWARD_CANCELLED => reward_cancelled(conn, event.decode()?).await,
             other => Err(permanent(format!(
                 "the point service does not handle {other}"
             ))),
         }
+    }
+}
+
+/// The redemption saga asks for the points of a reward: hold them, or say why not. Only the demo
+/// business runs a points program so far; a reward of another business finds no account.
+async fn redemption_requested(
+    conn: &mut PgConnection,
+    event: &ReceivedEvent,
+    requested: RedemptionRequested,
+) -> Result<(), HandlerError> {
+    let redemption_id = parse_id("redemption_id", &requested.redemption_id)?;
+    let member_id = parse_member(&requested.member_id)?;
+    let points = Points::parse(requested.points)
+        .map_err(|e| permanent(format!("points {}: {e}", requested.points)))?;
+    let min_tier = Some(requested.min_tier.as_str()).filter(|t| !t.is_empty());
+    let request = core::holds::RedemptionHold {
+        redemption_id,
+        member_id,
+        points,
+        min_tier,
+        reward_name: &requested.reward_name,
+    };
+    let result = if event.business_id == kernel::DEMO_BUSINESS_ID {
+        core::holds::hold_for_redemption(conn, &request).await
+    } else {
+        core::holds::refuse_redemption(conn, &request, core::holds::RedemptionRefusal::NoAccount)
+            .await
+    };
+    result.map_err(handler_error)
+}
+
+/// The redemption's code is issued: spend its hold.
+async fn reward_redeemed(
+    conn: &mut PgConnection,
+    redeemed: RewardRedeemed,
+) -> Result<(), HandlerError> {
+    let member_id = parse_member(&redeemed.member_id)?;
+    let hold_id = parse_id("hold_id", &redeemed.hold_id)?;
+    match core::holds::capture_for_redemption(conn, member_id, hold_id).await {
+        Ok(()) | Err(core::Error::Refused(LedgerError::Erased)) => Ok(()),
+        Err(e) => Err(handler_error(e)),
+    }
+}
+
+/// A redemption was cancelled: its points come back (if a hold was ever placed).
+async fn reward_cancelled(
+    conn: &mut PgConnection,
+    cancelled: RewardCancelled,
+) -> Result<(), HandlerError> {
+    if cancelled.hold_id.is_empty() {
+        return Ok(());
+    }
+    let member_id = parse_member(&cancelled.member_id)?;
+    let hold_id = parse_id("hold_id", &cancelled.hold_id)?;
+    let redemption_id = parse_id("redemption_id", &cancelled.redemption_id)?;
+    match core::holds::give_back_redemption(conn, member_id, hold_id, redemption_id).await {
+        Ok(()) | Err(core::Error::Refused(LedgerError::Erased)) => Ok(()),
+        Err(e) => Err(handler_error(e)),
     }
 }
 
@@ -226,6 +292,10 @@ fn money(amount: i64, currency: &str) -> Result<Money, HandlerError> {
 
 fn parse_member(id: &str) -> Result<Uuid, HandlerError> {
     Uuid::parse_str(id).map_err(|_| permanent(format!("member id {id:?} is not a UUID")))
+}
+
+fn parse_id(field: &str, id: &str) -> Result<Uuid, HandlerError> {
+    Uuid::parse_str(id).map_err(|_| permanent(format!("{field} {id:?} is not a UUID")))
 }
 
 fn permanent(message: String) -> HandlerError {

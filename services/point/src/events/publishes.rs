@@ -5,8 +5,8 @@ use crate::domain::Earned;
 use crate::storage::stamps::{IssueRecord, RewardRecord};
 use chrono::{DateTime, Utc};
 use events::proto::{
-    PointsAdjusted, PointsEarned, PointsExpired, PointsExpiring, PointsRedeemed, PointsReversed,
-    StampCardCompleted, StampsIssued, StampsVoided, TierChanged,
+    PointsAdjusted, PointsEarned, PointsExpired, PointsExpiring, PointsHeld, PointsHoldRefused,
+    PointsRedeemed, PointsReversed, StampCardCompleted, StampsIssued, StampsVoided, TierChanged,
 };
 use events::{proto_timestamp, topics, OutgoingEvent};
 use uuid::Uuid;
@@ -24,6 +24,8 @@ pub const PUBLISHES: &[&str] = &[
     topics::STAMPS_ISSUED,
     topics::STAMPS_VOIDED,
     topics::STAMP_CARD_COMPLETED,
+    topics::POINTS_HELD,
+    topics::POINTS_HOLD_REFUSED,
 ];
 
 fn event(topic: &'static str, member_id: Uuid, payload: &impl prost::Message) -> OutgoingEvent {
@@ -262,5 +264,76 @@ pub fn stamp_card_completed(reward: &RewardRecord, reward_text: &str) -> Outgoin
             reward: reward_text.to_owned(),
             completed_at: Some(proto_timestamp(reward.created_at)),
         },
+    )
+}
+
+/// The answer to a redemption happens once per redemption: its id is derived from it.
+fn redemption_answer(
+    topic: &'static str,
+    redemption_id: Uuid,
+    member_id: Uuid,
+    payload: &impl prost::Message,
+) -> OutgoingEvent {
+    OutgoingEvent::of_fact(
+        "point",
+        topic,
+        &redemption_id.to_string(),
+        member_id,
+        payload,
+    )
+}
+
+pub fn points_held(
+    redemption_id: Uuid,
+    member_id: Uuid,
+    hold_id: Uuid,
+    points: i64,
+    available_after: i64,
+) -> OutgoingEvent {
+    redemption_answer(
+        topics::POINTS_HELD,
+        redemption_id,
+        member_id,
+        &PointsHeld {
+            redemption_id: redemption_id.to_string(),
+            member_id: member_id.to_string(),
+            hold_id: hold_id.to_string(),
+            points,
+            available_after,
+        },
+    )
+}
+
+pub fn points_hold_refused(
+    redemption_id: Uuid,
+    member_id: Uuid,
+    points: i64,
+    min_tier: Option<&str>,
+    refusal: &crate::core::holds::RedemptionRefusal,
+) -> OutgoingEvent {
+    use crate::core::holds::RedemptionRefusal;
+    let mut payload = PointsHoldRefused {
+        redemption_id: redemption_id.to_string(),
+        member_id: member_id.to_string(),
+        points,
+        ..Default::default()
+    };
+    match refusal {
+        RedemptionRefusal::InsufficientPoints { available } => {
+            payload.reason = "insufficient_points".into();
+            payload.available = *available;
+        }
+        RedemptionRefusal::TierTooLow { member_tier } => {
+            payload.reason = "tier_too_low".into();
+            payload.member_tier = member_tier.clone();
+            payload.needed_tier = min_tier.unwrap_or_default().to_owned();
+        }
+        RedemptionRefusal::NoAccount => payload.reason = "no_account".into(),
+    }
+    redemption_answer(
+        topics::POINTS_HOLD_REFUSED,
+        redemption_id,
+        member_id,
+        &payload,
     )
 }

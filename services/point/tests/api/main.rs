@@ -10,5 +10,6 @@ mod invariants;
 mod migration;
 mod program;
 mod rate_limits;
+mod redemption_saga;
 mod stamps;
 mod time;

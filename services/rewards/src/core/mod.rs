@@ -2,3 +2,4 @@
 //! exactly one of them.
 
 pub mod catalog;
+pub mod redemptions;

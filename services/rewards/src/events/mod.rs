@@ -3,7 +3,5 @@
 pub mod consumes;
 pub mod publishes;
 
-pub use consumes::RewardsEvents;
+pub use consumes::{RewardsEvents, CONSUMES};
 pub use publishes::PUBLISHES;
-
-pub const CONSUMES: &[&str] = &[events::topics::USER_ERASED];

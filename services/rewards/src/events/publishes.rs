@@ -1,6 +1,136 @@
-//! What the rewards service publishes.
+//! What the rewards service publishes: the redemption saga's steps (proto/tessera/v1/rewards.proto).
 
-use events::topics;
+use crate::storage::redemptions::Redemption;
+use chrono::{DateTime, Utc};
+use events::proto::{RedemptionRequested, RewardCancelled, RewardRedeemed, RewardUsed};
+use events::{proto_timestamp, topics, OutgoingEvent};
+use uuid::Uuid;
 
-/// Redemptions will publish `reward.redeemed`; it is listed now so the topic exists.
-pub const PUBLISHES: &[&str] = &[topics::REWARD_REDEEMED];
+pub const PUBLISHES: &[&str] = &[
+    topics::REWARD_REDEMPTION_REQUESTED,
+    topics::REWARD_REDEEMED,
+    topics::REWARD_USED,
+    topics::REWARD_CANCELLED,
+];
+
+const PRODUCER: &str = "rewards-service";
+
+/// Each step happens once per redemption, so each event's id is derived from the redemption:
+/// a step written again (a retried consumer transaction) is the same event.
+fn step(
+    event_type: &'static str,
+    redemption: Uuid,
+    member: Uuid,
+    business: Uuid,
+    payload: &impl prost::Message,
+) -> OutgoingEvent {
+    OutgoingEvent::of_fact(
+        PRODUCER,
+        event_type,
+        &redemption.to_string(),
+        member,
+        payload,
+    )
+    .in_business(business)
+}
+
+pub struct Requested<'a> {
+    pub redemption_id: Uuid,
+    pub business_id: Uuid,
+    pub member_id: Uuid,
+    pub reward_id: Uuid,
+    pub reward_name: &'a str,
+    pub points: i64,
+    pub min_tier: Option<&'a str>,
+}
+
+pub fn redemption_requested(r: &Requested<'_>) -> OutgoingEvent {
+    step(
+        topics::REWARD_REDEMPTION_REQUESTED,
+        r.redemption_id,
+        r.member_id,
+        r.business_id,
+        &RedemptionRequested {
+            redemption_id: r.redemption_id.to_string(),
+            member_id: r.member_id.to_string(),
+            reward_id: r.reward_id.to_string(),
+            reward_name: r.reward_name.to_owned(),
+            points: r.points,
+            min_tier: r.min_tier.unwrap_or_default().to_owned(),
+            requested_at: Some(proto_timestamp(Utc::now())),
+        },
+    )
+}
+
+pub fn reward_redeemed(
+    redemption: &Redemption,
+    member: Uuid,
+    hold_id: Uuid,
+    code: &str,
+    code_expires_at: DateTime<Utc>,
+) -> OutgoingEvent {
+    step(
+        topics::REWARD_REDEEMED,
+        redemption.id,
+        member,
+        redemption.business_id,
+        &RewardRedeemed {
+            redemption_id: redemption.id.to_string(),
+            member_id: member.to_string(),
+            reward_id: redemption.reward_id.to_string(),
+            reward_name: redemption.reward_name.clone(),
+            points: redemption.points,
+            hold_id: hold_id.to_string(),
+            code: code.to_owned(),
+            code_expires_at: Some(proto_timestamp(code_expires_at)),
+            fulfilment: redemption.fulfilment.clone(),
+            redeemed_at: Some(proto_timestamp(Utc::now())),
+        },
+    )
+}
+
+pub fn reward_used(
+    redemption: &Redemption,
+    member: Uuid,
+    used_by: &str,
+    store: Option<Uuid>,
+) -> OutgoingEvent {
+    step(
+        topics::REWARD_USED,
+        redemption.id,
+        member,
+        redemption.business_id,
+        &RewardUsed {
+            redemption_id: redemption.id.to_string(),
+            member_id: member.to_string(),
+            reward_id: redemption.reward_id.to_string(),
+            used_by: used_by.to_owned(),
+            store_id: store.map(|s| s.to_string()).unwrap_or_default(),
+            used_at: Some(proto_timestamp(Utc::now())),
+        },
+    )
+}
+
+/// The points of a redemption go back: `hold_id` is empty when no hold was placed.
+pub fn reward_cancelled(
+    redemption: &Redemption,
+    member: Uuid,
+    hold_id: Option<Uuid>,
+    reason: &str,
+) -> OutgoingEvent {
+    step(
+        topics::REWARD_CANCELLED,
+        redemption.id,
+        member,
+        redemption.business_id,
+        &RewardCancelled {
+            redemption_id: redemption.id.to_string(),
+            member_id: member.to_string(),
+            reward_id: redemption.reward_id.to_string(),
+            points: redemption.points,
+            hold_id: hold_id.map(|h| h.to_string()).unwrap_or_default(),
+            reason: reason.to_owned(),
+            cancelled_at: Some(proto_timestamp(Utc::now())),
+        },
+    )
+}

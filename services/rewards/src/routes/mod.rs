@@ -1,26 +1,60 @@
 //! HTTP endpoints of the rewards service.
 
 mod catalog;
+mod redemptions;
 
+use crate::domain::InvalidField;
 use actix_web::web;
+use platform::{ApiError, FieldError};
+use std::time::Duration;
 
 pub use catalog::{CatalogView, RewardView};
+pub use redemptions::{RedemptionPage, RedemptionView};
 
 pub struct AppState {
     pub pool: sqlx::PgPool,
+    /// How long a redemption request waits for the saga before answering 202.
+    pub redemption_wait: Duration,
+}
+
+fn invalid(fields: Vec<InvalidField>) -> ApiError {
+    ApiError::Validation(
+        fields
+            .into_iter()
+            .map(|f| FieldError::new(f.field, f.message))
+            .collect(),
+    )
 }
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(
         title = "Tessera rewards service",
-        description = "The reward catalog members spend points on."
+        description = "The reward catalog, redemptions and their codes."
     ),
-    paths(catalog::list_rewards, catalog::create_reward),
+    paths(
+        catalog::list_rewards,
+        catalog::create_reward,
+        catalog::get_reward,
+        catalog::update_reward,
+        catalog::archive_reward,
+        redemptions::redeem,
+        redemptions::list_mine,
+        redemptions::get_redemption,
+        redemptions::cancel,
+        redemptions::use_code,
+    ),
     components(schemas(
         CatalogView,
         RewardView,
+        RedemptionView,
+        RedemptionPage,
+        redemptions::RedemptionStep,
+        redemptions::UseCodeBody,
         crate::domain::CreateReward,
+        crate::domain::catalog::LimitPeriod,
+        crate::domain::catalog::Fulfilment,
+        crate::domain::redemptions::RedemptionStatus,
         platform::problem::ProblemDetails,
         platform::FieldError
     ))
@@ -28,11 +62,42 @@ pub struct AppState {
 pub struct ApiDoc;
 
 pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
-    cfg.app_data(state).service(
-        web::resource("/api/v1/rewards")
-            .route(web::get().to(catalog::list_rewards))
-            .route(web::post().to(catalog::create_reward)),
-    );
+    // The literal paths before `/api/v1/rewards/{reward_id}`.
+    cfg.app_data(state)
+        .service(
+            web::resource("/api/v1/rewards")
+                .route(web::get().to(catalog::list_rewards))
+                .route(web::post().to(catalog::create_reward)),
+        )
+        .service(
+            web::resource("/api/v1/rewards/redemptions")
+                .route(web::get().to(redemptions::list_mine)),
+        )
+        .service(
+            web::resource("/api/v1/rewards/redemptions/{redemption_id}")
+                .route(web::get().to(redemptions::get_redemption)),
+        )
+        .service(
+            web::resource("/api/v1/rewards/redemptions/{redemption_id}/cancel")
+                .route(web::post().to(redemptions::cancel)),
+        )
+        .service(
+            web::resource("/api/v1/rewards/codes/{code}/use")
+                .route(web::post().to(redemptions::use_code)),
+        )
+        .service(
+            web::resource("/api/v1/rewards/{reward_id}")
+                .route(web::get().to(catalog::get_reward))
+                .route(web::put().to(catalog::update_reward)),
+        )
+        .service(
+            web::resource("/api/v1/rewards/{reward_id}/archive")
+                .route(web::post().to(catalog::archive_reward)),
+        )
+        .service(
+            web::resource("/api/v1/rewards/{reward_id}/redemptions")
+                .route(web::post().to(redemptions::redeem)),
+        );
 }
 
 #[cfg(test)]
@@ -43,5 +108,16 @@ mod tests {
         let paths = super::ApiDoc::openapi().paths.paths;
         let rewards = paths.get("/api/v1/rewards").expect("the catalog path");
         assert!(rewards.get.is_some() && rewards.post.is_some());
+        for path in [
+            "/api/v1/rewards/{reward_id}",
+            "/api/v1/rewards/{reward_id}/archive",
+            "/api/v1/rewards/{reward_id}/redemptions",
+            "/api/v1/rewards/redemptions",
+            "/api/v1/rewards/redemptions/{redemption_id}",
+            "/api/v1/rewards/redemptions/{redemption_id}/cancel",
+            "/api/v1/rewards/codes/{code}/use",
+        ] {
+            assert!(paths.contains_key(path), "{path}");
+        }
     }
 }

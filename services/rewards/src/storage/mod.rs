@@ -1,3 +1,4 @@
 //! The rewards service's tables.
 
 pub mod catalog;
+pub mod redemptions;
