@@ -172,6 +172,23 @@ fn id_of(resource: &Value) -> anyhow::Result<Uuid> {
 }
 
 /// Sets up (or finds) both demo businesses through the edge at `edge`.
+/// The retailer's reward catalog: one affordable after a first purchase, one taken at the
+/// counter, one for its GOLD members.
+const RETAIL_REWARDS: [fn() -> Value; 3] = [
+    || {
+        json!({"name": "Espresso", "description": "One espresso at the flagship's coffee bar.",
+              "category": "drinks", "points_cost": 100, "fulfilment": "store_code"})
+    },
+    || {
+        json!({"name": "Reusable cup", "category": "merch", "points_cost": 400, "inventory": 50,
+              "member_limit": 1, "member_limit_period": "year"})
+    },
+    || {
+        json!({"name": "Lounge pass", "category": "experiences", "points_cost": 1000,
+              "min_tier": "GOLD", "inventory": 10, "cancel_window_secs": 0})
+    },
+];
+
 pub async fn seed(edge: &str) -> anyhow::Result<Vec<DemoBusiness>> {
     let api = Api {
         http: reqwest::Client::new(),
@@ -232,6 +249,11 @@ pub async fn seed(edge: &str) -> anyhow::Result<Vec<DemoBusiness>> {
     let retail_stores = api.stores(&operator, retail_id, &[RETAIL_STORE]).await?;
     api.staff(&operator, &RETAIL_CASHIER, retail_id, &[retail_stores[0].1])
         .await?;
+    let retail_admin = login(&api.http, edge, "admin@example.com", "demo-admin-password").await?;
+    for reward in RETAIL_REWARDS {
+        api.create(&retail_admin, "/api/v1/rewards", &reward())
+            .await?;
+    }
 
     Ok(vec![
         DemoBusiness {
@@ -245,7 +267,7 @@ pub async fn seed(edge: &str) -> anyhow::Result<Vec<DemoBusiness>> {
             id: retail_id,
             name: retail["name"].as_str().unwrap_or("Demo Retail").to_owned(),
             stores: retail_stores,
-            program: "points, tiers and earn rules".into(),
+            program: "points, tiers, earn rules and a reward catalog".into(),
             logins: vec![
                 DemoLogin {
                     role: "admin",

@@ -218,16 +218,15 @@ impl Fleet {
         let point = point_service::Application::build(point_settings, shutdown.clone())
             .await
             .context("starting the point service")?;
-        let rewards = rewards_service::Application::build(
-            rewards_service::Settings::in_fleet(&config.service(
-                "rewards",
-                config.ports.rewards,
-                &jwks_url,
-            ))?,
-            shutdown.clone(),
-        )
-        .await
-        .context("starting the rewards service")?;
+        let mut rewards_settings = rewards_service::Settings::in_fleet(&config.service(
+            "rewards",
+            config.ports.rewards,
+            &jwks_url,
+        ))?;
+        rewards_settings.point_url = config.url(point.port);
+        let rewards = rewards_service::Application::build(rewards_settings, shutdown.clone())
+            .await
+            .context("starting the rewards service")?;
         let payment = payment_service::Application::build(
             payment_service::Settings::in_fleet(
                 &config.service("payments", config.ports.payment, &jwks_url),

@@ -8,6 +8,8 @@ pub struct Settings {
     /// How long `POST /api/v1/rewards/{id}/redemptions` waits for the redemption to finish
     /// before answering 202 with its URL.
     pub redemption_wait_ms: u64,
+    /// The point service, read for the catalog's member filters (`affordable`, `for_my_tier`).
+    pub point_url: String,
 }
 
 const PREFIX: &str = "REWARDS";
@@ -17,6 +19,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting::new("port", "3003"),
     Setting::new("database_schema", "rewards"),
     Setting::new("redemption_wait_ms", "2000"),
+    Setting::new("point_url", "http://127.0.0.1:3002"),
 ];
 
 impl Settings {

@@ -30,6 +30,7 @@ impl Application {
         let state = web::Data::new(AppState {
             pool: foundation.pool.clone(),
             redemption_wait: std::time::Duration::from_millis(settings.redemption_wait_ms),
+            points: crate::core::standing::PointClient::new(&settings.point_url)?,
         });
         foundation.serve(routes::ApiDoc::openapi(), shutdown, move |cfg| {
             routes::configure(cfg, state.clone())

@@ -199,3 +199,63 @@ async fn members_racing_for_scarce_stock_get_exactly_the_stock_and_the_others_ke
     }
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_filter_the_catalog_by_what_they_can_afford_and_their_tier() {
+    let app = TestFleet::start().await;
+    let admin = app.admin_token().await;
+    add_reward(&app, &admin, json!({"name": "Cookie", "points_cost": 100})).await;
+    add_reward(
+        &app,
+        &admin,
+        json!({"name": "Lounge pass", "points_cost": 150, "min_tier": "GOLD"}),
+    )
+    .await;
+    add_reward(
+        &app,
+        &admin,
+        json!({"name": "Mug", "points_cost": 400, "min_tier": "BRONZE"}),
+    )
+    .await;
+    add_reward(&app, &admin, json!({"name": "Hoodie", "points_cost": 2000})).await;
+    let member = app.member().await;
+    credit(&app, &admin, &member, 450).await;
+    let names = |page: Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let browse = |query: &'static str| {
+        let token = member.token.clone();
+        let app = &app;
+        async move {
+            let answer = app
+                .get(Some(&token), &format!("/api/v1/rewards{query}"))
+                .await;
+            assert_eq!(answer.status(), 200, "{query}");
+            answer.json::<Value>().await.unwrap()
+        }
+    };
+    assert_eq!(
+        names(browse("?affordable=true").await),
+        ["Cookie", "Lounge pass", "Mug"]
+    );
+    assert_eq!(
+        names(browse("?for_my_tier=true").await),
+        ["Cookie", "Mug", "Hoodie"],
+        "a new member is BRONZE"
+    );
+    assert_eq!(
+        names(browse("?affordable=true&for_my_tier=true&max_points=300").await),
+        ["Cookie"]
+    );
+    // Staff have no points of their own to filter by.
+    let refused = app
+        .get(Some(&admin), "/api/v1/rewards?affordable=true")
+        .await;
+    assert_problem(refused, 422, "validation-error").await;
+    app.stop().await;
+}

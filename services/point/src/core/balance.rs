@@ -29,6 +29,8 @@ pub struct Balance {
     pub qualifying_spend: i64,
     /// The next tier up and the spend it still needs; `None` at the top.
     pub next_tier: Option<(String, i64)>,
+    /// The program's tiers up to the member's own, lowest first (what tier-limited rewards check).
+    pub tiers_reached: Vec<String>,
 }
 
 /// Balances as this process keeps them, by member id: dropped by the `balance_<schema>`
@@ -93,11 +95,18 @@ pub async fn balance(
         kept.qualifying_spend,
     )
     .map(|(tier, needed)| (tier.code.clone(), needed));
+    let mut reached: Vec<_> = program
+        .tiers
+        .iter()
+        .filter(|t| t.rank <= kept.account.tier_rank)
+        .collect();
+    reached.sort_by_key(|t| t.rank);
     Ok(Balance {
         account: kept.account.clone(),
         expiring_soon: kept.expiring_soon,
         qualifying_spend: kept.qualifying_spend,
         next_tier,
+        tiers_reached: reached.into_iter().map(|t| t.code.clone()).collect(),
     })
 }
 

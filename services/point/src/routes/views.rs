@@ -152,6 +152,9 @@ pub struct BalanceView {
     pub next_tier: Option<NextTier>,
     pub tier_period_ends_at: DateTime<Utc>,
     pub lifetime_points: i64,
+    /// The program's tiers up to and including the member's, lowest first: rewards limited to
+    /// any of these are open to the member.
+    pub tiers_reached: Vec<String>,
 }
 
 impl From<Balance> for BalanceView {
@@ -175,6 +178,7 @@ impl From<Balance> for BalanceView {
                 .map(|(tier, spend_needed)| NextTier { tier, spend_needed }),
             tier_period_ends_at: a.tier_period_ends_at,
             lifetime_points: a.lifetime_earned,
+            tiers_reached: b.tiers_reached,
         }
     }
 }

@@ -98,6 +98,10 @@ pub struct CatalogQuery {
     pub category: Option<String>,
     /// Only rewards costing at most this many points.
     pub max_points: Option<i64>,
+    /// Members: only rewards they have the points for now.
+    pub affordable: Option<bool>,
+    /// Members: only rewards open to their tier.
+    pub for_my_tier: Option<bool>,
     /// Archived rewards too (managers of the business only).
     pub include_archived: Option<bool>,
     /// 1 to 200, default 50.
@@ -117,6 +121,15 @@ fn may_browse(principal: &Principal, business: Uuid) -> bool {
 
 pub(super) fn may_manage(principal: &Principal, business: Uuid) -> bool {
     principal.has_role_in(business, CATALOG_MANAGERS)
+}
+
+/// The request's bearer token (the extractor has verified it), to read as the member.
+fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
+    req.headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| ApiError::Unauthorized("a bearer token is required".into()))
 }
 
 /// The catalog's cursor: the last item's (points_cost, id).
@@ -153,6 +166,7 @@ fn decode_cursor(raw: &str) -> Result<(i64, Uuid), ApiError> {
 pub async fn list_rewards(
     state: web::Data<AppState>,
     principal: Principal,
+    req: HttpRequest,
     query: web::Query<CatalogQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
@@ -188,13 +202,47 @@ pub async fn list_rewards(
         ));
     }
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
+    let (affordable, for_my_tier) = (
+        query.affordable.unwrap_or(false),
+        query.for_my_tier.unwrap_or(false),
+    );
+    let standing = if affordable || for_my_tier {
+        if !principal.is_member(principal.subject) {
+            return Err(ApiError::validation(
+                if affordable {
+                    "affordable"
+                } else {
+                    "for_my_tier"
+                },
+                "only members filter by their own points and tier",
+            ));
+        }
+        Some(
+            state
+                .points
+                .standing(principal.subject, bearer(&req)?)
+                .await?,
+        )
+    } else {
+        None
+    };
+    let max_points_cost = match (&standing, affordable) {
+        (Some(standing), true) => Some(query.max_points.map_or(standing.available_points, |m| {
+            m.min(standing.available_points)
+        })),
+        _ => query.max_points,
+    };
+    let tiers = standing
+        .as_ref()
+        .filter(|_| for_my_tier)
+        .map(|s| s.tiers_reached.as_slice());
     let mut items = core::catalog::list(
         &state.pool,
         &CatalogFilter {
             business_id: business,
             category: category.as_deref(),
-            max_points_cost: query.max_points,
-            tiers: None,
+            max_points_cost,
+            tiers,
             include_archived,
             after,
             limit: limit + 1,

@@ -15,6 +15,8 @@ pub struct AppState {
     pub pool: sqlx::PgPool,
     /// How long a redemption request waits for the saga before answering 202.
     pub redemption_wait: Duration,
+    /// Reads members' points and tiers for the catalog's member filters.
+    pub points: crate::core::standing::PointClient,
 }
 
 fn invalid(fields: Vec<InvalidField>) -> ApiError {
