@@ -300,12 +300,18 @@ async fn walk(app: &TestFleet, victim: &Victim, attackers: &[Attacker]) -> (usiz
                     calls += 1;
                     let status = response.status();
                     let text = response.text().await.unwrap_or_default();
-                    // A member's own wallet names every business they hold a card at.
+                    // A member's own wallet names every business they hold a card at, and
+                    // every business's reward catalog is open to every member (members belong
+                    // to none), so the business a reward belongs to is no secret from them.
                     let own_account = path.contains("/me");
+                    let open_catalog = attacker.name == "member"
+                        && method == Method::GET
+                        && path.starts_with("/api/v1/rewards")
+                        && !path.contains("/redemptions");
                     let business = victim.business.to_string();
                     let leaked = secrets
                         .iter()
-                        .filter(|s| !(own_account && **s == business))
+                        .filter(|s| !((own_account || open_catalog) && **s == business))
                         .find(|s| text.contains(s.as_str()));
                     // On the victim's resources only a refusal or a rejection of the body; on
                     // the caller's own (a wrong current password, say) any client error.
