@@ -2,6 +2,7 @@
 //! back (released by the caller, expired by the scheduler).
 
 use super::{lock_account, lock_member, Result, REPLAY_STATUS};
+pub use crate::domain::holds::RedemptionRefusal;
 use crate::domain::holds::Transition;
 use crate::domain::{HoldStatus, HoldTtl, LedgerError, Points, TransactionKind};
 use crate::events::publishes;
@@ -244,14 +245,6 @@ async fn give_back(
     )
     .await?;
     Ok(holds::settle(conn, hold.id, to, None).await?)
-}
-
-/// Why the point service did not hold a redemption's points (`points.hold_refused`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RedemptionRefusal {
-    InsufficientPoints { available: i64 },
-    TierTooLow { member_tier: String },
-    NoAccount,
 }
 
 /// What the rewards service asks for a redemption (`reward.redemption_requested`).

@@ -96,6 +96,14 @@ impl HoldTtl {
     }
 }
 
+/// Why the point service did not hold a redemption's points (`points.hold_refused`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedemptionRefusal {
+    InsufficientPoints { available: i64 },
+    TierTooLow { member_tier: String },
+    NoAccount,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
