@@ -5,9 +5,11 @@
 //! else a private server started from the installed binaries under `target/`.
 
 pub mod host;
+pub mod messaging;
 pub mod tokens;
 
 pub use host::{Member, ServiceHost};
+pub use messaging::{PushReceiver, ReceivedMail, ReceivedPush, SmtpServer};
 pub use tokens::TokenIssuer;
 
 use anyhow::Context;

@@ -33,6 +33,14 @@ pub struct Settings {
     pub message_webhook_url: Option<String>,
     /// Development only: print outgoing messages (codes included) to the console instead.
     pub message_console: bool,
+    /// The SMTP server email is sent through (`smtp://user:pass@host:port`, `smtps://` for TLS,
+    /// `?tls=required` for STARTTLS); set, it takes email over from the webhook. Never logged.
+    pub smtp_url: Option<SecretString>,
+    /// The sender of every email sent over SMTP (`Name <address>`).
+    pub mail_from: String,
+    /// Push notifications through an FCM HTTP v1 provider; off unless all three are set.
+    #[serde(default)]
+    pub push: PushSettings,
     /// The secret key of the reconciler's client (`auth::internal::RECONCILER`), the same as the
     /// admin service's `reconciler.client_secret`; unset, the client is not created.
     pub reconciler_client_secret: Option<SecretString>,
@@ -44,6 +52,34 @@ pub struct Settings {
     pub apple: OidcProviderSettings,
     /// How long a social sign-in may take between its start and its callback, seconds.
     pub social_login_ttl_secs: u64,
+}
+
+/// A push provider speaking FCM's HTTP v1 API:
+/// `POST {url}/v1/projects/{project_id}/messages:send` with a bearer token.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PushSettings {
+    /// The provider's base URL (`https://fcm.googleapis.com`).
+    pub url: Option<String>,
+    /// The project messages are sent in.
+    pub project_id: Option<String>,
+    /// The bearer token sent with every request. Never logged.
+    pub bearer_token: Option<SecretString>,
+}
+
+impl PushSettings {
+    /// The provider's settings when all three are set.
+    pub fn configured(&self) -> Option<(&str, &str, &SecretString)> {
+        fn non_empty(v: &Option<String>) -> Option<&str> {
+            v.as_deref().filter(|v| !v.trim().is_empty())
+        }
+        Some((
+            non_empty(&self.url)?,
+            non_empty(&self.project_id)?,
+            self.bearer_token
+                .as_ref()
+                .filter(|t| !t.expose_secret().trim().is_empty())?,
+        ))
+    }
 }
 
 /// One OpenID Connect provider members sign in with.
@@ -106,6 +142,11 @@ pub const SETTINGS: &[Setting] = &[
     Setting::new("key_reload_secs", "30"),
     Setting::unset("message_webhook_url"),
     Setting::new("message_console", "false"),
+    Setting::unset("smtp_url"),
+    Setting::new("mail_from", "Tessera <no-reply@tessera.localhost>"),
+    Setting::unset("push.url"),
+    Setting::unset("push.project_id"),
+    Setting::unset("push.bearer_token"),
     Setting::unset("reconciler_client_secret"),
     Setting::unset("google.issuer_url"),
     Setting::unset("google.client_id"),

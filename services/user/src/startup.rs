@@ -46,6 +46,19 @@ impl Application {
             .await
             .map_err(|e| anyhow::anyhow!("creating the reconciler's client: {e}"))?;
         }
+        let deliveries = Arc::new(core::messages::Deliveries::from_settings(&settings)?);
+        foundation
+            .consume(
+                crate::events::CONSUMES,
+                Arc::new(crate::events::UserEvents {
+                    notifier: core::notifications::Notifier {
+                        pii: pii.clone(),
+                        push_delivered: deliveries
+                            .delivers(crate::domain::messages::MessageChannel::Push),
+                    },
+                }),
+            )
+            .await?;
         let keys = Arc::new(KeyRing::load_or_create(&foundation.pool).await?);
         let social = Arc::new(core::social::Providers::from_settings(&settings)?);
         for provider in social.configured() {
@@ -78,7 +91,7 @@ impl Application {
         let reload_every = Duration::from_secs(settings.key_reload_secs.max(1));
         let key_reloader =
             reload_keys(keys, verifier, pool.clone(), reload_every, shutdown.clone());
-        let messages = core::messages::run(pool, settings, shutdown.clone());
+        let messages = core::messages::run(pool, deliveries, shutdown.clone());
         Ok(service
             .with_worker("signing-key-reload", key_reloader.boxed())
             .with_worker("message-delivery", messages.boxed()))

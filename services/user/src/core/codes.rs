@@ -33,6 +33,8 @@ pub(super) async fn send(
             subject: message.subject,
             body: &message.body,
             user_id,
+            device_id: None,
+            data: None,
         },
     )
     .await?;

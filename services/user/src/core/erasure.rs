@@ -53,6 +53,7 @@ async fn erase(ctx: &Context, user_id: Uuid, requested_by: Uuid) -> anyhow::Resu
     storage::codes::delete_for_user(&mut tx, user_id).await?;
     storage::identities::delete_for_user(&mut tx, user_id).await?;
     storage::messages::delete_for_user(&mut tx, user_id).await?;
+    storage::notifications::delete_for_user(&mut tx, user_id).await?;
     events::outbox::enqueue(&mut tx, &publishes::user_erased(user_id)).await?;
     // Before the commit: if the member's tokens cannot be revoked, nothing is erased yet and
     // the request can be retried.

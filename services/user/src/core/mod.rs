@@ -8,6 +8,7 @@ pub mod erasure;
 pub mod keys;
 pub mod limits;
 pub mod messages;
+pub mod notifications;
 pub mod passwords;
 pub mod profile;
 pub mod registration;

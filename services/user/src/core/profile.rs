@@ -67,13 +67,23 @@ pub struct Export {
     pub user: User,
     /// Every login, oldest first.
     pub sessions: Vec<SessionSummary>,
+    pub notifications: super::notifications::NotificationPreferences,
+    /// The devices registered for push (their tokens are not exported).
+    pub devices: Vec<storage::notifications::DeviceRow>,
 }
 
 pub async fn export(ctx: &Context, user_id: Uuid) -> Result<Export, ApiError> {
     let user = own(ctx, user_id).await?;
+    let notifications = super::notifications::preferences(ctx, user.id).await?;
+    let devices = super::notifications::devices(ctx, user.id).await?;
     let mut conn = ctx.pool.acquire().await?;
     let sessions = storage::sessions::summaries(&mut conn, user.id).await?;
-    Ok(Export { user, sessions })
+    Ok(Export {
+        user,
+        sessions,
+        notifications,
+        devices,
+    })
 }
 
 /// Encrypts contact details stored before encryption at rest, then clears their plaintext.

@@ -83,6 +83,8 @@ async fn notify_existing_owner(
             subject: message.subject,
             body: &message.body,
             user_id: owner.id,
+            device_id: None,
+            data: None,
         },
     )
     .await?;

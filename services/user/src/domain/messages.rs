@@ -1,4 +1,4 @@
-//! Outgoing email and SMS: what a code message says, and how failed deliveries back off.
+//! Outgoing email, SMS and push: what a code message says, and how failed deliveries back off.
 
 use super::codes::CodePurpose;
 
@@ -6,6 +6,7 @@ use super::codes::CodePurpose;
 pub enum MessageChannel {
     Email,
     Sms,
+    Push,
 }
 
 impl MessageChannel {
@@ -13,6 +14,7 @@ impl MessageChannel {
         match self {
             MessageChannel::Email => "email",
             MessageChannel::Sms => "sms",
+            MessageChannel::Push => "push",
         }
     }
 }

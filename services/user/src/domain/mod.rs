@@ -8,10 +8,12 @@ pub mod counter_token;
 pub mod credentials;
 pub mod limits;
 pub mod messages;
+pub mod notifications;
 pub mod pii;
 pub mod registration;
 pub mod sessions;
 pub mod social;
+pub mod templates;
 pub mod users;
 
 pub use codes::{generate_code, Channel, Code, CodeCheck, CodePurpose};

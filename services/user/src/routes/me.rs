@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// The signed-in user's id; partner clients have no account here.
-fn own_account(principal: &Principal) -> Result<Uuid, ApiError> {
+pub(super) fn own_account(principal: &Principal) -> Result<Uuid, ApiError> {
     if principal.kind != PrincipalKind::User {
         return Err(ApiError::Forbidden(
             "partner clients have no profile".into(),
@@ -145,6 +145,9 @@ pub struct Export {
     pub marketing_consent_updated_at: Option<DateTime<Utc>>,
     /// Every login, with when it was last refreshed and whether it was signed out.
     pub sessions: Vec<SessionView>,
+    pub notification_preferences: super::notifications::NotificationPreferencesView,
+    /// The devices registered for push notifications.
+    pub devices: Vec<super::notifications::DeviceView>,
     /// Where the rest of the member's data can be exported from, with the same access token.
     pub other_services: Vec<String>,
 }
@@ -162,6 +165,8 @@ impl From<core::profile::Export> for Export {
             marketing_consent_updated_at: user.marketing_consent_updated_at,
             profile: UserView::from(user),
             sessions: export.sessions.into_iter().map(SessionView::from).collect(),
+            notification_preferences: export.notifications.into(),
+            devices: export.devices.into_iter().map(Into::into).collect(),
             other_services: vec![
                 format!("/api/v1/points/{id}/balance"),
                 format!("/api/v1/points/{id}/transactions"),

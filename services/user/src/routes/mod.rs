@@ -6,6 +6,7 @@ mod business;
 mod clients;
 mod counter;
 mod me;
+mod notifications;
 mod social;
 mod staff;
 mod state;
@@ -49,7 +50,15 @@ pub use self::state::AppState;
         staff::get_user,
         staff::erase_user,
         counter::counter_token,
-        counter::identify
+        counter::identify,
+        notifications::get_preferences,
+        notifications::put_preferences,
+        notifications::register_device,
+        notifications::list_devices,
+        notifications::remove_device,
+        notifications::list_templates,
+        notifications::put_template,
+        notifications::reset_template
     ),
     components(schemas(
         auth::RegistrationRequest,
@@ -81,6 +90,16 @@ pub use self::state::AppState;
         counter::CounterTokenView,
         counter::IdentifyRequest,
         counter::IdentifiedMember,
+        notifications::NotificationPreferencesView,
+        notifications::NotificationPreferencesUpdate,
+        notifications::DeviceRegistration,
+        notifications::DeviceView,
+        notifications::TemplateView,
+        notifications::TemplateUpdate,
+        crate::domain::notifications::NotificationKind,
+        crate::domain::notifications::NotificationChannel,
+        crate::domain::notifications::Category,
+        crate::domain::notifications::DevicePlatform,
         ::auth::Jwks,
         ::auth::Jwk,
         platform::problem::ProblemDetails,
@@ -135,6 +154,35 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
                 .route("/me/password", web::post().to(me::change_password))
                 .route("/me/export", web::get().to(me::export))
                 .route("/me/counter-token", web::get().to(counter::counter_token))
+                .route(
+                    "/me/notification-preferences",
+                    web::get().to(notifications::get_preferences),
+                )
+                .route(
+                    "/me/notification-preferences",
+                    web::put().to(notifications::put_preferences),
+                )
+                .route(
+                    "/me/devices",
+                    web::post().to(notifications::register_device),
+                )
+                .route("/me/devices", web::get().to(notifications::list_devices))
+                .route(
+                    "/me/devices/{device_id}",
+                    web::delete().to(notifications::remove_device),
+                )
+                .route(
+                    "/notification-templates",
+                    web::get().to(notifications::list_templates),
+                )
+                .route(
+                    "/notification-templates/{kind}/{channel}",
+                    web::put().to(notifications::put_template),
+                )
+                .route(
+                    "/notification-templates/{kind}/{channel}",
+                    web::delete().to(notifications::reset_template),
+                )
                 .route("/identify", web::post().to(counter::identify))
                 .route("/staff", web::post().to(staff::create_staff))
                 .route("/{user_id}", web::get().to(staff::get_user))
@@ -162,6 +210,6 @@ mod tests {
         ] {
             assert!(schemas.contains_key(name), "{name} is missing");
         }
-        assert_eq!(doc.paths.paths.len(), 23);
+        assert_eq!(doc.paths.paths.len(), 28);
     }
 }

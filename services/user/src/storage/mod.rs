@@ -6,6 +6,7 @@ pub mod codes;
 pub mod identities;
 pub mod keys;
 pub mod messages;
+pub mod notifications;
 pub mod sessions;
 pub mod staff;
 pub mod users;

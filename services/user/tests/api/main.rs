@@ -4,6 +4,7 @@ mod businesses;
 mod clients;
 mod counter;
 mod helpers;
+mod notifications;
 mod privacy;
 mod registration;
 mod sessions;
