@@ -12,7 +12,7 @@ use crate::domain::redemptions::{
     check_cancel, check_use, CancelRefusal, HoldRefusal, RedemptionStatus, UseRefusal,
 };
 use crate::events::publishes::{self, Requested};
-use crate::storage::catalog;
+use crate::storage::catalog::{self, CatalogItem};
 use crate::storage::redemptions::{self, Issue, NewRedemption, Redemption};
 use chrono::{DateTime, Utc};
 use platform::ApiError;
@@ -54,9 +54,12 @@ fn key_reused() -> ApiError {
 /// Step 1: sets one unit of stock aside and asks the point service to hold the points. Refuses
 /// before anything changes when the reward is not offered, out of stock, or the member reached
 /// its limit.
+/// `authorize` decides whether the caller may redeem this reward for the member (a member for
+/// themselves anywhere; staff at the counter in the reward's business only).
 pub async fn request(
     pool: &PgPool,
     request: &RedeemRequest<'_>,
+    authorize: impl FnOnce(&CatalogItem) -> Result<(), ApiError>,
 ) -> Result<RedeemOutcome, ApiError> {
     let mut tx = pool.begin().await?;
     if let Some(existing) =
@@ -67,6 +70,7 @@ pub async fn request(
     let reward = catalog::lock(&mut tx, request.reward_id)
         .await?
         .ok_or_else(|| ApiError::NotFound("no such reward".into()))?;
+    authorize(&reward)?;
     let now = Utc::now();
     check_offered(
         reward.active,

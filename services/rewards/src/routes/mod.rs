@@ -52,6 +52,7 @@ fn invalid(fields: Vec<InvalidField>) -> ApiError {
         RedemptionView,
         RedemptionPage,
         redemptions::RedemptionStep,
+        redemptions::RedeemBody,
         redemptions::UseCodeBody,
         crate::domain::CreateReward,
         crate::domain::catalog::LimitPeriod,

@@ -121,23 +121,73 @@ fn refusal(redemption: &Redemption) -> ApiError {
     }
 }
 
-/// Redeem a reward for the signed-in member. Idempotent on the `Idempotency-Key` header: a retry
-/// gets the same redemption as it now stands.
+/// Who a redemption is for, when staff redeem at the counter.
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedeemBody {
+    /// The member (staff only, e.g. after identifying them at the counter); a member redeems for
+    /// themselves and may leave it out.
+    pub member_id: Option<Uuid>,
+    /// The store where staff redeem (required of store staff).
+    pub store_id: Option<Uuid>,
+}
+
+/// Staff who may redeem for a member: store staff at their store, the business's admins anywhere.
+const COUNTER_STAFF: &[Role] = &[
+    Role::Cashier,
+    Role::StoreManager,
+    Role::Admin,
+    Role::SuperAdmin,
+];
+
+/// Whether the caller may redeem `reward` for the member the body names. Another business's
+/// reward is not found for its staff.
+fn authorize_redeem(
+    principal: &Principal,
+    body: &RedeemBody,
+    reward: &crate::storage::catalog::CatalogItem,
+) -> Result<(), ApiError> {
+    if principal.is_member(principal.subject) {
+        return Ok(());
+    }
+    let business = reward.business_id;
+    let allowed = match body.store_id {
+        Some(store) => principal.has_role_at_store(business, store, COUNTER_STAFF),
+        None => {
+            principal.has_role_in(business, COUNTER_STAFF)
+                && !principal.role.is_some_and(|r| r.is_store_level())
+        }
+    };
+    match (allowed, principal.acts_in(business)) {
+        (true, _) => Ok(()),
+        (false, true) => Err(ApiError::Forbidden(match body.store_id {
+            Some(_) => "you do not redeem rewards at this store".into(),
+            None => "store staff name the store where they redeem".into(),
+        })),
+        (false, false) => Err(ApiError::NotFound("no such reward".into())),
+    }
+}
+
+/// Redeem a reward: a member for themselves, or staff at the counter for a member they
+/// identified (`member_id`, and `store_id` for store staff). Idempotent on the `Idempotency-Key`
+/// header: a retry gets the same redemption as it now stands.
 ///
 /// Answers with the finished redemption when it completes within a short wait (about 2 s):
 /// 201 with its code, or the reason it failed as a problem; otherwise 202 with its URL to follow.
 #[utoipa::path(
     post, path = "/api/v1/rewards/{reward_id}/redemptions", tag = "redemptions", security(("bearer" = [])),
     params(("reward_id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
+    request_body(content = Option<RedeemBody>, description = "Optional for members"),
     responses(
         (status = 201, description = "Redeemed: the code is the member's", body = RedemptionView),
         (status = 200, description = "Redeemed before with this key", body = RedemptionView),
         (status = 202, description = "Still in progress: follow the Location", body = RedemptionView),
+        (status = 400, description = "The body is not JSON", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
         (status = 401, body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
-        (status = 403, description = "`tier-too-low` (names the tier needed), or the caller is not a member", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
-        (status = 404, description = "No such reward", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = "`tier-too-low` (names the tier needed), or the caller may not redeem for this member here", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No such reward (in the caller's business, for staff)", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
         (status = 409, description = "`reward-inactive`, `reward-not-in-window`, `reward-out-of-stock`, `redemption-limit-reached`", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "`insufficient-points` (names the shortfall), `no-points-account`, or the key was used for another request", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "`insufficient-points` (names the shortfall), `no-points-account`, a bad body, or the key was used for another request", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[tracing::instrument(skip_all, fields(flow = "redeem_reward", reward_id = %*path))]
@@ -146,25 +196,44 @@ pub async fn redeem(
     principal: Principal,
     req: HttpRequest,
     path: web::Path<Uuid>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    if !principal.is_member(principal.subject) {
+    let request: RedeemBody = if body.is_empty() {
+        RedeemBody::default()
+    } else {
+        platform::http::parse_json_body(&req, &body)?
+    };
+    let member_id = if principal.is_member(principal.subject) {
+        match request.member_id {
+            Some(other) if other != principal.subject => {
+                return Err(ApiError::Forbidden(
+                    "members redeem rewards for themselves only".into(),
+                ))
+            }
+            _ => principal.subject,
+        }
+    } else if principal.is_staff() {
+        request.member_id.ok_or_else(|| {
+            ApiError::validation("member_id", "staff name the member they redeem for")
+        })?
+    } else {
         return Err(ApiError::Forbidden(
-            "only members redeem rewards, for themselves".into(),
+            "only members and the business's staff redeem rewards".into(),
         ));
-    }
+    };
     let key = IdempotencyKey::from_request(&req)?;
     let requested_by = principal.scope_key();
-    // The request has no body: the reward (in the path) is what makes two requests the same.
-    let fingerprint = idempotency::fingerprint(&req, &[]);
+    let fingerprint = idempotency::fingerprint(&req, &body);
     let outcome = core::redemptions::request(
         &state.pool,
         &RedeemRequest {
             reward_id: path.into_inner(),
-            member_id: principal.subject,
+            member_id,
             requested_by: &requested_by,
             idempotency_key: key.as_str(),
             fingerprint: &fingerprint,
         },
+        |reward| authorize_redeem(&principal, &request, reward),
     )
     .await?;
     let redemption =
@@ -232,11 +301,13 @@ pub async fn list_mine(
     }))
 }
 
-/// Whether the caller may see a redemption: its member, or staff of its business.
+/// Whether the caller may see a redemption: its member, whoever redeemed it for them (a
+/// cashier), or staff of its business.
 fn may_see(principal: &Principal, redemption: &Redemption) -> bool {
     redemption
         .member_id
         .is_some_and(|member| principal.is_member(member))
+        || redemption.requested_by == principal.scope_key()
         || (principal.is_staff() && principal.has_role_in(redemption.business_id, REDEMPTION_STAFF))
 }
 

@@ -571,8 +571,20 @@ async fn unknown_archived_and_out_of_window_rewards_are_refused_with_their_reaso
         "reward-out-of-stock",
     )
     .await;
-    // Staff and partners do not redeem; the key is required and must mean one request.
-    assert_problem(redeem(&app, &admin, sold_out, "e").await, 403, "forbidden").await;
+    // Partners do not redeem, staff name the member; the key is required and means one request.
+    let partner = app.partner(&["rewards:read", "rewards:fulfil", "points:redeem"]);
+    assert_problem(
+        redeem(&app, &partner, sold_out, "e").await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_problem(
+        redeem(&app, &admin, sold_out, "e").await,
+        422,
+        "validation-error",
+    )
+    .await;
     let open = reward_id(&app, &admin, mug(10)).await;
     let no_key = app
         .api
@@ -637,5 +649,88 @@ async fn an_erased_member_s_redemptions_stay_without_them() {
         "not-found",
     )
     .await;
+    app.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cashier_redeems_for_an_identified_member_at_their_store_only() {
+    let app = spawn_app_with(|s| s.redemption_wait_ms = 0).await;
+    let admin = app.staff(Role::Admin);
+    let reward = reward_id(&app, &admin, voucher(Some(3))).await;
+    let store = Uuid::now_v7();
+    let cashier = app.tokens.staff_in(
+        Uuid::now_v7(),
+        Role::Cashier,
+        Some(DEMO_BUSINESS_ID),
+        vec![store],
+    );
+    let member = app.member();
+    let path = format!("/api/v1/rewards/{reward}/redemptions");
+    let at_counter = |body: Value, key: &'static str, token: String| {
+        let api = app.api.clone();
+        let path = path.clone();
+        async move { api.post(&token, &path, Some(key), &body).await }
+    };
+    assert_problem(
+        at_counter(json!({"store_id": store}), "c0", cashier.clone()).await,
+        422,
+        "validation-error",
+    )
+    .await;
+    let elsewhere = json!({"member_id": member.id, "store_id": Uuid::now_v7()});
+    assert_problem(
+        at_counter(elsewhere, "c0", cashier.clone()).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let stranger = app
+        .tokens
+        .staff_in(Uuid::now_v7(), Role::Admin, Some(Uuid::now_v7()), vec![]);
+    assert_problem(
+        at_counter(json!({"member_id": member.id}), "c0", stranger).await,
+        404,
+        "not-found",
+    )
+    .await;
+    let someone_else = app.member();
+    assert_problem(
+        at_counter(
+            json!({"member_id": someone_else.id}),
+            "c0",
+            member.token.clone(),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_eq!(
+        stock(&app.pool, reward).await,
+        Some(3),
+        "nothing was set aside"
+    );
+
+    let redeemed = at_counter(
+        json!({"member_id": member.id, "store_id": store}),
+        "c1",
+        cashier.clone(),
+    )
+    .await;
+    assert_eq!(redeemed.status(), 202);
+    let redeemed: Value = redeemed.json().await.unwrap();
+    let redemption: Uuid = redeemed["id"].as_str().unwrap().parse().unwrap();
+    points_held(&app, member.id, redemption, 500).await;
+    // The cashier follows it to the code; the member sees it as theirs.
+    let issued = redemption_when(&app, &cashier, redemption, |r| r["status"] == "issued").await;
+    assert!(issued["code"].is_string());
+    let mine: Value = app
+        .api
+        .get(&member.token, "/api/v1/rewards/redemptions")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine["items"][0]["id"], redemption.to_string());
     app.stop().await.unwrap();
 }

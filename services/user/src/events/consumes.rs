@@ -82,6 +82,11 @@ impl EventHandler for UserEvents {
             }
             topics::REWARD_CANCELLED => {
                 let cancelled: RewardCancelled = event.decode()?;
+                // Only a cancellation the member or staff made; the saga giving back a hold of a
+                // redemption that never issued a code is nothing the member asked about.
+                if cancelled.reason != "cancelled" {
+                    return Ok(());
+                }
                 (
                     NotificationKind::RewardCancelled,
                     cancelled.member_id,

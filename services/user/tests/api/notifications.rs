@@ -245,7 +245,7 @@ async fn a_redeemed_reward_is_emailed_over_smtp_with_its_code_once_even_when_del
         redemption_id: Uuid::now_v7().to_string(),
         member_id: ada.to_string(),
         points: 80,
-        reason: "member_cancelled".into(),
+        reason: "cancelled".into(),
         ..Default::default()
     };
     t.deliver(&OutgoingEvent::new(
@@ -258,6 +258,24 @@ async fn a_redeemed_reward_is_emailed_over_smtp_with_its_code_once_even_when_del
     let mails = t.smtp.wait_for("ada@example.com", 4).await.unwrap();
     assert_eq!(mails[3].subject(), "Your reward redemption was cancelled");
     assert!(mails[3].body().contains("80 points are back"));
+    assert_eq!(t.queued(ada, "email").await, 3);
+    // The saga giving back the hold of a redemption that never issued a code tells nobody.
+    let applied = t
+        .app
+        .count("SELECT count(*) FROM inbox WHERE consumer = 'user'")
+        .await;
+    let give_back = RewardCancelled {
+        reason: "redemption_failed".into(),
+        ..cancelled
+    };
+    t.deliver(&OutgoingEvent::new(
+        "rewards",
+        topics::REWARD_CANCELLED,
+        ada,
+        &give_back,
+    ))
+    .await;
+    t.applied(applied + 1).await;
     assert_eq!(t.queued(ada, "email").await, 3);
     // Delivered messages leave the queue.
     testkit::eventually(Duration::from_secs(5), || async {
