@@ -20,7 +20,7 @@ use sqlx::{PgConnection, PgPool};
 use std::time::Duration;
 use uuid::Uuid;
 
-/// A member's request to redeem a reward.
+/// A request to redeem a reward for a member (by the member, or by staff at the counter).
 pub struct RedeemRequest<'a> {
     pub reward_id: Uuid,
     pub member_id: Uuid,
@@ -52,10 +52,9 @@ fn key_reused() -> ApiError {
 }
 
 /// Step 1: sets one unit of stock aside and asks the point service to hold the points. Refuses
-/// before anything changes when the reward is not offered, out of stock, or the member reached
-/// its limit.
-/// `authorize` decides whether the caller may redeem this reward for the member (a member for
-/// themselves anywhere; staff at the counter in the reward's business only).
+/// before anything changes when the caller may not redeem this reward (`authorize`: a member for
+/// themselves anywhere, staff at the counter in the reward's business only), or the reward is not
+/// offered, out of stock, or the member reached its limit.
 pub async fn request(
     pool: &PgPool,
     request: &RedeemRequest<'_>,
@@ -178,7 +177,8 @@ pub async fn wait_settled(pool: &PgPool, id: Uuid, wait: Duration) -> Result<Red
 }
 
 /// Step 2, done: the points are held. Issues the code and asks the point service to capture the
-/// points. A redemption that is no longer pending gets its hold given back instead.
+/// points. The answer repeated changes nothing; a redemption that failed meanwhile, or whose
+/// member was erased, gets the hold given back instead.
 pub async fn points_held(
     conn: &mut PgConnection,
     redemption_id: Uuid,

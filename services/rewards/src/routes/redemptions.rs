@@ -16,7 +16,7 @@ use platform::ApiError;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// Staff who see and cancel a business's redemptions.
+/// Staff who see a business's redemptions (its admins also cancel them).
 const REDEMPTION_STAFF: &[Role] = &[Role::Support, Role::Admin, Role::SuperAdmin];
 /// Staff who may take a code at a store (business-level roles at any of its stores).
 const CODE_TAKERS: &[Role] = &[
