@@ -7,7 +7,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 /// Applies one reward event, in the consumer's transaction.
-pub async fn record(conn: &mut PgConnection, counts: &RewardCounts<'_>) -> Result<(), sqlx::Error> {
+pub async fn record(conn: &mut PgConnection, counts: &RewardCounts) -> Result<(), sqlx::Error> {
     rewards::add(conn, counts).await
 }
 

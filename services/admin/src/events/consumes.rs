@@ -38,9 +38,12 @@ impl EventHandler for AdminEvents {
             projection::erased(conn, member_id, event.occurred_at).await?;
             return Ok(());
         }
-        if let Some(counts) = reward_counts(event)? {
+        if REWARD_EVENTS.contains(&event.event_type.as_str()) {
             // Counted whoever the member is: the figures name no one.
-            return Ok(crate::core::rewards::record(conn, &counts.as_counts()).await?);
+            if let Some(counts) = reward_counts(event)? {
+                crate::core::rewards::record(conn, &counts).await?;
+            }
+            return Ok(());
         }
         if let Ok(member_id) = domain::parse_member_id(&event.subject_id) {
             if projection::is_forgotten(conn, member_id).await? {
@@ -85,61 +88,51 @@ impl EventHandler for AdminEvents {
     }
 }
 
-/// What a reward event adds to the rewards read model (`None`: not a reward event).
-struct Counted {
-    business_id: uuid::Uuid,
-    reward_id: uuid::Uuid,
-    day: chrono::NaiveDate,
-    reward_name: String,
-    redeemed: i64,
-    used: i64,
-    cancelled: i64,
-    points: i64,
-}
+/// The events the rewards read model counts.
+const REWARD_EVENTS: &[&str] = &[
+    topics::REWARD_REDEEMED,
+    topics::REWARD_USED,
+    topics::REWARD_CANCELLED,
+];
 
-impl Counted {
-    fn as_counts(&self) -> RewardCounts<'_> {
-        RewardCounts {
-            business_id: self.business_id,
-            reward_id: self.reward_id,
-            day: self.day,
-            reward_name: &self.reward_name,
-            redeemed: self.redeemed,
-            used: self.used,
-            cancelled: self.cancelled,
-            points: self.points,
-        }
-    }
-}
+/// The most points one redemption can cost (the catalog's own limit is far lower): a count
+/// beyond it is a bad event, dead-lettered rather than summed into an overflow.
+const MAX_REDEMPTION_POINTS: i64 = 1_000_000_000;
 
-fn reward_counts(event: &ReceivedEvent) -> Result<Option<Counted>, HandlerError> {
+/// What a reward event adds to the rewards read model (`None`: it counts nothing).
+fn reward_counts(event: &ReceivedEvent) -> Result<Option<RewardCounts>, HandlerError> {
     let reward_id = |raw: &str| {
         raw.parse::<uuid::Uuid>()
             .map_err(|_| permanent(format!("reward id {raw:?} is not a UUID")))
     };
-    let base = |reward: uuid::Uuid| Counted {
+    let points = |points: i64| {
+        if (0..=MAX_REDEMPTION_POINTS).contains(&points) {
+            Ok(points)
+        } else {
+            Err(permanent(format!(
+                "{points} points is not a redemption's cost"
+            )))
+        }
+    };
+    let base = |reward: uuid::Uuid| RewardCounts {
         business_id: event.business_id,
         reward_id: reward,
         day: event.occurred_at.date_naive(),
-        reward_name: String::new(),
-        redeemed: 0,
-        used: 0,
-        cancelled: 0,
-        points: 0,
+        ..Default::default()
     };
     Ok(Some(match event.event_type.as_str() {
         topics::REWARD_REDEEMED => {
             let redeemed: RewardRedeemed = event.decode()?;
-            Counted {
-                reward_name: redeemed.reward_name,
+            RewardCounts {
                 redeemed: 1,
-                points: redeemed.points,
+                points: points(redeemed.points)?,
+                reward_name: redeemed.reward_name,
                 ..base(reward_id(&redeemed.reward_id)?)
             }
         }
         topics::REWARD_USED => {
             let used: RewardUsed = event.decode()?;
-            Counted {
+            RewardCounts {
                 used: 1,
                 ..base(reward_id(&used.reward_id)?)
             }
@@ -151,9 +144,9 @@ fn reward_counts(event: &ReceivedEvent) -> Result<Option<Counted>, HandlerError>
             if cancelled.reason != "cancelled" {
                 return Ok(None);
             }
-            Counted {
+            RewardCounts {
                 cancelled: 1,
-                points: -cancelled.points.max(0),
+                points: -points(cancelled.points)?,
                 ..base(reward_id(&cancelled.reward_id)?)
             }
         }

@@ -6,12 +6,12 @@ use uuid::Uuid;
 
 /// What one reward event adds to its reward's day.
 #[derive(Debug, Clone, Default)]
-pub struct RewardCounts<'a> {
+pub struct RewardCounts {
     pub business_id: Uuid,
     pub reward_id: Uuid,
     pub day: NaiveDate,
     /// Empty when the event does not name the reward.
-    pub reward_name: &'a str,
+    pub reward_name: String,
     pub redeemed: i64,
     pub used: i64,
     pub cancelled: i64,
@@ -19,7 +19,7 @@ pub struct RewardCounts<'a> {
     pub points: i64,
 }
 
-pub async fn add(conn: &mut PgConnection, c: &RewardCounts<'_>) -> Result<(), sqlx::Error> {
+pub async fn add(conn: &mut PgConnection, c: &RewardCounts) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "INSERT INTO reward_activity
                 (business_id, reward_id, day, reward_name, redeemed, used, cancelled, points)

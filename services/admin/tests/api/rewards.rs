@@ -104,6 +104,54 @@ async fn staff_see_their_business_s_top_rewards_and_redemptions_per_day() {
     );
     assert_eq!(stats["per_day"].as_array().unwrap().len(), 1);
     assert_eq!(stats["per_day"][0]["redeemed"], 4);
+    // The give-back was applied (nothing to count), not dead-lettered: all 7 are in the inbox.
+    let applied = |topic: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM inbox WHERE topic = $1")
+                .bind(topic)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    eventually(Duration::from_secs(15), || async {
+        Ok((applied(topics::REWARD_CANCELLED).await == 2).then_some(()))
+    })
+    .await
+    .expect("both cancellations are applied");
+    // Points no redemption can cost are dead-lettered, never summed.
+    app.infra
+        .publish(
+            topics::REWARD_REDEEMED,
+            member,
+            &redeemed(member, mug, "Mug", i64::MAX),
+        )
+        .await;
+    app.infra
+        .publish(
+            topics::REWARD_REDEEMED,
+            member,
+            &redeemed(member, mug, "Mug", 1),
+        )
+        .await;
+    let after: Value = eventually(Duration::from_secs(15), || async {
+        let stats: Value = app
+            .api
+            .get(&support, "/api/v1/admin/rewards/stats")
+            .await
+            .json()
+            .await?;
+        Ok((stats["top_rewards"][0]["redeemed"] == 4).then_some(stats))
+    })
+    .await
+    .expect("the good event after the bad one is counted");
+    assert_eq!(after["top_rewards"][0]["points"], 901);
+    assert_eq!(
+        applied(topics::REWARD_REDEEMED).await,
+        5,
+        "the bad one is not applied"
+    );
 
     // Another business's staff see their own (empty) figures and not these; members see none.
     let elsewhere = Uuid::now_v7();

@@ -121,6 +121,18 @@ fn refusal(redemption: &Redemption) -> ApiError {
     }
 }
 
+/// Staff of `business` with one of `roles`, acting at `store`: store staff only at their own
+/// stores (and only when they name one), business-level staff anywhere.
+fn staff_at(principal: &Principal, business: Uuid, store: Option<Uuid>, roles: &[Role]) -> bool {
+    match store {
+        Some(store) => principal.has_role_at_store(business, store, roles),
+        None => {
+            principal.has_role_in(business, roles)
+                && !principal.role.is_some_and(|r| r.is_store_level())
+        }
+    }
+}
+
 /// Who a redemption is for, when staff redeem at the counter.
 #[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -151,13 +163,7 @@ fn authorize_redeem(
         return Ok(());
     }
     let business = reward.business_id;
-    let allowed = match body.store_id {
-        Some(store) => principal.has_role_at_store(business, store, COUNTER_STAFF),
-        None => {
-            principal.has_role_in(business, COUNTER_STAFF)
-                && !principal.role.is_some_and(|r| r.is_store_level())
-        }
-    };
+    let allowed = staff_at(principal, business, body.store_id, COUNTER_STAFF);
     match (allowed, principal.acts_in(business)) {
         (true, _) => Ok(()),
         (false, true) => Err(ApiError::Forbidden(match body.store_id {
@@ -390,13 +396,7 @@ fn authorize_use(
 ) -> Result<(), ApiError> {
     let business = redemption.business_id;
     let partner = principal.has_scope_in(business, auth::scopes::REWARDS_FULFIL);
-    let staff = match store {
-        Some(store) => principal.has_role_at_store(business, store, CODE_TAKERS),
-        None => {
-            principal.has_role_in(business, CODE_TAKERS)
-                && !principal.role.is_some_and(|r| r.is_store_level())
-        }
-    };
+    let staff = staff_at(principal, business, store, CODE_TAKERS);
     if !partner && !staff {
         if principal.acts_in(business) {
             return Err(ApiError::Forbidden(match store {
