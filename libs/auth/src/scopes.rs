@@ -13,6 +13,8 @@ pub const REWARDS_READ: &str = "rewards:read";
 /// Use (fulfil) redemption codes of the client's business.
 pub const REWARDS_FULFIL: &str = "rewards:fulfil";
 pub const MEMBERS_READ: &str = "members:read";
+/// Upload the card processor's settlement files (goal campaigns count settled loads).
+pub const SETTLEMENTS_WRITE: &str = "settlements:write";
 /// Reconciliation across services: list what a service published or applied, and ask it to
 /// publish again (the admin service's reconciler; see [`crate::internal::RECONCILER`]).
 pub const RECONCILE: &str = "reconcile";
@@ -28,6 +30,7 @@ pub const ALL: &[&str] = &[
     REWARDS_READ,
     REWARDS_FULFIL,
     MEMBERS_READ,
+    SETTLEMENTS_WRITE,
     RECONCILE,
 ];
 

@@ -36,6 +36,8 @@ pub const REWARD_CANCELLED: &str = "reward.cancelled";
 pub const CAMPAIGN_GOAL_ACHIEVED: &str = "campaign.goal_achieved";
 pub const CAMPAIGN_REWARD_DUE: &str = "campaign.reward_due";
 pub const CAMPAIGN_DISQUALIFIED: &str = "campaign.disqualified";
+pub const CAMPAIGN_WINDOW_ENDING: &str = "campaign.window_ending";
+pub const CAMPAIGN_COMPLETED: &str = "campaign.completed";
 
 /// Every topic of the platform, for creating them up front.
 pub const ALL: &[&str] = &[
@@ -69,6 +71,8 @@ pub const ALL: &[&str] = &[
     CAMPAIGN_GOAL_ACHIEVED,
     CAMPAIGN_REWARD_DUE,
     CAMPAIGN_DISQUALIFIED,
+    CAMPAIGN_WINDOW_ENDING,
+    CAMPAIGN_COMPLETED,
 ];
 
 /// Where `consumer` parks the messages of `topic` it cannot process.

@@ -93,8 +93,31 @@ impl TestInfra {
         member: uuid::Uuid,
         payload: &impl prost::Message,
     ) {
-        use prost::Message as _;
         let event = events::OutgoingEvent::new("test", topic, member, payload);
+        self.publish_event(topic, member, event).await
+    }
+
+    /// [`Self::publish`] of an event that happened at `occurred_at` (events that arrive out of
+    /// the order they happened in).
+    pub async fn publish_at(
+        &self,
+        topic: &'static str,
+        member: uuid::Uuid,
+        payload: &impl prost::Message,
+        occurred_at: chrono::DateTime<chrono::Utc>,
+    ) {
+        let mut event = events::OutgoingEvent::new("test", topic, member, payload);
+        event.envelope.occurred_at = Some(events::proto_timestamp(occurred_at));
+        self.publish_event(topic, member, event).await
+    }
+
+    async fn publish_event(
+        &self,
+        topic: &'static str,
+        member: uuid::Uuid,
+        event: events::OutgoingEvent,
+    ) {
+        use prost::Message as _;
         let producer = self
             .kafka_settings()
             .producer("test")

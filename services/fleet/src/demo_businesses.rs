@@ -254,6 +254,19 @@ pub async fn seed(edge: &str) -> anyhow::Result<Vec<DemoBusiness>> {
         api.create(&retail_admin, "/api/v1/rewards", &reward())
             .await?;
     }
+    // Seed 000's goal campaign. Fixed dates: the same body every start, so the seeding key
+    // finds the campaign a previous start made.
+    api.create(
+        &retail_admin,
+        "/api/v1/campaigns",
+        &json!({"name": "Load $1,000, get 2,000 points",
+                "description": "Load $1,000 onto your card within 30 days of joining and get 2,000 points.",
+                "target_amount": 100_000, "currency": "AUD", "window_seconds": 2_592_000,
+                "grace_seconds": 172_800, "reward_points": 2_000,
+                "enrol_from": "2026-01-01T00:00:00Z", "enrol_until": "2031-01-01T00:00:00Z",
+                "publish": true}),
+    )
+    .await?;
 
     Ok(vec![
         DemoBusiness {
@@ -267,7 +280,7 @@ pub async fn seed(edge: &str) -> anyhow::Result<Vec<DemoBusiness>> {
             id: retail_id,
             name: retail["name"].as_str().unwrap_or("Demo Retail").to_owned(),
             stores: retail_stores,
-            program: "points, tiers, earn rules and a reward catalog".into(),
+            program: "points, tiers, earn rules, a reward catalog and a load-goal campaign".into(),
             logins: vec![
                 DemoLogin {
                     role: "admin",

@@ -6,10 +6,26 @@
 //! - [`paypal`]: PayPal's REST API (`/v1/oauth2/token`, `/v2/checkout/orders`, ...) and its
 //!   webhooks, verified through the API.
 //!
+//! The sandbox's own endpoints, which no provider has (controls for local runs and tests go
+//! under `/sandbox/`):
+//! - `GET /health`: `{"status": "ok"}` once the server answers.
+//! - [`settlements`]: the card processor's nightly settlement file for the load-goal campaign.
+//!   `POST /sandbox/settlements/bank-transfers` (JSON `member_id`, `amount_minor`, `currency`,
+//!   optional `transacted_at`) records a delayed load and answers `201`
+//!   `{"transaction_id": "bt_..."}`; `GET /sandbox/settlements/file?settled_on=YYYY-MM-DD`
+//!   (optional `since`/`until`, RFC 3339, a `[since, until)` window on `transacted_at`) answers
+//!   `text/csv` with
+//!   `transaction_id,member_id,type,amount_minor,currency,transacted_at,settled_on`: one
+//!   `instant` line per succeeded Stripe PaymentIntent with `metadata[kind]=load` (our
+//!   `metadata[charge_id]` and `metadata[member_id]`) and one `bank_transfer` line per recorded
+//!   transfer, ordered by `transacted_at` then `transaction_id`. Bad input answers `400` with
+//!   the Stripe-shaped error body the sandbox uses everywhere.
+//!
 //! All state is in memory and lives as long as the server.
 
 mod html;
 pub mod paypal;
+pub mod settlements;
 pub mod stripe;
 
 use std::fmt;
@@ -81,9 +97,11 @@ impl Sandbox {
         let port = listener.local_addr()?.port();
         let stripe = web::Data::new(stripe::StripeState::new(&config, base_url(port))?);
         let paypal = web::Data::new(paypal::PaypalState::new(&config, base_url(port)));
+        let settlements = web::Data::new(settlements::SettlementState::default());
         let server = HttpServer::new(move || {
             let stripe = stripe.clone();
             let paypal = paypal.clone();
+            let settlements = settlements.clone();
             App::new()
                 .wrap_fn(|req, srv| {
                     let method = req.method().clone();
@@ -105,6 +123,8 @@ impl Sandbox {
                 .route("/health", web::get().to(health))
                 .configure(move |cfg| stripe::configure(cfg, stripe))
                 .configure(move |cfg| paypal::configure(cfg, paypal))
+                // Reads the Stripe account registered above.
+                .configure(move |cfg| settlements::configure(cfg, settlements))
                 .default_service(web::to(unknown_route))
         })
         .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)

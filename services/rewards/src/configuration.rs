@@ -10,6 +10,18 @@ pub struct Settings {
     pub redemption_wait_ms: u64,
     /// The point service, read for the catalog's member filters (`affordable`, `for_my_tier`).
     pub point_url: String,
+    /// How often the campaign timers (window ends, grace ends, reward retries) are checked.
+    pub campaign_timer_interval_ms: u64,
+    /// Requests for a campaign's points before its enrolment is disqualified `reward_failed`.
+    pub campaign_reward_attempts: i32,
+    /// The wait after the first reward request; it doubles with every retry.
+    pub campaign_reward_retry_secs: i64,
+    /// How long before a window ends a member short of the goal is told (once).
+    pub campaign_window_notice_hours: i64,
+    /// A directory watched for settlement files (empty: none); see docs/campaigns.md.
+    pub settlement_dir: String,
+    /// How often the settlement directory is scanned.
+    pub settlement_scan_interval_ms: u64,
 }
 
 const PREFIX: &str = "REWARDS";
@@ -20,6 +32,12 @@ pub const SETTINGS: &[Setting] = &[
     Setting::new("database_schema", "rewards"),
     Setting::new("redemption_wait_ms", "2000"),
     Setting::new("point_url", "http://127.0.0.1:3002"),
+    Setting::new("campaign_timer_interval_ms", "1000"),
+    Setting::new("campaign_reward_attempts", "5"),
+    Setting::new("campaign_reward_retry_secs", "60"),
+    Setting::new("campaign_window_notice_hours", "72"),
+    Setting::new("settlement_dir", ""),
+    Setting::new("settlement_scan_interval_ms", "5000"),
 ];
 
 impl Settings {

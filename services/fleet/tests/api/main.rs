@@ -5,6 +5,7 @@ mod helpers;
 
 mod browser;
 mod businesses;
+mod campaigns;
 mod charges;
 mod configuration;
 mod durable_broker;

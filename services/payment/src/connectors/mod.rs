@@ -10,12 +10,17 @@ pub use routing::{Connectors, RoutingRules};
 pub use stripe::StripeConnector;
 
 pub use crate::domain::CardDetails;
+use crate::domain::ChargeKind;
 use kernel::money::Money;
 use uuid::Uuid;
 
 pub struct AuthorizeRequest<'a> {
     /// Our charge id; also the PSP idempotency key, so a retried call never charges twice.
     pub charge_id: Uuid,
+    /// The member paying: the processor's settlement file names the member of every card load.
+    pub member_id: Uuid,
+    /// What the charge is for: the settlement file tells card loads from purchases by it.
+    pub kind: ChargeKind,
     pub amount: Money,
     pub payment_method: &'a str,
     pub description: Option<&'a str>,

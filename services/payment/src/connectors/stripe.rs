@@ -312,6 +312,31 @@ fn checkout_update(event_type: &str, session: CheckoutSession) -> Option<Payment
     }
 }
 
+/// `POST /v1/payment_intents`, confirmed at once. The metadata names our charge (how webhooks
+/// and lookups find it), its member, and its kind (how the processor's settlement file tells
+/// card loads from purchases).
+fn payment_intent_form(request: &AuthorizeRequest<'_>) -> Vec<(&'static str, String)> {
+    let mut form = vec![
+        ("amount", request.amount.amount_minor.to_string()),
+        (
+            "currency",
+            request.amount.currency.code().to_ascii_lowercase(),
+        ),
+        ("payment_method", request.payment_method.to_owned()),
+        ("confirm", "true".to_owned()),
+        ("metadata[charge_id]", request.charge_id.to_string()),
+        ("metadata[member_id]", request.member_id.to_string()),
+        ("metadata[kind]", request.kind.as_str().to_owned()),
+    ];
+    if let Some(description) = request.description {
+        form.push(("description", description.to_owned()));
+    }
+    if let Some(return_url) = request.return_url {
+        form.push(("return_url", return_url.to_owned()));
+    }
+    form
+}
+
 #[async_trait::async_trait]
 impl Connector for StripeConnector {
     fn name(&self) -> &'static str {
@@ -323,22 +348,7 @@ impl Connector for StripeConnector {
         request: &AuthorizeRequest<'_>,
     ) -> Result<AuthorizeOutcome, ConnectorError> {
         let charge_id = request.charge_id.to_string();
-        let mut form = vec![
-            ("amount", request.amount.amount_minor.to_string()),
-            (
-                "currency",
-                request.amount.currency.code().to_ascii_lowercase(),
-            ),
-            ("payment_method", request.payment_method.to_owned()),
-            ("confirm", "true".to_owned()),
-            ("metadata[charge_id]", charge_id.clone()),
-        ];
-        if let Some(description) = request.description {
-            form.push(("description", description.to_owned()));
-        }
-        if let Some(return_url) = request.return_url {
-            form.push(("return_url", return_url.to_owned()));
-        }
+        let form = payment_intent_form(request);
         let (status, body) = self
             .post_form("/v1/payment_intents", Some(&charge_id), &form)
             .await?;
@@ -651,6 +661,56 @@ mod tests {
                 "t={t} at {now}"
             );
         }
+    }
+
+    #[test]
+    fn payment_intents_carry_the_charge_its_member_and_its_kind() {
+        let charge_id = Uuid::now_v7();
+        let member_id = Uuid::now_v7();
+        let request = AuthorizeRequest {
+            charge_id,
+            member_id,
+            kind: crate::domain::ChargeKind::Load,
+            amount: kernel::money::Money {
+                amount_minor: 2500,
+                currency: kernel::money::Currency::parse("AUD").unwrap(),
+            },
+            payment_method: "pm_card_visa",
+            description: Some("Card load"),
+            return_url: None,
+        };
+        let form = payment_intent_form(&request);
+        let value = |name: &str| {
+            form.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(value("amount"), Some("2500"));
+        assert_eq!(value("currency"), Some("aud"));
+        assert_eq!(value("confirm"), Some("true"));
+        assert_eq!(
+            value("metadata[charge_id]"),
+            Some(charge_id.to_string().as_str())
+        );
+        assert_eq!(
+            value("metadata[member_id]"),
+            Some(member_id.to_string().as_str())
+        );
+        assert_eq!(value("metadata[kind]"), Some("load"));
+        assert_eq!(value("description"), Some("Card load"));
+        assert_eq!(value("return_url"), None);
+
+        let purchase = AuthorizeRequest {
+            kind: crate::domain::ChargeKind::Purchase,
+            ..request
+        };
+        assert_eq!(
+            payment_intent_form(&purchase)
+                .iter()
+                .find(|(n, _)| *n == "metadata[kind]")
+                .map(|(_, v)| v.as_str()),
+            Some("purchase")
+        );
     }
 
     #[test]

@@ -169,6 +169,8 @@ async fn authorize_with(
     let result = connector
         .authorize(&AuthorizeRequest {
             charge_id: charge.id,
+            member_id: charge.member_id,
+            kind: charge.kind,
             amount: money(charge)?,
             payment_method: &charge.payment_method,
             description: charge.description.as_deref(),

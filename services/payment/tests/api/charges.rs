@@ -35,6 +35,48 @@ async fn an_approved_card_is_charged_once_and_published() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_load_reaches_the_processors_settlement_file() {
+    let app = TestApp::start().await;
+    let member = app.member();
+    let response = app
+        .api
+        .post(
+            &member.token,
+            CHARGES,
+            Some(&uuid::Uuid::new_v4().to_string()),
+            &json!({"amount": 2500, "currency": "AUD", "payment_method": "pm_card_visa",
+                    "kind": "load"}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let load: Value = response.json().await.unwrap();
+    assert_eq!(load["status"], "succeeded");
+    let purchase = app.paid_charge(&member, 1000).await;
+
+    // The PSP's record of the payment names the member and the kind.
+    let file = app
+        .api
+        .http
+        .get(format!("{}/sandbox/settlements/file", app.sandbox))
+        .query(&[("settled_on", "2026-12-08")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let lines: Vec<&str> = file.lines().collect();
+    assert_eq!(lines.len(), 2, "only the load is settled: {file}");
+    let load_id = load["id"].as_str().unwrap();
+    assert!(
+        lines[1].starts_with(&format!("{load_id},{},instant,2500,AUD,", member.id)),
+        "{file}"
+    );
+    assert!(lines[1].ends_with(",2026-12-08"), "{file}");
+    assert!(!file.contains(purchase["id"].as_str().unwrap()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn declined_cards_fail_with_the_reason_and_publish_charge_failed() {
     let app = TestApp::start().await;
     let member = app.member();

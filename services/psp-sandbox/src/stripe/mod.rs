@@ -94,6 +94,12 @@ impl StripeState {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Every succeeded PaymentIntent with when it succeeded (Unix seconds), for the sandbox's
+    /// settlement file.
+    pub(crate) fn succeeded_payment_intents(&self) -> Vec<(types::PaymentIntent, i64)> {
+        self.ledger().succeeded_intents()
+    }
+
     /// Sends events to `url` from now on (one endpoint, like a single-endpoint Stripe account).
     fn set_webhook_endpoint(&self, url: String) -> anyhow::Result<()> {
         let sender = WebhookSender::new(url, self.webhook_secret.clone())?;

@@ -87,6 +87,9 @@ struct StoredIntent {
     intent: PaymentIntent,
     /// Creation order; `created` has one-second resolution.
     seq: u64,
+    /// When the intent reached `succeeded` (Unix seconds): when the money moved. Stripe shows
+    /// this only on the charge's balance transaction; the settlement file needs it.
+    succeeded_at: Option<i64>,
 }
 
 const CREATE_PARAMS: &[&str] = &[
@@ -106,6 +109,23 @@ impl Ledger {
 
     pub fn refund(&self, id: &str) -> Option<&Refund> {
         self.refunds.get(id)
+    }
+
+    /// Every succeeded intent with when it succeeded (Unix seconds), in creation order.
+    pub fn succeeded_intents(&self) -> Vec<(PaymentIntent, i64)> {
+        let mut found: Vec<&StoredIntent> = self
+            .intents
+            .values()
+            .filter(|stored| stored.intent.status == PaymentIntentStatus::Succeeded)
+            .collect();
+        found.sort_by_key(|stored| stored.seq);
+        found
+            .into_iter()
+            .map(|stored| {
+                let at = stored.succeeded_at.unwrap_or(stored.intent.created);
+                (stored.intent.clone(), at)
+            })
+            .collect()
     }
 
     /// Matching intents, newest first, and whether more than `limit` matched.
@@ -192,7 +212,7 @@ impl Ledger {
         if !confirm {
             let execution = Execution::json(StatusCode::OK, &intent)?;
             tracing::info!(payment_intent = %intent.id, amount, "payment intent created");
-            self.save(intent);
+            self.save(intent, ctx.now);
             return Ok(execution);
         }
         let behaviour = behaviour.ok_or_else(|| {
@@ -311,7 +331,7 @@ impl Ledger {
             .into_iter()
             .collect();
         tracing::info!(payment_intent = %intent.id, status = intent.status.as_str(), "payment intent confirmed");
-        self.save(intent);
+        self.save(intent, ctx.now);
         Ok(execution)
     }
 
@@ -320,6 +340,7 @@ impl Ledger {
         &mut self,
         id: &str,
         params: &FormParams,
+        ctx: &Context<'_>,
     ) -> Result<Execution, StripeError> {
         params.allow_only(&["amount_to_capture"], false)?;
         let mut intent = self.existing_intent(id)?.clone();
@@ -362,7 +383,7 @@ impl Ledger {
             delivery_for(&intent),
         )];
         tracing::info!(payment_intent = %intent.id, amount, "payment intent captured");
-        self.save(intent);
+        self.save(intent, ctx.now);
         Ok(execution)
     }
 
@@ -430,7 +451,7 @@ impl Ledger {
             delivery_for(&intent),
         )];
         tracing::info!(payment_intent = %intent.id, "payment intent canceled");
-        self.save(intent);
+        self.save(intent, ctx.now);
         Ok(execution)
     }
 
@@ -473,7 +494,7 @@ impl Ledger {
             delivery_for(&intent),
         )];
         tracing::info!(payment_intent = %intent.id, approve, "3-D Secure completed");
-        self.save(intent.clone());
+        self.save(intent.clone(), ctx.now);
         Ok((intent, return_url, notifications))
     }
 
@@ -701,9 +722,16 @@ impl Ledger {
         })
     }
 
-    fn save(&mut self, intent: PaymentIntent) {
+    /// Stores `intent` as it now is; `now` is when this change happened.
+    fn save(&mut self, intent: PaymentIntent, now: i64) {
+        let succeeded = intent.status == PaymentIntentStatus::Succeeded;
         match self.intents.get_mut(&intent.id) {
-            Some(stored) => stored.intent = intent,
+            Some(stored) => {
+                if succeeded && stored.succeeded_at.is_none() {
+                    stored.succeeded_at = Some(now);
+                }
+                stored.intent = intent;
+            }
             None => {
                 self.next_seq += 1;
                 self.intents.insert(
@@ -711,6 +739,7 @@ impl Ledger {
                     StoredIntent {
                         intent,
                         seq: self.next_seq,
+                        succeeded_at: succeeded.then_some(now),
                     },
                 );
             }

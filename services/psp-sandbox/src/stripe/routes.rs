@@ -135,8 +135,8 @@ async fn capture_payment_intent(
     body: Bytes,
     state: web::Data<StripeState>,
 ) -> HttpResponse {
-    execute(&req, &state, &body, |ledger, params, _| {
-        ledger.capture_payment_intent(&id, params)
+    execute(&req, &state, &body, |ledger, params, ctx| {
+        ledger.capture_payment_intent(&id, params, ctx)
     })
     .await
 }

@@ -180,10 +180,10 @@ pub struct NewReward {
 
 /// Collects every field error of a request.
 #[derive(Default)]
-struct Fields(Vec<InvalidField>);
+pub(crate) struct Fields(pub(crate) Vec<InvalidField>);
 
 impl Fields {
-    fn take<T>(&mut self, field: &'static str, parsed: Result<T, String>) -> Option<T> {
+    pub(crate) fn take<T>(&mut self, field: &'static str, parsed: Result<T, String>) -> Option<T> {
         parsed
             .map_err(|message| self.0.push(InvalidField { field, message }))
             .ok()

@@ -1,10 +1,16 @@
 //! What the rewards service does with the events it consumes: the point service's answers in the
-//! redemption saga, and erasures. Each runs in the consumer's transaction, next to its inbox
+//! redemption saga, card loads and withdrawals and campaign payments for goal campaigns,
+//! registrations (campaign eligibility) and erasures. Each runs in the consumer's transaction, next to its inbox
 //! record, so an event delivered twice has its effect once.
 
+use crate::core::campaigns::{self, Runtime};
 use crate::core::redemptions;
 use crate::domain::redemptions::HoldRefusal;
-use events::proto::{PointsHeld, PointsHoldRefused, UserErased};
+use crate::storage::campaigns::WithdrawalRow;
+use events::proto::{
+    ChargeSucceeded, PointsEarned, PointsHeld, PointsHoldRefused, UserErased, UserRegistered,
+    WithdrawalRecorded,
+};
 use events::{topics, EventHandler, HandlerError, ReceivedEvent};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -13,13 +19,29 @@ pub const CONSUMES: &[&str] = &[
     topics::POINTS_HELD,
     topics::POINTS_HOLD_REFUSED,
     topics::USER_ERASED,
+    topics::USER_REGISTERED,
+    topics::CHARGE_SUCCEEDED,
+    topics::WITHDRAWAL_RECORDED,
+    topics::POINTS_EARNED,
 ];
 
-pub struct RewardsEvents;
+pub struct RewardsEvents {
+    pub campaigns: Runtime,
+}
 
 fn id(field: &str, raw: &str) -> Result<Uuid, HandlerError> {
     Uuid::parse_str(raw)
         .map_err(|_| HandlerError::Permanent(anyhow::anyhow!("{field} {raw:?} is not a UUID")))
+}
+
+fn positive(field: &str, amount: i64) -> Result<i64, HandlerError> {
+    if amount > 0 {
+        Ok(amount)
+    } else {
+        Err(HandlerError::Permanent(anyhow::anyhow!(
+            "{field} {amount} is not positive"
+        )))
+    }
 }
 
 /// A database error may pass (try again); anything else is about the event itself (dead-letter).
@@ -63,9 +85,92 @@ impl EventHandler for RewardsEvents {
             }
             topics::USER_ERASED => {
                 let erased: UserErased = event.decode()?;
-                redemptions::forget_member(conn, id("user_id", &erased.user_id)?)
+                let member = id("user_id", &erased.user_id)?;
+                redemptions::forget_member(conn, member)
+                    .await
+                    .map_err(classify)?;
+                campaigns::forget_member(conn, member)
                     .await
                     .map_err(classify)
+            }
+            topics::USER_REGISTERED => {
+                let registered: UserRegistered = event.decode()?;
+                if registered.role != "customer" {
+                    return Ok(());
+                }
+                let member = id("user_id", &registered.user_id)?;
+                let registered_at = registered
+                    .registered_at
+                    .and_then(|t| {
+                        chrono::DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32)
+                    })
+                    .unwrap_or(event.occurred_at);
+                campaigns::member_registered(
+                    conn,
+                    &self.campaigns,
+                    event.business_id,
+                    member,
+                    registered_at,
+                )
+                .await
+                .map_err(classify)
+            }
+            topics::CHARGE_SUCCEEDED => {
+                let charge: ChargeSucceeded = event.decode()?;
+                // Purchases earn points elsewhere; only loads count toward goal campaigns.
+                if charge.kind != "load" {
+                    return Ok(());
+                }
+                let load = campaigns::InstantLoad {
+                    business_id: event.business_id,
+                    charge_id: &charge.charge_id,
+                    member_id: id("member_id", &charge.member_id)?,
+                    amount: positive("amount", charge.amount)?,
+                    currency: &charge.currency,
+                    transacted_at: event.occurred_at,
+                };
+                campaigns::instant_load(conn, &self.campaigns, &load)
+                    .await
+                    .map_err(classify)
+            }
+            topics::WITHDRAWAL_RECORDED => {
+                let withdrawal: WithdrawalRecorded = event.decode()?;
+                let row = WithdrawalRow {
+                    business_id: event.business_id,
+                    withdrawal_id: &withdrawal.withdrawal_id,
+                    member_id: id("member_id", &withdrawal.member_id)?,
+                    amount: positive("amount", withdrawal.amount)?,
+                    currency: &withdrawal.currency,
+                    occurred_at: event.occurred_at,
+                };
+                campaigns::withdrawal(conn, &self.campaigns, &row)
+                    .await
+                    .map_err(classify)
+            }
+            topics::POINTS_EARNED => {
+                let earned: PointsEarned = event.decode()?;
+                // Only campaign payments concern this service; their reference is
+                // `<enrolment>/<member>`.
+                if earned.source != "campaign" {
+                    return Ok(());
+                }
+                let Some((enrolment, member)) = earned.reference_id.split_once('/') else {
+                    return Ok(());
+                };
+                let (Ok(enrolment), Ok(member)) =
+                    (Uuid::parse_str(enrolment), Uuid::parse_str(member))
+                else {
+                    return Ok(());
+                };
+                campaigns::reward_paid(
+                    conn,
+                    &self.campaigns,
+                    enrolment,
+                    member,
+                    &earned.transaction_id,
+                )
+                .await
+                .map_err(classify)
             }
             other => Err(HandlerError::Permanent(anyhow::anyhow!(
                 "the rewards service does not handle {other}"

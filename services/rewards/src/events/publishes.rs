@@ -1,8 +1,14 @@
-//! What the rewards service publishes: the redemption saga's steps (proto/tessera/v1/rewards.proto).
+//! What the rewards service publishes: the redemption saga's steps (proto/tessera/v1/rewards.proto)
+//! and what happens to campaign enrolments (proto/tessera/v1/campaigns.proto).
 
+use crate::domain::campaigns::DisqualifiedReason;
+use crate::storage::campaigns::Enrolment;
 use crate::storage::redemptions::Redemption;
 use chrono::{DateTime, Utc};
-use events::proto::{RedemptionRequested, RewardCancelled, RewardRedeemed, RewardUsed};
+use events::proto::{
+    CampaignCompleted, CampaignDisqualified, CampaignGoalAchieved, CampaignRewardDue,
+    CampaignWindowEnding, RedemptionRequested, RewardCancelled, RewardRedeemed, RewardUsed,
+};
 use events::{proto_timestamp, topics, OutgoingEvent};
 use uuid::Uuid;
 
@@ -11,6 +17,11 @@ pub const PUBLISHES: &[&str] = &[
     topics::REWARD_REDEEMED,
     topics::REWARD_USED,
     topics::REWARD_CANCELLED,
+    topics::CAMPAIGN_GOAL_ACHIEVED,
+    topics::CAMPAIGN_REWARD_DUE,
+    topics::CAMPAIGN_DISQUALIFIED,
+    topics::CAMPAIGN_WINDOW_ENDING,
+    topics::CAMPAIGN_COMPLETED,
 ];
 
 const PRODUCER: &str = "rewards-service";
@@ -131,6 +142,126 @@ pub fn reward_cancelled(
             hold_id: hold_id.map(|h| h.to_string()).unwrap_or_default(),
             reason: reason.to_owned(),
             cancelled_at: Some(proto_timestamp(Utc::now())),
+        },
+    )
+}
+
+/// Each campaign event states one fact about an enrolment (`fact`: what and, for repeated
+/// facts such as reward requests, which one), so its id is derived from it.
+fn campaign_event(
+    event_type: &'static str,
+    enrolment: &Enrolment,
+    fact: &str,
+    payload: &impl prost::Message,
+) -> OutgoingEvent {
+    OutgoingEvent::of_fact(
+        PRODUCER,
+        event_type,
+        &format!("{}/{fact}", enrolment.id),
+        enrolment.member_id,
+        payload,
+    )
+    .in_business(enrolment.business_id)
+}
+
+pub fn goal_achieved(enrolment: &Enrolment, total: i64, at: DateTime<Utc>) -> OutgoingEvent {
+    campaign_event(
+        topics::CAMPAIGN_GOAL_ACHIEVED,
+        enrolment,
+        "goal",
+        &CampaignGoalAchieved {
+            campaign_id: enrolment.campaign_id.to_string(),
+            enrolment_id: enrolment.id.to_string(),
+            member_id: enrolment.member_id.to_string(),
+            campaign_name: enrolment.campaign_name.clone(),
+            total,
+            target: enrolment.target_amount,
+            currency: enrolment.currency.clone(),
+            reward_points: enrolment.reward_points,
+            window_ends_at: Some(proto_timestamp(enrolment.window_ends_at)),
+            achieved_at: Some(proto_timestamp(at)),
+        },
+    )
+}
+
+/// A request to the point service to pay the campaign's points; request `number` of the
+/// enrolment (retries are new events; the point service pays once per enrolment).
+pub fn reward_due(enrolment: &Enrolment, number: i32) -> OutgoingEvent {
+    campaign_event(
+        topics::CAMPAIGN_REWARD_DUE,
+        enrolment,
+        &format!("reward/{number}"),
+        &CampaignRewardDue {
+            campaign_id: enrolment.campaign_id.to_string(),
+            window_id: enrolment.id.to_string(),
+            member_id: enrolment.member_id.to_string(),
+            points: enrolment.reward_points,
+            reason: enrolment.campaign_name.clone(),
+        },
+    )
+}
+
+pub fn disqualified(
+    enrolment: &Enrolment,
+    reason: DisqualifiedReason,
+    total: i64,
+    at: DateTime<Utc>,
+) -> OutgoingEvent {
+    // A reward that failed may fail again after an admin's retry: each time is its own fact.
+    let fact = format!(
+        "disqualified/{}/{}",
+        reason.as_str(),
+        enrolment.reward_requests
+    );
+    campaign_event(
+        topics::CAMPAIGN_DISQUALIFIED,
+        enrolment,
+        &fact,
+        &CampaignDisqualified {
+            campaign_id: enrolment.campaign_id.to_string(),
+            enrolment_id: enrolment.id.to_string(),
+            member_id: enrolment.member_id.to_string(),
+            campaign_name: enrolment.campaign_name.clone(),
+            reason: reason.as_str().to_owned(),
+            total,
+            target: enrolment.target_amount,
+            currency: enrolment.currency.clone(),
+            disqualified_at: Some(proto_timestamp(at)),
+        },
+    )
+}
+
+pub fn window_ending(enrolment: &Enrolment, total: i64) -> OutgoingEvent {
+    campaign_event(
+        topics::CAMPAIGN_WINDOW_ENDING,
+        enrolment,
+        "window_ending",
+        &CampaignWindowEnding {
+            campaign_id: enrolment.campaign_id.to_string(),
+            enrolment_id: enrolment.id.to_string(),
+            member_id: enrolment.member_id.to_string(),
+            campaign_name: enrolment.campaign_name.clone(),
+            total,
+            target: enrolment.target_amount,
+            currency: enrolment.currency.clone(),
+            window_ends_at: Some(proto_timestamp(enrolment.window_ends_at)),
+        },
+    )
+}
+
+pub fn completed(enrolment: &Enrolment, transaction_id: &str, at: DateTime<Utc>) -> OutgoingEvent {
+    campaign_event(
+        topics::CAMPAIGN_COMPLETED,
+        enrolment,
+        "completed",
+        &CampaignCompleted {
+            campaign_id: enrolment.campaign_id.to_string(),
+            enrolment_id: enrolment.id.to_string(),
+            member_id: enrolment.member_id.to_string(),
+            campaign_name: enrolment.campaign_name.clone(),
+            points: enrolment.reward_points,
+            transaction_id: transaction_id.to_owned(),
+            completed_at: Some(proto_timestamp(at)),
         },
     )
 }

@@ -110,7 +110,7 @@ pub struct CatalogQuery {
 }
 
 /// The business a caller acts in by default.
-fn home_business(principal: &Principal) -> Uuid {
+pub(super) fn home_business(principal: &Principal) -> Uuid {
     principal.business.unwrap_or(DEMO_BUSINESS_ID)
 }
 

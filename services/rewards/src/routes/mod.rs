@@ -1,5 +1,6 @@
 //! HTTP endpoints of the rewards service.
 
+mod campaigns;
 mod catalog;
 mod redemptions;
 
@@ -17,6 +18,8 @@ pub struct AppState {
     pub redemption_wait: Duration,
     /// Reads members' points and tiers for the catalog's member filters.
     pub points: crate::core::standing::PointClient,
+    /// The campaigns' clock and retry rules.
+    pub campaigns: crate::core::campaigns::Runtime,
 }
 
 fn invalid(fields: Vec<InvalidField>) -> ApiError {
@@ -32,9 +35,21 @@ fn invalid(fields: Vec<InvalidField>) -> ApiError {
 #[openapi(
     info(
         title = "Tessera rewards service",
-        description = "The reward catalog, redemptions and their codes."
+        description = "The reward catalog, redemptions and their codes, and goal campaigns."
     ),
     paths(
+        campaigns::list_campaigns,
+        campaigns::create_campaign,
+        campaigns::get_campaign,
+        campaigns::publish_campaign,
+        campaigns::end_campaign,
+        campaigns::enrol,
+        campaigns::progress,
+        campaigns::list_enrolments,
+        campaigns::get_enrolment,
+        campaigns::retry_reward,
+        campaigns::upload_settlement,
+        campaigns::settlement_report,
         catalog::list_rewards,
         catalog::create_reward,
         catalog::get_reward,
@@ -47,6 +62,22 @@ fn invalid(fields: Vec<InvalidField>) -> ApiError {
         redemptions::use_code,
     ),
     components(schemas(
+        campaigns::CampaignView,
+        campaigns::CampaignPage,
+        campaigns::ProgressView,
+        campaigns::TransitionView,
+        campaigns::EnrolmentSummary,
+        campaigns::EnrolmentPage,
+        crate::core::settlements::SettlementReport,
+        crate::core::settlements::UnsettledLoadView,
+        crate::domain::settlement::MalformedLine,
+        crate::domain::campaigns::CreateCampaign,
+        crate::domain::campaigns::CampaignKind,
+        crate::domain::campaigns::CampaignStatus,
+        crate::domain::campaigns::Eligibility,
+        crate::domain::campaigns::EnrolmentMode,
+        crate::domain::campaigns::EnrolmentState,
+        crate::domain::campaigns::DisqualifiedReason,
         CatalogView,
         RewardView,
         RedemptionView,
@@ -65,8 +96,51 @@ fn invalid(fields: Vec<InvalidField>) -> ApiError {
 pub struct ApiDoc;
 
 pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
-    // The literal paths before `/api/v1/rewards/{reward_id}`.
+    // The literal paths before `/api/v1/rewards/{reward_id}` and `/api/v1/campaigns/{id}`.
     cfg.app_data(state)
+        .service(
+            web::resource("/api/v1/campaigns")
+                .route(web::get().to(campaigns::list_campaigns))
+                .route(web::post().to(campaigns::create_campaign)),
+        )
+        .service(
+            web::resource("/api/v1/campaigns/settlements")
+                .app_data(web::PayloadConfig::new(campaigns::SETTLEMENT_MAX_BYTES))
+                .route(web::post().to(campaigns::upload_settlement)),
+        )
+        .service(
+            web::resource("/api/v1/campaigns/settlements/{file_id}")
+                .route(web::get().to(campaigns::settlement_report)),
+        )
+        .service(
+            web::resource("/api/v1/campaigns/{campaign_id}")
+                .route(web::get().to(campaigns::get_campaign)),
+        )
+        .service(
+            web::resource("/api/v1/campaigns/{campaign_id}/publish")
+                .route(web::post().to(campaigns::publish_campaign)),
+        )
+        .service(
+            web::resource("/api/v1/campaigns/{campaign_id}/end")
+                .route(web::post().to(campaigns::end_campaign)),
+        )
+        .service(
+            web::resource("/api/v1/campaigns/{campaign_id}/enrolments")
+                .route(web::get().to(campaigns::list_enrolments))
+                .route(web::post().to(campaigns::enrol)),
+        )
+        .service(
+            web::resource("/api/v1/campaigns/{campaign_id}/progress")
+                .route(web::get().to(campaigns::progress)),
+        )
+        .service(
+            web::resource("/api/v1/campaigns/{campaign_id}/enrolments/{enrolment_id}")
+                .route(web::get().to(campaigns::get_enrolment)),
+        )
+        .service(
+            web::resource("/api/v1/campaigns/{campaign_id}/enrolments/{enrolment_id}/retry-reward")
+                .route(web::post().to(campaigns::retry_reward)),
+        )
         .service(
             web::resource("/api/v1/rewards")
                 .route(web::get().to(catalog::list_rewards))

@@ -1,4 +1,5 @@
 //! The rewards service's tables.
 
+pub mod campaigns;
 pub mod catalog;
 pub mod redemptions;

@@ -156,3 +156,19 @@ pub async fn outbox(pool: &PgPool, event_type: &str) -> i64 {
         .await
         .unwrap()
 }
+
+/// The rewards service with campaigns on `clock`, their timers checked every 50 ms.
+pub async fn spawn_with_clock(
+    clock: &rewards_service::core::clock::ManualClock,
+    change: impl FnOnce(&mut Settings),
+) -> ServiceHost {
+    let clock = std::sync::Arc::new(clock.clone());
+    ServiceHost::start(SCHEMA, move |service, shutdown| {
+        let mut settings = Settings::new(service);
+        settings.campaign_timer_interval_ms = 50;
+        change(&mut settings);
+        Application::build_with_clock(settings, clock, shutdown)
+    })
+    .await
+    .expect("the rewards service starts")
+}

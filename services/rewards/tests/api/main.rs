@@ -1,5 +1,6 @@
 //! The rewards service's API over real HTTP, Postgres, Redis and a Kafka-protocol broker.
 
+mod campaigns;
 mod catalog;
 mod helpers;
 mod redemptions;

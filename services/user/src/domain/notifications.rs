@@ -1,5 +1,6 @@
-//! Member notifications: what kinds there are, which class each belongs to, and the rule that
-//! decides, from a member's switches and consent, which channels a notification goes by.
+//! Member notifications: what kinds there are, which class each belongs to, the rule that
+//! decides, from a member's switches and consent, which channels a notification goes by, and how
+//! the values of campaign notifications read (amounts of money, why a campaign ended).
 
 use super::registration::InvalidField;
 use serde::{Deserialize, Serialize};
@@ -14,18 +15,24 @@ pub enum NotificationKind {
     RewardRedeemed,
     RewardCancelled,
     StampCardCompleted,
-    CampaignRewardDue,
+    CampaignGoalAchieved,
+    CampaignWindowEnding,
+    CampaignDisqualified,
+    CampaignCompleted,
 }
 
 impl NotificationKind {
-    pub const ALL: [NotificationKind; 7] = [
+    pub const ALL: [NotificationKind; 10] = [
         NotificationKind::TierUpgraded,
         NotificationKind::TierDowngraded,
         NotificationKind::PointsExpiring,
         NotificationKind::RewardRedeemed,
         NotificationKind::RewardCancelled,
         NotificationKind::StampCardCompleted,
-        NotificationKind::CampaignRewardDue,
+        NotificationKind::CampaignGoalAchieved,
+        NotificationKind::CampaignWindowEnding,
+        NotificationKind::CampaignDisqualified,
+        NotificationKind::CampaignCompleted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -36,7 +43,10 @@ impl NotificationKind {
             NotificationKind::RewardRedeemed => "reward_redeemed",
             NotificationKind::RewardCancelled => "reward_cancelled",
             NotificationKind::StampCardCompleted => "stamp_card_completed",
-            NotificationKind::CampaignRewardDue => "campaign_reward_due",
+            NotificationKind::CampaignGoalAchieved => "campaign_goal_achieved",
+            NotificationKind::CampaignWindowEnding => "campaign_window_ending",
+            NotificationKind::CampaignDisqualified => "campaign_disqualified",
+            NotificationKind::CampaignCompleted => "campaign_completed",
         }
     }
 
@@ -50,12 +60,16 @@ impl NotificationKind {
             NotificationKind::RewardRedeemed | NotificationKind::RewardCancelled => {
                 Category::Transactional
             }
+            // A campaign the member chose to join: where they stand in it (goal reached, time
+            // running out, out of it, paid) is about what they signed up for, not promotion.
+            NotificationKind::CampaignGoalAchieved
+            | NotificationKind::CampaignWindowEnding
+            | NotificationKind::CampaignDisqualified
+            | NotificationKind::CampaignCompleted => Category::Transactional,
             NotificationKind::TierUpgraded
             | NotificationKind::TierDowngraded
             | NotificationKind::PointsExpiring
             | NotificationKind::StampCardCompleted => Category::Notice,
-            // A campaign promotes the program: telling about it is marketing.
-            NotificationKind::CampaignRewardDue => Category::Marketing,
         }
     }
 
@@ -75,8 +89,81 @@ impl NotificationKind {
             ],
             NotificationKind::RewardCancelled => &["first_name", "points", "reason"],
             NotificationKind::StampCardCompleted => &["first_name", "reward"],
-            NotificationKind::CampaignRewardDue => &["first_name", "points", "reason"],
+            NotificationKind::CampaignGoalAchieved => &[
+                "first_name",
+                "campaign_name",
+                "total",
+                "target",
+                "reward_points",
+                "window_ends_at",
+            ],
+            NotificationKind::CampaignWindowEnding => &[
+                "first_name",
+                "campaign_name",
+                "total",
+                "target",
+                "remaining",
+                "window_ends_at",
+            ],
+            NotificationKind::CampaignDisqualified => {
+                &["first_name", "campaign_name", "reason", "total", "target"]
+            }
+            NotificationKind::CampaignCompleted => &["first_name", "campaign_name", "points"],
         }
+    }
+}
+
+/// An amount of minor units as a member reads it: the currency's decimals, thousands grouped,
+/// then the code (`100000 AUD` is "1,000.00 AUD", `5000 JPY` is "5,000 JPY"). `None` for a
+/// currency whose minor units are not known, since guessing them would misstate the amount.
+pub fn format_money(amount_minor: i64, currency: &str) -> Option<String> {
+    let currency = kernel::Currency::parse(currency).ok()?;
+    let per_major = currency.minor_per_major().unsigned_abs();
+    let decimals = per_major.to_string().len() - 1;
+    let magnitude = amount_minor.unsigned_abs();
+    let digits = (magnitude / per_major).to_string();
+    let mut major = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            major.push(',');
+        }
+        major.push(digit);
+    }
+    let sign = if amount_minor < 0 { "-" } else { "" };
+    let code = currency.code();
+    Some(if decimals == 0 {
+        format!("{sign}{major} {code}")
+    } else {
+        let minor = magnitude % per_major;
+        format!("{sign}{major}.{minor:0decimals$} {code}")
+    })
+}
+
+/// Why a member's campaign enrolment ended, as a sentence to them, from the reason
+/// `campaign.disqualified` gives. A reward that could not be paid is no fault of the member's
+/// and may still be paid (staff can retry it), so it says so instead of ending anything.
+pub fn disqualification_reason(reason: &str) -> &'static str {
+    match reason {
+        "no_load" => {
+            "Your campaign has ended without a reward: no money was loaded onto your card \
+             during the campaign window."
+        }
+        "window_ended_short" => {
+            "Your campaign has ended without a reward: the campaign window closed before your \
+             loads reached the goal."
+        }
+        "withdrawal" => {
+            "Your campaign has ended without a reward: money was taken off your card during \
+             the campaign, and only money that stays on the card counts."
+        }
+        "settled_funds_short" => {
+            "Your campaign has ended without a reward: some of your loads did not go through \
+             in the end, and those that did fall short of the goal."
+        }
+        "reward_failed" => {
+            "You reached the goal, but we could not pay your points yet; our team is on it."
+        }
+        _ => "Your campaign has ended without a reward.",
     }
 }
 
@@ -297,15 +384,70 @@ mod tests {
             NotificationKind::StampCardCompleted.category(),
             Category::Notice
         );
-        assert_eq!(
-            NotificationKind::CampaignRewardDue.category(),
-            Category::Marketing
-        );
+        for campaign in [
+            NotificationKind::CampaignGoalAchieved,
+            NotificationKind::CampaignWindowEnding,
+            NotificationKind::CampaignDisqualified,
+            NotificationKind::CampaignCompleted,
+        ] {
+            assert_eq!(campaign.category(), Category::Transactional, "{campaign:?}");
+        }
+        assert_eq!(NotificationKind::parse("campaign_reward_due"), None);
         for kind in NotificationKind::ALL {
             assert_eq!(NotificationKind::parse(kind.as_str()), Some(kind));
             assert!(kind.placeholders().contains(&"first_name"));
         }
         assert_eq!(NotificationKind::parse("newsletter"), None);
+    }
+
+    #[test]
+    fn money_is_shown_in_the_currency_s_own_decimals_with_thousands_grouped() {
+        assert_eq!(
+            format_money(100_000, "AUD").as_deref(),
+            Some("1,000.00 AUD")
+        );
+        assert_eq!(format_money(5, "aud").as_deref(), Some("0.05 AUD"));
+        assert_eq!(format_money(0, "USD").as_deref(), Some("0.00 USD"));
+        assert_eq!(
+            format_money(123_456_789, "EUR").as_deref(),
+            Some("1,234,567.89 EUR")
+        );
+        assert_eq!(format_money(99_999, "GBP").as_deref(), Some("999.99 GBP"));
+        // No decimals: the minor unit is the yen.
+        assert_eq!(format_money(5_000, "JPY").as_deref(), Some("5,000 JPY"));
+        assert_eq!(format_money(999, "JPY").as_deref(), Some("999 JPY"));
+        // Three decimals.
+        assert_eq!(
+            format_money(1_234_567, "KWD").as_deref(),
+            Some("1,234.567 KWD")
+        );
+        assert_eq!(format_money(-25_050, "AUD").as_deref(), Some("-250.50 AUD"));
+        assert_eq!(
+            format_money(i64::MIN, "JPY").as_deref(),
+            Some("-9,223,372,036,854,775,808 JPY")
+        );
+        assert_eq!(format_money(100, "XYZ"), None);
+    }
+
+    #[test]
+    fn every_disqualification_reason_reads_as_a_sentence() {
+        for reason in [
+            "no_load",
+            "window_ended_short",
+            "withdrawal",
+            "settled_funds_short",
+            "reward_failed",
+            "something_new",
+        ] {
+            let sentence = disqualification_reason(reason);
+            assert!(sentence.ends_with('.'), "{reason}: {sentence}");
+            assert!(!sentence.contains('_'), "{reason}: {sentence}");
+        }
+        assert!(disqualification_reason("withdrawal").contains("taken off your card"));
+        // Not the member's doing, and not final.
+        let failed = disqualification_reason("reward_failed");
+        assert!(failed.contains("could not pay your points yet; our team is on it"));
+        assert!(!failed.contains("ended"));
     }
 
     #[test]

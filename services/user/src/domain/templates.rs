@@ -241,14 +241,43 @@ pub fn default_template(kind: NotificationKind, channel: NotificationChannel) ->
             "Your card is full",
             "{{reward}} is yours: ask for it on your next visit.",
         ),
-        (CampaignRewardDue, Email) => (
-            "You earned {{points}} bonus points",
-            "Hello {{first_name}},\n\nYou earned {{points}} bonus points ({{reason}}). They are \
-             in your account now.\n",
+        (CampaignGoalAchieved, Email) => (
+            "Goal reached: {{campaign_name}}",
+            "Hello {{first_name}},\n\nYou did it: you have loaded {{total}} onto your card and \
+             reached the {{target}} goal of {{campaign_name}}.\n\n\
+             Your {{reward_points}} points are paid after the campaign window closes on \
+             {{window_ends_at}}, once your loads have settled. Keep the money on your card until \
+             then: a withdrawal ends the campaign without a reward.\n",
         ),
-        (CampaignRewardDue, Push) => (
-            "{{points}} bonus points",
-            "You earned {{points}} bonus points ({{reason}}).",
+        (CampaignGoalAchieved, Push) => (
+            "Goal reached: {{campaign_name}}",
+            "You loaded {{total}} of {{target}}. {{reward_points}} points are on their way after \
+             {{window_ends_at}}.",
+        ),
+        (CampaignWindowEnding, Email) => (
+            "{{campaign_name}} ends soon: {{remaining}} to go",
+            "Hello {{first_name}},\n\n{{campaign_name}} ends on {{window_ends_at}}. You have \
+             loaded {{total}} of the {{target}} goal so far: load {{remaining}} more onto your \
+             card before then to earn your reward.\n",
+        ),
+        (CampaignWindowEnding, Push) => (
+            "{{campaign_name}} ends soon",
+            "Load {{remaining}} more by {{window_ends_at}} to reach your goal.",
+        ),
+        (CampaignDisqualified, Email) => (
+            "An update on {{campaign_name}}",
+            "Hello {{first_name}},\n\n{{reason}}\n\nCampaign: {{campaign_name}}\n\
+             Loaded: {{total}} of the {{target}} goal\n",
+        ),
+        (CampaignDisqualified, Push) => ("{{campaign_name}}", "{{reason}}"),
+        (CampaignCompleted, Email) => (
+            "{{points}} points from {{campaign_name}} are yours",
+            "Hello {{first_name}},\n\nYour {{points}} points from {{campaign_name}} are in your \
+             account now. Thank you for taking part.\n",
+        ),
+        (CampaignCompleted, Push) => (
+            "{{points}} points are yours",
+            "Your {{points}} points from {{campaign_name}} are in your account now.",
         ),
     };
     Template {

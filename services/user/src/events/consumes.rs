@@ -3,16 +3,17 @@
 //! consumer's transaction next to the inbox record.
 
 use crate::core::notifications::{self, Notification, Notifier};
-use crate::domain::notifications::NotificationKind;
+use crate::domain::notifications::{disqualification_reason, format_money, NotificationKind};
 use events::proto::{
-    CampaignRewardDue, PointsExpiring, RewardCancelled, RewardRedeemed, StampCardCompleted,
-    TierChanged,
+    CampaignCompleted, CampaignDisqualified, CampaignGoalAchieved, CampaignWindowEnding,
+    PointsExpiring, RewardCancelled, RewardRedeemed, StampCardCompleted, TierChanged,
 };
 use events::{topics, EventHandler, HandlerError, ReceivedEvent};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-// campaign.goal_achieved and campaign.disqualified have no payload schema yet.
+/// The event types members are told about. Not `campaign.reward_due`: it asks the point
+/// service to pay, and `campaign.completed` tells the member once it has.
 pub const CONSUMES: &[&str] = &[
     topics::TIER_UPGRADED,
     topics::TIER_DOWNGRADED,
@@ -20,7 +21,10 @@ pub const CONSUMES: &[&str] = &[
     topics::REWARD_REDEEMED,
     topics::REWARD_CANCELLED,
     topics::STAMP_CARD_COMPLETED,
-    topics::CAMPAIGN_REWARD_DUE,
+    topics::CAMPAIGN_GOAL_ACHIEVED,
+    topics::CAMPAIGN_WINDOW_ENDING,
+    topics::CAMPAIGN_DISQUALIFIED,
+    topics::CAMPAIGN_COMPLETED,
 ];
 
 pub struct UserEvents {
@@ -64,10 +68,7 @@ impl EventHandler for UserEvents {
             }
             topics::REWARD_REDEEMED => {
                 let redeemed: RewardRedeemed = event.decode()?;
-                let expires = redeemed
-                    .code_expires_at
-                    .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, 0))
-                    .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                let expires = utc_time(redeemed.code_expires_at.map(|t| t.seconds))
                     .unwrap_or_else(|| "no expiry date".to_owned());
                 (
                     NotificationKind::RewardRedeemed,
@@ -104,15 +105,70 @@ impl EventHandler for UserEvents {
                     vec![("reward", completed.reward)],
                 )
             }
-            topics::CAMPAIGN_REWARD_DUE => {
-                let due: CampaignRewardDue = event.decode()?;
-                let reason = Some(due.reason)
-                    .filter(|r| !r.trim().is_empty())
-                    .unwrap_or_else(|| "campaign bonus".to_owned());
+            topics::CAMPAIGN_GOAL_ACHIEVED => {
+                let achieved: CampaignGoalAchieved = event.decode()?;
+                let amount = |minor| money(event, minor, &achieved.currency);
+                let (total, target) = (amount(achieved.total)?, amount(achieved.target)?);
                 (
-                    NotificationKind::CampaignRewardDue,
-                    due.member_id,
-                    vec![("points", due.points.to_string()), ("reason", reason)],
+                    NotificationKind::CampaignGoalAchieved,
+                    achieved.member_id,
+                    vec![
+                        ("campaign_name", campaign_name(achieved.campaign_name)),
+                        ("total", total),
+                        ("target", target),
+                        ("reward_points", achieved.reward_points.to_string()),
+                        (
+                            "window_ends_at",
+                            window_end(achieved.window_ends_at.map(|t| t.seconds)),
+                        ),
+                    ],
+                )
+            }
+            topics::CAMPAIGN_WINDOW_ENDING => {
+                let ending: CampaignWindowEnding = event.decode()?;
+                let amount = |minor| money(event, minor, &ending.currency);
+                let remaining = ending.target.saturating_sub(ending.total).max(0);
+                (
+                    NotificationKind::CampaignWindowEnding,
+                    ending.member_id,
+                    vec![
+                        ("campaign_name", campaign_name(ending.campaign_name)),
+                        ("total", amount(ending.total)?),
+                        ("target", amount(ending.target)?),
+                        ("remaining", amount(remaining)?),
+                        (
+                            "window_ends_at",
+                            window_end(ending.window_ends_at.map(|t| t.seconds)),
+                        ),
+                    ],
+                )
+            }
+            topics::CAMPAIGN_DISQUALIFIED => {
+                let disqualified: CampaignDisqualified = event.decode()?;
+                let amount = |minor| money(event, minor, &disqualified.currency);
+                (
+                    NotificationKind::CampaignDisqualified,
+                    disqualified.member_id,
+                    vec![
+                        ("campaign_name", campaign_name(disqualified.campaign_name)),
+                        (
+                            "reason",
+                            disqualification_reason(&disqualified.reason).to_owned(),
+                        ),
+                        ("total", amount(disqualified.total)?),
+                        ("target", amount(disqualified.target)?),
+                    ],
+                )
+            }
+            topics::CAMPAIGN_COMPLETED => {
+                let completed: CampaignCompleted = event.decode()?;
+                (
+                    NotificationKind::CampaignCompleted,
+                    completed.member_id,
+                    vec![
+                        ("campaign_name", campaign_name(completed.campaign_name)),
+                        ("points", completed.points.to_string()),
+                    ],
                 )
             }
             other => {
@@ -142,6 +198,38 @@ impl EventHandler for UserEvents {
         tracing::debug!(event_id = %event.event_id, kind = kind.as_str(), email = queued.email, push_devices = queued.push_devices, "notification queued");
         Ok(())
     }
+}
+
+/// A time as messages show it (UTC, to the minute).
+fn utc_time(seconds: Option<i64>) -> Option<String> {
+    seconds
+        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+}
+
+/// When a campaign's window closes, as the sentences of its templates read it ("closes on
+/// ...").
+fn window_end(seconds: Option<i64>) -> String {
+    utc_time(seconds).unwrap_or_else(|| "the campaign's last day".to_owned())
+}
+
+/// The campaign's name as messages show it, for a campaign saved without one too.
+fn campaign_name(name: String) -> String {
+    match name.trim() {
+        "" => "your campaign".to_owned(),
+        name => name.to_owned(),
+    }
+}
+
+/// An amount of the event's currency as the member reads it. A currency whose minor units the
+/// service does not know cannot be shown truthfully, so the event is dead-lettered.
+fn money(event: &ReceivedEvent, amount_minor: i64, currency: &str) -> Result<String, HandlerError> {
+    format_money(amount_minor, currency).ok_or_else(|| {
+        HandlerError::Permanent(anyhow::anyhow!(
+            "{} is in {currency:?}, not a currency the service knows",
+            event.event_type
+        ))
+    })
 }
 
 /// The member an event is about: the envelope's subject, which must agree with the payload's

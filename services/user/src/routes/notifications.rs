@@ -28,11 +28,11 @@ const TEMPLATE_READERS: &[Role] = &[Role::Admin, Role::Support, Role::SuperAdmin
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct NotificationPreferencesView {
     /// Email notices (tier changes, expiring points, stamp cards); transactional email (a
-    /// redeemed reward's code) is sent whatever this says.
+    /// redeemed reward's code, news of a campaign the member joined) is sent whatever this says.
     pub email: bool,
     /// Push notifications to the member's registered devices.
     pub push: bool,
-    /// Consent to marketing (campaign news); the same consent as the profile's.
+    /// Consent to marketing; the same consent as the profile's.
     pub marketing_consent: bool,
     pub marketing_consent_updated_at: Option<DateTime<Utc>>,
 }

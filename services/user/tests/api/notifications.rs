@@ -4,7 +4,8 @@
 
 use crate::helpers::{assert_problem, TestApp, PASSWORD};
 use events::proto::{
-    CampaignRewardDue, PointsExpiring, RewardCancelled, RewardRedeemed, StampCardCompleted,
+    CampaignCompleted, CampaignDisqualified, CampaignGoalAchieved, CampaignRewardDue,
+    CampaignWindowEnding, PointsExpiring, RewardCancelled, RewardRedeemed, StampCardCompleted,
     TierChanged,
 };
 use events::{topics, OutgoingEvent};
@@ -182,15 +183,83 @@ fn card_completed(member: Uuid) -> OutgoingEvent {
     OutgoingEvent::new("point", topics::STAMP_CARD_COMPLETED, member, &message)
 }
 
-fn campaign_bonus(member: Uuid) -> OutgoingEvent {
+/// Seed 000: load $1,000 onto the card within 30 days, get 2,000 points.
+const LOAD_GOAL: &str = "Load $1,000 in 30 days";
+
+/// The campaign windows of these tests close at 2027-01-31 13:00 UTC.
+fn window_ends_at() -> chrono::DateTime<chrono::Utc> {
+    "2027-01-31T13:00:00Z".parse().unwrap()
+}
+
+fn goal_achieved(member: Uuid, campaign: &str) -> OutgoingEvent {
+    let message = CampaignGoalAchieved {
+        campaign_id: Uuid::now_v7().to_string(),
+        enrolment_id: Uuid::now_v7().to_string(),
+        member_id: member.to_string(),
+        campaign_name: campaign.into(),
+        total: 104_550,
+        target: 100_000,
+        currency: "AUD".into(),
+        reward_points: 2000,
+        window_ends_at: Some(events::proto_timestamp(window_ends_at())),
+        achieved_at: Some(events::proto_timestamp(chrono::Utc::now())),
+    };
+    OutgoingEvent::new("rewards", topics::CAMPAIGN_GOAL_ACHIEVED, member, &message)
+}
+
+/// A campaign in yen, which has no minor unit below the yen.
+fn window_ending(member: Uuid) -> OutgoingEvent {
+    let message = CampaignWindowEnding {
+        campaign_id: Uuid::now_v7().to_string(),
+        enrolment_id: Uuid::now_v7().to_string(),
+        member_id: member.to_string(),
+        campaign_name: "Spring load-up".into(),
+        total: 30_000,
+        target: 100_000,
+        currency: "JPY".into(),
+        window_ends_at: Some(events::proto_timestamp(window_ends_at())),
+    };
+    OutgoingEvent::new("rewards", topics::CAMPAIGN_WINDOW_ENDING, member, &message)
+}
+
+fn disqualified(member: Uuid, campaign: &str, reason: &str, total: i64) -> OutgoingEvent {
+    let message = CampaignDisqualified {
+        campaign_id: Uuid::now_v7().to_string(),
+        enrolment_id: Uuid::now_v7().to_string(),
+        member_id: member.to_string(),
+        campaign_name: campaign.into(),
+        reason: reason.into(),
+        total,
+        target: 100_000,
+        currency: "AUD".into(),
+        disqualified_at: Some(events::proto_timestamp(chrono::Utc::now())),
+    };
+    OutgoingEvent::new("rewards", topics::CAMPAIGN_DISQUALIFIED, member, &message)
+}
+
+fn campaign_completed(member: Uuid) -> OutgoingEvent {
+    let message = CampaignCompleted {
+        campaign_id: Uuid::now_v7().to_string(),
+        enrolment_id: Uuid::now_v7().to_string(),
+        member_id: member.to_string(),
+        campaign_name: LOAD_GOAL.into(),
+        points: 2000,
+        transaction_id: Uuid::now_v7().to_string(),
+        completed_at: Some(events::proto_timestamp(chrono::Utc::now())),
+    };
+    OutgoingEvent::new("point", topics::CAMPAIGN_COMPLETED, member, &message)
+}
+
+/// The rewards service asking the point service to pay a campaign's points.
+fn reward_due(member: Uuid) -> OutgoingEvent {
     let message = CampaignRewardDue {
-        campaign_id: "spring".into(),
+        campaign_id: Uuid::now_v7().to_string(),
         window_id: Uuid::now_v7().to_string(),
         member_id: member.to_string(),
-        points: 250,
-        reason: "Spring double points".into(),
+        points: 2000,
+        reason: LOAD_GOAL.into(),
     };
-    OutgoingEvent::new("campaigns", topics::CAMPAIGN_REWARD_DUE, member, &message)
+    OutgoingEvent::new("rewards", topics::CAMPAIGN_REWARD_DUE, member, &message)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -318,7 +387,7 @@ async fn a_business_template_words_that_business_s_notifications_only() {
         .await
         .unwrap();
     let listed = listed.as_array().unwrap();
-    assert_eq!(listed.len(), 14, "7 kinds, 2 channels");
+    assert_eq!(listed.len(), 20, "10 kinds, 2 channels");
     let customized: Vec<_> = listed.iter().filter(|t| t["customized"] == true).collect();
     assert_eq!(customized.len(), 1);
     assert_eq!(customized[0]["kind"], "reward_redeemed");
@@ -523,27 +592,196 @@ async fn switches_and_consent_decide_the_channels_and_transactional_email_always
     assert_eq!(mails[3].subject(), "Your reward: Free coffee");
     t.applied(4).await;
 
-    // Marketing: nothing without consent, even with every switch on; both channels with it.
-    t.set_preferences(&token, true, true, false).await;
-    t.deliver(&campaign_bonus(ada)).await;
-    t.applied(5).await;
-    t.set_preferences(&token, true, true, true).await;
-    t.deliver(&campaign_bonus(ada)).await;
+    // A campaign the member joined is transactional: emailed with the email switch off and
+    // without marketing consent, while push follows its switch.
+    t.deliver(&campaign_completed(ada)).await;
     let mails = t.smtp.wait_for("ada@example.com", 5).await.unwrap();
-    assert_eq!(mails[4].subject(), "You earned 250 bonus points");
-    assert!(mails[4].body().contains("(Spring double points)"));
+    assert_eq!(
+        mails[4].subject(),
+        "2000 points from Load $1,000 in 30 days are yours"
+    );
+    t.applied(5).await;
+    t.set_preferences(&token, false, true, false).await;
+    t.deliver(&goal_achieved(ada, LOAD_GOAL)).await;
     let pushes = t.push.wait_for("device-a", 2).await.unwrap();
-    assert_eq!(pushes[1].data("kind"), Some("campaign_reward_due"));
+    assert_eq!(pushes[1].title(), "Goal reached: Load $1,000 in 30 days");
+    assert_eq!(
+        pushes[1].body(),
+        "You loaded 1,045.50 AUD of 1,000.00 AUD. 2000 points are on their way after \
+         2027-01-31 13:00 UTC."
+    );
+    assert_eq!(pushes[1].data("kind"), Some("campaign_goal_achieved"));
+    assert_eq!(pushes[1].data("target"), Some("1,000.00 AUD"));
+    let mails = t.smtp.wait_for("ada@example.com", 6).await.unwrap();
+    assert_eq!(mails[5].subject(), "Goal reached: Load $1,000 in 30 days");
     t.applied(6).await;
     tokio::time::sleep(Duration::from_millis(700)).await;
-    assert_eq!(t.smtp.to("ada@example.com").len(), 5);
+    assert_eq!(t.smtp.to("ada@example.com").len(), 6);
     assert_eq!(t.push.to("device-a").len(), 2);
-    assert_eq!(t.queued(ada, "email").await, 4);
+    assert_eq!(t.queued(ada, "email").await, 5);
     assert_eq!(t.queued(ada, "push").await, 2);
 
     // The consent is the profile's own.
+    t.set_preferences(&token, true, true, true).await;
     let me: Value = t.app.me(&token).await.json().await.unwrap();
     assert_eq!(me["marketing_consent"], true);
+    t.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_hears_how_their_campaign_goes_and_nothing_of_the_request_to_pay_it() {
+    let t = Notified::start().await;
+    let (ada, token) = t.confirmed_member("ada@example.com").await;
+    // Every switch off and no marketing consent: a campaign the member joined is still emailed.
+    t.set_preferences(&token, false, false, false).await;
+
+    // Asking the point service to pay is not paying: nothing to tell the member yet.
+    t.deliver(&reward_due(ada)).await;
+
+    // The goal is reached, the event comes twice; another campaign's goal follows on the same
+    // topic and key, so once its email is here the duplicate has been consumed too.
+    let goal = goal_achieved(ada, LOAD_GOAL);
+    t.deliver(&goal).await;
+    t.deliver(&goal).await;
+    t.deliver(&goal_achieved(ada, "Summer load-up")).await;
+    t.smtp.wait_for("ada@example.com", 3).await.unwrap();
+    let subject = |subject: &str| {
+        t.smtp
+            .to("ada@example.com")
+            .into_iter()
+            .filter(|m| m.subject() == subject)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(subject("Goal reached: Summer load-up").len(), 1);
+    let reached = subject("Goal reached: Load $1,000 in 30 days");
+    assert_eq!(reached.len(), 1, "once, though delivered twice");
+    let body = reached[0].body();
+    assert!(body.starts_with("Hello Ada,"), "{body}");
+    assert!(
+        body.contains(
+            "You did it: you have loaded 1,045.50 AUD onto your card and reached the \
+             1,000.00 AUD goal of Load $1,000 in 30 days."
+        ),
+        "{body}"
+    );
+    assert!(
+        body.contains(
+            "Your 2000 points are paid after the campaign window closes on 2027-01-31 13:00 UTC"
+        ),
+        "{body}"
+    );
+
+    // The window of a yen campaign closes soon: what is still to load, in whole yen.
+    t.deliver(&window_ending(ada)).await;
+    t.smtp.wait_for("ada@example.com", 4).await.unwrap();
+    let ending = subject("Spring load-up ends soon: 70,000 JPY to go");
+    assert_eq!(ending.len(), 1);
+    let body = ending[0].body();
+    assert!(
+        body.contains(
+            "Spring load-up ends on 2027-01-31 13:00 UTC. You have loaded 30,000 JPY of the \
+             100,000 JPY goal so far: load 70,000 JPY more onto your card before then"
+        ),
+        "{body}"
+    );
+
+    // The points are paid.
+    t.deliver(&campaign_completed(ada)).await;
+    t.smtp.wait_for("ada@example.com", 5).await.unwrap();
+    let paid = subject("2000 points from Load $1,000 in 30 days are yours");
+    assert_eq!(paid.len(), 1);
+    let body = paid[0].body();
+    assert!(
+        body.contains("Your 2000 points from Load $1,000 in 30 days are in your account now."),
+        "{body}"
+    );
+
+    // Every way out of a campaign, each said in words, with how far the member got.
+    let ends = [
+        (
+            "no_load",
+            "Autumn load-up",
+            0,
+            "no money was loaded onto your card during the campaign window.",
+        ),
+        (
+            "window_ended_short",
+            "Winter load-up",
+            45_000,
+            "the campaign window closed before your loads reached the goal.",
+        ),
+        (
+            "withdrawal",
+            "Easter load-up",
+            45_000,
+            "money was taken off your card during the campaign",
+        ),
+        (
+            "settled_funds_short",
+            "Holiday load-up",
+            45_000,
+            "some of your loads did not go through in the end",
+        ),
+    ];
+    for (reason, campaign, total, _) in ends {
+        t.deliver(&disqualified(ada, campaign, reason, total)).await;
+    }
+    // Paying failed: the goal was reached and staff can pay it yet, so nothing has ended.
+    t.deliver(&disqualified(
+        ada,
+        "Unpaid load-up",
+        "reward_failed",
+        104_550,
+    ))
+    .await;
+    t.smtp.wait_for("ada@example.com", 10).await.unwrap();
+    for (reason, campaign, total, sentence) in ends {
+        let update = subject(&format!("An update on {campaign}"));
+        assert_eq!(update.len(), 1, "{reason}");
+        let body = update[0].body();
+        assert!(
+            body.contains("Your campaign has ended without a reward: "),
+            "{reason}: {body}"
+        );
+        assert!(body.contains(sentence), "{reason}: {body}");
+        let loaded = if total == 0 { "0.00 AUD" } else { "450.00 AUD" };
+        assert!(
+            body.contains(&format!("Loaded: {loaded} of the 1,000.00 AUD goal")),
+            "{reason}: {body}"
+        );
+        assert!(body.contains(&format!("Campaign: {campaign}")), "{body}");
+        assert!(!body.contains(reason), "{reason}: {body}");
+    }
+    let unpaid = subject("An update on Unpaid load-up");
+    assert_eq!(unpaid.len(), 1);
+    let body = unpaid[0].body();
+    assert!(
+        body.contains(
+            "You reached the goal, but we could not pay your points yet; our team is on it."
+        ),
+        "{body}"
+    );
+    assert!(!body.contains("ended"), "{body}");
+
+    // Nine events told about (the duplicate once), the request to pay never taken in.
+    t.applied(9).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let mails = t.smtp.to("ada@example.com");
+    assert_eq!(
+        mails.len(),
+        10,
+        "the confirmation code and nine campaign messages"
+    );
+    assert!(
+        !mails.iter().any(|m| m.subject().contains("bonus")),
+        "nothing about the request to pay"
+    );
+    let requests = t
+        .app
+        .count("SELECT count(*) FROM inbox WHERE topic = 'campaign.reward_due'")
+        .await;
+    assert_eq!(requests, 0);
+    assert_eq!(t.queued(ada, "email").await, 9);
     t.app.stop().await;
 }
 
