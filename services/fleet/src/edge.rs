@@ -15,7 +15,36 @@ pub const KONG_YAML: &str = include_str!("../../../gateway/kong.yaml");
 #[derive(Debug, Deserialize)]
 struct KongConfig {
     services: Vec<KongService>,
+    #[serde(default)]
+    plugins: Vec<KongPlugin>,
 }
+
+#[derive(Debug, Deserialize)]
+struct KongPlugin {
+    name: String,
+    #[serde(default)]
+    config: serde_yaml::Value,
+}
+
+impl KongPlugin {
+    /// The body limit of a `request-size-limiting` plugin, in bytes.
+    fn body_limit(&self) -> Option<usize> {
+        if self.name != "request-size-limiting" {
+            return None;
+        }
+        let size = self.config.get("allowed_payload_size")?.as_u64()?;
+        let unit = match self.config.get("size_unit").and_then(|u| u.as_str()) {
+            Some("bytes") => 1,
+            Some("kilobytes") => 1024,
+            // Kong's default unit.
+            _ => 1024 * 1024,
+        };
+        usize::try_from(size.checked_mul(unit)?).ok()
+    }
+}
+
+/// Kong's default body limit when no plugin names one.
+const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
 #[derive(Debug, Deserialize)]
 struct KongService {
@@ -28,19 +57,28 @@ struct KongService {
 struct KongRoute {
     #[serde(default)]
     paths: Vec<String>,
+    #[serde(default)]
+    plugins: Vec<KongPlugin>,
 }
 
-/// A path prefix and the service that owns it.
+/// A path prefix, the service that owns it and the largest body it takes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
     pub prefix: String,
     pub service: String,
+    /// The route's own `request-size-limiting`, else the global one.
+    pub max_body_bytes: usize,
 }
 
 /// Every path prefix in kong.yaml with its Kong service name (`point-service`).
 pub fn kong_routes() -> anyhow::Result<Vec<Route>> {
     let config: KongConfig =
         serde_yaml::from_str(KONG_YAML).context("gateway/kong.yaml is not valid")?;
+    let global_limit = config
+        .plugins
+        .iter()
+        .find_map(KongPlugin::body_limit)
+        .unwrap_or(DEFAULT_BODY_LIMIT);
     let mut routes: Vec<Route> = config
         .services
         .into_iter()
@@ -48,9 +86,15 @@ pub fn kong_routes() -> anyhow::Result<Vec<Route>> {
             let service = s.name;
             s.routes.into_iter().flat_map(move |r| {
                 let service = service.clone();
+                let max_body_bytes = r
+                    .plugins
+                    .iter()
+                    .find_map(KongPlugin::body_limit)
+                    .unwrap_or(global_limit);
                 r.paths.into_iter().map(move |prefix| Route {
                     prefix,
                     service: service.clone(),
+                    max_body_bytes,
                 })
             })
         })
@@ -89,8 +133,15 @@ const HOP_BY_HOP: &[&str] = &[
 ];
 
 pub fn serve(listener: TcpListener, upstreams: HashMap<String, String>) -> anyhow::Result<Server> {
+    let routes = kong_routes()?;
+    // Bodies are read up to the largest route's limit, then held to their own route's.
+    let largest_body = routes
+        .iter()
+        .map(|r| r.max_body_bytes)
+        .max()
+        .unwrap_or(DEFAULT_BODY_LIMIT);
     let state = web::Data::new(EdgeState {
-        routes: kong_routes()?,
+        routes,
         upstreams,
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
@@ -99,7 +150,7 @@ pub fn serve(listener: TcpListener, upstreams: HashMap<String, String>) -> anyho
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
-            .app_data(web::PayloadConfig::new(1024 * 1024))
+            .app_data(web::PayloadConfig::new(largest_body))
             .default_service(web::to(forward))
     })
     .workers(2)
@@ -122,6 +173,15 @@ async fn forward(req: HttpRequest, body: web::Bytes, state: web::Data<EdgeState>
     let Some(route) = route_for(&state.routes, req.path()) else {
         return problem(404, "Not found", "no service serves this path".into());
     };
+    if body.len() > route.max_body_bytes {
+        return HttpResponse::PayloadTooLarge()
+            .content_type("application/problem+json")
+            .json(serde_json::json!({
+                "type": "urn:tessera:problem:payload-too-large",
+                "title": "Payload too large", "status": 413,
+                "detail": format!("this path takes bodies up to {} bytes", route.max_body_bytes),
+            }));
+    }
     let Some(base) = state.upstreams.get(&route.service) else {
         return problem(
             502,
@@ -219,6 +279,16 @@ mod tests {
         );
         assert!(route_for(&routes, "/api/v1/pointsx").is_none());
         assert!(route_for(&routes, "/health/live").is_none());
+    }
+
+    #[test]
+    fn settlement_files_may_be_larger_than_other_bodies() {
+        let routes = kong_routes().unwrap();
+        let settlements = route_for(&routes, "/api/v1/campaigns/settlements").unwrap();
+        assert_eq!(settlements.service, "rewards-service");
+        assert_eq!(settlements.max_body_bytes, 16 * 1024 * 1024);
+        let campaigns = route_for(&routes, "/api/v1/campaigns/abc/enrolments").unwrap();
+        assert_eq!(campaigns.max_body_bytes, 1024 * 1024);
     }
 
     #[tokio::test]

@@ -18,8 +18,8 @@ pub struct Settings {
     pub campaign_reward_retry_secs: i64,
     /// How long before a window ends a member short of the goal is told (once).
     pub campaign_window_notice_hours: i64,
-    /// A directory watched for settlement files (empty: none); see docs/campaigns.md.
-    pub settlement_dir: String,
+    /// A directory watched for settlement files (unset: none); see docs/campaigns.md.
+    pub settlement_dir: Option<String>,
     /// How often the settlement directory is scanned.
     pub settlement_scan_interval_ms: u64,
 }
@@ -36,7 +36,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting::new("campaign_reward_attempts", "5"),
     Setting::new("campaign_reward_retry_secs", "60"),
     Setting::new("campaign_window_notice_hours", "72"),
-    Setting::new("settlement_dir", ""),
+    Setting::unset("settlement_dir"),
     Setting::new("settlement_scan_interval_ms", "5000"),
 ];
 

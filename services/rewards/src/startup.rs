@@ -76,8 +76,8 @@ impl Application {
             )
             .boxed(),
         );
-        if !settings.settlement_dir.is_empty() {
-            let dir = std::path::PathBuf::from(&settings.settlement_dir);
+        if let Some(dir) = settings.settlement_dir.as_deref().filter(|d| !d.is_empty()) {
+            let dir = std::path::PathBuf::from(dir);
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("creating the settlement directory {}", dir.display()))?;
             service = service.with_worker(

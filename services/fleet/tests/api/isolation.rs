@@ -301,13 +301,17 @@ async fn walk(app: &TestFleet, victim: &Victim, attackers: &[Attacker]) -> (usiz
                     let status = response.status();
                     let text = response.text().await.unwrap_or_default();
                     // A member's own wallet names every business they hold a card at, and
-                    // every business's reward catalog is open to every member (members belong
-                    // to none), so the business a reward belongs to is no secret from them.
+                    // every business's reward catalog and published campaigns are open to
+                    // every member (members belong to none), so the business a reward or a
+                    // campaign belongs to is no secret from them.
                     let own_account = path.contains("/me");
-                    let open_catalog = attacker.name == "member"
-                        && method == Method::GET
-                        && path.starts_with("/api/v1/rewards")
-                        && !path.contains("/redemptions");
+                    let offers = (path.starts_with("/api/v1/rewards")
+                        && !path.contains("/redemptions"))
+                        || (path.starts_with("/api/v1/campaigns")
+                            && !["/enrolments", "/progress", "/settlements"]
+                                .iter()
+                                .any(|private| path.contains(private)));
+                    let open_catalog = attacker.name == "member" && method == Method::GET && offers;
                     let business = victim.business.to_string();
                     let leaked = secrets
                         .iter()

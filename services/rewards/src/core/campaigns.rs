@@ -46,6 +46,8 @@ impl CampaignRuntime {
 
 /// At most this many timers per sweep, so one sweep cannot run forever.
 const TIMERS_PER_SWEEP: usize = 1_000;
+/// How long a timer that failed waits before it is tried again.
+const TIMER_POSTPONE: Duration = Duration::minutes(1);
 
 pub type Runtime = Arc<CampaignRuntime>;
 
@@ -217,7 +219,7 @@ pub async fn enrol(
     }
     if campaign.eligibility() == Eligibility::NewMembers {
         let registered = store::member_registered_at(&mut tx, member_id).await?;
-        if !registered.is_some_and(|at| at >= campaign.enrol_from) {
+        if registered.is_none_or(|at| at < campaign.enrol_from) {
             return Err(ApiError::Denied {
                 slug: "not-eligible",
                 detail: "this campaign is for cards issued since it opened".into(),
@@ -562,33 +564,12 @@ pub async fn reevaluate_member(
 }
 
 /// A load seen instantly (`charge.succeeded`, kind load).
-pub struct InstantLoad<'a> {
-    pub business_id: Uuid,
-    pub charge_id: &'a str,
-    pub member_id: Uuid,
-    pub amount: i64,
-    pub currency: &'a str,
-    pub transacted_at: DateTime<Utc>,
-}
-
 pub async fn instant_load(
     conn: &mut PgConnection,
     runtime: &CampaignRuntime,
-    load: &InstantLoad<'_>,
+    load: &store::InstantLoad<'_>,
 ) -> anyhow::Result<()> {
-    store::record_instant_load(
-        conn,
-        &store::InstantLoad {
-            business_id: load.business_id,
-            transaction_id: load.charge_id,
-            member_id: load.member_id,
-            amount: load.amount,
-            currency: load.currency,
-            transacted_at: load.transacted_at,
-            seen_at: runtime.now(),
-        },
-    )
-    .await?;
+    store::record_instant_load(conn, load).await?;
     reevaluate_member(conn, runtime, load.business_id, load.member_id).await
 }
 
@@ -699,8 +680,17 @@ pub async fn run_due_timers(pool: &PgPool, runtime: &CampaignRuntime) -> anyhow:
         let e = store::enrolment(&mut tx, id, false)
             .await?
             .ok_or_else(|| anyhow::anyhow!("enrolment {id} vanished under its lock"))?;
-        advance(&mut tx, runtime, e, None).await?;
-        tx.commit().await?;
+        match advance(&mut tx, runtime, e, None).await {
+            Ok(_) => tx.commit().await?,
+            Err(error) => {
+                // One enrolment that cannot move must not hold up the others: it is looked at
+                // again later, and the error is logged for staff.
+                drop(tx);
+                tracing::error!(enrolment_id = %id, error = %error, "campaign timer failed; postponed");
+                let mut conn = pool.acquire().await?;
+                store::postpone(&mut conn, id, runtime.now() + TIMER_POSTPONE).await?;
+            }
+        }
         ran += 1;
     }
     Ok(ran)

@@ -6,7 +6,7 @@
 use crate::core::campaigns::{self, Runtime};
 use crate::core::redemptions;
 use crate::domain::redemptions::HoldRefusal;
-use crate::storage::campaigns::WithdrawalRow;
+use crate::storage::campaigns::{InstantLoad, WithdrawalRow};
 use events::proto::{
     ChargeSucceeded, PointsEarned, PointsHeld, PointsHoldRefused, UserErased, UserRegistered,
     WithdrawalRecorded,
@@ -121,13 +121,14 @@ impl EventHandler for RewardsEvents {
                 if charge.kind != "load" {
                     return Ok(());
                 }
-                let load = campaigns::InstantLoad {
+                let load = InstantLoad {
                     business_id: event.business_id,
-                    charge_id: &charge.charge_id,
+                    transaction_id: &charge.charge_id,
                     member_id: id("member_id", &charge.member_id)?,
                     amount: positive("amount", charge.amount)?,
                     currency: &charge.currency,
                     transacted_at: event.occurred_at,
+                    seen_at: self.campaigns.now(),
                 };
                 campaigns::instant_load(conn, &self.campaigns, &load)
                     .await

@@ -1,7 +1,7 @@
 //! Goal campaigns: admins define and run them; members enrol and follow their progress; staff
 //! follow enrolments and retry failed rewards; the card processor's settlement files come in.
 
-use super::catalog::{home_business, may_manage};
+use super::catalog::{home_business, managed_business, may_manage};
 use super::{invalid, AppState};
 use crate::core::campaigns::{self as core_campaigns, Lifecycle, Progress};
 use crate::core::settlements::{self, Received, SettlementReport};
@@ -14,7 +14,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use auth::{Principal, Role};
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use kernel::DEMO_BUSINESS_ID;
 use platform::idempotency::{self, IdempotencyKey};
 use platform::ApiError;
 use serde::{Deserialize, Serialize};
@@ -351,22 +350,7 @@ pub async fn create_campaign(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let request: CreateCampaign = platform::http::parse_json_body(&req, &body)?;
-    let business = match (request.business_id, principal.business) {
-        (Some(business), _) => business,
-        (None, Some(business)) => business,
-        (None, None) if principal.is_super_admin() => {
-            return Err(ApiError::validation(
-                "business_id",
-                "platform operators name the business",
-            ))
-        }
-        (None, None) => DEMO_BUSINESS_ID,
-    };
-    if !may_manage(&principal, business) {
-        return Err(ApiError::Forbidden(
-            "only the business's owners and admins define campaigns".into(),
-        ));
-    }
+    let business = managed_business(&principal, request.business_id, "its campaigns")?;
     let key = IdempotencyKey::from_request(&req)?;
     let campaign = NewCampaign::try_from(request).map_err(invalid)?;
     let created_by = principal.scope_key();

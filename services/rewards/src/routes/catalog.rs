@@ -123,6 +123,33 @@ pub(super) fn may_manage(principal: &Principal, business: Uuid) -> bool {
     principal.has_role_in(business, CATALOG_MANAGERS)
 }
 
+/// The business a create acts in: the one `named`, else the caller's own; platform operators
+/// must name it. Only its owners and admins manage `what`.
+pub(super) fn managed_business(
+    principal: &Principal,
+    named: Option<Uuid>,
+    what: &str,
+) -> Result<Uuid, ApiError> {
+    let business = match (named, principal.business) {
+        (Some(business), _) => business,
+        (None, Some(business)) => business,
+        (None, None) if principal.is_super_admin() => {
+            return Err(ApiError::validation(
+                "business_id",
+                "platform operators name the business",
+            ))
+        }
+        (None, None) => DEMO_BUSINESS_ID,
+    };
+    if may_manage(principal, business) {
+        Ok(business)
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "only the business's owners and admins manage {what}"
+        )))
+    }
+}
+
 /// The request's bearer token (the extractor has verified it), to read as the member.
 fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
     req.headers()
@@ -307,22 +334,7 @@ pub async fn create_reward(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let request: CreateReward = platform::http::parse_json_body(&req, &body)?;
-    let business = match (request.business_id, principal.business) {
-        (Some(business), _) => business,
-        (None, Some(business)) => business,
-        (None, None) if principal.is_super_admin() => {
-            return Err(ApiError::validation(
-                "business_id",
-                "platform operators name the business",
-            ))
-        }
-        (None, None) => DEMO_BUSINESS_ID,
-    };
-    if !may_manage(&principal, business) {
-        return Err(ApiError::Forbidden(
-            "only the business's owners and admins manage its catalog".into(),
-        ));
-    }
+    let business = managed_business(&principal, request.business_id, "its catalog")?;
     let key = IdempotencyKey::from_request(&req)?;
     let reward = NewReward::try_from(request).map_err(invalid)?;
     let created_by = principal.scope_key();

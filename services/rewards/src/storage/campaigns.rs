@@ -408,6 +408,22 @@ pub async fn lock_due_enrolment(
     .await
 }
 
+/// Moves an enrolment's timer to `until` (after its run failed).
+pub async fn postpone(
+    conn: &mut PgConnection,
+    id: Uuid,
+    until: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE campaign_enrolments SET next_due_at = $2 WHERE id = $1 AND next_due_at IS NOT NULL",
+        id,
+        until
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// What changes on an enrolment when it moves or its timer runs.
 pub struct EnrolmentUpdate<'a> {
     pub state: EnrolmentState,

@@ -99,10 +99,16 @@ async fn let_timers_run() {
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
 }
 
+/// A card load the payment service charged now.
 async fn load(app: &ServiceHost, member: Uuid, amount: i64) -> Uuid {
+    load_at(app, member, amount, Utc::now()).await
+}
+
+/// A card load that happened at `at` (its event may arrive later).
+async fn load_at(app: &ServiceHost, member: Uuid, amount: i64, at: DateTime<Utc>) -> Uuid {
     let charge = Uuid::now_v7();
     app.infra
-        .publish(
+        .publish_at(
             topics::CHARGE_SUCCEEDED,
             member,
             &ChargeSucceeded {
@@ -114,6 +120,7 @@ async fn load(app: &ServiceHost, member: Uuid, amount: i64) -> Uuid {
                 psp: "stripe".into(),
                 ..Default::default()
             },
+            at,
         )
         .await;
     charge
@@ -402,29 +409,15 @@ async fn a_withdrawal_disqualifies_in_any_order_until_the_reward_is_paid() {
     // The withdrawal happened after the load but its event arrives first: the same end.
     let reversed = app.member();
     enrol(&app, &reversed.token, campaign).await;
-    let load_at = Utc::now() + Duration::seconds(1);
-    withdraw_at(&app, reversed.id, 1_000, load_at + Duration::seconds(1)).await;
+    let loaded_at = Utc::now() + Duration::seconds(1);
+    withdraw_at(&app, reversed.id, 1_000, loaded_at + Duration::seconds(1)).await;
     let_timers_run().await;
     assert_eq!(
         progress(&app, &reversed.token, campaign).await["state"],
         "enrolled",
         "a withdrawal before any load moves nothing yet"
     );
-    app.infra
-        .publish_at(
-            topics::CHARGE_SUCCEEDED,
-            reversed.id,
-            &ChargeSucceeded {
-                charge_id: Uuid::now_v7().to_string(),
-                member_id: reversed.id.to_string(),
-                amount: 100_000,
-                currency: "AUD".into(),
-                kind: "load".into(),
-                ..Default::default()
-            },
-            load_at,
-        )
-        .await;
+    load_at(&app, reversed.id, 100_000, loaded_at).await;
     let out = in_state(&app, &reversed.token, campaign, "disqualified").await;
     assert_eq!(out["disqualified_reason"], "withdrawal");
     assert_eq!(
@@ -437,21 +430,7 @@ async fn a_withdrawal_disqualifies_in_any_order_until_the_reward_is_paid() {
     enrol(&app, &earlier.token, campaign).await;
     withdraw_at(&app, earlier.id, 1_000, Utc::now()).await;
     let later = Utc::now() + Duration::seconds(2);
-    app.infra
-        .publish_at(
-            topics::CHARGE_SUCCEEDED,
-            earlier.id,
-            &ChargeSucceeded {
-                charge_id: Uuid::now_v7().to_string(),
-                member_id: earlier.id.to_string(),
-                amount: 100_000,
-                currency: "AUD".into(),
-                kind: "load".into(),
-                ..Default::default()
-            },
-            later,
-        )
-        .await;
+    load_at(&app, earlier.id, 100_000, later).await;
     in_state(&app, &earlier.token, campaign, "goal_achieved").await;
 
     // Late, in the grace period, it still disqualifies.
@@ -590,7 +569,7 @@ async fn a_file_dropped_in_the_watched_directory_is_ingested_and_moved_aside() {
     let clock = test_clock();
     let watched = dir.to_string_lossy().into_owned();
     let app = spawn_with_clock(&clock, |s| {
-        s.settlement_dir = watched;
+        s.settlement_dir = Some(watched);
         s.settlement_scan_interval_ms = 50;
     })
     .await;
@@ -896,5 +875,78 @@ async fn campaigns_have_a_lifecycle_eligibility_and_belong_to_their_business() {
             "target_amount",
             "window_seconds"
         ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timers_are_rows_a_window_that_ends_while_the_service_is_down_ends_when_it_is_back() {
+    let clock = test_clock();
+    let mut app = spawn_with_clock(&clock, |_| {}).await;
+    let admin = app.staff(Role::Admin);
+    let campaign = create_campaign(&app, &admin, seed_campaign(clock_now(&clock))).await;
+    let member = app.member();
+    enrol(&app, &member.token, campaign).await;
+    load(&app, member.id, 100_000).await;
+    let achieved = in_state(&app, &member.token, campaign, "goal_achieved").await;
+
+    app.halt().await.unwrap();
+    clock.set(window_end(&achieved) + Duration::hours(1));
+    resume_with_clock(&mut app, &clock).await;
+    let confirming = in_state(&app, &member.token, campaign, "confirming").await;
+    let moved = &confirming["transitions"].as_array().unwrap()[3];
+    assert_eq!(moved["cause"], "window_ended");
+    assert_eq!(
+        moved["at"]
+            .as_str()
+            .unwrap()
+            .parse::<DateTime<Utc>>()
+            .unwrap(),
+        window_end(&achieved) + Duration::hours(1),
+        "recorded when it ran, an hour late"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_short_of_the_goal_hear_once_that_the_window_ends_soon() {
+    let clock = test_clock();
+    let app = spawn_with_clock(&clock, |s| s.campaign_window_notice_hours = 72).await;
+    let admin = app.staff(Role::Admin);
+    let campaign = create_campaign(&app, &admin, seed_campaign(clock_now(&clock))).await;
+    let short = app.member();
+    let reached = app.member();
+    let enrolled = enrol(&app, &short.token, campaign).await;
+    enrol(&app, &reached.token, campaign).await;
+    load(&app, short.id, 25_000).await;
+    load(&app, reached.id, 100_000).await;
+    in_state(&app, &reached.token, campaign, "goal_achieved").await;
+    progress_when(&app, &short.token, campaign, "the load", |p| {
+        p["instant_total"] == 25_000
+    })
+    .await;
+
+    let notice_at = window_end(&enrolled) - Duration::hours(72);
+    clock.set(notice_at - Duration::seconds(1));
+    let_timers_run().await;
+    assert_eq!(
+        outbox(&app.pool, "campaign.window_ending").await,
+        0,
+        "not a second early"
+    );
+    clock.set(notice_at + Duration::seconds(1));
+    let_timers_run().await;
+    clock.advance(Duration::hours(1));
+    let_timers_run().await;
+    let told: Vec<events::proto::CampaignWindowEnding> =
+        app.infra.published(topics::CAMPAIGN_WINDOW_ENDING, 1).await;
+    assert_eq!(
+        told.len(),
+        1,
+        "once, and not to the member who reached the goal"
+    );
+    assert_eq!(told[0].member_id, short.id.to_string());
+    assert_eq!((told[0].total, told[0].target), (25_000, 100_000));
+    assert_eq!(
+        progress(&app, &short.token, campaign).await["state"],
+        "active"
     );
 }

@@ -172,3 +172,18 @@ pub async fn spawn_with_clock(
     .await
     .expect("the rewards service starts")
 }
+
+/// Starts the service again on `clock` after `halt`, with the same database and broker.
+pub async fn resume_with_clock(
+    app: &mut ServiceHost,
+    clock: &rewards_service::core::clock::ManualClock,
+) {
+    let clock = std::sync::Arc::new(clock.clone());
+    app.resume(SCHEMA, move |service, shutdown| {
+        let mut settings = Settings::new(service);
+        settings.campaign_timer_interval_ms = 50;
+        Application::build_with_clock(settings, clock, shutdown)
+    })
+    .await
+    .expect("the rewards service restarts");
+}
