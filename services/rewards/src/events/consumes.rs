@@ -1,7 +1,7 @@
 //! What the rewards service does with the events it consumes: the point service's answers in the
-//! redemption saga, card loads and withdrawals and campaign payments for goal campaigns,
-//! registrations (campaign eligibility) and erasures. Each runs in the consumer's transaction, next to its inbox
-//! record, so an event delivered twice has its effect once.
+//! redemption saga; card loads, withdrawals and campaign payments for goal campaigns;
+//! registrations (campaign eligibility); erasures. Each runs in the consumer's transaction, next
+//! to its inbox record, so an event delivered twice has its effect once.
 
 use crate::core::campaigns::{self, Runtime};
 use crate::core::redemptions;

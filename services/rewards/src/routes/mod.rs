@@ -193,6 +193,16 @@ mod tests {
             "/api/v1/rewards/redemptions/{redemption_id}",
             "/api/v1/rewards/redemptions/{redemption_id}/cancel",
             "/api/v1/rewards/codes/{code}/use",
+            "/api/v1/campaigns",
+            "/api/v1/campaigns/{campaign_id}",
+            "/api/v1/campaigns/{campaign_id}/publish",
+            "/api/v1/campaigns/{campaign_id}/end",
+            "/api/v1/campaigns/{campaign_id}/enrolments",
+            "/api/v1/campaigns/{campaign_id}/progress",
+            "/api/v1/campaigns/{campaign_id}/enrolments/{enrolment_id}",
+            "/api/v1/campaigns/{campaign_id}/enrolments/{enrolment_id}/retry-reward",
+            "/api/v1/campaigns/settlements",
+            "/api/v1/campaigns/settlements/{file_id}",
         ] {
             assert!(paths.contains_key(path), "{path}");
         }
