@@ -12,6 +12,7 @@ use events::proto::{
     WithdrawalRecorded,
 };
 use events::{topics, EventHandler, HandlerError, ReceivedEvent};
+use kernel::money::{Currency, Money};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -34,14 +35,13 @@ fn id(field: &str, raw: &str) -> Result<Uuid, HandlerError> {
         .map_err(|_| HandlerError::Permanent(anyhow::anyhow!("{field} {raw:?} is not a UUID")))
 }
 
-fn positive(field: &str, amount: i64) -> Result<i64, HandlerError> {
-    if amount > 0 {
-        Ok(amount)
-    } else {
-        Err(HandlerError::Permanent(anyhow::anyhow!(
-            "{field} {amount} is not positive"
-        )))
-    }
+/// An amount from another service, checked as money: positive, at most 10^12 minor units, in a
+/// known currency, so sums over a member's loads cannot overflow.
+fn money(amount: i64, currency: &str) -> Result<Money, HandlerError> {
+    let currency = Currency::parse(currency)
+        .map_err(|e| HandlerError::Permanent(anyhow::anyhow!("currency: {e}")))?;
+    Money::positive(amount, currency)
+        .map_err(|e| HandlerError::Permanent(anyhow::anyhow!("amount {amount}: {e}")))
 }
 
 /// A database error may pass (try again); anything else is about the event itself (dead-letter).
@@ -121,12 +121,13 @@ impl EventHandler for RewardsEvents {
                 if charge.kind != "load" {
                     return Ok(());
                 }
+                let amount = money(charge.amount, &charge.currency)?;
                 let load = InstantLoad {
                     business_id: event.business_id,
                     transaction_id: &charge.charge_id,
                     member_id: id("member_id", &charge.member_id)?,
-                    amount: positive("amount", charge.amount)?,
-                    currency: &charge.currency,
+                    amount: amount.amount_minor,
+                    currency: amount.currency.code(),
                     transacted_at: event.occurred_at,
                     seen_at: self.campaigns.now(),
                 };
@@ -136,12 +137,13 @@ impl EventHandler for RewardsEvents {
             }
             topics::WITHDRAWAL_RECORDED => {
                 let withdrawal: WithdrawalRecorded = event.decode()?;
+                let amount = money(withdrawal.amount, &withdrawal.currency)?;
                 let row = WithdrawalRow {
                     business_id: event.business_id,
                     withdrawal_id: &withdrawal.withdrawal_id,
                     member_id: id("member_id", &withdrawal.member_id)?,
-                    amount: positive("amount", withdrawal.amount)?,
-                    currency: &withdrawal.currency,
+                    amount: amount.amount_minor,
+                    currency: amount.currency.code(),
                     occurred_at: event.occurred_at,
                 };
                 campaigns::withdrawal(conn, &self.campaigns, &row)

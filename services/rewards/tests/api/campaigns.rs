@@ -950,3 +950,27 @@ async fn members_short_of_the_goal_hear_once_that_the_window_ends_soon() {
         "active"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_load_no_card_can_carry_is_dead_lettered_and_the_loads_after_it_still_count() {
+    let clock = test_clock();
+    let app = spawn_with_clock(&clock, |_| {}).await;
+    let admin = app.staff(Role::Admin);
+    let campaign = create_campaign(&app, &admin, seed_campaign(clock_now(&clock))).await;
+    let member = app.member();
+    enrol(&app, &member.token, campaign).await;
+    // Two of these would overflow any sum of the member's loads.
+    load(&app, member.id, i64::MAX).await;
+    load(&app, member.id, i64::MAX).await;
+    load(&app, member.id, 100_000).await;
+    let achieved = in_state(&app, &member.token, campaign, "goal_achieved").await;
+    assert_eq!(achieved["instant_total"], 100_000);
+    let parked = testkit::read_topic(
+        &app.infra.brokers(),
+        &topics::dead_letter(topics::CHARGE_SUCCEEDED, "rewards"),
+        2,
+        std::time::Duration::from_secs(15),
+    )
+    .unwrap();
+    assert_eq!(parked.len(), 2, "both parked, none lost");
+}
