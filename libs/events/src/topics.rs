@@ -38,6 +38,8 @@ pub const CAMPAIGN_REWARD_DUE: &str = "campaign.reward_due";
 pub const CAMPAIGN_DISQUALIFIED: &str = "campaign.disqualified";
 pub const CAMPAIGN_WINDOW_ENDING: &str = "campaign.window_ending";
 pub const CAMPAIGN_COMPLETED: &str = "campaign.completed";
+/// A bonus-window campaign was published or ended early: the point service's earn rule for it.
+pub const CAMPAIGN_BONUS_WINDOW_CHANGED: &str = "campaign.bonus_window_changed";
 
 /// Every topic of the platform, for creating them up front.
 pub const ALL: &[&str] = &[
@@ -73,6 +75,7 @@ pub const ALL: &[&str] = &[
     CAMPAIGN_DISQUALIFIED,
     CAMPAIGN_WINDOW_ENDING,
     CAMPAIGN_COMPLETED,
+    CAMPAIGN_BONUS_WINDOW_CHANGED,
 ];
 
 /// Where `consumer` parks the messages of `topic` it cannot process.

@@ -5,8 +5,8 @@
 
 use super::clock::SharedClock;
 use crate::domain::campaigns::{
-    self, campaign_status, next_due, CampaignStatus, Cause, DisqualifiedReason, Eligibility,
-    EnrolmentState, LoadFacts, NewCampaign, RewardPolicy, Transition,
+    self, campaign_status, next_due, CampaignKind, CampaignStatus, Cause, DisqualifiedReason,
+    Eligibility, EnrolmentState, LoadFacts, NewCampaign, RewardPolicy, Transition,
 };
 use crate::events::publishes;
 use crate::storage::campaigns::{
@@ -45,9 +45,9 @@ impl CampaignRuntime {
 }
 
 /// At most this many timers per sweep, so one sweep cannot run forever.
-const TIMERS_PER_SWEEP: usize = 1_000;
+pub(crate) const TIMERS_PER_SWEEP: usize = 1_000;
 /// How long a timer that failed waits before it is tried again.
-const TIMER_POSTPONE: Duration = Duration::minutes(1);
+pub(crate) const TIMER_POSTPONE: Duration = Duration::minutes(1);
 
 pub type Runtime = Arc<CampaignRuntime>;
 
@@ -64,19 +64,23 @@ pub async fn define(
     campaign: &NewCampaign,
     creation: CampaignCreation<'_>,
 ) -> Result<Defined, ApiError> {
-    let mut conn = pool.acquire().await?;
+    let mut tx = pool.begin().await?;
     let creation = CampaignCreation {
         published_at: campaign.publish.then(|| runtime.now()),
         ..creation
     };
-    if let Some(created) = store::insert_campaign(&mut conn, campaign, &creation).await? {
-        tracing::info!(campaign_id = %created.id, "campaign defined");
+    if let Some(created) = store::insert_campaign(&mut tx, campaign, &creation).await? {
+        if created.published_at.is_some() {
+            announce_bonus_window(&mut tx, &created, BonusRevision::Published).await?;
+        }
+        tx.commit().await?;
+        tracing::info!(campaign_id = %created.id, kind = created.kind, "campaign defined");
         return Ok(Defined {
             campaign: created,
             replayed: false,
         });
     }
-    let campaign = store::campaign_by_key(&mut conn, creation.created_by, creation.idempotency_key)
+    let campaign = store::campaign_by_key(&mut tx, creation.created_by, creation.idempotency_key)
         .await?
         .filter(|c| c.request_fingerprint == creation.request_fingerprint)
         .ok_or_else(|| ApiError::Unprocessable {
@@ -87,6 +91,34 @@ pub async fn define(
         campaign,
         replayed: true,
     })
+}
+
+/// The changes of a bonus window the point service hears of, in order: a newer revision
+/// replaces an older one there whatever order they arrive in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BonusRevision {
+    Published = 1,
+    Ended = 2,
+}
+
+/// Tells the point service what a bonus-window campaign now gives (nothing for other kinds).
+async fn announce_bonus_window(
+    conn: &mut PgConnection,
+    campaign: &Campaign,
+    revision: BonusRevision,
+) -> anyhow::Result<()> {
+    let Some(bonus) = campaign.bonus_terms() else {
+        return Ok(());
+    };
+    let ends_at = campaign.ended_at.map_or(campaign.enrol_until, |ended| {
+        ended.min(campaign.enrol_until)
+    });
+    events::outbox::enqueue(
+        conn,
+        &publishes::bonus_window_changed(campaign, &bonus, ends_at, revision as i64),
+    )
+    .await?;
+    Ok(())
 }
 
 /// One campaign, if `visible` to the caller.
@@ -139,10 +171,18 @@ pub async fn change_lifecycle(
     let status = status_of(&campaign, now);
     match (change, status) {
         (Lifecycle::Publish, CampaignStatus::Draft) => {
-            store::set_published(&mut tx, id, now).await?
+            store::set_published(&mut tx, id, now).await?;
+            let published = store::campaign(&mut tx, id, false).await?;
+            if let Some(published) = published {
+                announce_bonus_window(&mut tx, &published, BonusRevision::Published).await?;
+            }
         }
         (Lifecycle::End, CampaignStatus::Scheduled | CampaignStatus::Running) => {
-            store::set_ended(&mut tx, id, now).await?
+            store::set_ended(&mut tx, id, now).await?;
+            let ended = store::campaign(&mut tx, id, false).await?;
+            if let Some(ended) = ended {
+                announce_bonus_window(&mut tx, &ended, BonusRevision::Ended).await?;
+            }
         }
         // Asking again for what is already so is harmless.
         (Lifecycle::Publish, CampaignStatus::Scheduled | CampaignStatus::Running)
@@ -201,6 +241,17 @@ pub async fn enrol(
         .filter(|c| c.published_at.is_some())
         .filter(visible)
         .ok_or_else(|| ApiError::NotFound("no such campaign".into()))?;
+    if campaign.kind() != CampaignKind::LoadGoal {
+        return Err(ApiError::Conflict {
+            slug: "campaign-has-no-enrolment",
+            detail: match campaign.kind() {
+                CampaignKind::Referral => {
+                    "members join a referral campaign by claiming a code (POST /api/v1/campaigns/{id}/referrals)".into()
+                }
+                _ => "every member's matching purchases earn this campaign's bonus; nobody enrols".into(),
+            },
+        });
+    }
     if let Some(existing) = store::enrolment_of_member(&mut tx, campaign_id, member_id).await? {
         let enrolment = store::enrolment(&mut tx, existing, false)
             .await?
@@ -246,16 +297,21 @@ async fn insert_enrolment(
     member_id: Uuid,
     actor: &str,
 ) -> anyhow::Result<Uuid> {
+    let (Some((window_seconds, grace_seconds)), Some(target)) =
+        (campaign.load_goal_timing(), campaign.target_amount)
+    else {
+        anyhow::bail!("campaign {} is not a load goal", campaign.id);
+    };
     let now = runtime.now();
-    let window_ends_at = now + Duration::seconds(campaign.window_seconds);
-    let grace_ends_at = window_ends_at + Duration::seconds(campaign.grace_seconds);
+    let window_ends_at = now + Duration::seconds(window_seconds);
+    let grace_ends_at = window_ends_at + Duration::seconds(grace_seconds);
     let id = Uuid::now_v7();
     let standing = campaigns::Standing {
         state: EnrolmentState::Enrolled,
         enrolled_at: now,
         window_ends_at,
         grace_ends_at,
-        target: campaign.target_amount,
+        target,
     };
     let notice_at = runtime.notice_at(now, window_ends_at);
     let inserted = store::insert_enrolment(
@@ -707,6 +763,9 @@ pub async fn run_timers(
         if let Err(e) = run_due_timers(&pool, &runtime).await {
             tracing::error!(error = %e, "campaign timers failed; trying again");
         }
+        if let Err(e) = super::referrals::run_due_timers(&pool, &runtime).await {
+            tracing::error!(error = %e, "referral timers failed; trying again");
+        }
         tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),
             _ = tokio::time::sleep(interval) => {}
@@ -714,7 +773,9 @@ pub async fn run_timers(
     }
 }
 
-/// Forgets an erased member's enrolments, loads and withdrawals.
+/// Forgets an erased member's enrolments, loads and withdrawals, and their referral codes,
+/// purchases and the referrals that brought them.
 pub async fn forget_member(conn: &mut PgConnection, member_id: Uuid) -> anyhow::Result<()> {
-    Ok(store::forget_member(conn, member_id).await?)
+    store::forget_member(conn, member_id).await?;
+    super::referrals::forget_member(conn, member_id).await
 }

@@ -5,5 +5,6 @@ pub mod campaigns;
 pub mod catalog;
 pub mod clock;
 pub mod redemptions;
+pub mod referrals;
 pub mod settlements;
 pub mod standing;

@@ -27,13 +27,20 @@ pub const REWARD_POINTS_MAX: i64 = 10_000_000;
 /// of loads stay far from overflowing.
 pub const TARGET_MAX: i64 = 10_000_000_000;
 
-/// What a campaign asks of its members.
+/// What a campaign asks of its members, and what it gives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CampaignKind {
     /// Load a target amount onto the card within a window (seed 000).
     #[default]
     LoadGoal,
+    /// More points on purchases while the campaign runs, optionally at one store or on one
+    /// category ("double points on coffee this weekend"). Nobody enrols: every member's
+    /// matching purchases earn it.
+    BonusWindow,
+    /// A member shares a code; a new member who claims it earns, and so does the member who
+    /// shared it, once the newcomer's first qualifying purchase settles.
+    Referral,
 }
 
 /// Who may take part.
@@ -71,8 +78,13 @@ macro_rules! text_enum {
         }
     };
 }
+pub(crate) use text_enum;
 
-text_enum!(CampaignKind { LoadGoal => "load_goal" });
+text_enum!(CampaignKind {
+    LoadGoal => "load_goal",
+    BonusWindow => "bonus_window",
+    Referral => "referral",
+});
 text_enum!(Eligibility { AllMembers => "all_members", NewMembers => "new_members" });
 text_enum!(EnrolmentMode { OptIn => "opt_in", Automatic => "automatic" });
 
@@ -116,7 +128,8 @@ pub fn campaign_status(
     }
 }
 
-/// A campaign as an admin sends it.
+/// A campaign as an admin sends it. The load-goal terms are top-level fields (required for
+/// `load_goal`); the other kinds bring theirs in `bonus` or `referral`.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCampaign {
@@ -126,24 +139,38 @@ pub struct CreateCampaign {
     pub description: Option<String>,
     #[serde(default)]
     pub kind: CampaignKind,
-    /// The amount to load, in minor units of `currency` (seed 000: 100000 for $1,000).
-    pub target_amount: i64,
-    /// ISO 4217, e.g. "AUD". Only loads in this currency count.
-    pub currency: String,
-    /// How long each member's window runs from their enrolment (seed 000: 2592000, 30 days).
-    pub window_seconds: i64,
-    /// The grace period after the window for late settlements and withdrawals (seed 000:
-    /// 172800, 48 hours).
-    pub grace_seconds: i64,
-    /// Points paid once the goal is confirmed (seed 000: 2000).
-    pub reward_points: i64,
+    /// load_goal: the amount to load, in minor units of `currency` (seed 000: 100000 for $1,000).
     #[serde(default)]
-    pub eligibility: Eligibility,
+    pub target_amount: Option<i64>,
+    /// load_goal: ISO 4217, e.g. "AUD". Only loads in this currency count.
     #[serde(default)]
-    pub enrolment: EnrolmentMode,
-    /// Enrolment opens.
+    pub currency: Option<String>,
+    /// load_goal: how long each member's window runs from their enrolment (seed 000: 2592000,
+    /// 30 days).
+    #[serde(default)]
+    pub window_seconds: Option<i64>,
+    /// load_goal: the grace period after the window for late settlements and withdrawals
+    /// (seed 000: 172800, 48 hours).
+    #[serde(default)]
+    pub grace_seconds: Option<i64>,
+    /// load_goal: points paid once the goal is confirmed (seed 000: 2000).
+    #[serde(default)]
+    pub reward_points: Option<i64>,
+    /// bonus_window: the bonus.
+    #[serde(default)]
+    pub bonus: Option<BonusRequest>,
+    /// referral: what each side earns, what qualifies, and the caps.
+    #[serde(default)]
+    pub referral: Option<ReferralRequest>,
+    /// load_goal only (referrals are always for new members).
+    #[serde(default)]
+    pub eligibility: Option<Eligibility>,
+    /// load_goal only.
+    #[serde(default)]
+    pub enrolment: Option<EnrolmentMode>,
+    /// Enrolment opens (bonus_window: the bonus starts; referral: codes may be claimed).
     pub enrol_from: DateTime<Utc>,
-    /// Enrolment closes.
+    /// Enrolment closes (bonus_window: the bonus ends; referral: the last claim).
     pub enrol_until: DateTime<Utc>,
     /// Publish at once (else a draft, published with `POST /api/v1/campaigns/{id}/publish`).
     #[serde(default)]
@@ -153,17 +180,106 @@ pub struct CreateCampaign {
     pub business_id: Option<uuid::Uuid>,
 }
 
-/// A campaign that passed every rule.
+/// A bonus window's bonus, applied by the point service to purchases while the campaign runs.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BonusRequest {
+    /// 100 = 1x, 200 = double points, at most 10000 (100x). Default 100.
+    #[serde(default)]
+    pub multiplier_bp: Option<i32>,
+    /// Fixed points added to each matching purchase. Default 0. A bonus needs a multiplier
+    /// above 100 or some fixed points.
+    #[serde(default)]
+    pub bonus_points: Option<i64>,
+    /// Only purchases at this store (default: every store).
+    #[serde(default)]
+    pub store_id: Option<String>,
+    /// Only purchases in this category (default: every category).
+    #[serde(default)]
+    pub category: Option<String>,
+}
+
+/// A referral campaign's terms.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReferralRequest {
+    /// Points for the member who shared the code.
+    pub referrer_points: i64,
+    /// Points for the new member who claimed it.
+    pub referee_points: i64,
+    /// The smallest purchase that qualifies, in minor units of `currency`.
+    pub min_purchase_amount: i64,
+    /// ISO 4217; only purchases in this currency qualify.
+    pub currency: String,
+    /// How long after claiming the code the new member has to make the purchase.
+    pub purchase_within_seconds: i64,
+    /// How long the purchase must stand unrefunded before both earn (default 172800, 48 hours).
+    #[serde(default)]
+    pub settle_seconds: Option<i64>,
+    /// Most referrals one member may have (claimed, settling or paid; expired ones free their
+    /// place).
+    pub max_per_referrer: i32,
+    /// Most referrals in the whole campaign (default: no limit).
+    #[serde(default)]
+    pub max_referrals: Option<i32>,
+}
+
+/// What a load-goal campaign asks and gives.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewCampaign {
-    pub name: String,
-    pub description: Option<String>,
-    pub kind: CampaignKind,
+pub struct LoadGoalTerms {
     pub target_amount: i64,
     pub currency: Currency,
     pub window_seconds: i64,
     pub grace_seconds: i64,
     pub reward_points: i64,
+}
+
+/// A bonus window's bonus.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BonusTerms {
+    pub multiplier_bp: i32,
+    pub bonus_points: i64,
+    pub store_id: Option<String>,
+    pub category: Option<String>,
+}
+
+/// A referral campaign's terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferralTerms {
+    pub referrer_points: i64,
+    pub referee_points: i64,
+    pub min_purchase_amount: i64,
+    pub currency: Currency,
+    pub purchase_within_seconds: i64,
+    pub settle_seconds: i64,
+    pub max_per_referrer: i32,
+    pub max_referrals: Option<i32>,
+}
+
+/// The terms of each kind of campaign.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CampaignTerms {
+    LoadGoal(LoadGoalTerms),
+    BonusWindow(BonusTerms),
+    Referral(ReferralTerms),
+}
+
+impl CampaignTerms {
+    pub fn kind(&self) -> CampaignKind {
+        match self {
+            Self::LoadGoal(_) => CampaignKind::LoadGoal,
+            Self::BonusWindow(_) => CampaignKind::BonusWindow,
+            Self::Referral(_) => CampaignKind::Referral,
+        }
+    }
+}
+
+/// A campaign that passed every rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCampaign {
+    pub name: String,
+    pub description: Option<String>,
+    pub terms: CampaignTerms,
     pub eligibility: Eligibility,
     pub enrolment: EnrolmentMode,
     pub enrol_from: DateTime<Utc>,
@@ -171,12 +287,161 @@ pub struct NewCampaign {
     pub publish: bool,
 }
 
+pub const MULTIPLIER_MAX_BP: i32 = 10_000;
+pub const REFERRAL_SETTLE_DEFAULT_SECONDS: i64 = 48 * 3_600;
+/// A member may bring at most this many others in one campaign, whatever the campaign says.
+pub const REFERRALS_PER_REFERRER_MAX: i32 = 1_000;
+/// Store ids and categories are the point service's: at most this long.
+const FILTER_MAX_CHARS: usize = 100;
+
 fn within(value: i64, min: i64, max: i64) -> Result<i64, String> {
     if (min..=max).contains(&value) {
         Ok(value)
     } else {
         Err(format!("must be between {min} and {max}"))
     }
+}
+
+fn required<T>(value: Option<T>, kind: CampaignKind) -> Result<T, String> {
+    value.ok_or_else(|| format!("is required for a {} campaign", kind.as_str()))
+}
+
+/// An optional store or category: trimmed, empty meaning none.
+fn filter_text(raw: Option<&str>) -> Result<Option<String>, String> {
+    let Some(text) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    if text.chars().count() > FILTER_MAX_CHARS || text.chars().any(char::is_control) {
+        return Err(format!(
+            "must be at most {FILTER_MAX_CHARS} characters, without control characters"
+        ));
+    }
+    Ok(Some(text.to_owned()))
+}
+
+fn load_goal_terms(f: &mut Fields, r: &CreateCampaign) -> Option<LoadGoalTerms> {
+    let kind = CampaignKind::LoadGoal;
+    let target_amount = f.take(
+        "target_amount",
+        required(r.target_amount, kind).and_then(|v| within(v, 1, TARGET_MAX)),
+    );
+    let currency = f.take(
+        "currency",
+        required(r.currency.as_deref(), kind).and_then(Currency::parse),
+    );
+    let window_seconds = f.take(
+        "window_seconds",
+        required(r.window_seconds, kind).and_then(|v| within(v, 1, WINDOW_MAX_SECONDS)),
+    );
+    let grace_seconds = f.take(
+        "grace_seconds",
+        required(r.grace_seconds, kind).and_then(|v| within(v, 0, GRACE_MAX_SECONDS)),
+    );
+    let reward_points = f.take(
+        "reward_points",
+        required(r.reward_points, kind).and_then(|v| within(v, 1, REWARD_POINTS_MAX)),
+    );
+    Some(LoadGoalTerms {
+        target_amount: target_amount?,
+        currency: currency?,
+        window_seconds: window_seconds?,
+        grace_seconds: grace_seconds?,
+        reward_points: reward_points?,
+    })
+}
+
+fn bonus_terms(f: &mut Fields, bonus: &BonusRequest) -> Option<BonusTerms> {
+    let multiplier_bp = f.take(
+        "bonus.multiplier_bp",
+        within(
+            i64::from(bonus.multiplier_bp.unwrap_or(100)),
+            100,
+            i64::from(MULTIPLIER_MAX_BP),
+        )
+        .map(|v| v as i32),
+    );
+    let bonus_points = f.take(
+        "bonus.bonus_points",
+        within(bonus.bonus_points.unwrap_or(0), 0, REWARD_POINTS_MAX),
+    );
+    let store_id = f.take("bonus.store_id", filter_text(bonus.store_id.as_deref()));
+    let category = f.take("bonus.category", filter_text(bonus.category.as_deref()));
+    let (multiplier_bp, bonus_points) = (multiplier_bp?, bonus_points?);
+    if multiplier_bp == 100 && bonus_points == 0 {
+        f.0.push(InvalidField {
+            field: "bonus",
+            message: "a bonus needs multiplier_bp above 100 or some bonus_points".into(),
+        });
+        return None;
+    }
+    Some(BonusTerms {
+        multiplier_bp,
+        bonus_points,
+        store_id: store_id?,
+        category: category?,
+    })
+}
+
+fn referral_terms(f: &mut Fields, r: &ReferralRequest) -> Option<ReferralTerms> {
+    let referrer_points = f.take(
+        "referral.referrer_points",
+        within(r.referrer_points, 0, REWARD_POINTS_MAX),
+    );
+    let referee_points = f.take(
+        "referral.referee_points",
+        within(r.referee_points, 0, REWARD_POINTS_MAX),
+    );
+    let min_purchase_amount = f.take(
+        "referral.min_purchase_amount",
+        within(r.min_purchase_amount, 1, TARGET_MAX),
+    );
+    let currency = f.take("referral.currency", Currency::parse(&r.currency));
+    let purchase_within_seconds = f.take(
+        "referral.purchase_within_seconds",
+        within(r.purchase_within_seconds, 1, WINDOW_MAX_SECONDS),
+    );
+    let settle_seconds = f.take(
+        "referral.settle_seconds",
+        within(
+            r.settle_seconds.unwrap_or(REFERRAL_SETTLE_DEFAULT_SECONDS),
+            0,
+            GRACE_MAX_SECONDS,
+        ),
+    );
+    let max_per_referrer = f.take(
+        "referral.max_per_referrer",
+        within(
+            i64::from(r.max_per_referrer),
+            1,
+            i64::from(REFERRALS_PER_REFERRER_MAX),
+        )
+        .map(|v| v as i32),
+    );
+    let max_referrals = f.take(
+        "referral.max_referrals",
+        r.max_referrals
+            .map(|v| within(i64::from(v), 1, i64::from(i32::MAX)).map(|v| v as i32))
+            .transpose(),
+    );
+    let (referrer_points, referee_points) = (referrer_points?, referee_points?);
+    if referrer_points == 0 && referee_points == 0 {
+        f.0.push(InvalidField {
+            field: "referral",
+            message: "someone must earn something: referrer_points or referee_points above 0"
+                .into(),
+        });
+        return None;
+    }
+    Some(ReferralTerms {
+        referrer_points,
+        referee_points,
+        min_purchase_amount: min_purchase_amount?,
+        currency: currency?,
+        purchase_within_seconds: purchase_within_seconds?,
+        settle_seconds: settle_seconds?,
+        max_per_referrer: max_per_referrer?,
+        max_referrals: max_referrals?,
+    })
 }
 
 impl TryFrom<CreateCampaign> for NewCampaign {
@@ -195,57 +460,67 @@ impl TryFrom<CreateCampaign> for NewCampaign {
                 .transpose()
                 .map(Option::flatten),
         );
-        let target_amount = f.take(
-            "target_amount",
-            within(request.target_amount, 1, TARGET_MAX),
-        );
-        let currency = f.take("currency", Currency::parse(&request.currency));
-        let window_seconds = f.take(
-            "window_seconds",
-            within(request.window_seconds, 1, WINDOW_MAX_SECONDS),
-        );
-        let grace_seconds = f.take(
-            "grace_seconds",
-            within(request.grace_seconds, 0, GRACE_MAX_SECONDS),
-        );
-        let reward_points = f.take(
-            "reward_points",
-            within(request.reward_points, 1, REWARD_POINTS_MAX),
-        );
         if request.enrol_until <= request.enrol_from {
             f.0.push(InvalidField {
                 field: "enrol_until",
                 message: "must be after enrol_from".into(),
             });
         }
-        match (
-            name,
-            description,
-            target_amount,
-            currency,
-            window_seconds,
-            grace_seconds,
-            reward_points,
-        ) {
-            (
-                Some(name),
-                Some(description),
-                Some(target_amount),
-                Some(currency),
-                Some(window_seconds),
-                Some(grace_seconds),
-                Some(reward_points),
-            ) if f.0.is_empty() => Ok(NewCampaign {
+        let kind = request.kind;
+        // Terms of another kind are a mistake worth saying, not something to ignore.
+        let mut not_for_this_kind = |field: &'static str, given: bool| {
+            if given {
+                f.0.push(InvalidField {
+                    field,
+                    message: format!("does not apply to a {} campaign", kind.as_str()),
+                });
+            }
+        };
+        let load_goal_given = request.target_amount.is_some()
+            || request.window_seconds.is_some()
+            || request.grace_seconds.is_some()
+            || request.reward_points.is_some();
+        if kind != CampaignKind::LoadGoal {
+            not_for_this_kind("target_amount", load_goal_given);
+            not_for_this_kind("currency", request.currency.is_some());
+            not_for_this_kind("eligibility", request.eligibility.is_some());
+            not_for_this_kind("enrolment", request.enrolment.is_some());
+        }
+        if kind != CampaignKind::BonusWindow {
+            not_for_this_kind("bonus", request.bonus.is_some());
+        }
+        if kind != CampaignKind::Referral {
+            not_for_this_kind("referral", request.referral.is_some());
+        }
+        let terms = match kind {
+            CampaignKind::LoadGoal => {
+                load_goal_terms(&mut f, &request).map(CampaignTerms::LoadGoal)
+            }
+            CampaignKind::BonusWindow => {
+                let bonus = f.take("bonus", required(request.bonus.as_ref(), kind));
+                bonus
+                    .and_then(|b| bonus_terms(&mut f, b))
+                    .map(CampaignTerms::BonusWindow)
+            }
+            CampaignKind::Referral => {
+                let referral = f.take("referral", required(request.referral.as_ref(), kind));
+                referral
+                    .and_then(|r| referral_terms(&mut f, r))
+                    .map(CampaignTerms::Referral)
+            }
+        };
+        match (name, description, terms) {
+            (Some(name), Some(description), Some(terms)) if f.0.is_empty() => Ok(NewCampaign {
                 name,
                 description,
-                kind: request.kind,
-                target_amount,
-                currency,
-                window_seconds,
-                grace_seconds,
-                reward_points,
-                eligibility: request.eligibility,
-                enrolment: request.enrolment,
+                // Referrals reward bringing someone new: their referees are always new members.
+                eligibility: if kind == CampaignKind::Referral {
+                    Eligibility::NewMembers
+                } else {
+                    request.eligibility.unwrap_or_default()
+                },
+                enrolment: request.enrolment.unwrap_or_default(),
+                terms,
                 enrol_from: request.enrol_from,
                 enrol_until: request.enrol_until,
                 publish: request.publish,

@@ -5,6 +5,7 @@ pub mod campaigns;
 pub mod catalog;
 pub mod codes;
 pub mod redemptions;
+pub mod referrals;
 pub mod settlement;
 
 pub use catalog::{CreateReward, InvalidField, NewReward};

@@ -1,15 +1,17 @@
 //! What the rewards service does with the events it consumes: the point service's answers in the
-//! redemption saga; card loads, withdrawals and campaign payments for goal campaigns;
+//! redemption saga; card loads, withdrawals and campaign payments for goal campaigns; purchases
+//! and refunds for referrals;
 //! registrations (campaign eligibility); erasures. Each runs in the consumer's transaction, next
 //! to its inbox record, so an event delivered twice has its effect once.
 
 use crate::core::campaigns::{self, Runtime};
-use crate::core::redemptions;
+use crate::core::{redemptions, referrals};
 use crate::domain::redemptions::HoldRefusal;
 use crate::storage::campaigns::{InstantLoad, WithdrawalRow};
+use crate::storage::referrals::PurchaseRow;
 use events::proto::{
-    ChargeSucceeded, PointsEarned, PointsHeld, PointsHoldRefused, UserErased, UserRegistered,
-    WithdrawalRecorded,
+    ChargeRefunded, ChargeSucceeded, PointsEarned, PointsHeld, PointsHoldRefused, UserErased,
+    UserRegistered, WithdrawalRecorded,
 };
 use events::{topics, EventHandler, HandlerError, ReceivedEvent};
 use kernel::money::{Currency, Money};
@@ -22,6 +24,7 @@ pub const CONSUMES: &[&str] = &[
     topics::USER_ERASED,
     topics::USER_REGISTERED,
     topics::CHARGE_SUCCEEDED,
+    topics::CHARGE_REFUNDED,
     topics::WITHDRAWAL_RECORDED,
     topics::POINTS_EARNED,
 ];
@@ -117,11 +120,22 @@ impl EventHandler for RewardsEvents {
             }
             topics::CHARGE_SUCCEEDED => {
                 let charge: ChargeSucceeded = event.decode()?;
-                // Purchases earn points elsewhere; only loads count toward goal campaigns.
-                if charge.kind != "load" {
-                    return Ok(());
-                }
                 let amount = money(charge.amount, &charge.currency)?;
+                // Purchases qualify referrals (they earn points in the point service); loads
+                // count toward goal campaigns.
+                if charge.kind != "load" {
+                    let purchase = PurchaseRow {
+                        business_id: event.business_id,
+                        charge_id: &charge.charge_id,
+                        member_id: id("member_id", &charge.member_id)?,
+                        amount: amount.amount_minor,
+                        currency: amount.currency.code(),
+                        purchased_at: event.occurred_at,
+                    };
+                    return referrals::purchase(conn, &self.campaigns, &purchase)
+                        .await
+                        .map_err(classify);
+                }
                 let load = InstantLoad {
                     business_id: event.business_id,
                     transaction_id: &charge.charge_id,
@@ -134,6 +148,21 @@ impl EventHandler for RewardsEvents {
                 campaigns::instant_load(conn, &self.campaigns, &load)
                     .await
                     .map_err(classify)
+            }
+            topics::CHARGE_REFUNDED => {
+                let refunded: ChargeRefunded = event.decode()?;
+                // The running total of refunds on the charge, checked as money like amounts.
+                let total = money(refunded.total_refunded, &refunded.currency)?;
+                referrals::refund(
+                    conn,
+                    &self.campaigns,
+                    event.business_id,
+                    &refunded.charge_id,
+                    id("member_id", &refunded.member_id)?,
+                    total.amount_minor,
+                )
+                .await
+                .map_err(classify)
             }
             topics::WITHDRAWAL_RECORDED => {
                 let withdrawal: WithdrawalRecorded = event.decode()?;
@@ -153,7 +182,7 @@ impl EventHandler for RewardsEvents {
             topics::POINTS_EARNED => {
                 let earned: PointsEarned = event.decode()?;
                 // Only campaign payments concern this service; their reference is
-                // `<enrolment>/<member>`.
+                // `<enrolment or referral>/<member>`.
                 if earned.source != "campaign" {
                     return Ok(());
                 }
@@ -165,6 +194,17 @@ impl EventHandler for RewardsEvents {
                 else {
                     return Ok(());
                 };
+                if referrals::is_referral(conn, enrolment).await? {
+                    return referrals::reward_paid(
+                        conn,
+                        &self.campaigns,
+                        enrolment,
+                        member,
+                        &earned.transaction_id,
+                    )
+                    .await
+                    .map_err(classify);
+                }
                 campaigns::reward_paid(
                     conn,
                     &self.campaigns,

@@ -1,13 +1,15 @@
 //! What the rewards service publishes: the redemption saga's steps (proto/tessera/v1/rewards.proto)
 //! and what happens to campaign enrolments (proto/tessera/v1/campaigns.proto).
 
-use crate::domain::campaigns::DisqualifiedReason;
-use crate::storage::campaigns::Enrolment;
+use crate::domain::campaigns::{BonusTerms, DisqualifiedReason};
+use crate::storage::campaigns::{Campaign, Enrolment};
 use crate::storage::redemptions::Redemption;
+use crate::storage::referrals::Referral;
 use chrono::{DateTime, Utc};
 use events::proto::{
-    CampaignCompleted, CampaignDisqualified, CampaignGoalAchieved, CampaignRewardDue,
-    CampaignWindowEnding, RedemptionRequested, RewardCancelled, RewardRedeemed, RewardUsed,
+    CampaignBonusWindowChanged, CampaignCompleted, CampaignDisqualified, CampaignGoalAchieved,
+    CampaignRewardDue, CampaignWindowEnding, RedemptionRequested, RewardCancelled, RewardRedeemed,
+    RewardUsed,
 };
 use events::{proto_timestamp, topics, OutgoingEvent};
 use uuid::Uuid;
@@ -22,6 +24,7 @@ pub const PUBLISHES: &[&str] = &[
     topics::CAMPAIGN_DISQUALIFIED,
     topics::CAMPAIGN_WINDOW_ENDING,
     topics::CAMPAIGN_COMPLETED,
+    topics::CAMPAIGN_BONUS_WINDOW_CHANGED,
 ];
 
 const PRODUCER: &str = "rewards-service";
@@ -264,4 +267,63 @@ pub fn completed(enrolment: &Enrolment, transaction_id: &str, at: DateTime<Utc>)
             completed_at: Some(proto_timestamp(at)),
         },
     )
+}
+
+/// A bonus window for the point service's earn rules. Its subject is the campaign, so its
+/// revisions share a partition; the point service also keeps the newest it has seen.
+pub fn bonus_window_changed(
+    campaign: &Campaign,
+    bonus: &BonusTerms,
+    ends_at: DateTime<Utc>,
+    revision: i64,
+) -> OutgoingEvent {
+    OutgoingEvent::of_fact(
+        PRODUCER,
+        topics::CAMPAIGN_BONUS_WINDOW_CHANGED,
+        &format!("{}/bonus/{revision}", campaign.id),
+        campaign.id,
+        &CampaignBonusWindowChanged {
+            campaign_id: campaign.id.to_string(),
+            campaign_name: campaign.name.clone(),
+            multiplier_bp: bonus.multiplier_bp,
+            bonus_points: bonus.bonus_points,
+            store_id: bonus.store_id.clone().unwrap_or_default(),
+            category: bonus.category.clone().unwrap_or_default(),
+            starts_at: Some(proto_timestamp(campaign.enrol_from)),
+            ends_at: Some(proto_timestamp(ends_at)),
+            revision,
+        },
+    )
+    .in_business(campaign.business_id)
+}
+
+/// The two members a referral pays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReferralSide {
+    Referrer,
+    Referee,
+}
+
+/// A request to the point service to pay one side of a referral; request `reward_requests` of
+/// the referral. The referral is the campaign window: the point service pays once per referral
+/// and member.
+pub fn referral_reward_due(referral: &Referral, side: ReferralSide) -> OutgoingEvent {
+    let (member, points, role) = match side {
+        ReferralSide::Referrer => (referral.referrer_id, referral.referrer_points, "referrer"),
+        ReferralSide::Referee => (referral.referee_id, referral.referee_points, "referee"),
+    };
+    OutgoingEvent::of_fact(
+        PRODUCER,
+        topics::CAMPAIGN_REWARD_DUE,
+        &format!("{}/reward/{role}/{}", referral.id, referral.reward_requests),
+        member,
+        &CampaignRewardDue {
+            campaign_id: referral.campaign_id.to_string(),
+            window_id: referral.id.to_string(),
+            member_id: member.to_string(),
+            points,
+            reason: format!("{} ({role})", referral.campaign_name),
+        },
+    )
+    .in_business(referral.business_id)
 }

@@ -20,18 +20,18 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// Staff who follow a business's enrolments (support answers members' questions about them).
-const FOLLOWERS: &[Role] = &[Role::Support, Role::Admin, Role::SuperAdmin];
+pub(super) const FOLLOWERS: &[Role] = &[Role::Support, Role::Admin, Role::SuperAdmin];
 const PAGE_DEFAULT: i64 = 50;
 const PAGE_MAX: i64 = 200;
 /// Settlement files up to 16 MiB (about 150,000 lines).
 pub const SETTLEMENT_MAX_BYTES: usize = 16 * 1024 * 1024;
 
-fn may_follow(principal: &Principal, business: Uuid) -> bool {
+pub(super) fn may_follow(principal: &Principal, business: Uuid) -> bool {
     principal.has_role_in(business, FOLLOWERS)
 }
 
 /// Members see a business's published campaigns; its staff see all of them.
-fn may_see(principal: &Principal, campaign: &Campaign) -> bool {
+pub(super) fn may_see(principal: &Principal, campaign: &Campaign) -> bool {
     may_follow(principal, campaign.business_id)
         || (campaign.published_at.is_some()
             && principal.has_role_in(campaign.business_id, &[Role::Customer]))
@@ -45,12 +45,24 @@ pub struct CampaignView {
     pub name: String,
     pub description: Option<String>,
     pub status: CampaignStatus,
-    /// Minor units of `currency`.
-    pub target_amount: i64,
-    pub currency: String,
-    pub window_seconds: i64,
-    pub grace_seconds: i64,
-    pub reward_points: i64,
+    /// load_goal: minor units of `currency`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_amount: Option<i64>,
+    /// load_goal: the loads' currency.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_seconds: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grace_seconds: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reward_points: Option<i64>,
+    /// bonus_window: the bonus the point service applies while the campaign runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bonus: Option<BonusView>,
+    /// referral: what each side earns, what qualifies, and the caps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub referral: Option<ReferralTermsView>,
     pub eligibility: Eligibility,
     pub enrolment: EnrolmentMode,
     pub enrol_from: DateTime<Utc>,
@@ -60,8 +72,46 @@ pub struct CampaignView {
     pub created_at: DateTime<Utc>,
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BonusView {
+    /// 100 = 1x, 200 = double.
+    pub multiplier_bp: i32,
+    pub bonus_points: i64,
+    pub store_id: Option<String>,
+    pub category: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ReferralTermsView {
+    pub referrer_points: i64,
+    pub referee_points: i64,
+    pub min_purchase_amount: i64,
+    pub currency: String,
+    pub purchase_within_seconds: i64,
+    pub settle_seconds: i64,
+    pub max_per_referrer: i32,
+    pub max_referrals: Option<i32>,
+}
+
 impl CampaignView {
     fn new(c: Campaign, now: DateTime<Utc>) -> Self {
+        let bonus = c.bonus_terms().map(|b| BonusView {
+            multiplier_bp: b.multiplier_bp,
+            bonus_points: b.bonus_points,
+            store_id: b.store_id,
+            category: b.category,
+        });
+        let referral = c.referral_terms().map(|r| ReferralTermsView {
+            referrer_points: r.referrer_points,
+            referee_points: r.referee_points,
+            min_purchase_amount: r.min_purchase_amount,
+            currency: r.currency.code().to_owned(),
+            purchase_within_seconds: r.purchase_within_seconds,
+            settle_seconds: r.settle_seconds,
+            max_per_referrer: r.max_per_referrer,
+            max_referrals: r.max_referrals,
+        });
+        let load_goal = c.kind() == CampaignKind::LoadGoal;
         Self {
             status: core_campaigns::status_of(&c, now),
             kind: c.kind(),
@@ -72,10 +122,12 @@ impl CampaignView {
             name: c.name,
             description: c.description,
             target_amount: c.target_amount,
-            currency: c.currency,
+            currency: c.currency.filter(|_| load_goal),
             window_seconds: c.window_seconds,
             grace_seconds: c.grace_seconds,
             reward_points: c.reward_points,
+            bonus,
+            referral,
             enrol_from: c.enrol_from,
             enrol_until: c.enrol_until,
             published_at: c.published_at,
@@ -230,7 +282,7 @@ pub struct EnrolmentPage {
     pub next_cursor: Option<String>,
 }
 
-fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
+pub(super) fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
     let limit = limit.unwrap_or(PAGE_DEFAULT);
     if (1..=PAGE_MAX).contains(&limit) {
         Ok(limit)
@@ -465,7 +517,7 @@ pub async fn end_campaign(
         (status = 401, body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
         (status = 403, description = "Only members enrol; `not-eligible`: the campaign is for new cards", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
         (status = 404, description = "No such published campaign", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "`campaign-not-running`: enrolment is not open", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "`campaign-not-running`: enrolment is not open; `campaign-has-no-enrolment`: a bonus window or referral campaign", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[tracing::instrument(skip_all, fields(flow = "enrol", campaign_id = %*path))]

@@ -3,6 +3,7 @@
 mod campaigns;
 mod catalog;
 mod redemptions;
+mod referrals;
 
 use crate::domain::InvalidField;
 use actix_web::web;
@@ -35,7 +36,7 @@ fn invalid(fields: Vec<InvalidField>) -> ApiError {
 #[openapi(
     info(
         title = "Tessera rewards service",
-        description = "The reward catalog, redemptions and their codes, and goal campaigns."
+        description = "The reward catalog, redemptions and their codes, and campaigns: load goals, bonus windows and referrals."
     ),
     paths(
         campaigns::list_campaigns,
@@ -50,6 +51,11 @@ fn invalid(fields: Vec<InvalidField>) -> ApiError {
         campaigns::retry_reward,
         campaigns::upload_settlement,
         campaigns::settlement_report,
+        referrals::referral_code,
+        referrals::claim,
+        referrals::list,
+        referrals::get,
+        referrals::retry_reward,
         catalog::list_rewards,
         catalog::create_reward,
         catalog::get_reward,
@@ -68,6 +74,16 @@ fn invalid(fields: Vec<InvalidField>) -> ApiError {
         campaigns::TransitionView,
         campaigns::EnrolmentSummary,
         campaigns::EnrolmentPage,
+        campaigns::BonusView,
+        campaigns::ReferralTermsView,
+        referrals::ReferralCodeView,
+        referrals::ClaimReferral,
+        referrals::ReferralView,
+        referrals::ReferralTransitionView,
+        referrals::ReferralPage,
+        crate::domain::campaigns::BonusRequest,
+        crate::domain::campaigns::ReferralRequest,
+        crate::domain::referrals::ReferralState,
         crate::core::settlements::SettlementReport,
         crate::core::settlements::UnsettledLoadView,
         crate::domain::settlement::MalformedLine,
@@ -142,6 +158,23 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
                 .route(web::post().to(campaigns::retry_reward)),
         )
         .service(
+            web::resource("/api/v1/campaigns/{campaign_id}/referral-code")
+                .route(web::post().to(referrals::referral_code)),
+        )
+        .service(
+            web::resource("/api/v1/campaigns/{campaign_id}/referrals")
+                .route(web::get().to(referrals::list))
+                .route(web::post().to(referrals::claim)),
+        )
+        .service(
+            web::resource("/api/v1/campaigns/{campaign_id}/referrals/{referral_id}")
+                .route(web::get().to(referrals::get)),
+        )
+        .service(
+            web::resource("/api/v1/campaigns/{campaign_id}/referrals/{referral_id}/retry-reward")
+                .route(web::post().to(referrals::retry_reward)),
+        )
+        .service(
             web::resource("/api/v1/rewards")
                 .route(web::get().to(catalog::list_rewards))
                 .route(web::post().to(catalog::create_reward)),
@@ -203,6 +236,10 @@ mod tests {
             "/api/v1/campaigns/{campaign_id}/enrolments/{enrolment_id}/retry-reward",
             "/api/v1/campaigns/settlements",
             "/api/v1/campaigns/settlements/{file_id}",
+            "/api/v1/campaigns/{campaign_id}/referral-code",
+            "/api/v1/campaigns/{campaign_id}/referrals",
+            "/api/v1/campaigns/{campaign_id}/referrals/{referral_id}",
+            "/api/v1/campaigns/{campaign_id}/referrals/{referral_id}/retry-reward",
         ] {
             assert!(paths.contains_key(path), "{path}");
         }

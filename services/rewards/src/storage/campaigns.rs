@@ -1,8 +1,8 @@
 //! `campaigns`, their enrolments and transitions, and the card's loads and withdrawals they count.
 
 use crate::domain::campaigns::{
-    CampaignKind, DisqualifiedReason, Eligibility, EnrolmentMode, EnrolmentState, LoadFacts,
-    NewCampaign, Standing,
+    BonusTerms, CampaignKind, CampaignTerms, DisqualifiedReason, Eligibility, EnrolmentMode,
+    EnrolmentState, LoadFacts, NewCampaign, ReferralTerms, Standing,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
@@ -16,11 +16,22 @@ pub struct Campaign {
     pub kind: String,
     pub name: String,
     pub description: Option<String>,
-    pub target_amount: i64,
-    pub currency: String,
-    pub window_seconds: i64,
-    pub grace_seconds: i64,
-    pub reward_points: i64,
+    pub target_amount: Option<i64>,
+    pub currency: Option<String>,
+    pub window_seconds: Option<i64>,
+    pub grace_seconds: Option<i64>,
+    pub reward_points: Option<i64>,
+    pub bonus_multiplier_bp: Option<i32>,
+    pub bonus_points: Option<i64>,
+    pub bonus_store_id: Option<String>,
+    pub bonus_category: Option<String>,
+    pub referrer_points: Option<i64>,
+    pub referee_points: Option<i64>,
+    pub min_purchase_amount: Option<i64>,
+    pub purchase_within_seconds: Option<i64>,
+    pub settle_seconds: Option<i64>,
+    pub max_per_referrer: Option<i32>,
+    pub max_referrals: Option<i32>,
     pub eligibility: String,
     pub enrolment: String,
     pub enrol_from: DateTime<Utc>,
@@ -44,6 +55,42 @@ impl Campaign {
     pub fn enrolment_mode(&self) -> EnrolmentMode {
         EnrolmentMode::parse(&self.enrolment).unwrap_or_default()
     }
+
+    /// A load-goal campaign's window and grace period (the columns' CHECK requires them of
+    /// that kind; `None` for other kinds).
+    pub fn load_goal_timing(&self) -> Option<(i64, i64)> {
+        self.window_seconds.zip(self.grace_seconds)
+    }
+
+    /// A referral campaign's terms (`None` for other kinds).
+    pub fn referral_terms(&self) -> Option<ReferralTerms> {
+        if self.kind() != CampaignKind::Referral {
+            return None;
+        }
+        Some(ReferralTerms {
+            referrer_points: self.referrer_points?,
+            referee_points: self.referee_points?,
+            min_purchase_amount: self.min_purchase_amount?,
+            currency: kernel::money::Currency::parse(self.currency.as_deref()?).ok()?,
+            purchase_within_seconds: self.purchase_within_seconds?,
+            settle_seconds: self.settle_seconds?,
+            max_per_referrer: self.max_per_referrer?,
+            max_referrals: self.max_referrals,
+        })
+    }
+
+    /// A bonus window's bonus (`None` for other kinds).
+    pub fn bonus_terms(&self) -> Option<BonusTerms> {
+        if self.kind() != CampaignKind::BonusWindow {
+            return None;
+        }
+        Some(BonusTerms {
+            multiplier_bp: self.bonus_multiplier_bp?,
+            bonus_points: self.bonus_points?,
+            store_id: self.bonus_store_id.clone(),
+            category: self.bonus_category.clone(),
+        })
+    }
 }
 
 pub struct CampaignCreation<'a> {
@@ -61,28 +108,53 @@ pub async fn insert_campaign(
     campaign: &NewCampaign,
     creation: &CampaignCreation<'_>,
 ) -> Result<Option<Campaign>, sqlx::Error> {
+    let (load_goal, bonus, referral) = match &campaign.terms {
+        CampaignTerms::LoadGoal(t) => (Some(t), None, None),
+        CampaignTerms::BonusWindow(b) => (None, Some(b), None),
+        CampaignTerms::Referral(r) => (None, None, Some(r)),
+    };
+    let currency = load_goal
+        .map(|t| t.currency.code())
+        .or(referral.map(|r| r.currency.code()));
     sqlx::query_as!(
         Campaign,
         "INSERT INTO campaigns (id, business_id, kind, name, description, target_amount, currency,
-                                window_seconds, grace_seconds, reward_points, eligibility, enrolment,
-                                enrol_from, enrol_until, published_at, created_by, idempotency_key,
-                                request_fingerprint)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+                                window_seconds, grace_seconds, reward_points, bonus_multiplier_bp,
+                                bonus_points, bonus_store_id, bonus_category, referrer_points,
+                                referee_points, min_purchase_amount, purchase_within_seconds,
+                                settle_seconds, max_per_referrer, max_referrals, eligibility,
+                                enrolment, enrol_from, enrol_until, published_at, created_by,
+                                idempotency_key, request_fingerprint)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+                 $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)
          ON CONFLICT (created_by, idempotency_key) DO NOTHING
-         RETURNING id, business_id, kind, name, description, target_amount, currency,
-                   window_seconds, grace_seconds, reward_points, eligibility, enrolment,
-                   enrol_from, enrol_until, published_at, ended_at, created_by,
-                   request_fingerprint, created_at",
+         RETURNING id, business_id, kind, name, description, target_amount, currency, window_seconds,
+                   grace_seconds, reward_points, bonus_multiplier_bp, bonus_points, bonus_store_id,
+                   bonus_category, referrer_points, referee_points, min_purchase_amount,
+                   purchase_within_seconds, settle_seconds, max_per_referrer, max_referrals,
+                   eligibility, enrolment, enrol_from, enrol_until, published_at, ended_at,
+                   created_by, request_fingerprint, created_at",
         creation.id,
         creation.business_id,
-        campaign.kind.as_str(),
+        campaign.terms.kind().as_str(),
         campaign.name,
         campaign.description,
-        campaign.target_amount,
-        campaign.currency.code(),
-        campaign.window_seconds,
-        campaign.grace_seconds,
-        campaign.reward_points,
+        load_goal.map(|t| t.target_amount),
+        currency,
+        load_goal.map(|t| t.window_seconds),
+        load_goal.map(|t| t.grace_seconds),
+        load_goal.map(|t| t.reward_points),
+        bonus.map(|b| b.multiplier_bp),
+        bonus.map(|b| b.bonus_points),
+        bonus.and_then(|b| b.store_id.as_deref()),
+        bonus.and_then(|b| b.category.as_deref()),
+        referral.map(|r| r.referrer_points),
+        referral.map(|r| r.referee_points),
+        referral.map(|r| r.min_purchase_amount),
+        referral.map(|r| r.purchase_within_seconds),
+        referral.map(|r| r.settle_seconds),
+        referral.map(|r| r.max_per_referrer),
+        referral.and_then(|r| r.max_referrals),
         campaign.eligibility.as_str(),
         campaign.enrolment.as_str(),
         campaign.enrol_from,
@@ -105,8 +177,11 @@ pub async fn campaign_by_key(
     sqlx::query_as!(
         Campaign,
         "SELECT id, business_id, kind, name, description, target_amount, currency, window_seconds,
-                grace_seconds, reward_points, eligibility, enrolment, enrol_from, enrol_until,
-                published_at, ended_at, created_by, request_fingerprint, created_at
+                grace_seconds, reward_points, bonus_multiplier_bp, bonus_points, bonus_store_id,
+                bonus_category, referrer_points, referee_points, min_purchase_amount,
+                purchase_within_seconds, settle_seconds, max_per_referrer, max_referrals,
+                eligibility, enrolment, enrol_from, enrol_until, published_at, ended_at,
+                created_by, request_fingerprint, created_at
            FROM campaigns WHERE created_by = $1 AND idempotency_key = $2",
         created_by,
         key
@@ -129,8 +204,11 @@ pub async fn campaign(
     sqlx::query_as!(
         Campaign,
         "SELECT id, business_id, kind, name, description, target_amount, currency, window_seconds,
-                grace_seconds, reward_points, eligibility, enrolment, enrol_from, enrol_until,
-                published_at, ended_at, created_by, request_fingerprint, created_at
+                grace_seconds, reward_points, bonus_multiplier_bp, bonus_points, bonus_store_id,
+                bonus_category, referrer_points, referee_points, min_purchase_amount,
+                purchase_within_seconds, settle_seconds, max_per_referrer, max_referrals,
+                eligibility, enrolment, enrol_from, enrol_until, published_at, ended_at,
+                created_by, request_fingerprint, created_at
            FROM campaigns WHERE id = $1",
         id
     )
@@ -150,8 +228,11 @@ pub async fn campaigns_of_business(
     sqlx::query_as!(
         Campaign,
         "SELECT id, business_id, kind, name, description, target_amount, currency, window_seconds,
-                grace_seconds, reward_points, eligibility, enrolment, enrol_from, enrol_until,
-                published_at, ended_at, created_by, request_fingerprint, created_at
+                grace_seconds, reward_points, bonus_multiplier_bp, bonus_points, bonus_store_id,
+                bonus_category, referrer_points, referee_points, min_purchase_amount,
+                purchase_within_seconds, settle_seconds, max_per_referrer, max_referrals,
+                eligibility, enrolment, enrol_from, enrol_until, published_at, ended_at,
+                created_by, request_fingerprint, created_at
            FROM campaigns
           WHERE business_id = $1 AND ($2 OR published_at IS NOT NULL)
             AND ($3::timestamptz IS NULL OR (enrol_from, id) < ($3, $4::uuid))
@@ -205,7 +286,8 @@ pub async fn automatic_campaigns_open(
 ) -> Result<Vec<Uuid>, sqlx::Error> {
     sqlx::query_scalar!(
         "SELECT id FROM campaigns
-          WHERE business_id = $1 AND enrolment = 'automatic' AND published_at IS NOT NULL
+          WHERE business_id = $1 AND kind = 'load_goal' AND enrolment = 'automatic'
+            AND published_at IS NOT NULL
             AND enrol_from <= $2 AND enrol_until > $2 AND (ended_at IS NULL OR ended_at > $2)
           ORDER BY id",
         business_id,
@@ -345,13 +427,15 @@ pub async fn enrolment(
     }
     sqlx::query_as!(
         Enrolment,
-        "SELECT e.id, e.campaign_id, e.business_id, e.member_id, e.state, e.disqualified_reason,
+        r#"SELECT e.id, e.campaign_id, e.business_id, e.member_id, e.state, e.disqualified_reason,
                 e.enrolled_at, e.window_ends_at, e.grace_ends_at, e.window_notice_sent_at,
                 e.reward_attempts, e.reward_requests, e.reward_paid_at, e.reward_transaction_id,
-                e.next_due_at, e.updated_at, c.name AS campaign_name, c.target_amount, c.currency,
-                c.reward_points
+                e.next_due_at, e.updated_at, c.name AS campaign_name,
+                -- Only load-goal campaigns have enrolments, and their terms are never NULL.
+                c.target_amount AS "target_amount!", c.currency AS "currency!",
+                c.reward_points AS "reward_points!"
            FROM campaign_enrolments e JOIN campaigns c ON c.id = e.campaign_id
-          WHERE e.id = $1",
+          WHERE e.id = $1"#,
         id
     )
     .fetch_optional(conn)
@@ -473,16 +557,18 @@ pub async fn enrolments_of_campaign(
 ) -> Result<Vec<Enrolment>, sqlx::Error> {
     sqlx::query_as!(
         Enrolment,
-        "SELECT e.id, e.campaign_id, e.business_id, e.member_id, e.state, e.disqualified_reason,
+        r#"SELECT e.id, e.campaign_id, e.business_id, e.member_id, e.state, e.disqualified_reason,
                 e.enrolled_at, e.window_ends_at, e.grace_ends_at, e.window_notice_sent_at,
                 e.reward_attempts, e.reward_requests, e.reward_paid_at, e.reward_transaction_id,
-                e.next_due_at, e.updated_at, c.name AS campaign_name, c.target_amount, c.currency,
-                c.reward_points
+                e.next_due_at, e.updated_at, c.name AS campaign_name,
+                -- Only load-goal campaigns have enrolments, and their terms are never NULL.
+                c.target_amount AS "target_amount!", c.currency AS "currency!",
+                c.reward_points AS "reward_points!"
            FROM campaign_enrolments e JOIN campaigns c ON c.id = e.campaign_id
           WHERE e.campaign_id = $1 AND ($2::text IS NULL OR e.state = $2)
             AND ($3::text IS NULL OR e.disqualified_reason = $3)
             AND ($4::uuid IS NULL OR e.id > $4)
-          ORDER BY e.id LIMIT $5",
+          ORDER BY e.id LIMIT $5"#,
         campaign_id,
         state.map(EnrolmentState::as_str),
         reason.map(DisqualifiedReason::as_str),

@@ -3,3 +3,4 @@
 pub mod campaigns;
 pub mod catalog;
 pub mod redemptions;
+pub mod referrals;

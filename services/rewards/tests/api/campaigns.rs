@@ -33,7 +33,7 @@ fn seed_campaign(now: DateTime<Utc>) -> Value {
     })
 }
 
-async fn create_campaign(app: &ServiceHost, admin: &str, body: Value) -> Uuid {
+pub(crate) async fn create_campaign(app: &ServiceHost, admin: &str, body: Value) -> Uuid {
     let key = Uuid::now_v7().to_string();
     let created = app
         .api
@@ -95,7 +95,7 @@ async fn in_state(app: &ServiceHost, token: &str, campaign: Uuid, state: &str) -
 }
 
 /// Several timer sweeps pass (they run every 50 ms), for asserting that nothing moved.
-async fn let_timers_run() {
+pub(crate) async fn let_timers_run() {
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
 }
 
@@ -189,7 +189,7 @@ fn grace_end(p: &Value) -> DateTime<Utc> {
     p["grace_ends_at"].as_str().unwrap().parse().unwrap()
 }
 
-fn causes(p: &Value) -> Vec<String> {
+pub(crate) fn causes(p: &Value) -> Vec<String> {
     p["transitions"]
         .as_array()
         .unwrap()
@@ -309,12 +309,12 @@ async fn seed_000_from_enrolment_through_settlement_and_grace_to_points_paid_onc
 
 /// A clock on a whole second, as settlement files write times, so a load written at the
 /// clock's "now" is not a fraction of a second before the enrolment made at that "now".
-fn test_clock() -> ManualClock {
+pub(crate) fn test_clock() -> ManualClock {
     use chrono::SubsecRound;
     ManualClock::starting_at(Utc::now().trunc_subsecs(0))
 }
 
-fn clock_now(clock: &ManualClock) -> DateTime<Utc> {
+pub(crate) fn clock_now(clock: &ManualClock) -> DateTime<Utc> {
     use rewards_service::core::clock::Clock;
     clock.now()
 }

@@ -4,3 +4,4 @@ mod campaigns;
 mod catalog;
 mod helpers;
 mod redemptions;
+mod referrals;
