@@ -267,6 +267,22 @@ pub async fn seed(edge: &str) -> anyhow::Result<Vec<DemoBusiness>> {
                 "publish": true}),
     )
     .await?;
+    // A referral campaign: members share codes; a friend who joins and spends $20 earns 250
+    // points, and so does the member who brought them (500), once the purchase has settled.
+    api.create(
+        &retail_admin,
+        "/api/v1/campaigns",
+        &json!({"name": "Bring a friend",
+                "description": "Share your code: when a friend who joins spends $20, you get 500 points and they get 250.",
+                "kind": "referral",
+                "referral": {"referrer_points": 500, "referee_points": 250,
+                             "min_purchase_amount": 2_000, "currency": "AUD",
+                             "purchase_within_seconds": 2_592_000, "settle_seconds": 172_800,
+                             "max_per_referrer": 10},
+                "enrol_from": "2026-01-01T00:00:00Z", "enrol_until": "2031-01-01T00:00:00Z",
+                "publish": true}),
+    )
+    .await?;
 
     Ok(vec![
         DemoBusiness {
@@ -280,7 +296,9 @@ pub async fn seed(edge: &str) -> anyhow::Result<Vec<DemoBusiness>> {
             id: retail_id,
             name: retail["name"].as_str().unwrap_or("Demo Retail").to_owned(),
             stores: retail_stores,
-            program: "points, tiers, earn rules, a reward catalog and a load-goal campaign".into(),
+            program:
+                "points, tiers, earn rules, a reward catalog, a load-goal and a referral campaign"
+                    .into(),
             logins: vec![
                 DemoLogin {
                     role: "admin",

@@ -1,7 +1,7 @@
 //! Running the program: earn rules, settings and the sources' return windows. Every change is
-//! audited with the staff member who made it.
+//! audited with the staff member (or the campaign) that made it.
 
-use crate::domain::program::{NewRule, PendingDays, Program};
+use crate::domain::program::{CampaignRevision, CampaignRule, NewRule, PendingDays, Program};
 use crate::domain::ProgramSettings;
 use crate::storage::rules;
 pub use crate::storage::rules::RuleRecord;
@@ -63,7 +63,7 @@ pub async fn create_rule(
     cache: &ProgramCache,
 ) -> Result<RuleRecord, ApiError> {
     let mut tx = pool.begin().await?;
-    let created = rules::insert(&mut tx, rule, staff.id, None).await?;
+    let created = rules::insert(&mut tx, rule, staff.id, None, None).await?;
     audit::record(
         &mut tx,
         staff.actor,
@@ -86,10 +86,8 @@ pub async fn replace_rule(
     cache: &ProgramCache,
 ) -> Result<RuleRecord, ApiError> {
     let mut tx = pool.begin().await?;
-    let old = rules::retire(&mut tx, rule_id)
-        .await?
-        .ok_or_else(no_live_rule)?;
-    let created = rules::insert(&mut tx, rule, staff.id, Some(old.id)).await?;
+    let old = retire_staff_rule(&mut tx, rule_id).await?;
+    let created = rules::insert(&mut tx, rule, staff.id, Some(old.id), None).await?;
     audit::record(
         &mut tx,
         staff.actor,
@@ -110,9 +108,7 @@ pub async fn retire_rule(
     cache: &ProgramCache,
 ) -> Result<(), ApiError> {
     let mut tx = pool.begin().await?;
-    let old = rules::retire(&mut tx, rule_id)
-        .await?
-        .ok_or_else(no_live_rule)?;
+    let old = retire_staff_rule(&mut tx, rule_id).await?;
     audit::record(
         &mut tx,
         staff.actor,
@@ -126,8 +122,130 @@ pub async fn retire_rule(
     Ok(())
 }
 
-fn no_live_rule() -> ApiError {
-    ApiError::NotFound("no live rule with this id".into())
+/// Retires a live rule for staff; a campaign's rule changes only with its campaign.
+async fn retire_staff_rule(conn: &mut PgConnection, rule_id: Uuid) -> Result<RuleRecord, ApiError> {
+    let no_live_rule = || ApiError::NotFound("no live rule with this id".into());
+    let live = rules::lock_live(conn, rule_id)
+        .await?
+        .ok_or_else(no_live_rule)?;
+    if let Some(campaign_id) = live.campaign_id {
+        return Err(ApiError::Conflict {
+            slug: "rule-owned-by-campaign",
+            detail: format!(
+                "rule {rule_id} belongs to campaign {campaign_id}: change or end the campaign instead"
+            ),
+        });
+    }
+    rules::retire(conn, rule_id).await?.ok_or_else(no_live_rule)
+}
+
+/// Who made a rule that a campaign owns: no staff member, so the nil id; the audit log names
+/// the campaign.
+const CAMPAIGN_AUTHOR: Uuid = Uuid::nil();
+
+/// What a campaign's bonus window did to its rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CampaignRuleChange {
+    /// A new version is live, in place of `replaces` (if the campaign had a rule).
+    Applied {
+        rule_id: Uuid,
+        replaces: Option<Uuid>,
+    },
+    /// A version of this revision or a later one was applied already: nothing changed.
+    Outdated { latest: i64 },
+    /// The window never opened: the live version (if any) is retired, with no replacement.
+    Withdrawn { retired: Option<Uuid> },
+}
+
+/// Makes the campaign's bonus window its live earn rule, inside the consumer's transaction: the
+/// live version (if any) is retired and the new one added, unless this revision is not newer
+/// than one applied before. Every version stays, like staff's, so earned points keep pointing
+/// at the rule they were earned under.
+///
+/// The program cache needs nothing here: the `earn_rules` trigger notifies every process, this
+/// one included, when the consumer commits, and each drops its cached program. Dropping it now,
+/// before the commit, would gain nothing: an earn in between would read and keep the rules
+/// without this one until that notification all the same.
+pub async fn apply_campaign_rule(
+    conn: &mut PgConnection,
+    change: &CampaignRule,
+) -> Result<CampaignRuleChange, sqlx::Error> {
+    let campaign = change.campaign;
+    let versions = rules::lock_campaign(conn, campaign.campaign_id).await?;
+    if !campaign.supersedes(versions.iter().map(|v| v.revision)) {
+        let latest = versions
+            .iter()
+            .map(|v| v.revision)
+            .max()
+            .unwrap_or_default();
+        return Ok(CampaignRuleChange::Outdated { latest });
+    }
+    // Two events of one campaign applied at once: the later never saw the other's new version
+    // (it was not committed when the rows were locked), and its insert breaks the one-live-rule
+    // index; the consumer retries it, and then it sees that version.
+    let replaces = match versions.iter().find(|v| v.live) {
+        Some(live) => rules::retire(conn, live.id).await?.map(|r| r.id),
+        None => None,
+    };
+    let created = rules::insert(
+        conn,
+        &change.rule,
+        CAMPAIGN_AUTHOR,
+        replaces,
+        Some(campaign),
+    )
+    .await?;
+    audit::record(
+        conn,
+        &format!("campaign:{}", campaign.campaign_id),
+        "rule.campaign",
+        None,
+        serde_json::json!({
+            "rule_id": created.id,
+            "replaces": replaces,
+            "campaign_id": campaign.campaign_id,
+            "revision": campaign.revision,
+        }),
+    )
+    .await?;
+    Ok(CampaignRuleChange::Applied {
+        rule_id: created.id,
+        replaces,
+    })
+}
+
+/// Retires the campaign's rule without a replacement (its window never opened), unless a later
+/// revision was applied already.
+pub async fn withdraw_campaign_rule(
+    conn: &mut PgConnection,
+    campaign: CampaignRevision,
+) -> Result<CampaignRuleChange, sqlx::Error> {
+    let versions = rules::lock_campaign(conn, campaign.campaign_id).await?;
+    if !campaign.supersedes(versions.iter().map(|v| v.revision)) {
+        let latest = versions
+            .iter()
+            .map(|v| v.revision)
+            .max()
+            .unwrap_or_default();
+        return Ok(CampaignRuleChange::Outdated { latest });
+    }
+    let retired = match versions.iter().find(|v| v.live) {
+        Some(live) => rules::retire(conn, live.id).await?.map(|r| r.id),
+        None => None,
+    };
+    audit::record(
+        conn,
+        &format!("campaign:{}", campaign.campaign_id),
+        "rule.campaign_withdrawn",
+        None,
+        serde_json::json!({
+            "retired": retired,
+            "campaign_id": campaign.campaign_id,
+            "revision": campaign.revision,
+        }),
+    )
+    .await?;
+    Ok(CampaignRuleChange::Withdrawn { retired })
 }
 
 pub async fn settings(pool: &PgPool) -> Result<ProgramSettings, ApiError> {

@@ -7,6 +7,7 @@ use chrono::{DateTime, Months, Utc};
 use kernel::money::Currency;
 use kernel::text::TextRule;
 use std::collections::HashMap;
+use uuid::Uuid;
 
 /// A field of a request that broke a rule, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,6 +168,106 @@ impl NewRule {
     }
 }
 
+/// One revision of a campaign: the campaign that owns a rule, and the revision of its event
+/// the rule was made from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CampaignRevision {
+    pub campaign_id: Uuid,
+    pub revision: i64,
+}
+
+impl CampaignRevision {
+    /// Whether this revision comes after every one already applied: one that does not is a
+    /// redelivery, or older news that arrived late.
+    pub fn supersedes(&self, applied: impl IntoIterator<Item = i64>) -> bool {
+        applied.into_iter().all(|earlier| earlier < self.revision)
+    }
+}
+
+/// A bonus window as the rewards service announces it (`campaign.bonus_window_changed`), not
+/// yet checked. Empty filters match every store / category.
+#[derive(Debug, Clone)]
+pub struct BonusWindow<'a> {
+    pub campaign_id: &'a str,
+    pub campaign_name: &'a str,
+    pub multiplier_bp: i32,
+    pub bonus_points: i64,
+    pub store_id: &'a str,
+    pub category: &'a str,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub revision: i64,
+}
+
+/// The earn rule a campaign's bonus window becomes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignRule {
+    pub campaign: CampaignRevision,
+    pub rule: NewRule,
+}
+
+impl BonusWindow<'_> {
+    /// A campaign ended before its window began: the window is empty, and the campaign's rule
+    /// (if any) goes without a replacement.
+    pub fn never_opens(&self) -> bool {
+        matches!((self.starts_at, self.ends_at), (Some(starts), Some(ends)) if ends <= starts)
+    }
+
+    /// The rule, under the same bounds as staff's rules, or every field that breaks them. A
+    /// window always has both ends.
+    pub fn rule(&self) -> Result<CampaignRule, Vec<InvalidField>> {
+        let mut errors = Vec::new();
+        let campaign_id = Uuid::parse_str(self.campaign_id)
+            .map_err(|_| errors.push(InvalidField::new("campaign_id", "must be a UUID")))
+            .ok();
+        // Campaign names may be longer than rule names: the rule keeps the start of it.
+        let name: String = self
+            .campaign_name
+            .trim()
+            .chars()
+            .take(RULE_NAME.max_chars)
+            .collect();
+        let name = RULE_NAME
+            .parse(&name)
+            .map_err(|e| errors.push(InvalidField::new("campaign_name", e.to_string())))
+            .ok();
+        let mut filter = |field: &'static str, raw: &str| {
+            RULE_MATCH
+                .parse_optional(Some(raw))
+                .map_err(|e| errors.push(InvalidField::new(field, e.to_string())))
+                .ok()
+        };
+        let store_id = filter("store_id", self.store_id);
+        let category = filter("category", self.category);
+        for (field, at) in [("starts_at", self.starts_at), ("ends_at", self.ends_at)] {
+            if at.is_none() {
+                errors.push(InvalidField::new(field, "is required"));
+            }
+        }
+        let rule = NewRule {
+            name: name.unwrap_or_default(),
+            multiplier_bp: self.multiplier_bp,
+            bonus_points: self.bonus_points,
+            source: None,
+            store_id: store_id.flatten(),
+            category: category.flatten(),
+            starts_at: self.starts_at,
+            ends_at: self.ends_at,
+        };
+        errors.extend(rule.invalid_fields());
+        match campaign_id {
+            Some(campaign_id) if errors.is_empty() => Ok(CampaignRule {
+                campaign: CampaignRevision {
+                    campaign_id,
+                    revision: self.revision,
+                },
+                rule,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("must be between 0 and 365")]
 pub struct PendingDaysError;
@@ -250,6 +351,133 @@ mod tests {
         };
         let fields: Vec<&str> = rule.invalid_fields().iter().map(|f| f.field).collect();
         assert_eq!(fields, ["multiplier_bp", "ends_at"]);
+    }
+
+    fn window<'a>() -> BonusWindow<'a> {
+        BonusWindow {
+            campaign_id: "0193a1b2-0000-7000-8000-000000000042",
+            campaign_name: "Double points on coffee",
+            multiplier_bp: 200,
+            bonus_points: 0,
+            store_id: "",
+            category: "coffee",
+            starts_at: Some("2026-06-01T00:00:00Z".parse().unwrap()),
+            ends_at: Some("2026-06-30T00:00:00Z".parse().unwrap()),
+            revision: 3,
+        }
+    }
+
+    fn refused(window: BonusWindow<'_>) -> Vec<&'static str> {
+        window
+            .rule()
+            .expect_err("the window is refused")
+            .iter()
+            .map(|f| f.field)
+            .collect()
+    }
+
+    #[test]
+    fn a_bonus_window_becomes_a_rule_of_its_campaign_and_revision() {
+        let made = window().rule().unwrap();
+        assert_eq!(
+            made.campaign,
+            CampaignRevision {
+                campaign_id: "0193a1b2-0000-7000-8000-000000000042".parse().unwrap(),
+                revision: 3,
+            }
+        );
+        assert_eq!(
+            made.rule,
+            NewRule {
+                name: "Double points on coffee".into(),
+                multiplier_bp: 200,
+                bonus_points: 0,
+                source: None,
+                store_id: None,
+                category: Some("coffee".into()),
+                starts_at: window().starts_at,
+                ends_at: window().ends_at,
+            },
+            "an empty filter matches everything"
+        );
+        let long_name = "x".repeat(RULE_NAME.max_chars + 50);
+        let named = BonusWindow {
+            campaign_name: &long_name,
+            ..window()
+        };
+        assert_eq!(
+            named.rule().unwrap().rule.name.chars().count(),
+            RULE_NAME.max_chars,
+            "a long campaign name is cut, not refused"
+        );
+    }
+
+    #[test]
+    fn a_bonus_window_breaking_the_rule_bounds_is_refused() {
+        assert_eq!(
+            refused(BonusWindow {
+                campaign_id: "summer",
+                ..window()
+            }),
+            ["campaign_id"]
+        );
+        assert_eq!(
+            refused(BonusWindow {
+                multiplier_bp: 50,
+                ..window()
+            }),
+            ["multiplier_bp"]
+        );
+        assert_eq!(
+            refused(BonusWindow {
+                bonus_points: -1,
+                ..window()
+            }),
+            ["bonus_points"]
+        );
+        assert_eq!(
+            refused(BonusWindow {
+                bonus_points: 1_000_001,
+                ..window()
+            }),
+            ["bonus_points"]
+        );
+        assert_eq!(
+            refused(BonusWindow {
+                ends_at: window().starts_at,
+                ..window()
+            }),
+            ["ends_at"]
+        );
+        assert_eq!(
+            refused(BonusWindow {
+                starts_at: None,
+                ends_at: None,
+                ..window()
+            }),
+            ["starts_at", "ends_at"],
+            "a window has both ends"
+        );
+        assert_eq!(
+            refused(BonusWindow {
+                campaign_name: " ",
+                store_id: "a\0b",
+                ..window()
+            }),
+            ["campaign_name", "store_id"]
+        );
+    }
+
+    #[test]
+    fn only_a_later_revision_supersedes_what_was_applied() {
+        let revision = |revision| CampaignRevision {
+            campaign_id: Uuid::nil(),
+            revision,
+        };
+        assert!(revision(1).supersedes([]), "the campaign's first rule");
+        assert!(revision(3).supersedes([1, 2]));
+        assert!(!revision(2).supersedes([1, 2]), "a redelivery");
+        assert!(!revision(1).supersedes([2]), "older news arriving late");
     }
 
     #[test]

@@ -3,12 +3,15 @@
 
 use crate::core;
 use crate::core::earn::EarnRequest;
+use crate::core::program::CampaignRuleChange;
 use crate::core::program::ProgramCache;
 use crate::domain::earning::ChargeRefund;
+use crate::domain::program::{BonusWindow, CampaignRevision};
 use crate::domain::{EarnBasis, LedgerError, Points};
+use chrono::DateTime;
 use events::proto::{
-    CampaignRewardDue, ChargeRefunded, ChargeSucceeded, OrderCompleted, RedemptionRequested,
-    RewardCancelled, RewardRedeemed, StoreCreated, UserErased, UserRegistered,
+    CampaignBonusWindowChanged, CampaignRewardDue, ChargeRefunded, ChargeSucceeded, OrderCompleted,
+    RedemptionRequested, RewardCancelled, RewardRedeemed, StoreCreated, UserErased, UserRegistered,
 };
 use events::{topics, EventHandler, HandlerError, ReceivedEvent};
 use kernel::money::{Currency, Money};
@@ -22,6 +25,7 @@ pub const CONSUMES: &[&str] = &[
     topics::CHARGE_REFUNDED,
     topics::ORDER_COMPLETED,
     topics::CAMPAIGN_REWARD_DUE,
+    topics::CAMPAIGN_BONUS_WINDOW_CHANGED,
     topics::STORE_CREATED,
     topics::REWARD_REDEMPTION_REQUESTED,
     topics::REWARD_REDEEMED,
@@ -51,6 +55,9 @@ impl EventHandler for PointEvents {
             }
             topics::CAMPAIGN_REWARD_DUE => {
                 campaign_reward_due(conn, &self.program, event, event.decode()?).await
+            }
+            topics::CAMPAIGN_BONUS_WINDOW_CHANGED => {
+                bonus_window_changed(conn, event, event.decode()?).await
             }
             topics::STORE_CREATED => store_created(conn, event, event.decode()?).await,
             topics::REWARD_REDEMPTION_REQUESTED => {
@@ -244,6 +251,70 @@ async fn campaign_reward_due(
         },
     )
     .await
+}
+
+/// A bonus-window campaign was published or ended early: its earn rule. Only the demo business
+/// runs a points program so far; another business's window has no program to change.
+async fn bonus_window_changed(
+    conn: &mut PgConnection,
+    event: &ReceivedEvent,
+    window: CampaignBonusWindowChanged,
+) -> Result<(), HandlerError> {
+    if event.business_id != kernel::DEMO_BUSINESS_ID {
+        tracing::info!(business_id = %event.business_id, campaign_id = %window.campaign_id,
+            "bonus window of a business with no points program; nothing to change");
+        return Ok(());
+    }
+    let announced = BonusWindow {
+        campaign_id: &window.campaign_id,
+        campaign_name: &window.campaign_name,
+        multiplier_bp: window.multiplier_bp,
+        bonus_points: window.bonus_points,
+        store_id: &window.store_id,
+        category: &window.category,
+        // A missing or out-of-range time is `None`, which the window refuses.
+        starts_at: window
+            .starts_at
+            .and_then(|t| DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).ok()?)),
+        ends_at: window
+            .ends_at
+            .and_then(|t| DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).ok()?)),
+        revision: window.revision,
+    };
+    if announced.never_opens() {
+        let campaign_id = parse_id("campaign_id", &window.campaign_id)?;
+        let revision = CampaignRevision {
+            campaign_id,
+            revision: window.revision,
+        };
+        let change = core::program::withdraw_campaign_rule(conn, revision).await?;
+        tracing::info!(%campaign_id, revision = window.revision, ?change,
+            "bonus window ended before it began");
+        return Ok(());
+    }
+    let rule = announced.rule().map_err(|invalid| {
+        let fields: Vec<String> = invalid
+            .iter()
+            .map(|f| format!("{}: {}", f.field, f.message))
+            .collect();
+        permanent(format!(
+            "bonus window of campaign {:?}: {}",
+            window.campaign_id,
+            fields.join("; ")
+        ))
+    })?;
+    match core::program::apply_campaign_rule(conn, &rule).await? {
+        CampaignRuleChange::Applied { rule_id, replaces } => {
+            tracing::info!(campaign_id = %rule.campaign.campaign_id, revision = rule.campaign.revision,
+                %rule_id, replaces = ?replaces, "campaign earn rule applied");
+        }
+        CampaignRuleChange::Outdated { latest } => {
+            tracing::info!(campaign_id = %rule.campaign.campaign_id, revision = rule.campaign.revision,
+                latest, "campaign revision applied already or outdated; nothing changed");
+        }
+        CampaignRuleChange::Withdrawn { .. } => {}
+    }
+    Ok(())
 }
 
 /// A store the admin service opened: stamps may be given there from now on. The envelope names

@@ -133,12 +133,18 @@ pub async fn create_rule(
 }
 
 /// Change a rule: the old version is retired and a new one takes its place. Points already
-/// earned keep the rules they were earned under.
+/// earned keep the rules they were earned under. A campaign's rule changes only with its
+/// campaign (409 `rule-owned-by-campaign`).
 #[utoipa::path(
     put, path = "/api/v1/points/rules/{rule_id}", tag = "program", security(("bearer" = [])),
     params(("rule_id" = Uuid, Path)),
     request_body = RuleBody,
-    responses((status = 201, body = RuleView), (status = 404, body = platform::problem::ProblemDetails, content_type = "application/problem+json"))
+    responses(
+        (status = 201, body = RuleView),
+        (status = 404, body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "The rule belongs to a campaign (`rule-owned-by-campaign`)", body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, body = platform::problem::ProblemDetails, content_type = "application/problem+json")
+    )
 )]
 #[tracing::instrument(skip_all, fields(flow = "replace_rule", rule_id = %*path))]
 pub async fn replace_rule(
@@ -161,11 +167,16 @@ pub async fn replace_rule(
     Ok(HttpResponse::Created().json(RuleView::from(created)))
 }
 
-/// Retire a rule: it stops applying to new earns.
+/// Retire a rule: it stops applying to new earns. A campaign's rule ends only with its campaign
+/// (409 `rule-owned-by-campaign`).
 #[utoipa::path(
     delete, path = "/api/v1/points/rules/{rule_id}", tag = "program", security(("bearer" = [])),
     params(("rule_id" = Uuid, Path)),
-    responses((status = 204, description = "Retired"), (status = 404, body = platform::problem::ProblemDetails, content_type = "application/problem+json"))
+    responses(
+        (status = 204, description = "Retired"),
+        (status = 404, body = platform::problem::ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "The rule belongs to a campaign (`rule-owned-by-campaign`)", body = platform::problem::ProblemDetails, content_type = "application/problem+json")
+    )
 )]
 #[tracing::instrument(skip_all, fields(flow = "retire_rule", rule_id = %*path))]
 pub async fn retire_rule(

@@ -226,6 +226,9 @@ pub struct RuleView {
     pub created_at: DateTime<Utc>,
     pub retired_at: Option<DateTime<Utc>>,
     pub replaces: Option<Uuid>,
+    /// The bonus-window campaign that owns the rule: it changes only with the campaign, never
+    /// through these endpoints. Null for rules staff made.
+    pub campaign_id: Option<Uuid>,
 }
 
 impl From<RuleRecord> for RuleView {
@@ -244,6 +247,7 @@ impl From<RuleRecord> for RuleView {
             created_at: r.created_at,
             retired_at: r.retired_at,
             replaces: r.replaces,
+            campaign_id: r.campaign_id,
         }
     }
 }

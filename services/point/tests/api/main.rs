@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod balances;
+mod campaign_rules;
 mod earning;
 mod events;
 mod helpers;

@@ -287,7 +287,9 @@ pub struct NewCampaign {
     pub publish: bool,
 }
 
+/// The point service's bounds on earn rules, which a bonus window becomes.
 pub const MULTIPLIER_MAX_BP: i32 = 10_000;
+pub const BONUS_POINTS_MAX: i64 = 1_000_000;
 pub const REFERRAL_SETTLE_DEFAULT_SECONDS: i64 = 48 * 3_600;
 /// A member may bring at most this many others in one campaign, whatever the campaign says.
 pub const REFERRALS_PER_REFERRER_MAX: i32 = 1_000;
@@ -362,7 +364,7 @@ fn bonus_terms(f: &mut Fields, bonus: &BonusRequest) -> Option<BonusTerms> {
     );
     let bonus_points = f.take(
         "bonus.bonus_points",
-        within(bonus.bonus_points.unwrap_or(0), 0, REWARD_POINTS_MAX),
+        within(bonus.bonus_points.unwrap_or(0), 0, BONUS_POINTS_MAX),
     );
     let store_id = f.take("bonus.store_id", filter_text(bonus.store_id.as_deref()));
     let category = f.take("bonus.category", filter_text(bonus.category.as_deref()));
