@@ -1,5 +1,7 @@
 //! The development edge: a small reverse proxy on one port that routes `/api/v1/<area>/...` to
-//! the services exactly as `gateway/kong.yaml` does, reading its routes from that file.
+//! the services exactly as `gateway/kong.yaml` does, reading its routes from that file. It
+//! answers CORS as that file's `cors` plugin configures Kong to, so a browser app on another
+//! origin (a Vite dev server) can call the API.
 
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
@@ -41,6 +43,138 @@ impl KongPlugin {
         };
         usize::try_from(size.checked_mul(unit)?).ok()
     }
+}
+
+/// What the `cors` plugin of kong.yaml allows, as Kong's plugin applies it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CorsPolicy {
+    /// `*`, or exact origins (`https://admin.example.com`).
+    pub origins: Vec<String>,
+    pub methods: Vec<String>,
+    /// Request headers a preflight may ask for; empty: whatever it asks for.
+    pub headers: Vec<String>,
+    pub exposed_headers: Vec<String>,
+    pub max_age: Option<u64>,
+    pub credentials: bool,
+}
+
+fn strings(config: &serde_yaml::Value, key: &str) -> Vec<String> {
+    config
+        .get(key)
+        .and_then(|v| v.as_sequence())
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl CorsPolicy {
+    fn from_plugin(plugin: &KongPlugin) -> Option<Self> {
+        if plugin.name != "cors" {
+            return None;
+        }
+        let config = &plugin.config;
+        let mut methods = strings(config, "methods");
+        if methods.is_empty() {
+            // Kong's default.
+            methods = [
+                "GET", "HEAD", "PUT", "PATCH", "POST", "DELETE", "OPTIONS", "TRACE", "CONNECT",
+            ]
+            .map(str::to_owned)
+            .to_vec();
+        }
+        Some(Self {
+            origins: strings(config, "origins"),
+            methods,
+            headers: strings(config, "headers"),
+            exposed_headers: strings(config, "exposed_headers"),
+            max_age: config.get("max_age").and_then(|v| v.as_u64()),
+            credentials: config
+                .get("credentials")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false),
+        })
+    }
+
+    /// The value of `Access-Control-Allow-Origin` for a request from `origin`, if it is allowed.
+    fn allow_origin(&self, origin: &str) -> Option<String> {
+        if self.origins.iter().any(|o| o == "*") {
+            // A wildcard cannot carry credentials: the origin is echoed instead, as Kong does.
+            return Some(if self.credentials {
+                origin.to_owned()
+            } else {
+                "*".to_owned()
+            });
+        }
+        self.origins
+            .iter()
+            .any(|o| o.eq_ignore_ascii_case(origin))
+            .then(|| origin.to_owned())
+    }
+
+    fn headers_for(&self, origin: &str) -> Vec<(&'static str, String)> {
+        let Some(allowed) = self.allow_origin(origin) else {
+            return Vec::new();
+        };
+        let mut headers = Vec::new();
+        if allowed != "*" {
+            headers.push(("vary", "Origin".to_owned()));
+        }
+        headers.push(("access-control-allow-origin", allowed));
+        if self.credentials {
+            headers.push(("access-control-allow-credentials", "true".to_owned()));
+        }
+        headers
+    }
+
+    /// The answer to a preflight (`OPTIONS` with `Access-Control-Request-Method`), given the
+    /// request's `Origin` and `Access-Control-Request-Headers`.
+    pub fn preflight(&self, origin: &str, requested_headers: Option<&str>) -> HttpResponse {
+        let mut reply = HttpResponse::Ok();
+        let allowed = self.headers_for(origin);
+        if allowed.is_empty() {
+            // An origin the policy does not name gets no CORS headers: the browser refuses.
+            return reply.finish();
+        }
+        for header in allowed {
+            reply.insert_header(header);
+        }
+        reply.insert_header(("access-control-allow-methods", self.methods.join(",")));
+        let headers = if self.headers.is_empty() {
+            requested_headers.unwrap_or_default().to_owned()
+        } else {
+            self.headers.join(",")
+        };
+        if !headers.is_empty() {
+            reply.insert_header(("access-control-allow-headers", headers));
+        }
+        if let Some(max_age) = self.max_age {
+            reply.insert_header(("access-control-max-age", max_age.to_string()));
+        }
+        reply.finish()
+    }
+
+    /// The CORS headers of an ordinary answer to a request from `origin`.
+    fn response_headers(&self, origin: &str) -> Vec<(&'static str, String)> {
+        let mut headers = self.headers_for(origin);
+        if !headers.is_empty() && !self.exposed_headers.is_empty() {
+            headers.push((
+                "access-control-expose-headers",
+                self.exposed_headers.join(","),
+            ));
+        }
+        headers
+    }
+}
+
+/// The global `cors` plugin of kong.yaml, if it has one.
+pub fn kong_cors() -> anyhow::Result<Option<CorsPolicy>> {
+    let config: KongConfig =
+        serde_yaml::from_str(KONG_YAML).context("gateway/kong.yaml is not valid")?;
+    Ok(config.plugins.iter().find_map(CorsPolicy::from_plugin))
 }
 
 /// Kong's default body limit when no plugin names one.
@@ -114,6 +248,7 @@ pub fn route_for<'a>(routes: &'a [Route], path: &str) -> Option<&'a Route> {
 
 struct EdgeState {
     routes: Vec<Route>,
+    cors: Option<CorsPolicy>,
     /// Kong service name -> local base URL.
     upstreams: HashMap<String, String>,
     http: reqwest::Client,
@@ -142,6 +277,7 @@ pub fn serve(listener: TcpListener, upstreams: HashMap<String, String>) -> anyho
         .unwrap_or(DEFAULT_BODY_LIMIT);
     let state = web::Data::new(EdgeState {
         routes,
+        cors: kong_cors()?,
         upstreams,
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
@@ -162,6 +298,31 @@ pub fn serve(listener: TcpListener, upstreams: HashMap<String, String>) -> anyho
 }
 
 async fn forward(req: HttpRequest, body: web::Bytes, state: web::Data<EdgeState>) -> HttpResponse {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let origin = header("origin").map(str::to_owned);
+    if let (Some(cors), Some(origin)) = (&state.cors, &origin) {
+        let preflight = req.method() == actix_web::http::Method::OPTIONS
+            && header("access-control-request-method").is_some();
+        if preflight {
+            return cors.preflight(origin, header("access-control-request-headers"));
+        }
+    }
+    let mut reply = proxy(&req, body, &state).await;
+    if let (Some(cors), Some(origin)) = (&state.cors, &origin) {
+        for (name, value) in cors.response_headers(origin) {
+            if let (Ok(name), Ok(value)) = (
+                actix_web::http::header::HeaderName::from_bytes(name.as_bytes()),
+                actix_web::http::header::HeaderValue::from_str(&value),
+            ) {
+                reply.headers_mut().insert(name, value);
+            }
+        }
+    }
+    reply
+}
+
+/// Routes the request to its service and relays the answer.
+async fn proxy(req: &HttpRequest, body: web::Bytes, state: &EdgeState) -> HttpResponse {
     let problem = |status: u16, title: &str, detail: String| {
         HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap_or_default())
             .content_type("application/problem+json")
@@ -311,5 +472,130 @@ mod tests {
             !body.contains(&upstream) && !body.contains("127.0.0.1"),
             "{body}"
         );
+    }
+
+    fn edge_before_a_closed_upstream() -> String {
+        // A port that was free a moment ago: nothing listens there.
+        let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+        let upstream = format!("http://127.0.0.1:{}", closed.local_addr().unwrap().port());
+        drop(closed);
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let edge = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let upstreams = HashMap::from([("point-service".to_owned(), upstream)]);
+        tokio::spawn(serve(listener, upstreams).unwrap());
+        edge
+    }
+
+    fn header(response: &reqwest::Response, name: &str) -> Option<String> {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    }
+
+    #[test]
+    fn the_cors_policy_is_kongs() {
+        let cors = kong_cors().unwrap().expect("kong.yaml configures CORS");
+        assert_eq!(cors.origins, ["*"]);
+        assert!(cors.methods.iter().any(|m| m == "PATCH"));
+        assert!(cors.headers.iter().any(|h| h == "Idempotency-Key"));
+        assert_eq!(cors.exposed_headers, ["X-Request-Id", "Retry-After"]);
+        assert_eq!(cors.max_age, Some(3600));
+    }
+
+    #[tokio::test]
+    async fn a_browser_on_another_origin_gets_its_preflight_answered_and_the_answers_exposed() {
+        let edge = edge_before_a_closed_upstream();
+        let http = reqwest::Client::new();
+        // The preflight is the edge's to answer: the service behind it is not even running.
+        let preflight = http
+            .request(
+                reqwest::Method::OPTIONS,
+                format!("{edge}/api/v1/points/abc/balance"),
+            )
+            .header("Origin", "http://localhost:5173")
+            .header("Access-Control-Request-Method", "POST")
+            .header(
+                "Access-Control-Request-Headers",
+                "authorization,idempotency-key",
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(preflight.status().as_u16(), 200);
+        assert_eq!(
+            header(&preflight, "access-control-allow-origin").as_deref(),
+            Some("*")
+        );
+        let methods = header(&preflight, "access-control-allow-methods").unwrap();
+        assert!(methods.split(',').any(|m| m == "POST"), "{methods}");
+        let headers = header(&preflight, "access-control-allow-headers").unwrap();
+        assert!(headers.contains("Idempotency-Key"), "{headers}");
+        assert_eq!(
+            header(&preflight, "access-control-max-age").as_deref(),
+            Some("3600")
+        );
+
+        // An ordinary request from that origin: the answer (here a 502) carries the CORS headers,
+        // and the request id is readable by the page.
+        let answer = http
+            .get(format!("{edge}/api/v1/points/abc/balance"))
+            .header("Origin", "http://localhost:5173")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), 502);
+        assert_eq!(
+            header(&answer, "access-control-allow-origin").as_deref(),
+            Some("*")
+        );
+        assert_eq!(
+            header(&answer, "access-control-expose-headers").as_deref(),
+            Some("X-Request-Id,Retry-After")
+        );
+        // Without an Origin (not a browser across origins) nothing is added.
+        let plain = http
+            .get(format!("{edge}/api/v1/points/abc/balance"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(header(&plain, "access-control-allow-origin"), None);
+    }
+
+    #[test]
+    fn named_origins_are_echoed_and_others_get_nothing() {
+        let cors = CorsPolicy {
+            origins: vec!["https://admin.example.com".into()],
+            methods: vec!["GET".into()],
+            credentials: true,
+            ..CorsPolicy::default()
+        };
+        let allowed = cors.preflight("https://admin.example.com", Some("authorization"));
+        let get = |name: &str| {
+            allowed
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
+        assert_eq!(
+            get("access-control-allow-origin").as_deref(),
+            Some("https://admin.example.com")
+        );
+        assert_eq!(
+            get("access-control-allow-credentials").as_deref(),
+            Some("true")
+        );
+        assert_eq!(get("vary").as_deref(), Some("Origin"));
+        assert_eq!(
+            get("access-control-allow-headers").as_deref(),
+            Some("authorization"),
+            "no configured headers: the requested ones"
+        );
+        let refused = cors.preflight("https://evil.example.com", None);
+        assert!(refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none());
+        assert!(cors.response_headers("https://evil.example.com").is_empty());
     }
 }

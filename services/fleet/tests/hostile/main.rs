@@ -165,7 +165,7 @@ fn summary(text: &str) -> (String, String, usize) {
         .copied()
         .unwrap_or("");
     let count_of = |word: &str| -> usize {
-        let words: Vec<&str> = closing.split(|c: char| c == ' ' || c == ',').collect();
+        let words: Vec<&str> = closing.split([' ', ',']).collect();
         words
             .windows(2)
             .filter(|w| w[1].trim_end_matches('s') == word)

@@ -171,21 +171,12 @@ pub async fn apply_campaign_rule(
     change: &CampaignRule,
 ) -> Result<CampaignRuleChange, sqlx::Error> {
     let campaign = change.campaign;
-    let versions = rules::lock_campaign(conn, campaign.campaign_id).await?;
-    if !campaign.supersedes(versions.iter().map(|v| v.revision)) {
-        let latest = versions
-            .iter()
-            .map(|v| v.revision)
-            .max()
-            .unwrap_or_default();
-        return Ok(CampaignRuleChange::Outdated { latest });
-    }
     // Two events of one campaign applied at once: the later never saw the other's new version
     // (it was not committed when the rows were locked), and its insert breaks the one-live-rule
     // index; the consumer retries it, and then it sees that version.
-    let replaces = match versions.iter().find(|v| v.live) {
-        Some(live) => rules::retire(conn, live.id).await?.map(|r| r.id),
-        None => None,
+    let replaces = match retire_if_superseded(conn, campaign).await? {
+        Ok(retired) => retired,
+        Err(outdated) => return Ok(outdated),
     };
     let created = rules::insert(
         conn,
@@ -214,12 +205,12 @@ pub async fn apply_campaign_rule(
     })
 }
 
-/// Retires the campaign's rule without a replacement (its window never opened), unless a later
-/// revision was applied already.
-pub async fn withdraw_campaign_rule(
+/// Locks the campaign's versions; if `campaign` is newer than all of them, retires the live one
+/// (returning its id), else answers that the revision is outdated.
+async fn retire_if_superseded(
     conn: &mut PgConnection,
     campaign: CampaignRevision,
-) -> Result<CampaignRuleChange, sqlx::Error> {
+) -> Result<Result<Option<Uuid>, CampaignRuleChange>, sqlx::Error> {
     let versions = rules::lock_campaign(conn, campaign.campaign_id).await?;
     if !campaign.supersedes(versions.iter().map(|v| v.revision)) {
         let latest = versions
@@ -227,11 +218,23 @@ pub async fn withdraw_campaign_rule(
             .map(|v| v.revision)
             .max()
             .unwrap_or_default();
-        return Ok(CampaignRuleChange::Outdated { latest });
+        return Ok(Err(CampaignRuleChange::Outdated { latest }));
     }
-    let retired = match versions.iter().find(|v| v.live) {
+    Ok(Ok(match versions.iter().find(|v| v.live) {
         Some(live) => rules::retire(conn, live.id).await?.map(|r| r.id),
         None => None,
+    }))
+}
+
+/// Retires the campaign's rule without a replacement (its window never opened), unless a later
+/// revision was applied already.
+pub async fn withdraw_campaign_rule(
+    conn: &mut PgConnection,
+    campaign: CampaignRevision,
+) -> Result<CampaignRuleChange, sqlx::Error> {
+    let retired = match retire_if_superseded(conn, campaign).await? {
+        Ok(retired) => retired,
+        Err(outdated) => return Ok(outdated),
     };
     audit::record(
         conn,
