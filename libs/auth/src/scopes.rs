@@ -34,6 +34,35 @@ pub const ALL: &[&str] = &[
     RECONCILE,
 ];
 
+/// What a scope lets a partner client do, for the API's documentation.
+pub fn description(scope: &str) -> &'static str {
+    match scope {
+        POINTS_EARN => "Earn points for members (purchases, orders)",
+        POINTS_READ => "Read members' balances and history",
+        POINTS_REDEEM => "Redeem members' points",
+        STAMPS_ISSUE => "Issue and void stamps at a store of the client's business",
+        ORDERS_WRITE => "Report completed orders",
+        PAYMENTS_WRITE => "Create charges, refunds and checkout sessions; record withdrawals",
+        PAYMENTS_READ => "Read charges and refunds",
+        REWARDS_READ => "Read the reward catalog",
+        REWARDS_FULFIL => "Use (fulfil) redemption codes of the client's business",
+        MEMBERS_READ => "Identify and read members",
+        SETTLEMENTS_WRITE => "Upload the card processor's settlement files",
+        RECONCILE => "Reconcile events across services (internal)",
+        _ => "",
+    }
+}
+
 pub fn is_known(scope: &str) -> bool {
     ALL.contains(&scope)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_scope_is_described() {
+        for scope in super::ALL {
+            assert!(!super::description(scope).is_empty(), "{scope}");
+        }
+    }
 }

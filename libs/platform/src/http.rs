@@ -39,7 +39,7 @@ where
     } else {
         setup.workers
     };
-    let openapi = with_problem_responses(with_bearer_auth(setup.openapi.clone()));
+    let openapi = published_document(setup.openapi.clone());
     let server = HttpServer::new(move || {
         let setup = setup.clone();
         let openapi = openapi.clone();
@@ -115,6 +115,12 @@ fn num_workers() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)
+}
+
+/// A service's OpenAPI document as it serves it at `/openapi.json`: its own operations, the bearer
+/// scheme, and the problems the shared plumbing answers on every operation.
+pub fn published_document(openapi: OpenApi) -> OpenApi {
+    with_problem_responses(with_bearer_auth(openapi))
 }
 
 /// Declares the bearer scheme in every service's OpenAPI document.

@@ -6,6 +6,7 @@
 pub mod demo_businesses;
 pub mod demo_shop;
 pub mod edge;
+pub mod openapi;
 
 use anyhow::Context;
 use platform::config::ServiceSettings;

@@ -1,5 +1,7 @@
-//! HTTP endpoints of the admin service. Every one is for staff only.
+//! HTTP endpoints of the admin service. Every one is for staff only, but the whole API's
+//! OpenAPI document.
 
+mod api_document;
 mod brands;
 mod businesses;
 mod members;
@@ -32,6 +34,7 @@ pub const ADMINS: &[Role] = &[Role::Admin, Role::SuperAdmin];
         description = "The back office: the business directory (businesses, brands, stores), members' activity and program totals, for staff."
     ),
     paths(
+        api_document::merged_document,
         businesses::create_business,
         businesses::list_businesses,
         businesses::get_business,
@@ -76,6 +79,10 @@ pub const ADMINS: &[Role] = &[Role::Admin, Role::SuperAdmin];
 pub struct ApiDoc;
 
 pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
+    cfg.route(
+        "/api/v1/openapi.json",
+        web::get().to(api_document::merged_document),
+    );
     cfg.app_data(state).service(
         web::scope("/api/v1/admin")
             .route("/businesses", web::post().to(businesses::create_business))

@@ -120,3 +120,46 @@ async fn every_service_reports_health_metrics_and_its_openapi_document() {
     .await;
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_edge_serves_the_whole_apis_document_merged_from_every_service() {
+    let app = TestFleet::start().await;
+    let response = app
+        .http
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let served: serde_json::Value = response.json().await.unwrap();
+    let merged = serde_json::to_value(fleet::openapi::merged().unwrap()).unwrap();
+    assert!(
+        served == merged,
+        "the served document is the merge of what the running services serve"
+    );
+    let paths = served["paths"].as_object().unwrap();
+    // Every operation of every running service is in it.
+    let urls = app.fleet().urls.clone();
+    for base in [
+        &urls.user,
+        &urls.point,
+        &urls.rewards,
+        &urls.admin,
+        &urls.payment,
+    ] {
+        let own: serde_json::Value = app
+            .http
+            .get(format!("{base}/openapi.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for (path, item) in own["paths"].as_object().unwrap() {
+            assert_eq!(paths.get(path), Some(item), "{path} from {base}");
+        }
+    }
+    assert!(fleet::openapi::dangling_refs(&served).is_empty());
+    app.stop().await;
+}

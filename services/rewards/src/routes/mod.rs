@@ -99,7 +99,7 @@ fn invalid(fields: Vec<InvalidField>) -> ApiError {
         RedemptionView,
         RedemptionPage,
         redemptions::RedemptionStep,
-        redemptions::RedeemBody,
+        redemptions::RedeemRewardBody,
         redemptions::UseCodeBody,
         crate::domain::CreateReward,
         crate::domain::catalog::LimitPeriod,

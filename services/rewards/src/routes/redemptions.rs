@@ -136,7 +136,7 @@ fn staff_at(principal: &Principal, business: Uuid, store: Option<Uuid>, roles: &
 /// Who a redemption is for, when staff redeem at the counter.
 #[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RedeemBody {
+pub struct RedeemRewardBody {
     /// The member (staff only, e.g. after identifying them at the counter); a member redeems for
     /// themselves and may leave it out.
     pub member_id: Option<Uuid>,
@@ -156,7 +156,7 @@ const COUNTER_STAFF: &[Role] = &[
 /// reward is not found for its staff.
 fn authorize_redeem(
     principal: &Principal,
-    body: &RedeemBody,
+    body: &RedeemRewardBody,
     reward: &crate::storage::catalog::CatalogItem,
 ) -> Result<(), ApiError> {
     if principal.is_member(principal.subject) {
@@ -183,7 +183,7 @@ fn authorize_redeem(
 #[utoipa::path(
     post, path = "/api/v1/rewards/{reward_id}/redemptions", tag = "redemptions", security(("bearer" = [])),
     params(("reward_id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
-    request_body(content = Option<RedeemBody>, description = "Optional for members"),
+    request_body(content = Option<RedeemRewardBody>, description = "Optional for members"),
     responses(
         (status = 201, description = "Redeemed: the code is the member's", body = RedemptionView),
         (status = 200, description = "Redeemed before with this key", body = RedemptionView),
@@ -204,8 +204,8 @@ pub async fn redeem(
     path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let request: RedeemBody = if body.is_empty() {
-        RedeemBody::default()
+    let request: RedeemRewardBody = if body.is_empty() {
+        RedeemRewardBody::default()
     } else {
         platform::http::parse_json_body(&req, &body)?
     };
