@@ -398,13 +398,46 @@ async fn save(conn: &mut PgConnection, r: &Referral) -> Result<(), sqlx::Error> 
     .await
 }
 
-async fn reevaluate_referee(
+/// What the payment service told of a member's card purchase.
+enum CardEvent<'a> {
+    Purchase(&'a PurchaseRow<'a>),
+    Refund {
+        business_id: Uuid,
+        charge_id: &'a str,
+        member_id: Uuid,
+        total_refunded: i64,
+    },
+}
+
+/// Records a purchase or refund and moves the member's open referrals. A member with none is
+/// not recorded: a purchase before a claim never qualifies, so nothing is lost, and the table
+/// holds only what referrals count.
+async fn record_for_referrals(
     conn: &mut PgConnection,
     runtime: &CampaignRuntime,
-    business_id: Uuid,
-    referee_id: Uuid,
+    fact: CardEvent<'_>,
 ) -> anyhow::Result<()> {
-    for id in store::lock_open_referrals_of_referee(conn, business_id, referee_id).await? {
+    let (business_id, member_id) = match &fact {
+        CardEvent::Purchase(row) => (row.business_id, row.member_id),
+        CardEvent::Refund {
+            business_id,
+            member_id,
+            ..
+        } => (*business_id, *member_id),
+    };
+    let open = store::lock_open_referrals_of_referee(conn, business_id, member_id).await?;
+    if open.is_empty() {
+        return Ok(());
+    }
+    match fact {
+        CardEvent::Purchase(row) => store::record_purchase(conn, row).await?,
+        CardEvent::Refund {
+            charge_id,
+            total_refunded,
+            ..
+        } => store::record_refund(conn, business_id, charge_id, member_id, total_refunded).await?,
+    }
+    for id in open {
         if let Some(r) = store::referral(conn, id, false).await? {
             advance(conn, runtime, r).await?;
         }
@@ -418,8 +451,7 @@ pub async fn purchase(
     runtime: &CampaignRuntime,
     row: &PurchaseRow<'_>,
 ) -> anyhow::Result<()> {
-    store::record_purchase(conn, row).await?;
-    reevaluate_referee(conn, runtime, row.business_id, row.member_id).await
+    record_for_referrals(conn, runtime, CardEvent::Purchase(row)).await
 }
 
 /// Money given back on a charge (`charge.refunded`; `total_refunded` is the charge's running
@@ -432,8 +464,13 @@ pub async fn refund(
     member_id: Uuid,
     total_refunded: i64,
 ) -> anyhow::Result<()> {
-    store::record_refund(conn, business_id, charge_id, member_id, total_refunded).await?;
-    reevaluate_referee(conn, runtime, business_id, member_id).await
+    let fact = CardEvent::Refund {
+        business_id,
+        charge_id,
+        member_id,
+        total_refunded,
+    };
+    record_for_referrals(conn, runtime, fact).await
 }
 
 /// Whether a campaign payment's reference names a referral (else it names an enrolment).

@@ -68,11 +68,6 @@ text_enum!(ReferralCause {
 });
 
 impl ReferralState {
-    /// A referral in these states holds one of its referrer's (and the campaign's) places.
-    pub fn counts_toward_caps(self) -> bool {
-        self != Self::Expired
-    }
-
     pub fn may_become(self, to: ReferralState) -> bool {
         use ReferralState::*;
         matches!(
