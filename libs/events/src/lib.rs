@@ -17,7 +17,7 @@ pub mod proto {
 pub use consumer::{Consumer, EventHandler, HandlerError, ReceivedEvent};
 pub use envelope::{fact_event_id, OutgoingEvent};
 pub use kafka::KafkaSettings;
-pub use outbox::Relay;
+pub use outbox::{PublishedObserver, Relay};
 
 /// The outbox and inbox tables, migrated into every service's schema with its own migrations.
 pub static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

@@ -4,6 +4,7 @@
 
 use crate::envelope::OutgoingEvent;
 use anyhow::Context;
+use platform::metrics::EventMetrics;
 use prost::Message;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -72,7 +73,17 @@ pub struct Relay {
     batch_size: i64,
     /// How long an idle relay waits for a notification before it looks anyway.
     idle_wait: Duration,
+    metrics: Option<EventMetrics>,
+    observers: Vec<PublishedObserver>,
 }
+
+/// Called with each event once Kafka has acknowledged it: a service counts what its events say
+/// (points earned, charges by outcome) only once it is published, so a rolled-back write is
+/// never counted. A relay that publishes a batch again after a failed commit calls it again.
+pub type PublishedObserver = std::sync::Arc<dyn Fn(&crate::proto::Envelope) + Send + Sync>;
+
+/// How often the relay measures the backlog for `outbox_pending_events` and its age.
+const BACKLOG_SAMPLE_EVERY: Duration = Duration::from_secs(5);
 
 /// The advisory lock that makes one relay instance the publisher for a schema, so that two
 /// replicas of a service never publish a member's events out of order: this class, and the
@@ -87,6 +98,39 @@ impl Relay {
             producer,
             batch_size: 200,
             idle_wait: Duration::from_secs(1),
+            metrics: None,
+            observers: Vec::new(),
+        }
+    }
+
+    /// Calls `observer` with every event published.
+    pub fn with_observer(mut self, observer: PublishedObserver) -> Self {
+        self.observers.push(observer);
+        self
+    }
+
+    /// Counts published events and measures the backlog, in the service's metrics.
+    pub fn with_metrics(mut self, metrics: EventMetrics) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Sets `outbox_pending_events` and `outbox_oldest_pending_age_seconds` (every instance
+    /// reports the schema's whole backlog, whichever of them is publishing).
+    async fn sample_backlog(&self, metrics: &EventMetrics) {
+        let sampled: Result<(i64, f64), sqlx::Error> = sqlx::query_as(
+            "SELECT count(*),
+                    COALESCE(EXTRACT(EPOCH FROM now() - min(created_at))::float8, 0)
+               FROM outbox WHERE published_at IS NULL",
+        )
+        .fetch_one(&self.pool)
+        .await;
+        match sampled {
+            Ok((pending, oldest_age)) => {
+                metrics.outbox_pending.set(pending);
+                metrics.outbox_oldest_age.set(oldest_age.max(0.0));
+            }
+            Err(e) => tracing::debug!(error = %e, "could not measure the outbox backlog"),
         }
     }
 
@@ -103,7 +147,14 @@ impl Relay {
         let mut wake_ups = self.listen().await;
         let mut failures = 0u32;
         let mut rounds = 0u64;
+        let mut sampled_at: Option<std::time::Instant> = None;
         while !shutdown.is_cancelled() {
+            if let Some(metrics) = &self.metrics {
+                if sampled_at.is_none_or(|at| at.elapsed() >= BACKLOG_SAMPLE_EVERY) {
+                    self.sample_backlog(metrics).await;
+                    sampled_at = Some(std::time::Instant::now());
+                }
+            }
             let wait = match self.publish_batch().await {
                 Ok(0) => {
                     failures = 0;
@@ -229,6 +280,22 @@ impl Relay {
                 Ok(Ok(_)) => {}
                 Ok(Err((e, _))) => return Err(anyhow::anyhow!(e).context("Kafka refused an event")),
                 Err(_) => anyhow::bail!("the Kafka producer was dropped"),
+            }
+        }
+        if let Some(metrics) = &self.metrics {
+            for row in &rows {
+                metrics.published.with_label_values(&[&row.topic]).inc();
+            }
+        }
+        if !self.observers.is_empty() {
+            for row in &rows {
+                // The relay wrote these bytes from an Envelope; one that does not decode is
+                // published all the same, and simply not observed.
+                if let Ok(envelope) = crate::proto::Envelope::decode(row.envelope.as_slice()) {
+                    for observer in &self.observers {
+                        observer(&envelope);
+                    }
+                }
             }
         }
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();

@@ -168,6 +168,14 @@ impl RedisHandle {
             return Ok(());
         };
         let addr = format!("127.0.0.1:{}", s.port);
+        // A server that died (killed, out of memory) is stopped already; its pidfile may name a
+        // process that is gone, or another one by now, so nothing is killed.
+        if !crate::answers(&addr).await {
+            if let Some(owner) = self.owner {
+                owner.release();
+            }
+            return Ok(());
+        }
         let mut asked = false;
         if let Some(cli) = find_redis_binary("redis-cli") {
             let mut cmd = command(&cli, ["-h", "127.0.0.1", "-p"], false);
@@ -214,5 +222,32 @@ mod tests {
         let r = PrivateRedis::for_tests();
         assert_eq!(r.port, 56379);
         assert!(r.dir.ends_with("target/test-redis"));
+    }
+
+    /// The fleet runner stops its private servers in turn when it ends; a Redis that died
+    /// under it must not make that fail (and leave the private Postgres after it running).
+    #[tokio::test]
+    async fn a_private_redis_that_died_stops_without_error() {
+        if find_redis_binary("redis-server").is_none() {
+            panic!("{REDIS_MISSING}");
+        }
+        let port = {
+            let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            socket.local_addr().unwrap().port()
+        };
+        let dir = std::env::temp_dir().join(format!("redis-died-{}-{port}", std::process::id()));
+        let handle = PrivateRedis::new(&dir, port)
+            .ensure_running()
+            .await
+            .unwrap();
+        let pid = std::fs::read_to_string(dir.join("redis.pid")).unwrap();
+        let killed = std::process::Command::new("kill")
+            .args(["-9", pid.trim()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        assert!(wait_for_port(&format!("127.0.0.1:{port}"), false, Duration::from_secs(5)).await);
+        handle.stop().await.expect("stopping a dead Redis succeeds");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -74,6 +74,7 @@ pub const COMMON: &[Setting] = &[
     Setting::new("jwks_url", "http://127.0.0.1:3001/api/v1/auth/jwks.json"),
     Setting::new("http_workers", "0"),
     Setting::unset("kafka_group_instance_id"),
+    Setting::unset("trusted_proxies"),
 ];
 
 /// The variables every service honours without its prefix, and the keys they set.
@@ -84,6 +85,7 @@ pub const FLEET_WIDE: &[(&str, &str)] = &[
     ("KAFKA_CREATE_TOPICS", "kafka_create_topics"),
     ("JWKS_URL", "jwks_url"),
     ("KAFKA_GROUP_INSTANCE_ID", "kafka_group_instance_id"),
+    ("TRUSTED_PROXIES", "trusted_proxies"),
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -108,6 +110,9 @@ pub struct ServiceSettings {
     /// This instance's stable name in its consumer groups (e.g. the pod name), so that a
     /// restart takes its place back at once; unset joins as a new member each time.
     pub kafka_group_instance_id: Option<String>,
+    /// The proxies whose `X-Forwarded-For` is believed, as addresses and networks; unset, none.
+    #[serde(default)]
+    pub trusted_proxies: crate::client_ip::TrustedProxies,
 }
 
 /// A yes/no setting read as the services' loader reads it (`true` or `false`, in any case), for
@@ -220,6 +225,7 @@ impl Loader {
                 "kafka_group_instance_id",
                 service.kafka_group_instance_id.as_deref(),
             )
+            .set("trusted_proxies", &service.trusted_proxies.to_string())
     }
 
     /// A setting the runner may have chosen.

@@ -1,6 +1,7 @@
 //! Plumbing every service shares. A service crate wires these together in its `startup.rs`;
 //! nothing here knows about points, charges or members.
 
+pub mod client_ip;
 pub mod config;
 pub mod db;
 pub mod health;

@@ -22,6 +22,9 @@ pub trait ServiceApp {
     /// Reads the settings from the environment.
     fn load_settings() -> anyhow::Result<Self::Settings>;
 
+    /// The settings every service has (address, connections), within its own.
+    fn service_settings(settings: &Self::Settings) -> &platform::config::ServiceSettings;
+
     /// Applies the schema's migrations (`migrate`).
     async fn migrate(settings: Self::Settings) -> anyhow::Result<()>;
 
@@ -65,6 +68,10 @@ macro_rules! service_app {
                 <$settings>::load()
             }
 
+            fn service_settings(settings: &$settings) -> &$crate::ServiceSettings {
+                &settings.service
+            }
+
             async fn migrate(settings: $settings) -> anyhow::Result<()> {
                 <$app>::migrate(&settings).await
             }
@@ -92,6 +99,10 @@ pub fn command<A: ServiceApp>() -> Command {
         ))
         .subcommand(Command::new("serve").about("Serve the API and run the workers (the default)"))
         .subcommand(Command::new("migrate").about("Apply the schema's migrations and exit"))
+        .subcommand(Command::new("healthcheck").about(
+            "Exit 0 when this service, running on this host, answers /health/live; else 1 \
+             (for container health checks, where there is no curl)",
+        ))
         .subcommands(A::extra_commands())
 }
 
@@ -105,6 +116,11 @@ pub fn run<A: ServiceApp>() -> anyhow::Result<()> {
 }
 
 async fn run_command<A: ServiceApp>(matches: ArgMatches) -> anyhow::Result<()> {
+    if let Some(("healthcheck", _)) = matches.subcommand() {
+        // Runs every few seconds beside the service: no telemetry, no connections.
+        let settings = A::load_settings()?;
+        return healthcheck(A::service_settings(&settings).port).await;
+    }
     let _telemetry = platform::telemetry::init(A::NAME)?;
     let settings = A::load_settings()?;
     match matches.subcommand() {
@@ -119,4 +135,30 @@ async fn run_command<A: ServiceApp>(matches: ArgMatches) -> anyhow::Result<()> {
         Some(("migrate", _)) => A::migrate(settings).await,
         Some((name, args)) => A::run_extra(name, args, settings).await,
     }
+}
+
+/// Asks the service on this host for `/health/live`, waiting at most three seconds.
+async fn healthcheck(port: u16) -> anyhow::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+        stream
+            .write_all(b"GET /health/live HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            .await?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await?;
+        Ok::<_, std::io::Error>(answer)
+    };
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(3), exchange)
+        .await
+        .map_err(|_| anyhow::anyhow!("no answer from port {port} within 3 s"))??;
+    let status_line =
+        String::from_utf8_lossy(answer.split(|b| *b == b'\n').next().unwrap_or_default())
+            .trim()
+            .to_owned();
+    anyhow::ensure!(
+        status_line.split_whitespace().nth(1) == Some("200"),
+        "port {port} answered `{status_line}`"
+    );
+    Ok(())
 }

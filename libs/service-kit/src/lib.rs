@@ -5,6 +5,7 @@ pub mod cli;
 
 pub use clap;
 pub use cli::{run, ServiceApp};
+pub use platform::config::ServiceSettings;
 pub use platform::service::Service;
 pub use platform::CancellationToken;
 
@@ -13,9 +14,8 @@ use anyhow::Context;
 use auth::JwtVerifier;
 use events::kafka::KafkaReadiness;
 use events::kafka::Producer as FutureProducer;
-use events::{Consumer, EventHandler, KafkaSettings, Relay};
+use events::{Consumer, EventHandler, KafkaSettings, PublishedObserver, Relay};
 use futures::FutureExt;
-use platform::config::ServiceSettings;
 use platform::health::{self, HealthChecks};
 use platform::http::HttpSetup;
 use platform::metrics::Metrics;
@@ -38,6 +38,7 @@ pub struct Foundation {
     /// The service's Prometheus registry, for its own series beside the HTTP ones.
     pub metrics: Metrics,
     consumers: Vec<Consumer>,
+    observers: Vec<PublishedObserver>,
 }
 
 /// Migrates the service's schema: the tables every service shares (outbox, inbox, idempotency
@@ -90,6 +91,7 @@ impl Foundation {
         let producer = kafka.producer(name)?;
         let verifier = web::Data::new(JwtVerifier::from_url(settings.jwks_url.clone()));
         let metrics = Metrics::new(name)?;
+        metrics.watch_pool(&pool)?;
         Ok(Self {
             name,
             settings,
@@ -100,6 +102,7 @@ impl Foundation {
             verifier,
             metrics,
             consumers: Vec::new(),
+            observers: Vec::new(),
         })
     }
 
@@ -116,13 +119,20 @@ impl Foundation {
             self.pool.clone(),
             handler,
         )
-        .with_dead_letter_producer(self.producer.clone());
+        .with_dead_letter_producer(self.producer.clone())
+        .with_metrics(self.metrics.events.clone());
         consumer
             .ensure_topics()
             .await
             .context("creating consumed and dead-letter topics")?;
         self.consumers.push(consumer);
         Ok(())
+    }
+
+    /// Calls `observer` with every event the service publishes, once Kafka has it (for
+    /// counting what the events say in the service's metrics).
+    pub fn observe_published(&mut self, observer: PublishedObserver) {
+        self.observers.push(observer);
     }
 
     pub fn health_checks(&self) -> HealthChecks {
@@ -146,8 +156,10 @@ impl Foundation {
         let listener = TcpListener::bind((self.settings.host.as_str(), self.settings.port))
             .with_context(|| format!("binding {}:{}", self.settings.host, self.settings.port))?;
         let port = listener.local_addr()?.port();
+        let health = self.health_checks().with_gauge(self.metrics.registry())?;
+        let setup_events = self.metrics.events.clone();
         let setup = HttpSetup {
-            health: self.health_checks(),
+            health: health.clone(),
             metrics: self.metrics,
             openapi,
             workers: self.settings.http_workers,
@@ -157,11 +169,18 @@ impl Foundation {
             cfg.app_data(verifier.clone());
             routes(cfg);
         })?;
-        let relay = Relay::new(self.pool.clone(), self.producer.clone());
+        let relay = self.observers.into_iter().fold(
+            Relay::new(self.pool.clone(), self.producer.clone()).with_metrics(setup_events),
+            Relay::with_observer,
+        );
         let revocations =
             follow_revocations(self.verifier.clone(), self.redis.clone(), shutdown.clone());
         let mut service = Service::new(self.name, port, server, shutdown.clone())
             .with_worker("outbox-relay", relay.run(shutdown.clone()).boxed())
+            .with_worker(
+                "dependency-watch",
+                health.watch(DEPENDENCY_WATCH, shutdown.clone()).boxed(),
+            )
             .with_worker("token-revocations", revocations.boxed());
         for consumer in self.consumers {
             service = service.with_worker("event-consumer", consumer.run(shutdown.clone()).boxed());
@@ -170,6 +189,9 @@ impl Foundation {
         Ok(service)
     }
 }
+
+/// How often `dependency_up` is refreshed between readiness probes.
+const DEPENDENCY_WATCH: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// How often a service copies new token revocations from Redis: a logged-out or erased member's
 /// access token stops working within this time.

@@ -82,6 +82,7 @@ impl TestInfra {
             jwks_url: jwks_url.into(),
             http_workers: 1,
             kafka_group_instance_id: None,
+            trusted_proxies: Default::default(),
         }
     }
 
@@ -424,4 +425,22 @@ impl ApiClient {
         self.send(reqwest::Method::DELETE, Some(token), path, None)
             .await
     }
+}
+
+/// The values of the samples of metric `name` on a Prometheus `/metrics` page whose labels
+/// include every pair of `labels` (none: every sample of the metric).
+pub fn metric_samples(page: &str, name: &str, labels: &[(&str, &str)]) -> Vec<f64> {
+    page.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let (metric, rest) = series.split_once('{').unwrap_or((series, ""));
+            (metric == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| rest.contains(&format!("{k}=\"{v}\""))))
+            .then(|| value.parse().ok())
+            .flatten()
+        })
+        .collect()
 }

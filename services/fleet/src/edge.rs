@@ -287,6 +287,7 @@ pub fn serve(listener: TcpListener, upstreams: HashMap<String, String>) -> anyho
         App::new()
             .app_data(state.clone())
             .app_data(web::PayloadConfig::new(largest_body))
+            .configure(crate::dashboard::configure)
             .default_service(web::to(forward))
     })
     .workers(2)

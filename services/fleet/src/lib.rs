@@ -3,6 +3,7 @@
 //! sandbox, the OpenID Connect sandbox (Google and Apple sign-in), and a development edge that
 //! routes like Kong.
 
+pub mod dashboard;
 pub mod demo_businesses;
 pub mod demo_shop;
 pub mod edge;
@@ -132,6 +133,8 @@ impl FleetConfig {
             http_workers: self.http_workers,
             // One fleet per checkout: a restarted fleet is the same member of each group.
             kafka_group_instance_id: Some("fleet".into()),
+            // The development edge on this host appends each client's address.
+            trusted_proxies: platform::client_ip::TrustedProxies::loopback(),
         }
     }
 

@@ -191,6 +191,7 @@ fn print_banner(
 Tessera is running.
 
   Edge (routes like gateway/kong.yaml)  {edge}
+  staff dashboard                       {edge}/admin/   {dashboard}
   user service                          {user}      docs: {user}/docs
   point service                         {point}      docs: {point}/docs
   rewards service                       {rewards}      docs: {rewards}/docs
@@ -212,6 +213,11 @@ Demo logins (local runs only):
         payment = u.payment,
         psp = u.psp_sandbox,
         oidc = u.oidc_sandbox,
+        dashboard = if fleet::dashboard::bundle_dir().join("index.html").is_file() {
+            "(web/admin's build)"
+        } else {
+            "(not built: npm ci && npm run build in web/admin)"
+        },
     );
     for account in user_service::seed::DEMO_ACCOUNTS {
         println!(

@@ -1,4 +1,6 @@
-use crate::connectors::{Connector, Connectors, PaypalConnector, RoutingRules, StripeConnector};
+use crate::connectors::{
+    Connector, Connectors, PaypalConnector, PspMetrics, RoutingRules, StripeConnector,
+};
 use crate::core::{self, Payments};
 use crate::routes::{self, AppState};
 use crate::Settings;
@@ -14,19 +16,14 @@ use utoipa::OpenApi;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// How often the PSP job queue's depth is measured for the metrics.
+const QUEUE_REPORT_EVERY: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// Builds the service: `build(..).await?.run_until_stopped()` runs it.
 pub struct Application;
 
 impl Application {
     pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Service> {
-        let connectors: Vec<Arc<dyn Connector>> = vec![
-            Arc::new(StripeConnector::new(&settings.stripe)?),
-            Arc::new(PaypalConnector::new(&settings.paypal)?),
-        ];
-        let connectors = Arc::new(Connectors::new(
-            connectors,
-            RoutingRules::parse(&settings.routing)?,
-        )?);
         let mut foundation = Foundation::connect(
             "payment",
             settings.service.clone(),
@@ -34,6 +31,17 @@ impl Application {
             crate::events::PUBLISHES,
         )
         .await?;
+        let registry = foundation.metrics.registry().clone();
+        let psp_metrics = PspMetrics::register(&registry)?;
+        let connectors: Vec<Arc<dyn Connector>> = vec![
+            psp_metrics.meter(Arc::new(StripeConnector::new(&settings.stripe)?)),
+            psp_metrics.meter(Arc::new(PaypalConnector::new(&settings.paypal)?)),
+        ];
+        let connectors = Arc::new(Connectors::new(
+            connectors,
+            RoutingRules::parse(&settings.routing)?,
+        )?);
+        foundation.observe_published(crate::events::counted::charge_counters(&registry)?);
         foundation
             .consume(
                 crate::events::CONSUMES,
@@ -41,6 +49,7 @@ impl Application {
             )
             .await?;
         let payments = Payments::new(foundation.pool.clone(), connectors, settings.jobs.clone());
+        let pool = foundation.pool.clone();
         let state = web::Data::new(AppState {
             payments: payments.clone(),
             idempotency: IdempotencyStore::new(
@@ -60,7 +69,11 @@ impl Application {
             foundation.serve(routes::ApiDoc::openapi(), shutdown.clone(), move |cfg| {
                 routes::configure(cfg, state.clone())
             })?;
-        Ok(service.with_worker("psp-jobs", core::worker::run(payments, shutdown).boxed()))
+        let queue =
+            core::worker::report_queue(pool, registry, QUEUE_REPORT_EVERY, shutdown.clone());
+        Ok(service
+            .with_worker("psp-jobs", core::worker::run(payments, shutdown).boxed())
+            .with_worker("job-queue-metrics", queue.boxed()))
     }
 
     /// Applies the schema's migrations and exits (the `migrate` subcommand).

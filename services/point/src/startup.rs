@@ -24,6 +24,8 @@ impl Application {
             crate::events::PUBLISHES,
         )
         .await?;
+        let counters = crate::events::counted::ledger_counters(foundation.metrics.registry())?;
+        foundation.observe_published(counters);
         let program = crate::core::program::cache();
         let balances = crate::core::balance::cache();
         foundation

@@ -786,6 +786,7 @@ impl Run<'_> {
             charge_amount: charge.amount,
             total_refunded: total,
             currency: "AUD".into(),
+            psp: "stripe".into(),
         };
         charge.refunded = charge.refunded.max(total);
         self.publish(topics::CHARGE_REFUNDED, id, &event).await;

@@ -25,8 +25,6 @@ pub struct Settings {
     pub auth_requests_per_minute: u32,
     /// Failed logins in a row after which an account is locked, with a doubling lockout.
     pub lockout_after_failures: u32,
-    /// Take the client IP from `X-Forwarded-For` (only behind a proxy that sets it, like Kong).
-    pub trust_forwarded_for: bool,
     /// How often each instance reloads the signing keys, so a rotation reaches it, seconds.
     pub key_reload_secs: u64,
     /// Where outgoing email and SMS are delivered: a JSON webhook of the mail/SMS provider.
@@ -138,7 +136,6 @@ pub const SETTINGS: &[Setting] = &[
     Setting::new("code_max_attempts", "5"),
     Setting::new("auth_requests_per_minute", "10"),
     Setting::new("lockout_after_failures", "5"),
-    Setting::new("trust_forwarded_for", "false"),
     Setting::new("key_reload_secs", "30"),
     Setting::unset("message_webhook_url"),
     Setting::new("message_console", "false"),

@@ -148,6 +148,10 @@ impl service_kit::ServiceApp for Application {
         Settings::load()
     }
 
+    fn service_settings(settings: &Settings) -> &service_kit::ServiceSettings {
+        &settings.service
+    }
+
     async fn migrate(settings: Settings) -> anyhow::Result<()> {
         Application::migrate(&settings).await
     }

@@ -109,5 +109,6 @@ fn testkit_service_settings() -> platform::config::ServiceSettings {
         jwks_url: "http://127.0.0.1:1/jwks.json".into(),
         http_workers: 1,
         kafka_group_instance_id: None,
+        trusted_proxies: platform::client_ip::TrustedProxies::default(),
     }
 }

@@ -12,6 +12,7 @@ mod durable_broker;
 mod flow;
 mod gateway;
 mod isolation;
+mod observability;
 mod partners;
 mod privacy;
 mod reconciliation;

@@ -1,10 +1,12 @@
 //! Payment service providers behind one interface. Each connector speaks its provider's real
 //! wire format against a configurable base URL (the provider, or the PSP sandbox).
 
+mod metered;
 mod paypal;
 mod routing;
 mod stripe;
 
+pub use metered::PspMetrics;
 pub use paypal::PaypalConnector;
 pub use routing::{Connectors, RoutingRules};
 pub use stripe::StripeConnector;

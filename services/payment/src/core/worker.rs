@@ -2,7 +2,7 @@
 
 use super::{jobs, transitions, Payments};
 use crate::connectors::CheckoutState;
-use crate::domain::{ChargeStatus, Transition};
+use crate::domain::{ChargeStatus, JobKind, Transition};
 use crate::storage::{self, checkout_sessions};
 use platform::CancellationToken;
 use std::time::Duration;
@@ -95,4 +95,48 @@ pub async fn check_expired_checkouts(payments: &Payments) -> Result<usize, sqlx:
         tracing::info!(charge_id = %checkout.charge_id, ?state, "expired checkout checked");
     }
     Ok(due.len())
+}
+
+/// `jobs_pending{queue}` and `jobs_dead{queue}` (the queue is the kind of job), measured every
+/// `every` until shut down.
+pub async fn report_queue(
+    pool: sqlx::PgPool,
+    registry: prometheus::Registry,
+    every: Duration,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    use prometheus::{IntGaugeVec, Opts};
+    let pending = IntGaugeVec::new(
+        Opts::new("jobs_pending", "PSP jobs waiting to run, by kind"),
+        &["queue"],
+    )?;
+    let dead = IntGaugeVec::new(
+        Opts::new(
+            "jobs_dead",
+            "PSP jobs that gave up, awaiting staff, by kind",
+        ),
+        &["queue"],
+    )?;
+    registry.register(Box::new(pending.clone()))?;
+    registry.register(Box::new(dead.clone()))?;
+    loop {
+        match storage::jobs::depths(&pool).await {
+            Ok(depths) => {
+                // Kinds with no row read as zero rather than keeping their last value.
+                for kind in [JobKind::Authorize, JobKind::Refund, JobKind::Capture] {
+                    let (waiting, gave_up) = depths
+                        .iter()
+                        .find(|(k, _, _)| k == kind.as_str())
+                        .map_or((0, 0), |(_, w, d)| (*w, *d));
+                    pending.with_label_values(&[kind.as_str()]).set(waiting);
+                    dead.with_label_values(&[kind.as_str()]).set(gave_up);
+                }
+            }
+            Err(e) => tracing::debug!(error = %e, "could not measure the PSP job queue"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
 }

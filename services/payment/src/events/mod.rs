@@ -2,6 +2,7 @@
 //! and withdrawals, and consumes `user.erased`.
 
 pub mod consumes;
+pub mod counted;
 pub mod publishes;
 
 use events::topics;

@@ -44,6 +44,7 @@ pub fn charge_final_state(charge: &Charge) -> Option<OutgoingEvent> {
                 currency: charge.currency.clone(),
                 failure_code: charge.failure_code.clone().unwrap_or_default(),
                 failure_message: charge.failure_message.clone().unwrap_or_default(),
+                psp: charge.psp.clone(),
             },
         )),
         _ => None,
@@ -63,6 +64,7 @@ pub fn charge_refunded(charge: &Charge, refund: &Refund, total_refunded: i64) ->
             charge_amount: charge.amount,
             total_refunded,
             currency: charge.currency.clone(),
+            psp: charge.psp.clone(),
         },
     )
 }

@@ -254,3 +254,17 @@ pub async fn find(pool: &PgPool, id: Uuid) -> Result<Option<Job>, sqlx::Error> {
     .map(Job::try_from)
     .transpose()
 }
+
+/// Per kind of job: how many wait to run (queued or running) and how many are dead.
+pub async fn depths(pool: &PgPool) -> Result<Vec<(String, i64, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT kind,
+                count(*) FILTER (WHERE status IN ('queued', 'running')),
+                count(*) FILTER (WHERE status = 'dead')
+           FROM payment_jobs
+          WHERE status IN ('queued', 'running', 'dead')
+          GROUP BY kind",
+    )
+    .fetch_all(pool)
+    .await
+}

@@ -6,6 +6,7 @@ mod charges;
 mod checkout;
 mod helpers;
 mod idempotency;
+mod operations;
 mod paypal;
 mod rate_limits;
 mod refunds;

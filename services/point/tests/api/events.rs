@@ -26,6 +26,7 @@ fn refund(member: Uuid, id: &str, amount: i64, total: i64) -> ChargeRefunded {
         charge_amount: amount,
         total_refunded: total,
         currency: "AUD".into(),
+        psp: "stripe".into(),
     }
 }
 

@@ -9,6 +9,7 @@ mod helpers;
 mod holds;
 mod invariants;
 mod migration;
+mod operations;
 mod program;
 mod rate_limits;
 mod redemption_saga;

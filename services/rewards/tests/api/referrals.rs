@@ -180,6 +180,7 @@ async fn refund(app: &ServiceHost, member: Uuid, charge: &str, amount: i64, tota
                 charge_amount: 0,
                 total_refunded: total,
                 currency: "AUD".into(),
+                psp: "stripe".into(),
             },
         )
         .await;

@@ -95,7 +95,7 @@ impl TestApp {
         Self::start_with(|_| {}).await
     }
 
-    /// Starts the service, delivering its messages to the mailbox, trusting `X-Forwarded-For`
+    /// Starts the service, delivering its messages to the mailbox, trusting `X-Forwarded-For` from this host
     /// and reloading its signing keys every second, with `adjust` applied to its settings.
     pub async fn start_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         let mailbox = Mailbox::default();
@@ -104,7 +104,8 @@ impl TestApp {
         let host = ServiceHost::start(SCHEMA, |service, shutdown| {
             let mut settings = Settings::new(service, key.clone().into());
             settings.message_webhook_url = Some(webhook);
-            settings.trust_forwarded_for = true;
+            // Requests come from this host, as through a proxy on it.
+            settings.service.trusted_proxies = platform::client_ip::TrustedProxies::loopback();
             settings.key_reload_secs = 1;
             adjust(&mut settings);
             Application::build(settings, shutdown)

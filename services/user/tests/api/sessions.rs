@@ -266,8 +266,35 @@ async fn more_than_ten_authentication_requests_a_minute_from_one_ip_are_refused(
 }
 
 #[tokio::test]
+async fn addresses_a_client_writes_before_the_proxy_s_own_do_not_escape_the_limit() {
+    let app = TestApp::start().await;
+    well_inside_a_minute().await;
+    // The proxy appends the address it saw; whatever the client sent stays to its left.
+    let real = random_ip();
+    for i in 0..10 {
+        let r = app
+            .login_from(
+                &format!("{}, {real}", random_ip()),
+                &format!("user{i}@example.com"),
+                "whatever it is",
+            )
+            .await;
+        assert_eq!(r.status(), 401, "request {i}");
+    }
+    let refused = app
+        .login_from(
+            &format!("{}, {real}", random_ip()),
+            "user10@example.com",
+            "x",
+        )
+        .await;
+    assert_problem(refused, 429, "rate-limited").await;
+}
+
+#[tokio::test]
 async fn without_a_trusted_proxy_a_forwarded_address_does_not_escape_the_limit() {
-    let app = TestApp::start_with(|settings| settings.trust_forwarded_for = false).await;
+    let app =
+        TestApp::start_with(|settings| settings.service.trusted_proxies = Default::default()).await;
     well_inside_a_minute().await;
     for i in 0..10 {
         // A client claims a new address each time; the service counts the connection's.

@@ -1,0 +1,1 @@
+//! This crate has no code of its own: its tests (`tests/deploy`) check the deployment files.
