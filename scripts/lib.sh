@@ -376,9 +376,10 @@ PY
     export TESSERA_PROMTOOL
 }
 
-# tessera_browser_prereqs: what the browser test of the web SDK needs: Node, npm and Debian's
-# Chromium (installed as root with apt-get, never downloaded by Playwright), and the SDK's
-# locked npm dependencies (playwright-core).
+# tessera_browser_prereqs: what the browser tests (the web SDK's checkout, the staff dashboard)
+# and the typed client's checks need: Node, npm and Debian's Chromium (installed as root with
+# apt-get, never downloaded by Playwright), and the locked npm dependencies of web/sdk,
+# web/client and web/admin.
 tessera_browser_prereqs() {
     local pkgs=()
     have node || pkgs+=(nodejs)
@@ -391,12 +392,17 @@ tessera_browser_prereqs() {
             die "the browser test needs ${pkgs[*]}: install them with \`sudo apt-get install -y ${pkgs[*]}\`"
         fi
     fi
-    local sdk="$TESSERA_ROOT/web/sdk"
-    if [ ! -d "$sdk/node_modules/playwright-core" ] || [ "$sdk/package-lock.json" -nt "$sdk/node_modules/.package-lock.json" ]; then
-        say "npm ci in web/sdk (playwright-core; it drives the system Chromium)"
-        (cd "$sdk" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error) \
-            || die "npm ci in web/sdk failed: the npm registry must be reachable once"
-    fi
+    # web/sdk and web/admin bring playwright-core (it drives the system Chromium); web/client
+    # the OpenAPI code generator, which web/admin's type check also resolves from there.
+    local dir package
+    for package in sdk client admin; do
+        dir="$TESSERA_ROOT/web/$package"
+        if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+            say "npm ci in web/$package"
+            (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error) \
+                || die "npm ci in web/$package failed: the npm registry must be reachable once"
+        fi
+    done
 }
 
 # Prints what the build will use (for --check).

@@ -91,6 +91,8 @@ pub fn merged() -> anyhow::Result<OpenApi> {
     let (mut schema_owners, mut response_owners, mut scheme_owners) =
         (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
     let mut path_owners: BTreeMap<String, &'static str> = BTreeMap::new();
+    // Code generators name a client's functions after operationIds: each must be unique.
+    let mut operation_owners: BTreeMap<String, (String, &'static str)> = BTreeMap::new();
     let mut tags = Vec::new();
     let mut clashes = Vec::new();
     for (service, served) in service_documents() {
@@ -99,6 +101,20 @@ pub fn merged() -> anyhow::Result<OpenApi> {
                 clashes.push(format!(
                     "{path} is served by both the {other} and {service} services"
                 ));
+            }
+            let operations = [&item.get, &item.put, &item.post, &item.delete, &item.patch];
+            for id in operations
+                .into_iter()
+                .flatten()
+                .filter_map(|o| o.operation_id.clone())
+            {
+                if let Some((other_path, other)) =
+                    operation_owners.insert(id.clone(), (path.clone(), service))
+                {
+                    clashes.push(format!(
+                        "the operationId {id} names both {other_path} ({other}) and {path} ({service})"
+                    ));
+                }
             }
             doc.paths.paths.insert(path, item);
         }

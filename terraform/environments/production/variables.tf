@@ -1,5 +1,6 @@
-# The environment's settings. main.tf is the same in every environment: what differs is here
-# (the defaults size the environment) and in terraform.tfvars (the account's own values).
+# The environment's settings, passed to the platform module (main.tf): what differs between
+# environments is here (the defaults size the environment) and in terraform.tfvars (the
+# account's own values). modules/platform/variables.tf describes what each one does.
 
 variable "environment" {
   description = "The environment's name, in every resource name."

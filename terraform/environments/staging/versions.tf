@@ -16,13 +16,3 @@ terraform {
   # (terraform init -backend-config=backend.hcl), made by terraform/bootstrap.
   backend "s3" {}
 }
-
-provider "aws" {
-  region = var.region
-  # A plan for this environment never touches another account by mistake.
-  allowed_account_ids = [var.account_id]
-
-  default_tags {
-    tags = local.tags
-  }
-}

@@ -1,6 +1,10 @@
 # One service of the fleet on Fargate: its task definition (and a twin that runs `migrate` once
-# before a deploy), the ECS service reachable by Service Connect as <name>:<port>, its security
-# group, its logs, its autoscaling and its two roles.
+# before a deploy), the ECS service reachable by Service Connect as <name>:<port>, the rules of
+# its security group, its logs and its two roles (ecs-task-execution), and its autoscaling.
+#
+# The security group itself is the caller's (security_group_id): the platform makes the fleet's
+# groups first, so that Postgres, Redis, Kafka and the other services can let a service in
+# before it exists.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -20,7 +24,7 @@ locals {
   log_configuration = {
     logDriver = "awslogs"
     options = {
-      awslogs-group         = aws_cloudwatch_log_group.this.name
+      awslogs-group         = module.execution.log_group_name
       awslogs-region        = var.region
       awslogs-stream-prefix = "app"
       # A slow log pipeline must not block the service's stdout.
@@ -45,37 +49,20 @@ locals {
   }
 }
 
-resource "aws_cloudwatch_log_group" "this" {
-  name              = "/ecs/${var.name_prefix}/${var.name}"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = var.log_kms_key_arn
-  tags              = var.tags
-}
-
 # ---------------------------------------------------------------------------------------------
-# Roles. The execution role is what ECS uses to start the task (pull the image, read the
-# secrets, write logs); the task role is what the service itself may do in AWS: nothing, unless
-# ECS Exec is allowed.
+# Logs and roles. The execution role is what ECS uses to start the task (pull the image, read
+# the secrets, write logs); the task role is what the service itself may do in AWS: nothing,
+# unless ECS Exec is allowed.
 
-data "aws_iam_policy_document" "assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["ecs-tasks.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-}
-
-resource "aws_iam_role" "execution" {
-  name               = "${local.family}-execution"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-  tags               = var.tags
+module "execution" {
+  source                     = "../ecs-task-execution"
+  name_prefix                = var.name_prefix
+  name                       = var.name
+  execution_policy_documents = [data.aws_iam_policy_document.execution.json]
+  task_role                  = true
+  log_kms_key_arn            = var.log_kms_key_arn
+  log_retention_days         = var.log_retention_days
+  tags                       = var.tags
 }
 
 data "aws_iam_policy_document" "execution" {
@@ -88,11 +75,6 @@ data "aws_iam_policy_document" "execution" {
     sid       = "PullTheServiceImage"
     actions   = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
     resources = [var.image_repository_arn]
-  }
-  statement {
-    sid       = "WriteItsLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
   }
   dynamic "statement" {
     for_each = length(local.secret_arns) > 0 ? [1] : []
@@ -115,18 +97,6 @@ data "aws_iam_policy_document" "execution" {
       }
     }
   }
-}
-
-resource "aws_iam_role_policy" "execution" {
-  name   = "start-task"
-  role   = aws_iam_role.execution.id
-  policy = data.aws_iam_policy_document.execution.json
-}
-
-resource "aws_iam_role" "task" {
-  name               = "${local.family}-task"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-  tags               = var.tags
 }
 
 data "aws_iam_policy_document" "exec" {
@@ -160,7 +130,7 @@ data "aws_iam_policy_document" "exec" {
 resource "aws_iam_role_policy" "exec" {
   count  = var.enable_execute_command ? 1 : 0
   name   = "ecs-exec"
-  role   = aws_iam_role.task.id
+  role   = module.execution.task_role_name
   policy = data.aws_iam_policy_document.exec.json
 }
 
@@ -169,16 +139,9 @@ resource "aws_iam_role_policy" "exec" {
 # this one) reach the port; out, the VPC (Postgres, Redis, Kafka, the other services) and the
 # internet on the listed ports (PSPs, mail, AWS APIs).
 
-resource "aws_security_group" "this" {
-  name        = local.family
-  description = "${var.name}: its port from its callers only"
-  vpc_id      = var.vpc_id
-  tags        = merge(var.tags, { Name = local.family })
-}
-
 resource "aws_vpc_security_group_ingress_rule" "callers" {
   for_each                     = var.allowed_security_group_ids
-  security_group_id            = aws_security_group.this.id
+  security_group_id            = var.security_group_id
   description                  = "${var.name} port from ${each.key}"
   ip_protocol                  = "tcp"
   from_port                    = var.port
@@ -187,7 +150,7 @@ resource "aws_vpc_security_group_ingress_rule" "callers" {
 }
 
 resource "aws_vpc_security_group_egress_rule" "vpc" {
-  security_group_id = aws_security_group.this.id
+  security_group_id = var.security_group_id
   description       = "Postgres, Redis, Kafka and the other services inside the VPC"
   ip_protocol       = "tcp"
   from_port         = 1
@@ -197,7 +160,7 @@ resource "aws_vpc_security_group_egress_rule" "vpc" {
 
 resource "aws_vpc_security_group_egress_rule" "internet" {
   for_each          = toset([for p in var.egress_internet_ports : tostring(p)])
-  security_group_id = aws_security_group.this.id
+  security_group_id = var.security_group_id
   description       = "Out to the internet on ${each.key}"
   ip_protocol       = "tcp"
   from_port         = tonumber(each.key)
@@ -214,8 +177,8 @@ resource "aws_ecs_task_definition" "service" {
   network_mode             = "awsvpc"
   cpu                      = var.cpu
   memory                   = var.memory
-  execution_role_arn       = aws_iam_role.execution.arn
-  task_role_arn            = aws_iam_role.task.arn
+  execution_role_arn       = module.execution.execution_role_arn
+  task_role_arn            = module.execution.task_role_arn
 
   runtime_platform {
     operating_system_family = "LINUX"
@@ -247,8 +210,8 @@ resource "aws_ecs_task_definition" "migrate" {
   network_mode             = "awsvpc"
   cpu                      = 256
   memory                   = 512
-  execution_role_arn       = aws_iam_role.execution.arn
-  task_role_arn            = aws_iam_role.task.arn
+  execution_role_arn       = module.execution.execution_role_arn
+  task_role_arn            = module.execution.task_role_arn
 
   runtime_platform {
     operating_system_family = "LINUX"
@@ -303,7 +266,7 @@ resource "aws_ecs_service" "this" {
 
   network_configuration {
     subnets          = var.subnet_ids
-    security_groups  = [aws_security_group.this.id]
+    security_groups  = [var.security_group_id]
     assign_public_ip = false
   }
 
@@ -327,7 +290,7 @@ resource "aws_ecs_service" "this" {
     log_configuration {
       log_driver = "awslogs"
       options = {
-        awslogs-group         = aws_cloudwatch_log_group.this.name
+        awslogs-group         = module.execution.log_group_name
         awslogs-region        = var.region
         awslogs-stream-prefix = "service-connect"
       }

@@ -3,11 +3,6 @@ output "service_name" {
   value       = aws_ecs_service.this.name
 }
 
-output "security_group_id" {
-  description = "The tasks' security group: allow it where the service connects (Postgres, Redis, Kafka, other services)."
-  value       = aws_security_group.this.id
-}
-
 output "task_definition_arn" {
   description = "The service's task definition."
   value       = aws_ecs_task_definition.service.arn
@@ -20,5 +15,5 @@ output "migrate_task_definition_arn" {
 
 output "log_group_name" {
   description = "The service's log group."
-  value       = aws_cloudwatch_log_group.this.name
+  value       = module.execution.log_group_name
 }

@@ -88,11 +88,6 @@ variable "secret_kms_key_arns" {
   default     = []
 }
 
-variable "vpc_id" {
-  description = "The VPC."
-  type        = string
-}
-
 variable "vpc_cidr" {
   description = "The VPC's range: the service may connect anywhere inside it."
   type        = string
@@ -101,6 +96,11 @@ variable "vpc_cidr" {
 variable "subnet_ids" {
   description = "Private subnets of the tasks."
   type        = list(string)
+}
+
+variable "security_group_id" {
+  description = "The tasks' security group, made by the caller; this module adds its rules."
+  type        = string
 }
 
 variable "allowed_security_group_ids" {

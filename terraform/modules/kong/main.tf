@@ -404,52 +404,15 @@ resource "aws_wafv2_web_acl_association" "this" {
 # ---------------------------------------------------------------------------------------------
 # Kong on Fargate.
 
-resource "aws_cloudwatch_log_group" "kong" {
-  name              = "/ecs/${var.name}/kong"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = var.log_kms_key_arn
-  tags              = var.tags
-}
-
-data "aws_iam_policy_document" "assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["ecs-tasks.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-}
-
-resource "aws_iam_role" "execution" {
-  name               = "${var.name}-kong-execution"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-  tags               = var.tags
-}
-
-data "aws_iam_policy_document" "execution" {
-  statement {
-    sid       = "WriteItsLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.kong.arn}:*"]
-  }
-}
-
-resource "aws_iam_role_policy" "execution" {
-  name   = "start-task"
-  role   = aws_iam_role.execution.id
-  policy = data.aws_iam_policy_document.execution.json
-}
-
-# Kong itself calls no AWS API: its task role has no permissions.
-resource "aws_iam_role" "task" {
-  name               = "${var.name}-kong-task"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
+# Its log group, the execution role that writes it and a task role: Kong itself calls no AWS
+# API, so its task role has no permissions.
+module "kong_execution" {
+  source             = "../ecs-task-execution"
+  name_prefix        = var.name
+  name               = "kong"
+  task_role          = true
+  log_kms_key_arn    = var.log_kms_key_arn
+  log_retention_days = var.log_retention_days
   tags               = var.tags
 }
 
@@ -459,8 +422,8 @@ resource "aws_ecs_task_definition" "kong" {
   network_mode             = "awsvpc"
   cpu                      = var.cpu
   memory                   = var.memory
-  execution_role_arn       = aws_iam_role.execution.arn
-  task_role_arn            = aws_iam_role.task.arn
+  execution_role_arn       = module.kong_execution.execution_role_arn
+  task_role_arn            = module.kong_execution.task_role_arn
 
   runtime_platform {
     operating_system_family = "LINUX"
@@ -508,7 +471,7 @@ resource "aws_ecs_task_definition" "kong" {
     logConfiguration = {
       logDriver = "awslogs"
       options = {
-        awslogs-group         = aws_cloudwatch_log_group.kong.name
+        awslogs-group         = module.kong_execution.log_group_name
         awslogs-region        = var.region
         awslogs-stream-prefix = "kong"
         mode                  = "non-blocking"
@@ -610,11 +573,13 @@ resource "aws_appautoscaling_policy" "kong_cpu" {
 # (two would split the counts), and while it restarts Kong lets requests through
 # (fault_tolerant) and the user service's own limit still applies.
 
-resource "aws_cloudwatch_log_group" "redis" {
-  name              = "/ecs/${var.name}/kong-redis"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = var.log_kms_key_arn
-  tags              = var.tags
+module "redis_execution" {
+  source             = "../ecs-task-execution"
+  name_prefix        = var.name
+  name               = "kong-redis"
+  log_kms_key_arn    = var.log_kms_key_arn
+  log_retention_days = var.log_retention_days
+  tags               = var.tags
 }
 
 resource "aws_security_group" "redis" {
@@ -642,33 +607,13 @@ resource "aws_vpc_security_group_egress_rule" "redis_https" {
   cidr_ipv4         = "0.0.0.0/0"
 }
 
-resource "aws_iam_role" "redis_execution" {
-  name               = "${var.name}-kong-redis-execution"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-  tags               = var.tags
-}
-
-data "aws_iam_policy_document" "redis_execution" {
-  statement {
-    sid       = "WriteItsLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.redis.arn}:*"]
-  }
-}
-
-resource "aws_iam_role_policy" "redis_execution" {
-  name   = "start-task"
-  role   = aws_iam_role.redis_execution.id
-  policy = data.aws_iam_policy_document.redis_execution.json
-}
-
 resource "aws_ecs_task_definition" "redis" {
   family                   = "${var.name}-kong-redis"
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
   cpu                      = 256
   memory                   = 512
-  execution_role_arn       = aws_iam_role.redis_execution.arn
+  execution_role_arn       = module.redis_execution.execution_role_arn
 
   runtime_platform {
     operating_system_family = "LINUX"
@@ -702,7 +647,7 @@ resource "aws_ecs_task_definition" "redis" {
     logConfiguration = {
       logDriver = "awslogs"
       options = {
-        awslogs-group         = aws_cloudwatch_log_group.redis.name
+        awslogs-group         = module.redis_execution.log_group_name
         awslogs-region        = var.region
         awslogs-stream-prefix = "kong-redis"
       }

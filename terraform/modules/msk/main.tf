@@ -178,11 +178,32 @@ resource "aws_msk_scram_secret_association" "this" {
 # ---------------------------------------------------------------------------------------------
 # The one-off task that creates the topics (kafka-topics.sh over SASL/SCRAM and TLS).
 
-resource "aws_cloudwatch_log_group" "tools" {
-  name              = "/ecs/${var.name}/kafka-topics"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = var.log_kms_key_arn
-  tags              = var.tags
+module "tools_execution" {
+  source                     = "../ecs-task-execution"
+  name_prefix                = var.name
+  name                       = "kafka-topics"
+  execution_policy_documents = [data.aws_iam_policy_document.tools_execution.json]
+  log_kms_key_arn            = var.log_kms_key_arn
+  log_retention_days         = var.log_retention_days
+  tags                       = var.tags
+}
+
+data "aws_iam_policy_document" "tools_execution" {
+  statement {
+    sid       = "ReadTheScramCredentials"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [aws_secretsmanager_secret.scram.arn]
+  }
+  statement {
+    sid       = "DecryptTheScramCredentials"
+    actions   = ["kms:Decrypt"]
+    resources = [var.kms_key_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["secretsmanager.${var.region}.amazonaws.com"]
+    }
+  }
 }
 
 resource "aws_security_group" "tools" {
@@ -210,63 +231,13 @@ resource "aws_vpc_security_group_egress_rule" "tools_https" {
   cidr_ipv4         = "0.0.0.0/0"
 }
 
-data "aws_iam_policy_document" "assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["ecs-tasks.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [data.aws_caller_identity.current.account_id]
-    }
-  }
-}
-
-resource "aws_iam_role" "tools_execution" {
-  name               = "${var.name}-kafka-topics-execution"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-  tags               = var.tags
-}
-
-data "aws_iam_policy_document" "tools_execution" {
-  statement {
-    sid       = "WriteItsLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.tools.arn}:*"]
-  }
-  statement {
-    sid       = "ReadTheScramCredentials"
-    actions   = ["secretsmanager:GetSecretValue"]
-    resources = [aws_secretsmanager_secret.scram.arn]
-  }
-  statement {
-    sid       = "DecryptTheScramCredentials"
-    actions   = ["kms:Decrypt"]
-    resources = [var.kms_key_arn]
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["secretsmanager.${var.region}.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role_policy" "tools_execution" {
-  name   = "start-task"
-  role   = aws_iam_role.tools_execution.id
-  policy = data.aws_iam_policy_document.tools_execution.json
-}
-
 resource "aws_ecs_task_definition" "topics" {
   family                   = "${var.name}-kafka-topics"
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
   cpu                      = 512
   memory                   = 1024
-  execution_role_arn       = aws_iam_role.tools_execution.arn
+  execution_role_arn       = module.tools_execution.execution_role_arn
 
   container_definitions = jsonencode([{
     name      = "kafka-topics"
@@ -313,7 +284,7 @@ resource "aws_ecs_task_definition" "topics" {
     logConfiguration = {
       logDriver = "awslogs"
       options = {
-        awslogs-group         = aws_cloudwatch_log_group.tools.name
+        awslogs-group         = module.tools_execution.log_group_name
         awslogs-region        = var.region
         awslogs-stream-prefix = "kafka-topics"
       }

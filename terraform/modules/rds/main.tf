@@ -8,8 +8,6 @@
 # the database is only reachable from inside the VPC, and the task needs no network path from
 # wherever Terraform runs. Their passwords are generated here and kept in Secrets Manager.
 
-data "aws_caller_identity" "current" {}
-
 locals {
   roles = { for service in var.services : service => replace(service, "-", "_") }
 }
@@ -192,11 +190,32 @@ resource "aws_secretsmanager_secret_version" "service" {
 # ---------------------------------------------------------------------------------------------
 # The one-off task that creates the roles (psql as the master user).
 
-resource "aws_cloudwatch_log_group" "bootstrap" {
-  name              = "/ecs/${var.name}/db-bootstrap"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = var.log_kms_key_arn
-  tags              = var.tags
+module "bootstrap_execution" {
+  source                     = "../ecs-task-execution"
+  name_prefix                = var.name
+  name                       = "db-bootstrap"
+  execution_policy_documents = [data.aws_iam_policy_document.bootstrap_execution.json]
+  log_kms_key_arn            = var.log_kms_key_arn
+  log_retention_days         = var.log_retention_days
+  tags                       = var.tags
+}
+
+data "aws_iam_policy_document" "bootstrap_execution" {
+  statement {
+    sid       = "ReadTheMasterAndServicePasswords"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = concat([aws_db_instance.this.master_user_secret[0].secret_arn], [for s in aws_secretsmanager_secret.service : s.arn])
+  }
+  statement {
+    sid       = "DecryptThem"
+    actions   = ["kms:Decrypt"]
+    resources = distinct([var.kms_key_arn, var.secrets_kms_key_arn])
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["secretsmanager.${var.region}.amazonaws.com"]
+    }
+  }
 }
 
 resource "aws_security_group" "bootstrap" {
@@ -224,56 +243,6 @@ resource "aws_vpc_security_group_egress_rule" "bootstrap_https" {
   cidr_ipv4         = "0.0.0.0/0"
 }
 
-data "aws_iam_policy_document" "assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["ecs-tasks.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [data.aws_caller_identity.current.account_id]
-    }
-  }
-}
-
-resource "aws_iam_role" "bootstrap_execution" {
-  name               = "${var.name}-db-bootstrap-execution"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-  tags               = var.tags
-}
-
-data "aws_iam_policy_document" "bootstrap_execution" {
-  statement {
-    sid       = "WriteItsLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.bootstrap.arn}:*"]
-  }
-  statement {
-    sid       = "ReadTheMasterAndServicePasswords"
-    actions   = ["secretsmanager:GetSecretValue"]
-    resources = concat([aws_db_instance.this.master_user_secret[0].secret_arn], [for s in aws_secretsmanager_secret.service : s.arn])
-  }
-  statement {
-    sid       = "DecryptThem"
-    actions   = ["kms:Decrypt"]
-    resources = distinct([var.kms_key_arn, var.secrets_kms_key_arn])
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["secretsmanager.${var.region}.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role_policy" "bootstrap_execution" {
-  name   = "start-task"
-  role   = aws_iam_role.bootstrap_execution.id
-  policy = data.aws_iam_policy_document.bootstrap_execution.json
-}
-
 locals {
   bootstrap_sql = templatefile("${path.module}/bootstrap.sql.tftpl", {
     database = var.database_name
@@ -287,7 +256,7 @@ resource "aws_ecs_task_definition" "bootstrap" {
   network_mode             = "awsvpc"
   cpu                      = 256
   memory                   = 512
-  execution_role_arn       = aws_iam_role.bootstrap_execution.arn
+  execution_role_arn       = module.bootstrap_execution.execution_role_arn
 
   container_definitions = jsonencode([{
     name                   = "db-bootstrap"
@@ -316,7 +285,7 @@ resource "aws_ecs_task_definition" "bootstrap" {
     logConfiguration = {
       logDriver = "awslogs"
       options = {
-        awslogs-group         = aws_cloudwatch_log_group.bootstrap.name
+        awslogs-group         = module.bootstrap_execution.log_group_name
         awslogs-region        = var.region
         awslogs-stream-prefix = "db-bootstrap"
       }

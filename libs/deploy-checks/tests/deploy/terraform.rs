@@ -1,9 +1,12 @@
 //! The Terraform of `terraform/` (AWS, ECS Fargate), which nothing here can plan: every file
-//! parses (python-hcl2); every module an environment calls exists, is passed only variables it
-//! declares and every variable it requires; both environments run the five services, pin their
-//! providers and keep their state in S3 with a DynamoDB lock; the Kafka topics and dead-letter
-//! topics created on MSK are exactly those of `libs/events` and the services' consumers; and
-//! checkov finds nothing but the accepted, explained skips of `terraform/.checkov.yaml`.
+//! parses (python-hcl2); every module call, in the environments and in the modules, names a
+//! module that exists, passes only variables it declares and every variable it requires, and
+//! every module is used by both environments; each environment is its providers and one call of
+//! the platform module, and they pin their providers and keep their state in S3 with a DynamoDB
+//! lock; the platform runs the five services, at the ports Kong calls, each started after the
+//! services it calls; the Kafka topics and dead-letter topics created on MSK are exactly those
+//! of `libs/events` and the services' consumers; and checkov finds nothing but the accepted,
+//! explained skips of `terraform/.checkov.yaml`.
 
 use crate::tools;
 use serde_json::Value;
@@ -13,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// The services, as named in the environments (ECS service, Service Connect name, binary).
+/// The services, as named in the platform module (ECS service, Service Connect name, binary).
 const SERVICES: [&str; 5] = [
     "user-service",
     "point-service",
@@ -260,6 +263,65 @@ fn module_dirs() -> Vec<PathBuf> {
     dirs
 }
 
+fn environment_dir(env: &str) -> PathBuf {
+    terraform_dir().join("environments").join(env)
+}
+
+fn platform_dir() -> PathBuf {
+    modules_dir().join("platform")
+}
+
+/// A module call's source, and the folder it names relative to the calling folder, if that is
+/// a module of this repository that exists.
+fn call_target(parsed: &Parsed, caller: &Path, body: &Value) -> Result<(String, PathBuf), String> {
+    let source = parsed
+        .attr(body, "source")
+        .and_then(|s| parsed.string(s))
+        .ok_or_else(|| "no source".to_string())?;
+    if !source.starts_with("./") && !source.starts_with("../") {
+        return Err(format!(
+            "source {source} is not a module of this repository"
+        ));
+    }
+    let dir = caller
+        .join(&source)
+        .canonicalize()
+        .map_err(|_| format!("source {source} does not exist"))?;
+    if parsed.dir(&dir).is_empty() {
+        return Err(format!("{source} has no Terraform files"));
+    }
+    Ok((source, dir))
+}
+
+/// A value inside a parsed attribute (a local's map), without the one-element list older
+/// python-hcl2 releases wrap some values in.
+fn unwrapped(value: &Value) -> &Value {
+    match value.as_array() {
+        Some(items) if items.len() == 1 && (items[0].is_array() || items[0].is_object()) => {
+            &items[0]
+        }
+        _ => value,
+    }
+}
+
+/// The names of a parsed file or block (its blocks, attributes or arguments), without the
+/// `__...__` markers python-hcl2 adds.
+fn names(value: &Value) -> BTreeSet<&str> {
+    value
+        .as_object()
+        .unwrap_or_else(|| panic!("a file or block, not {value}"))
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !k.starts_with("__"))
+        .collect()
+}
+
+fn number(value: &Value) -> Option<u64> {
+    value
+        .as_u64()
+        .or_else(|| value.as_array()?.first()?.as_u64())
+}
+
 fn relative(path: &Path) -> String {
     path.strip_prefix(tools::repo_root())
         .unwrap_or(path)
@@ -310,40 +372,28 @@ fn every_terraform_file_parses() {
 fn every_module_call_matches_the_modules_variables() {
     let parsed = parsed();
     let mut problems = Vec::new();
-    let mut used: BTreeMap<PathBuf, BTreeSet<String>> = BTreeMap::new();
+    // The modules each folder calls, to follow from the environments.
+    let mut calls: BTreeMap<PathBuf, BTreeSet<PathBuf>> = BTreeMap::new();
 
-    for root in roots() {
-        let calls = parsed.blocks(&root, "module");
-        for (file, name, body) in calls {
+    for caller in roots().into_iter().chain(module_dirs()) {
+        let caller = caller
+            .canonicalize()
+            .unwrap_or_else(|e| panic!("{}: {e}", relative(&caller)));
+        for (file, name, body) in parsed.blocks(&caller, "module") {
             let at = format!("{} module \"{name}\"", relative(file));
-            let Some(source) = parsed.attr(body, "source").and_then(|s| parsed.string(s)) else {
-                problems.push(format!("{at}: no source"));
-                continue;
+            let (source, dir) = match call_target(parsed, &caller, body) {
+                Ok(target) => target,
+                Err(problem) => {
+                    problems.push(format!("{at}: {problem}"));
+                    continue;
+                }
             };
-            if !source.starts_with("./") && !source.starts_with("../") {
-                problems.push(format!(
-                    "{at}: source {source} is not a module of this repository"
-                ));
-                continue;
-            }
-            let dir = root.join(&source);
-            let Ok(dir) = dir.canonicalize() else {
-                problems.push(format!("{at}: source {source} does not exist"));
-                continue;
-            };
-            if parsed.dir(&dir).is_empty() {
-                problems.push(format!("{at}: {source} has no Terraform files"));
-                continue;
-            }
-            used.entry(dir.clone()).or_default().insert(relative(&root));
+            calls.entry(caller.clone()).or_default().insert(dir.clone());
 
             let variables = parsed.variables(&dir);
-            let passed: BTreeSet<&str> = body
-                .as_object()
-                .expect("a module block")
-                .keys()
-                .map(String::as_str)
-                .filter(|k| !k.starts_with("__") && !META_ARGUMENTS.contains(k))
+            let passed: BTreeSet<&str> = names(body)
+                .into_iter()
+                .filter(|k| !META_ARGUMENTS.contains(k))
                 .collect();
             for argument in &passed {
                 if !variables.contains_key(*argument) {
@@ -362,16 +412,27 @@ fn every_module_call_matches_the_modules_variables() {
         }
     }
 
-    // Every module is used, by both environments.
-    for dir in module_dirs() {
-        let users = used
-            .get(&dir.canonicalize().unwrap())
-            .cloned()
-            .unwrap_or_default();
-        for env in ENVIRONMENTS {
-            let root = format!("terraform/environments/{env}");
-            if !users.contains(&root) {
-                problems.push(format!("{} is not used by {root}", relative(&dir)));
+    // Every module is used by both environments, directly or through the modules they call.
+    for env in ENVIRONMENTS {
+        let root = environment_dir(env)
+            .canonicalize()
+            .expect("the environment");
+        let mut reached = BTreeSet::new();
+        let mut pending = vec![root.clone()];
+        while let Some(dir) = pending.pop() {
+            for callee in calls.get(&dir).into_iter().flatten() {
+                if reached.insert(callee.clone()) {
+                    pending.push(callee.clone());
+                }
+            }
+        }
+        for dir in module_dirs() {
+            if !reached.contains(&dir.canonicalize().unwrap()) {
+                problems.push(format!(
+                    "{} is not used by {}",
+                    relative(&dir),
+                    relative(&root)
+                ));
             }
         }
     }
@@ -393,14 +454,7 @@ fn every_required_root_variable_is_set_in_terraform_tfvars() {
             problems.push(format!("{} has no terraform.tfvars", relative(&root)));
             continue;
         }
-        let set: BTreeSet<&str> = parsed
-            .file(&tfvars)
-            .as_object()
-            .expect("tfvars")
-            .keys()
-            .map(String::as_str)
-            .filter(|k| !k.starts_with("__"))
-            .collect();
+        let set = names(parsed.file(&tfvars));
         let variables = parsed.variables(&root);
         for (variable, has_default) in &variables {
             if !has_default && !set.contains(variable.as_str()) {
@@ -426,63 +480,250 @@ fn every_required_root_variable_is_set_in_terraform_tfvars() {
 // The environments.
 
 #[test]
-fn both_environments_run_the_five_services_from_the_same_main_tf() {
+fn each_environment_main_tf_is_one_platform_module_call_plus_providers() {
     let parsed = parsed();
-    let expected: BTreeSet<String> = SERVICES.iter().map(|s| s.to_string()).collect();
+    let platform = platform_dir()
+        .canonicalize()
+        .expect("terraform/modules/platform");
+    let required: BTreeSet<String> = parsed
+        .variables(&platform)
+        .into_iter()
+        .filter(|(_, has_default)| !has_default)
+        .map(|(name, _)| name)
+        .collect();
+    assert!(
+        !required.is_empty(),
+        "terraform/modules/platform requires no variable"
+    );
+
     for env in ENVIRONMENTS {
-        let root = terraform_dir().join("environments").join(env);
-        let mut names = Vec::new();
-        for (_, call, body) in parsed.blocks(&root, "module") {
-            let source = parsed
-                .attr(body, "source")
-                .and_then(|s| parsed.string(s))
-                .unwrap_or_default();
-            if source
-                .trim_end_matches('/')
-                .ends_with("modules/ecs-service")
-            {
-                let name = parsed
-                    .attr(body, "name")
-                    .and_then(|n| parsed.string(n))
-                    .unwrap_or_else(|| panic!("{env}: module {call} has no literal name"));
-                names.push(name);
+        let root = environment_dir(env);
+        let main = root.join("main.tf");
+        let kinds = names(parsed.file(&main));
+        let extra: Vec<&&str> = kinds
+            .iter()
+            .filter(|k| !["provider", "module"].contains(*k))
+            .collect();
+        assert!(
+            extra.is_empty(),
+            "{}: only the providers and the platform module belong here, not {extra:?}",
+            relative(&main)
+        );
+        let providers: Vec<String> = parsed
+            .blocks(&root, "provider")
+            .into_iter()
+            .map(|(_, name, _)| name)
+            .collect();
+        assert!(
+            providers.iter().any(|p| p == "aws"),
+            "{}: no aws provider",
+            relative(&main)
+        );
+
+        // The one module call of the environment: the platform, from main.tf.
+        let calls = parsed.blocks(&root, "module");
+        assert_eq!(
+            calls.len(),
+            1,
+            "{}: one module call expected (the platform), found {:?}",
+            relative(&root),
+            calls.iter().map(|(_, name, _)| name).collect::<Vec<_>>()
+        );
+        let (file, name, body) = &calls[0];
+        assert!(
+            *file == &main && name == "platform",
+            "{}: the module call is {} in {}, not platform in main.tf",
+            relative(&root),
+            name,
+            relative(file)
+        );
+        let (source, dir) = call_target(parsed, &root, body)
+            .unwrap_or_else(|problem| panic!("{}: {problem}", relative(&main)));
+        assert_eq!(
+            dir,
+            platform,
+            "{}: the platform's source is {source}",
+            relative(&main)
+        );
+        let passed: BTreeSet<String> = names(body).into_iter().map(String::from).collect();
+        let missing: Vec<&String> = required.difference(&passed).collect();
+        assert!(
+            missing.is_empty(),
+            "{}: the platform requires {missing:?}",
+            relative(&main)
+        );
+
+        // Nothing else in the folder builds anything: the composition is the platform's.
+        for (path, file) in parsed.dir(&root) {
+            for kind in ["resource", "data", "locals"] {
+                assert!(
+                    file.get(kind).is_none(),
+                    "{}: a {kind} block; the environment's resources belong in \
+                     terraform/modules/platform",
+                    relative(path)
+                );
             }
         }
-        let set: BTreeSet<String> = names.iter().cloned().collect();
-        assert_eq!(
-            names.len(),
-            set.len(),
-            "{env} defines a service twice: {names:?}"
-        );
-        assert_eq!(set, expected, "the ECS services of {env}");
+    }
+}
 
-        // Kong sits in front of them.
+#[test]
+fn the_platform_runs_the_five_services_each_after_those_it_calls() {
+    let parsed = parsed();
+    let platform = platform_dir();
+    let locals = parsed.locals(&platform);
+    let services = unwrapped(
+        locals
+            .get("services")
+            .expect("local.services in terraform/modules/platform"),
+    )
+    .as_object()
+    .expect("local.services is a map");
+    let services: BTreeMap<String, &Value> = services
+        .iter()
+        .filter(|(k, _)| !k.starts_with("__"))
+        .map(|(name, service)| (unquote(name), unwrapped(service)))
+        .collect();
+    let declared: BTreeSet<String> = services.keys().cloned().collect();
+    let expected: BTreeSet<String> = SERVICES.iter().map(|s| s.to_string()).collect();
+    assert_eq!(
+        declared, expected,
+        "the services of terraform/modules/platform"
+    );
+
+    // Each at its own port, where Kong calls it.
+    let kong = fs::read_to_string(tools::repo_root().join("gateway/kong.yaml"))
+        .expect("gateway/kong.yaml");
+    let mut ports = BTreeMap::new();
+    for (name, service) in &services {
+        let port = service
+            .get("port")
+            .and_then(number)
+            .unwrap_or_else(|| panic!("{name} has no literal port"));
+        if let Some(other) = ports.insert(port, name) {
+            panic!("{name} and {other} both listen on {port}");
+        }
         assert!(
+            kong.contains(&format!("url: http://{name}:{port}")),
+            "gateway/kong.yaml does not call {name} at port {port}"
+        );
+        for key in ["env_prefix", "consumer"] {
+            assert!(
+                service
+                    .get(key)
+                    .and_then(|v| parsed.string(unwrapped(v)))
+                    .is_some(),
+                "{name} has no {key}"
+            );
+        }
+    }
+
+    // Each starts in a later wave than the services it calls (Service Connect resolves only the
+    // names registered before a task starts).
+    let start = |name: &str| -> u64 {
+        services[name]
+            .get("start")
+            .and_then(number)
+            .unwrap_or_else(|| panic!("{name} has no literal start wave"))
+    };
+    let mut waves = BTreeSet::new();
+    for (name, service) in &services {
+        waves.insert(start(name));
+        let calls = parsed.strings(unwrapped(
+            service
+                .get("calls")
+                .unwrap_or_else(|| panic!("{name} has no calls")),
+        ));
+        for callee in &calls {
+            assert!(
+                declared.contains(callee) && callee != name,
+                "{name} calls {callee}, which is not another service"
+            );
+            assert!(
+                start(callee) < start(name),
+                "{name} (wave {}) calls {callee} (wave {}): it must start later",
+                start(name),
+                start(callee)
+            );
+        }
+    }
+
+    // One service-wave call per wave, each after the waves before it.
+    let mut wave_calls = BTreeMap::new();
+    for (_, name, body) in parsed.blocks(&platform, "module") {
+        let source = parsed
+            .attr(body, "source")
+            .and_then(|s| parsed.string(s))
+            .unwrap_or_default();
+        if source.trim_end_matches('/').ends_with("service-wave") {
+            let wave: u64 = name
+                .strip_prefix("services_wave_")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("module {name}: a wave is called services_wave_<n>"));
+            wave_calls.insert(wave, body);
+        }
+    }
+    assert_eq!(
+        wave_calls.keys().copied().collect::<BTreeSet<u64>>(),
+        waves,
+        "terraform/modules/platform: one services_wave_<n> call per start wave of local.services"
+    );
+    for (wave, body) in &wave_calls {
+        let selected = parsed
+            .attr(body, "services")
+            .map(Value::to_string)
+            .unwrap_or_default();
+        assert!(
+            selected.contains(&format!("start == {wave}")),
+            "services_wave_{wave} does not take the services of wave {wave}: {selected}"
+        );
+        let started = parsed
+            .attr(body, "started")
+            .map(Value::to_string)
+            .unwrap_or_default();
+        for earlier in waves.iter().filter(|w| *w < wave) {
+            assert!(
+                started.contains(&format!("module.services_wave_{earlier}.")),
+                "services_wave_{wave} does not start after services_wave_{earlier}: started = {started}"
+            );
+        }
+    }
+
+    // The wave module runs one ecs-service per service, started after those it calls.
+    let wave_module = modules_dir().join("service-wave");
+    let service_calls: Vec<_> = parsed
+        .blocks(&wave_module, "module")
+        .into_iter()
+        .filter(|(_, _, body)| {
             parsed
-                .blocks(&root, "module")
-                .iter()
-                .any(|(_, _, body)| parsed
-                    .attr(body, "source")
-                    .and_then(|s| parsed.string(s))
-                    .is_some_and(|s| s.ends_with("modules/kong"))),
-            "{env} has no Kong"
+                .attr(body, "source")
+                .and_then(|s| parsed.string(s))
+                .is_some_and(|s| s.ends_with("ecs-service"))
+        })
+        .collect();
+    assert_eq!(
+        service_calls.len(),
+        1,
+        "terraform/modules/service-wave: one ecs-service call"
+    );
+    let (_, _, body) = service_calls[0];
+    for argument in ["for_each", "start_after"] {
+        assert!(
+            parsed.attr(body, argument).is_some(),
+            "terraform/modules/service-wave: the ecs-service call has no {argument}"
         );
     }
 
-    // The environments differ by their variables, never by what they build.
-    let main = |env: &str| {
-        fs::read_to_string(
-            terraform_dir()
-                .join("environments")
-                .join(env)
-                .join("main.tf"),
-        )
-        .expect("main.tf")
-    };
+    // Kong sits in front of them.
     assert!(
-        main("staging") == main("production"),
-        "terraform/environments/staging/main.tf and production/main.tf differ: keep the \
-         differences in variables.tf and terraform.tfvars"
+        parsed
+            .blocks(&platform, "module")
+            .iter()
+            .any(|(_, _, body)| parsed
+                .attr(body, "source")
+                .and_then(|s| parsed.string(s))
+                .is_some_and(|s| s.ends_with("kong"))),
+        "terraform/modules/platform has no Kong"
     );
 }
 
@@ -771,6 +1012,34 @@ fn msk_topics_are_the_topics_of_libs_events() {
         declared, actual,
         "terraform/modules/msk/topics.tf consumers against each service's CONSUMES"
     );
+
+    // Each service scales on the lag of its own group: the platform's consumer of a service is
+    // the group named after it.
+    let platform = parsed.locals(&platform_dir());
+    let services = unwrapped(
+        platform
+            .get("services")
+            .expect("local.services in terraform/modules/platform"),
+    )
+    .as_object()
+    .expect("local.services is a map");
+    for service in SERVICES {
+        let consumer = services
+            .iter()
+            .find(|(name, _)| unquote(name) == service)
+            .and_then(|(_, s)| unwrapped(s).get("consumer"))
+            .and_then(|c| parsed.string(unwrapped(c)))
+            .unwrap_or_else(|| panic!("terraform/modules/platform: {service} has no consumer"));
+        let group = service.trim_end_matches("-service");
+        assert_eq!(
+            consumer, group,
+            "terraform/modules/platform: {service} consumes as {consumer}, not as its group {group}"
+        );
+        assert!(
+            declared.contains_key(group),
+            "terraform/modules/msk/topics.tf has no consumer {group}"
+        );
+    }
     for (group, topics) in &actual {
         for topic in topics {
             assert!(

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod admin_dashboard;
 mod browser;
 mod businesses;
 mod campaigns;

@@ -121,6 +121,7 @@ pub async fn create_hold(
 /// `Idempotency-Key` header.
 #[utoipa::path(
     post, path = "/api/v1/points/{user_id}/redeem", tag = "holds", security(("bearer" = [])),
+    operation_id = "redeem_points",
     params(("user_id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
     request_body = RedeemBody,
     responses(

@@ -680,6 +680,7 @@ pub async fn get_enrolment(
 /// points again, with a fresh round of retries. The point service pays once per enrolment.
 #[utoipa::path(
     post, path = "/api/v1/campaigns/{campaign_id}/enrolments/{enrolment_id}/retry-reward", tag = "campaigns", security(("bearer" = [])),
+    operation_id = "retry_enrolment_reward",
     params(("campaign_id" = Uuid, Path), ("enrolment_id" = Uuid, Path)),
     responses(
         (status = 200, body = ProgressView),

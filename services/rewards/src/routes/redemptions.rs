@@ -182,6 +182,7 @@ fn authorize_redeem(
 /// 201 with its code, or the reason it failed as a problem; otherwise 202 with its URL to follow.
 #[utoipa::path(
     post, path = "/api/v1/rewards/{reward_id}/redemptions", tag = "redemptions", security(("bearer" = [])),
+    operation_id = "redeem_reward",
     params(("reward_id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
     request_body(content = Option<RedeemRewardBody>, description = "Optional for members"),
     responses(

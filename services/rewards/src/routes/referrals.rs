@@ -306,6 +306,7 @@ pub async fn get(
 /// each side not yet paid. The point service pays once per referral and member.
 #[utoipa::path(
     post, path = "/api/v1/campaigns/{campaign_id}/referrals/{referral_id}/retry-reward", tag = "campaigns", security(("bearer" = [])),
+    operation_id = "retry_referral_reward",
     params(("campaign_id" = Uuid, Path), ("referral_id" = Uuid, Path)),
     responses(
         (status = 200, body = ReferralView),
