@@ -139,15 +139,22 @@ impl ClientContext for LagReporter {
         let Some(metrics) = &self.metrics else { return };
         for (topic, state) in &statistics.topics {
             for (partition, partition_state) in &state.partitions {
-                // -1 is librdkafka's internal unassigned partition; a lag of -1 means unknown
-                // (the partition is not assigned here, or no offset is known yet).
-                if *partition < 0 || partition_state.consumer_lag < 0 {
+                // -1 is librdkafka's internal unassigned partition.
+                if *partition < 0 {
                     continue;
                 }
-                metrics
-                    .lag
-                    .with_label_values(&[&self.group, topic, &partition.to_string()])
-                    .set(partition_state.consumer_lag);
+                let labels = [self.group.as_str(), topic.as_str(), &partition.to_string()];
+                if partition_state.consumer_lag < 0 {
+                    // Unknown: the partition went to another instance in a rebalance (or has
+                    // no offset yet). Its last figure must not linger here and keep an alert
+                    // firing; the instance that holds it now reports it.
+                    let _ = metrics.lag.remove_label_values(&labels);
+                } else {
+                    metrics
+                        .lag
+                        .with_label_values(&labels)
+                        .set(partition_state.consumer_lag);
+                }
             }
         }
     }
