@@ -127,16 +127,46 @@ async fn one_trace_follows_a_charge_through_payment_point_and_admin() {
         .unwrap();
     assert_eq!(response.status(), 201);
     app.wait_for_points(&member, 42).await;
-
-    let spans = testkit::eventually(Duration::from_secs(20), || {
-        telemetry.flush();
-        let spans = collector.in_trace(&trace_id);
-        async move {
-            Ok((consume_span(&spans, "admin", "points.earned").is_some()).then_some(spans))
+    // The admin service has applied the points.earned (its consumer may still be joining its
+    // group on a busy machine): only then must its span be there.
+    let admin_token = app.admin_token().await;
+    testkit::eventually(Duration::from_secs(60), || async {
+        let response = app
+            .get(
+                Some(&admin_token),
+                &format!("/api/v1/admin/members/{}", member.id),
+            )
+            .await;
+        if response.status() != 200 {
+            return Ok(None);
         }
+        let body: serde_json::Value = response.json().await?;
+        Ok((body["points_earned_total"] == 42).then_some(()))
     })
     .await
-    .expect("the admin service's consumption of points.earned reaches the collector in the charge's trace");
+    .expect("the admin read model counts the points");
+
+    let spans =
+        testkit::eventually(Duration::from_secs(30), || {
+            telemetry.flush();
+            let spans = collector.in_trace(&trace_id);
+            async move {
+                Ok((consume_span(&spans, "admin", "points.earned").is_some()).then_some(spans))
+            }
+        })
+        .await
+        .unwrap_or_else(|_| {
+            let seen: Vec<String> = collector
+                .in_trace(&trace_id)
+                .iter()
+                .map(|s| format!("{} {:?}", s.name, attribute(s, "consumer")))
+                .collect();
+            panic!(
+                "the admin service's consumption of points.earned is not in the charge's trace; \
+             the trace has {seen:?} of {} spans received",
+                collector.0.lock().unwrap().len()
+            )
+        });
 
     let request = spans
         .iter()
